@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeShmError } from './errors.js';
+
+/** The raw addon surface. Policy and validation live in the TypeScript modules. */
+export interface NativeBinding {
+  openSegment(
+    name: string,
+    create: boolean,
+    exclusive: boolean,
+    mode: number,
+    size: number,
+    readOnly: boolean,
+  ): { fd: number; created: boolean; size: number; buffer: ArrayBuffer };
+  closeSegment(buffer: ArrayBuffer): boolean;
+  unlinkSegment(name: string): boolean;
+  statSegment(name: string): RawStat;
+  statFd(fd: number): RawStat;
+  lockFd(fd: number, mode: 0 | 1 | 2, nonBlocking: boolean): boolean;
+  createEventFd(inheritable: boolean): number;
+  signalEventFd(fd: number): void;
+  drainEventFd(fd: number): number;
+  closeFd(fd: number): void;
+  waitSync(fd: number, timeoutMs: number): 'ok' | 'timed-out';
+  pollSync(fds: number[], timeoutMs: number): number;
+  FdWatcher: new (
+    fd: number,
+    callback: (status: number, events: number) => void,
+    drainEventFd: boolean,
+  ) => RawFdWatcher;
+  listenSeqpacket(name: string, backlog: number): number;
+  connectSeqpacket(name: string): number;
+  acceptSeqpacket(fd: number): number;
+  sendMessage(fd: number, data: Uint8Array, fds?: number[]): boolean;
+  receiveMessage(fd: number): RawMessage | null;
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  setParentDeathSignal(signal: number): boolean;
+  openPidFd(pid: number): number;
+}
+
+export interface RawStat {
+  exists: boolean;
+  size?: number;
+  uid?: number;
+  gid?: number;
+  mode?: number;
+  inode?: number;
+  links?: number;
+}
+
+export type RawMessage = { eof: true } | { data: Buffer; fds: number[]; truncated: boolean };
+
+export interface RawFdWatcher {
+  start(): void;
+  stop(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  readonly active: boolean;
+}
+
+let cached: NativeBinding | undefined;
+
+function packageRoot(): string {
+  // dist/index.{js,cjs} -> package root; also works from src/ under vitest.
+  return dirname(dirname(fileURLToPath(import.meta.url)));
+}
+
+/** Loads the addon once: a prebuild for this platform if present, else the local build. */
+export function loadBinding(): NativeBinding {
+  if (cached) return cached;
+  if (process.platform === 'win32') {
+    throw new NativeShmError(
+      'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
+      `PhoenixIPC needs POSIX shared memory; ${process.platform} is not supported (Linux is tested, macOS best-effort)`,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+  const root = process.env.PHOENIX_NATIVE_SHM_DIR ?? packageRoot();
+  try {
+    cached = nodeGypBuild(root);
+  } catch (cause) {
+    const error = new NativeShmError(
+      'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
+      `no PhoenixIPC native binary for ${process.platform}-${process.arch} in ${join(root, 'prebuilds')} or ${join(root, 'build')}: ` +
+        `install a C++ toolchain (g++, make, python3) and reinstall to build it from source (${(cause as Error).message})`,
+    );
+    throw Object.assign(error, { cause });
+  }
+  return cached;
+}

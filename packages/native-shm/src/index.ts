@@ -1,0 +1,30 @@
+export { loadBinding } from './binding.js';
+export {
+  closeFd,
+  createEventFd,
+  drainEventFd,
+  FdWatcher,
+  type FdWatcherOptions,
+  pollSync,
+  signalEventFd,
+  waitSync,
+} from './doorbell.js';
+export { NativeShmError, type NativeShmErrorCode, PHOENIX_ERROR_BRAND } from './errors.js';
+export { isProcessAlive, isSameProcessAlive, openPidFd, processStartTime, setParentDeathSignal } from './process.js';
+export {
+  type OpenSegmentOptions,
+  type SegmentStat,
+  SharedSegment,
+  statSegment,
+  unlinkSegment,
+} from './segment.js';
+export { isValidSegmentName, MAX_SEGMENT_NAME_BYTES, segmentNameProblem, validateSegmentName } from './segment-name.js';
+export {
+  acceptSeqpacket,
+  connectSeqpacket,
+  listenSeqpacket,
+  peerCredentials,
+  type ReceivedMessage,
+  receiveMessage,
+  sendMessage,
+} from './socket.js';

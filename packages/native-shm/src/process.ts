@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { loadBinding } from './binding.js';
+import { invalidArgument } from './errors.js';
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGHUP: 1, SIGINT: 2 };
+
+/**
+ * prctl(PR_SET_PDEATHSIG): the kernel sends `signal` to this process when the
+ * thread that spawned it exits. Returns false where unsupported (non-Linux).
+ * Race note: if the parent died before this call, no signal comes; compare
+ * process.ppid with the expected parent afterwards.
+ */
+export function setParentDeathSignal(signal: 'SIGKILL' | 'SIGTERM' | 'SIGHUP' | 'SIGINT' | number): boolean {
+  const number = typeof signal === 'number' ? signal : SIGNAL_NUMBERS[signal];
+  if (number === undefined || !Number.isInteger(number)) throw invalidArgument(`unknown signal ${String(signal)}`);
+  return loadBinding().setParentDeathSignal(number);
+}
+
+/**
+ * pidfd_open(2): an fd that turns readable when `pid` exits; usable with
+ * pollSync() or FdWatcher. Returns -1 where unsupported. Close it with closeFd.
+ */
+export function openPidFd(pid: number): number {
+  return loadBinding().openPidFd(pid);
+}
+
+/** Whether a process with this pid exists (it may belong to another user). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The process's start time in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), or null if it does not exist. Pid plus start time names a
+ * process uniquely: a recycled pid has a different start time.
+ */
+export function processStartTime(pid: number): number | null {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[19]);
+  return Number.isFinite(ticks) ? ticks : null;
+}
+
+/** Whether the process `pid` that started at `startTime` (see processStartTime) still runs. */
+export function isSameProcessAlive(pid: number, startTime: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  const actual = processStartTime(pid);
+  // Without /proc (non-Linux) we cannot tell a recycled pid apart; trust kill(0).
+  return actual === null ? process.platform !== 'linux' : actual === startTime;
+}
