@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
 // ringbuffer -> monitor -> shm-layout -> client -> server; native-shm is a leaf
-// that only client and server may use. Apps may use anything.
+// that only client and server may use at run time. Apps may use anything.
+// Tests (test/ and devDependencies) of the pure packages may also use
+// native-shm as a harness, to map one ring into two real processes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -26,6 +28,7 @@ const ALLOWED = {
   ],
 };
 
+const HARNESS = '@phoenix-ipc/native-shm';
 const problems = [];
 const importPattern = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"](@phoenix-ipc\/[a-z-]+)/g;
 
@@ -54,17 +57,28 @@ for (const folder of readdirSync(join(root, 'packages'))) {
     problems.push(`${pkg.name}: not in the layering table (scripts/check-layering.mjs)`);
     continue;
   }
-  const declared = { ...pkg.dependencies, ...pkg.devDependencies, ...pkg.peerDependencies };
-  for (const dep of Object.keys(declared)) {
+  const testAllowed = [...allowed, HARNESS];
+  const runtime = { ...pkg.dependencies, ...pkg.peerDependencies };
+  for (const dep of Object.keys(runtime)) {
     if (dep.startsWith('@phoenix-ipc/') && !allowed.includes(dep)) {
       problems.push(`${pkg.name} depends on ${dep}, a package above it or beside it`);
     }
   }
-  for (const file of [...sourceFiles(join(dir, 'src')), ...sourceFiles(join(dir, 'test'))]) {
+  for (const dep of Object.keys(pkg.devDependencies ?? {})) {
+    if (dep.startsWith('@phoenix-ipc/') && !testAllowed.includes(dep)) {
+      problems.push(`${pkg.name} has a dev dependency on ${dep}, a package above it`);
+    }
+  }
+  const files = [
+    ...sourceFiles(join(dir, 'src')).map((file) => [file, allowed]),
+    ...sourceFiles(join(dir, 'test')).map((file) => [file, testAllowed]),
+    ...sourceFiles(join(dir, 'bench')).map((file) => [file, testAllowed]),
+  ];
+  for (const [file, permitted] of files) {
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(importPattern)) {
       const target = match[1];
-      if (target !== pkg.name && !allowed.includes(target)) {
+      if (target !== pkg.name && !permitted.includes(target)) {
         problems.push(`${relative(root, file)} imports ${target}, which ${pkg.name} must not use`);
       }
     }

@@ -1,1 +1,9 @@
-export {};
+export {
+  ERROR_CODES,
+  isPhoenixErrorCode,
+  PhoenixError,
+  type PhoenixErrorCode,
+  type PhoenixErrorDetails,
+} from './phoenix-error.js';
+export * as RingDescriptor from './ring-descriptor.js';
+export { type RingOptions, type RingRegion, SpscRingBuffer } from './spsc-ring-buffer.js';
