@@ -1,1 +1,50 @@
-export {};
+export { monotonicNowMs, ThreadMonitor } from '@phoenix-ipc/monitor';
+export { ERROR_CODES, PhoenixError, type PhoenixErrorCode, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
+export { CallerSlot } from './caller-slot.js';
+export { fnv1aHex } from './checksum.js';
+export * as Frames from './frames.js';
+export { createSegmentViews, type SegmentViews } from './frames.js';
+export {
+  computeGeometry,
+  DEFAULT_LAYOUT_OPTIONS,
+  LAYOUT_LIMITS,
+  type LayoutGeometry,
+  type LayoutOptions,
+  type ResolvedLayoutOptions,
+  resolveLayoutOptions,
+} from './layout-options.js';
+export {
+  type HungTransaction,
+  PhoenixShmLayout,
+  type PoisonMessage,
+  type RecoverOptions,
+  type RecoveryReport,
+  type SegmentBuffer,
+  type SegmentIdentity,
+  type SegmentProbe,
+} from './phoenix-shm-layout.js';
+export {
+  HOST_IS_LITTLE_ENDIAN,
+  isApplicationFuncId,
+  kInvalidSeqId,
+  MAX_FUNC_ID,
+  MIN_APPLICATION_FUNC_ID,
+  MSG_HEADER_BYTES,
+  MsgHeader,
+  MsgStatus,
+  Priority,
+  REQUEST_FRAME_BYTES,
+  RESPONSE_FRAME_BYTES,
+  RequestState,
+} from './protocol.js';
+export * as SegmentDescriptor from './segment-descriptor.js';
+export {
+  SEGMENT_MAGIC,
+  SEGMENT_VERSION,
+  SlotState,
+  SUPERVISOR_SLOT,
+  SupervisorState,
+  type WaitStrategy,
+  WorkerState,
+} from './segment-descriptor.js';
+export { type ChannelGeometry, type GroupName, WorkerChannel } from './worker-channel.js';
