@@ -82,6 +82,16 @@ int FdArg(const Napi::CallbackInfo& info, size_t index) {
   return fd;
 }
 
+int FdValue(Napi::Env env, const Napi::Value& value, const char* what) {
+  // Not Int32Value(): it maps NaN, 1.5 and 2**32 to valid-looking fds (NaN -> 0, stdin).
+  if (!value.IsNumber()) ThrowInvalidArgument(env, std::string(what) + " must hold non-negative integers");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 0 && number <= INT32_MAX) || number != std::floor(number)) {
+    ThrowInvalidArgument(env, std::string(what) + " must hold non-negative integers");
+  }
+  return static_cast<int>(number);
+}
+
 bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   if (info.Length() <= index || !info[index].IsBoolean()) {
     ThrowInvalidArgument(info.Env(), std::string(name) + " must be a boolean");

@@ -31,6 +31,8 @@ constexpr const char* kSyscallFailed = "ERR_PHOENIX_SYSCALL_FAILED";
 
 int32_t Int32Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
 int FdArg(const Napi::CallbackInfo& info, size_t index);
+// An fd taken from an array element: a non-negative 32-bit integer, else ERR_PHOENIX_INVALID_ARGUMENT.
+int FdValue(Napi::Env env, const Napi::Value& value, const char* what);
 double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* name);

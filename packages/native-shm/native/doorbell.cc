@@ -139,11 +139,7 @@ Napi::Value PollSync(const Napi::CallbackInfo& info) {
   double timeout_ms = NumberArg(info, 1, "timeoutMs");
   std::vector<pollfd> fds;
   for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value v = list.Get(i);
-    if (!v.IsNumber()) ThrowInvalidArgument(env, "fds must hold integers");
-    int32_t fd = v.As<Napi::Number>().Int32Value();
-    if (fd < 0) ThrowInvalidArgument(env, "fds must hold non-negative integers");
-    fds.push_back({fd, POLLIN, 0});
+    fds.push_back({FdValue(env, list.Get(i), "fds"), POLLIN, 0});
   }
   return Napi::Number::New(env, PollReadable(env, fds, timeout_ms));
 }
@@ -177,8 +173,6 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     fd_ = FdArg(info, 0);
     if (info.Length() < 2 || !info[1].IsFunction()) ThrowInvalidArgument(env, "callback must be a function");
     drain_ = BoolArg(info, 2, "drainEventFd");
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    context_ = new Napi::AsyncContext(env, "PhoenixFdWatcher");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
     handle_ = new uv_poll_t;
@@ -189,6 +183,9 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
       ThrowErrno(env, "uv_poll_init", -rc, "", -rc == EBADF || -rc == ENOTSOCK ? kBadFd : nullptr);
     }
     handle_->data = this;
+    // Created only once nothing can throw: the destructor does not run when the constructor throws.
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = new Napi::AsyncContext(env, "PhoenixFdWatcher");
     registry_ = env.GetInstanceData<WatcherRegistry>();
     if (registry_ != nullptr) registry_->live.insert(this);
   }

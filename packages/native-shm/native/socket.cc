@@ -122,11 +122,7 @@ Napi::Value SendMessage(const Napi::CallbackInfo& info) {
     Napi::Array list = info[2].As<Napi::Array>();
     if (list.Length() > kMaxFds) ThrowInvalidArgument(env, "at most 64 fds per message");
     for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Value v = list.Get(i);
-      if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 0) {
-        ThrowInvalidArgument(env, "fds must hold non-negative integers");
-      }
-      fds.push_back(v.As<Napi::Number>().Int32Value());
+      fds.push_back(FdValue(env, list.Get(i), "fds"));
     }
   }
   iovec iov{data.Data(), data.ByteLength()};

@@ -1,5 +1,5 @@
 import { loadBinding, type RawFdWatcher } from './binding.js';
-import { invalidArgument, NativeShmError } from './errors.js';
+import { checkArray, checkOptionsObject, invalidArgument, NativeShmError } from './errors.js';
 
 /**
  * Creates an eventfd doorbell: non-blocking, close-on-exec unless `inheritable`
@@ -8,6 +8,7 @@ import { invalidArgument, NativeShmError } from './errors.js';
  * with `sendMessage(socket, data, [fd])`.
  */
 export function createEventFd(options: { inheritable?: boolean } = {}): number {
+  checkOptionsObject(options);
   return loadBinding().createEventFd(options.inheritable ?? false);
 }
 
@@ -47,6 +48,7 @@ export function waitSync(fd: number, timeoutMs: number): 'ok' | 'timed-out' {
  * Nothing is read: the caller drains what it woke on.
  */
 export function pollSync(fds: readonly number[], timeoutMs: number): number {
+  checkArray(fds, 'fds');
   return loadBinding().pollSync([...fds], timeoutArgument(timeoutMs));
 }
 
@@ -70,6 +72,7 @@ export class FdWatcher {
   constructor(fd: number, callback: (error: Error | null) => void, options: FdWatcherOptions = {}) {
     if (!Number.isInteger(fd) || fd < 0) throw invalidArgument(`fd must be a non-negative integer, got ${String(fd)}`);
     if (typeof callback !== 'function') throw invalidArgument('callback must be a function');
+    checkOptionsObject(options);
     this.fd = fd;
     this.#raw = new (loadBinding().FdWatcher)(
       fd,

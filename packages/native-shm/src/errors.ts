@@ -35,3 +35,20 @@ export class NativeShmError extends Error {
 export function invalidArgument(message: string): NativeShmError {
   return new NativeShmError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
+
+/** Throws ERR_PHOENIX_INVALID_ARGUMENT unless `value` is undefined or a plain object (an options bag). */
+export function checkOptionsObject(value: unknown, what = 'options'): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw invalidArgument(`${what} must be an object, got ${value === null ? 'null' : typeof value}`);
+  }
+}
+
+/**
+ * Throws ERR_PHOENIX_INVALID_ARGUMENT unless `value` is an array (spreading anything
+ * else would throw an uncoded TypeError, or turn a string into a list of characters).
+ */
+export function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) {
+    throw invalidArgument(`${what} must be an array, got ${value === null ? 'null' : typeof value}`);
+  }
+}

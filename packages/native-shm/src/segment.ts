@@ -1,5 +1,5 @@
 import { loadBinding, type RawStat } from './binding.js';
-import { invalidArgument, NativeShmError } from './errors.js';
+import { checkOptionsObject, invalidArgument, NativeShmError } from './errors.js';
 import { validateSegmentName } from './segment-name.js';
 
 export interface OpenSegmentOptions {
@@ -44,6 +44,7 @@ function toStat(raw: RawStat): SegmentStat {
 }
 
 function checkOptions(options: OpenSegmentOptions): void {
+  checkOptionsObject(options);
   const { size, mode } = options;
   if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
     throw invalidArgument(`size must be a non-negative safe integer, got ${String(size)}`);

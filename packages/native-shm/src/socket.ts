@@ -1,5 +1,5 @@
 import { loadBinding } from './binding.js';
-import { invalidArgument } from './errors.js';
+import { checkArray, invalidArgument } from './errors.js';
 
 /**
  * Unix-domain SOCK_SEQPACKET sockets that can carry file descriptors
@@ -37,6 +37,7 @@ export function acceptSeqpacket(listenFd: number): number {
  * its own duplicates of the fds. Returns false if the socket buffer is full.
  */
 export function sendMessage(fd: number, data: Uint8Array, fds: readonly number[] = []): boolean {
+  checkArray(fds, 'fds');
   return loadBinding().sendMessage(fd, data, [...fds]);
 }
 

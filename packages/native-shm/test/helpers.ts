@@ -1,0 +1,285 @@
+// Shared test plumbing: unique names, tracked resources, real child processes
+// and bounded waits. Every test file calls useCleanup() once at the top level,
+// so whatever a test creates is released in afterEach even when it fails.
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, expect } from 'vitest';
+import { closeFd, type FdWatcher, type SharedSegment, unlinkSegment } from '../src/index.js';
+
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+/** Every segment a test creates starts with this; afterAll checks none is left in /dev/shm. */
+export const SEGMENT_PREFIX = `/phx-test-${process.pid}-`;
+/** Upper bound for any single wait on a child (a watchdog, not a performance assertion). */
+export const WAIT_MS = 15_000;
+
+let counter = 0;
+const segmentNames = new Set<string>();
+const segments = new Set<SharedSegment>();
+const fds = new Set<number>();
+const watchers = new Set<FdWatcher>();
+const children = new Set<ChildProcess>();
+const strayPids = new Set<number>();
+const allChildren: ChildProcess[] = [];
+
+/** A fresh segment name (padded with 'x' to `bytes` bytes if given), unlinked after the test. */
+export function segmentName(bytes?: number): string {
+  let name = `${SEGMENT_PREFIX}${++counter}-`;
+  if (bytes !== undefined) name += 'x'.repeat(bytes - Buffer.byteLength(name));
+  segmentNames.add(name);
+  return name;
+}
+
+/** A fresh abstract socket name (nothing to unlink: it vanishes with its socket). */
+export function socketName(): string {
+  return `phx-test-${process.pid}-sock-${++counter}`;
+}
+
+/** Closes the segment after the test (close is idempotent). */
+export function track<T extends SharedSegment>(segment: T): T {
+  segments.add(segment);
+  return segment;
+}
+
+/** Closes the fd after the test unless the test untracks it first. */
+export function trackFd(fd: number): number {
+  fds.add(fd);
+  return fd;
+}
+
+/** For a test that closes `fd` itself. */
+export function untrackFd(fd: number): void {
+  fds.delete(fd);
+}
+
+export function trackWatcher<T extends FdWatcher>(watcher: T): T {
+  watchers.add(watcher);
+  return watcher;
+}
+
+/** A process the test did not spawn directly (a grandchild): SIGKILLed after the test if still there. */
+export function trackPid(pid: number): void {
+  strayPids.add(pid);
+}
+
+/** A line-oriented view of a child's stdout. */
+export interface Child {
+  process: ChildProcess;
+  pid: number;
+  /** Resolves with the first stdout line (from now on, or already buffered) matching `pattern`. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with { code, signal } once the child has exited. */
+  exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything written to stderr so far (for failure messages). */
+  stderr(): string;
+}
+
+/** Starts `node test/fixtures/<fixture> ...args` as a real process, killed after the test. */
+export function spawnFixture(fixture: string, args: readonly string[] = [], options: SpawnOptions = {}): Child {
+  const child = spawn(process.execPath, [join(FIXTURES, fixture), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...options,
+  });
+  if (child.pid === undefined) throw new Error(`could not spawn ${fixture}`);
+  children.add(child);
+  allChildren.push(child);
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  let stdoutRest = '';
+  let stderrText = '';
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    stdoutRest += chunk;
+    let newline = stdoutRest.indexOf('\n');
+    while (newline !== -1) {
+      lines.push(stdoutRest.slice(0, newline));
+      stdoutRest = stdoutRest.slice(newline + 1);
+      newline = stdoutRest.indexOf('\n');
+    }
+    for (const wake of [...waiters]) wake();
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderrText += chunk;
+  });
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+    for (const wake of [...waiters]) wake();
+  });
+  const describe = () => `${fixture} ${args.join(' ')} (pid ${child.pid})`;
+
+  function waitUntil<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const wake = () => {
+        let value: T | undefined;
+        try {
+          value = check();
+        } catch (error) {
+          done();
+          reject(error);
+          return;
+        }
+        if (value !== undefined) {
+          done();
+          resolve(value);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what} from ${describe()}; ` +
+              `stdout: ${JSON.stringify(lines)}, stderr: ${JSON.stringify(stderrText)}`,
+          ),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+      };
+      waiters.add(wake);
+      wake();
+    });
+  }
+
+  let consumed = 0;
+  return {
+    process: child,
+    pid: child.pid,
+    line(pattern, timeoutMs = WAIT_MS) {
+      return waitUntil(
+        () => {
+          while (consumed < lines.length) {
+            const line = lines[consumed++]!;
+            if (pattern.test(line)) return line;
+          }
+          if (exit) {
+            throw new Error(
+              `${describe()} exited (${JSON.stringify(exit)}) before printing ${pattern}; ` +
+                `stdout: ${JSON.stringify(lines)}, stderr: ${JSON.stringify(stderrText)}`,
+            );
+          }
+          return undefined;
+        },
+        `a line matching ${pattern}`,
+        timeoutMs,
+      );
+    },
+    exited(timeoutMs = WAIT_MS) {
+      return waitUntil(() => exit ?? undefined, 'exit', timeoutMs);
+    },
+    stderr: () => stderrText,
+  };
+}
+
+/** Polls `condition` every few ms; rejects after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
+export function hasExited(pid: number): boolean {
+  const state = processState(pid);
+  return state === null || state === 'Z' || state === 'X';
+}
+
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Runs `fn`, expects it to throw a branded PhoenixIPC error with `code`, and returns the error. */
+export function expectPhoenixError(fn: () => unknown, code: string, message?: RegExp): Error & Record<string, unknown> {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, `expected ${code}`).toBeInstanceOf(Error);
+  const error = thrown as Error & Record<string | symbol, unknown>;
+  expect(error.code, error.message).toBe(code);
+  expect(error[Symbol.for('phoenix-ipc.error')]).toBe(true);
+  if (message) expect(error.message).toMatch(message);
+  return error as Error & Record<string, unknown>;
+}
+
+function shmEntriesWithPrefix(): string[] {
+  const prefix = SEGMENT_PREFIX.slice(1);
+  return readdirSync('/dev/shm').filter((entry) => entry.startsWith(prefix));
+}
+
+async function cleanup(): Promise<void> {
+  for (const watcher of watchers) watcher.close();
+  watchers.clear();
+  const exits: Promise<unknown>[] = [];
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      exits.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(resolve, 5_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        }),
+      );
+      child.kill('SIGKILL');
+    }
+  }
+  children.clear();
+  for (const pid of strayPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  strayPids.clear();
+  for (const segment of segments) segment.close();
+  segments.clear();
+  for (const fd of fds) {
+    try {
+      closeFd(fd);
+    } catch {
+      // the test closed it already
+    }
+  }
+  fds.clear();
+  for (const name of segmentNames) unlinkSegment(name);
+  segmentNames.clear();
+  await Promise.all(exits);
+}
+
+/** Registers the per-test cleanup and the end-of-file leak checks. */
+export function useCleanup(): void {
+  afterEach(cleanup);
+  afterAll(async () => {
+    await cleanup();
+    expect(shmEntriesWithPrefix(), `/dev/shm entries left behind with prefix ${SEGMENT_PREFIX}`).toEqual([]);
+    const running = allChildren.filter((child) => child.exitCode === null && child.signalCode === null);
+    expect(
+      running.map((child) => child.pid),
+      'child processes still running',
+    ).toEqual([]);
+  });
+}

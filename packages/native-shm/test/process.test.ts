@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isProcessAlive,
+  isSameProcessAlive,
+  openPidFd,
+  pollSync,
+  processStartTime,
+  setParentDeathSignal,
+} from '../src/index.js';
+import {
+  expectPhoenixError,
+  hasExited,
+  spawnFixture,
+  trackFd,
+  trackPid,
+  useCleanup,
+  WAIT_MS,
+  waitFor,
+} from './helpers.js';
+
+useCleanup();
+
+/** Above the kernel's pid_max (at most 2^22), so never a live process. */
+const MISSING_PID = 2 ** 30;
+
+async function reapedChildPid(): Promise<number> {
+  const child = spawnFixture('sleeper.mjs', ['now']);
+  await child.exited(); // Node has reaped it by the time 'exit' is emitted
+  return child.pid;
+}
+
+describe('isProcessAlive', () => {
+  it('is true for this process', () => {
+    expect(isProcessAlive(process.pid)).toBe(true);
+  });
+
+  it('is true for a running child', async () => {
+    const child = spawnFixture('sleeper.mjs');
+    await child.line(/^ready$/);
+    expect(isProcessAlive(child.pid)).toBe(true);
+  });
+
+  it('is false for a child that has exited and been reaped', async () => {
+    expect(isProcessAlive(await reapedChildPid())).toBe(false);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, '1'])('is false (never throws) for a pid that cannot exist: %s', (pid) => {
+    expect(isProcessAlive(pid as number)).toBe(false);
+  });
+});
+
+describe('processStartTime', () => {
+  it('is a stable number for a running pid', async () => {
+    const child = spawnFixture('sleeper.mjs');
+    await child.line(/^ready$/);
+    const first = processStartTime(child.pid);
+    expect(first).toBeTypeOf('number');
+    expect(processStartTime(child.pid)).toBe(first);
+  });
+
+  it('is no earlier for a child than for its parent', async () => {
+    const child = spawnFixture('sleeper.mjs');
+    await child.line(/^ready$/);
+    expect(processStartTime(child.pid)).toBeGreaterThanOrEqual(processStartTime(process.pid)!);
+  });
+
+  it('is null for a missing pid', async () => {
+    expect(processStartTime(MISSING_PID)).toBeNull();
+    expect(processStartTime(await reapedChildPid())).toBeNull();
+  });
+});
+
+describe('isSameProcessAlive', () => {
+  it('is true for a running pid with its own start time', () => {
+    expect(isSameProcessAlive(process.pid, processStartTime(process.pid)!)).toBe(true);
+  });
+
+  it('is false for a running pid with a different start time (a recycled pid)', () => {
+    expect(isSameProcessAlive(process.pid, processStartTime(process.pid)! + 1)).toBe(false);
+  });
+
+  it('is false for a missing pid', () => {
+    expect(isSameProcessAlive(MISSING_PID, 0)).toBe(false);
+  });
+});
+
+describe('openPidFd', () => {
+  it('returns an fd that becomes readable when the child exits', async () => {
+    const child = spawnFixture('sleeper.mjs');
+    await child.line(/^ready$/);
+    const pidfd = trackFd(openPidFd(child.pid));
+    expect(pidfd).toBeGreaterThanOrEqual(0);
+    expect(pollSync([pidfd], 0)).toBe(-1);
+    child.process.stdin?.end(); // the sleeper exits when its stdin closes
+    // Polled from the event loop so that a hang is caught by the bounded wait.
+    await waitFor(() => pollSync([pidfd], 0) === 0, WAIT_MS, 'the pidfd to become readable');
+    await child.exited();
+  });
+
+  it('throws ERR_PHOENIX_NO_SUCH_PROCESS for a reaped pid', async () => {
+    const pid = await reapedChildPid();
+    const error = expectPhoenixError(() => openPidFd(pid), 'ERR_PHOENIX_NO_SUCH_PROCESS', /No such process/);
+    expect(error.syscall).toBe('pidfd_open');
+  });
+});
+
+describe('setParentDeathSignal', () => {
+  it('makes a grandchild die when its parent is SIGKILLed', async () => {
+    const parent = spawnFixture('death-parent.mjs');
+    const line = await parent.line(/^(pid \d+|orphaned)/);
+    const [, pidText, supported] = line.split(' ');
+    expect(supported).toBe('true');
+    const grandchild = Number(pidText);
+    trackPid(grandchild); // SIGKILLed after the test if the feature failed
+    expect(isProcessAlive(grandchild)).toBe(true);
+    parent.process.kill('SIGKILL');
+    await parent.exited();
+    // The kernel sends the signal while the parent exits; a zombie (not yet reaped by init) counts as gone.
+    await waitFor(() => hasExited(grandchild), 1_000, `grandchild ${grandchild} to die`);
+  });
+
+  it('rejects an unknown signal name with ERR_PHOENIX_INVALID_ARGUMENT', () => {
+    expectPhoenixError(() => setParentDeathSignal('SIGFOO' as never), 'ERR_PHOENIX_INVALID_ARGUMENT', /SIGFOO/);
+  });
+
+  it('rejects an out-of-range signal number with ERR_PHOENIX_INVALID_ARGUMENT', () => {
+    expectPhoenixError(() => setParentDeathSignal(1000), 'ERR_PHOENIX_INVALID_ARGUMENT', /signal out of range/);
+    expectPhoenixError(() => setParentDeathSignal(2.5), 'ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
