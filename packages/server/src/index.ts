@@ -1,1 +1,29 @@
-export {};
+export {
+  type CallOptions,
+  IpcClient,
+  type IpcClientOptions,
+  type Reply,
+  type SyncCallOptions,
+} from '@phoenix-ipc/client';
+export {
+  ERROR_CODES,
+  kInvalidSeqId,
+  MsgHeader,
+  MsgStatus,
+  PhoenixError,
+  type PhoenixErrorCode,
+  PhoenixShmLayout,
+  Priority,
+  type WaitStrategy,
+} from '@phoenix-ipc/shm-layout';
+export type { Handler, ResponseHeader } from './handler-registry.js';
+export { IpcServer, type StopOptions } from './ipc-server.js';
+export type {
+  CrashLoopOptions,
+  IpcServerOptions,
+  RecycleOptions,
+  RestartBackoffOptions,
+  WorkerCrashPolicy,
+} from './server-options.js';
+export type { ServerState, WorkerCrashInfo, WorkerStats } from './supervisor.js';
+export { readWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';

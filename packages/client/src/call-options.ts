@@ -1,0 +1,103 @@
+import { isApplicationFuncId, PhoenixError, Priority } from '@phoenix-ipc/shm-layout';
+
+export type QueueFullPolicy = 'wait' | 'reject';
+
+/** Per-call options; `call(id, payload, options)` or `call(id, payload, priority, timeoutMs)`. */
+export interface CallOptions {
+  /** Priority.Normal (default) or Priority.High (VIP group). */
+  priority?: Priority;
+  /** Fail with ERR_PHOENIX_TIMEOUT after this many ms; Infinity for none. */
+  timeoutMs?: number;
+  /** Aborting rejects the call with ERR_PHOENIX_ABORTED (and cancels it if no worker started it). */
+  signal?: AbortSignal;
+  /** What to do when the target worker's queue is full (default: the client's option, 'wait'). */
+  onQueueFull?: QueueFullPolicy;
+}
+
+/** callSync takes no signal: nothing can fire while the thread is blocked. */
+export type SyncCallOptions = Pick<CallOptions, 'priority' | 'timeoutMs' | 'onQueueFull'>;
+
+export interface ResolvedCall {
+  priority: Priority;
+  /** 0 = no timeout. */
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  onQueueFull: QueueFullPolicy;
+}
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+export function checkFuncId(funcId: unknown): number {
+  if (isApplicationFuncId(funcId)) return funcId;
+  if (typeof funcId === 'number' && Number.isInteger(funcId) && funcId >= 1 && funcId <= 1000) {
+    throw invalid(`func id ${funcId} is reserved for the framework (1..1000); applications use 1001..4294967295`);
+  }
+  throw invalid(`func id must be an integer from 1001 to 4294967295, got ${JSON.stringify(funcId) ?? String(funcId)}`);
+}
+
+export function checkQueueFullPolicy(value: unknown, name = 'onQueueFull'): QueueFullPolicy {
+  if (value !== 'wait' && value !== 'reject') {
+    throw invalid(`option ${name} must be 'wait' or 'reject', got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+export function checkTimeout(value: unknown, name: string): number {
+  if (value === Number.POSITIVE_INFINITY) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2 ** 31 - 1) {
+    throw invalid(
+      `${name} must be a positive number of milliseconds (or Infinity), got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkPriority(value: unknown): Priority {
+  if (value !== 0 && value !== 1) {
+    throw invalid(
+      `priority must be Priority.Normal (0) or Priority.High (1), got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Normalises the two call forms. `defaultTimeoutMs` 0 means "no timeout"
+ * (callAsync); `call` passes the client's defaultTimeoutMs.
+ */
+export function resolveCallOptions(
+  priorityOrOptions: Priority | CallOptions | undefined,
+  timeoutMs: number | undefined,
+  defaults: { timeoutMs: number; onQueueFull: QueueFullPolicy },
+): ResolvedCall {
+  if (priorityOrOptions !== undefined && priorityOrOptions !== null && typeof priorityOrOptions === 'object') {
+    const options = priorityOrOptions as CallOptions;
+    if (timeoutMs !== undefined) throw invalid('pass timeoutMs inside the options object, not as a fourth argument');
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
+    return {
+      priority: options.priority === undefined ? Priority.Normal : checkPriority(options.priority),
+      timeoutMs: options.timeoutMs === undefined ? defaults.timeoutMs : checkTimeout(options.timeoutMs, 'timeoutMs'),
+      signal,
+      onQueueFull: options.onQueueFull === undefined ? defaults.onQueueFull : checkQueueFullPolicy(options.onQueueFull),
+    };
+  }
+  return {
+    priority: priorityOrOptions === undefined ? Priority.Normal : checkPriority(priorityOrOptions),
+    timeoutMs: timeoutMs === undefined ? defaults.timeoutMs : checkTimeout(timeoutMs, 'timeoutMs'),
+    signal: undefined,
+    onQueueFull: defaults.onQueueFull,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** A Uint8Array (Buffer included) as is, a string as UTF-8. */
+export function toPayload(payload: unknown): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (typeof payload === 'string') return encoder.encode(payload);
+  if (payload === undefined || payload === null) return new Uint8Array(0);
+  throw invalid(`payload must be a Uint8Array, Buffer or string, got ${typeof payload}`);
+}

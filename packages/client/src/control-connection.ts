@@ -1,0 +1,92 @@
+import { closeFd, FdWatcher, receiveMessage, sendMessage } from '@phoenix-ipc/native-shm';
+import { type ControlMessage, decodeControlMessage, encodeControlMessage } from './control-protocol.js';
+
+export interface ControlHandlers {
+  onMessage(message: ControlMessage, fds: number[]): void;
+  /** The peer closed the connection (or sent something that is not a control message). */
+  onClose(): void;
+}
+
+/**
+ * One seqpacket control connection, watched on the event loop. It never keeps
+ * the process alive by itself (unref'd): a connected but idle client lets
+ * its process exit.
+ */
+export class ControlConnection {
+  readonly fd: number;
+  readonly #handlers: ControlHandlers;
+  readonly #watcher: FdWatcher;
+  #closed = false;
+
+  constructor(fd: number, handlers: ControlHandlers, options: { ref?: boolean } = {}) {
+    this.fd = fd;
+    this.#handlers = handlers;
+    this.#watcher = new FdWatcher(fd, () => this.readAvailable(), { drain: false, ref: options.ref ?? false });
+    this.#watcher.start();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends a message (with fds); false if the connection is closed or its buffer is full. */
+  send(message: ControlMessage, fds: readonly number[] = []): boolean {
+    if (this.#closed) return false;
+    try {
+      return sendMessage(this.fd, encodeControlMessage(message), fds);
+    } catch {
+      this.#peerClosed();
+      return false;
+    }
+  }
+
+  /** Handles every message waiting on the socket; safe to call synchronously (callSync). */
+  readAvailable(): void {
+    while (!this.#closed) {
+      let received: ReturnType<typeof receiveMessage>;
+      try {
+        received = receiveMessage(this.fd);
+      } catch {
+        this.#peerClosed();
+        return;
+      }
+      if (received === null) return;
+      if (received.eof) {
+        this.#peerClosed();
+        return;
+      }
+      const message = decodeControlMessage(received.data);
+      if (message === null) {
+        for (const fd of received.fds) closeFd(fd);
+        this.#peerClosed();
+        return;
+      }
+      this.#handlers.onMessage(message, received.fds);
+    }
+  }
+
+  #peerClosed(): void {
+    if (this.#closed) return;
+    this.close();
+    this.#handlers.onClose();
+  }
+
+  /** Stops watching without closing the fd (it is handed to another owner). */
+  detach(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher.close();
+  }
+
+  /** Closes our end; the peer sees end-of-file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher.close();
+    try {
+      closeFd(this.fd);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,461 @@
+import { EventEmitter } from 'node:events';
+import {
+  closeFd,
+  connectSeqpacket,
+  isSameProcessAlive,
+  SharedSegment,
+  segmentNameProblem,
+} from '@phoenix-ipc/native-shm';
+import {
+  PhoenixError,
+  type PhoenixErrorCode,
+  PhoenixShmLayout,
+  type Priority,
+  SupervisorState,
+  type WaitStrategy,
+} from '@phoenix-ipc/shm-layout';
+import {
+  type CallOptions,
+  checkFuncId,
+  checkQueueFullPolicy,
+  checkTimeout,
+  type QueueFullPolicy,
+  resolveCallOptions,
+  type SyncCallOptions,
+  toPayload,
+} from './call-options.js';
+import { CallerEngine, type CallObserver } from './caller-engine.js';
+import { ControlConnection } from './control-connection.js';
+import { CONTROL_PROTOCOL_VERSION, type ControlMessage, controlSocketName } from './control-protocol.js';
+import type { Reply } from './reply.js';
+
+export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
+
+export interface IpcClientOptions {
+  /** When the target worker's queue is full: wait for room (default) or reject ERR_PHOENIX_QUEUE_FULL. */
+  onQueueFull?: QueueFullPolicy;
+  /** Timeout of call() when none is given (default 30 000 ms). callAsync has none unless given. */
+  defaultTimeoutMs?: number;
+  /** How this client waits for replies: 'adaptive' (default), 'spin' or 'block'. */
+  waitStrategy?: WaitStrategy;
+  /** Called once per finished call, for metrics. */
+  observer?: CallObserver;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const RETRY_MS = 20;
+const BUSY_RETRY_MS = 50;
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface Connection {
+  segment: SharedSegment;
+  layout: PhoenixShmLayout;
+  control: ControlConnection;
+  engine: CallerEngine;
+  fds: number[];
+}
+
+type HandshakeResult = { message: ControlMessage & { t: 'welcome' }; fds: number[] } | RetryLater;
+
+/** A temporary condition worth retrying until the connect deadline. */
+class RetryLater {
+  constructor(
+    readonly reason: string,
+    readonly code: PhoenixErrorCode = 'ERR_PHOENIX_CONNECT_TIMEOUT',
+  ) {}
+}
+
+/**
+ * A client process's connection to a PhoenixIPC supervisor, found by segment
+ * name. After connect() it owns a slot in the segment and talks to workers
+ * directly through its own rings; the supervisor only admits it, answers for
+ * crashed workers and tells it when the server goes away.
+ *
+ * Events: 'state' (new ClientState), 'server-gone'.
+ */
+export class IpcClient extends EventEmitter {
+  readonly name: string;
+  readonly #options: Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
+  #state: ClientState = 'disconnected';
+  #connection: Connection | null = null;
+  #connecting: Promise<void> | null = null;
+  #attempt = 0;
+
+  private constructor(name: string, options: IpcClientOptions) {
+    super();
+    this.name = name;
+    this.#options = {
+      onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
+      defaultTimeoutMs:
+        options.defaultTimeoutMs === undefined
+          ? 30_000
+          : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
+      waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
+      observer: options.observer,
+    };
+  }
+
+  /** Throws ERR_PHOENIX_INVALID_ARGUMENT on a bad name or option. Does not connect. */
+  static create(name: string, options: IpcClientOptions = {}): IpcClient {
+    const problem = segmentNameProblem(name);
+    if (problem !== null) throw invalid(problem);
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    return new IpcClient(name, options);
+  }
+
+  static #checkStrategy(value: unknown): WaitStrategy {
+    if (value === undefined) return 'adaptive';
+    if (value !== 'adaptive' && value !== 'spin' && value !== 'block') {
+      throw invalid(`option waitStrategy must be 'adaptive', 'spin' or 'block', got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  getState(): ClientState {
+    return this.#state;
+  }
+
+  isConnected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** The slot this client holds while connected, else -1. */
+  get slot(): number {
+    return this.#connection?.engine.slot ?? -1;
+  }
+
+  /**
+   * Finds the segment, checks it, and takes a connection slot. Rejects
+   * ERR_PHOENIX_BAD_SEGMENT at once for a file that is not a PhoenixIPC
+   * segment; waits (up to `timeoutMs`) for one still being created, a
+   * supervisor still starting, or a free slot; then ERR_PHOENIX_CONNECT_TIMEOUT
+   * (or ERR_PHOENIX_BUSY when slots stayed full).
+   */
+  connect(timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS): Promise<void> {
+    if (this.#state === 'connected') return Promise.resolve();
+    if (this.#connecting !== null) return this.#connecting;
+    let timeout: number;
+    try {
+      timeout = checkTimeout(timeoutMs, 'timeoutMs');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#setState('connecting');
+    const attempt = ++this.#attempt;
+    this.#connecting = this.#connectLoop(timeout === 0 ? Number.POSITIVE_INFINITY : timeout, attempt).then(
+      (connection) => {
+        this.#connecting = null;
+        this.#connection = connection;
+        this.#setState('connected');
+      },
+      (error: unknown) => {
+        this.#connecting = null;
+        if (this.#attempt === attempt) this.#setState('disconnected');
+        throw error;
+      },
+    );
+    return this.#connecting;
+  }
+
+  async #connectLoop(timeoutMs: number, attempt: number): Promise<Connection> {
+    const deadline = performance.now() + timeoutMs;
+    let last = new RetryLater(`no segment named ${this.name}`);
+    for (;;) {
+      if (attempt !== this.#attempt)
+        throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'connect() was cancelled by disconnect()');
+      const outcome = await this.#tryConnect(deadline);
+      if (!(outcome instanceof RetryLater)) return outcome;
+      last = outcome;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        const code = last.code;
+        throw new PhoenixError(
+          code,
+          code === 'ERR_PHOENIX_BUSY'
+            ? `every client slot of ${this.name} stayed taken for ${timeoutMs} ms`
+            : `could not connect to ${this.name} within ${timeoutMs} ms: ${last.reason}`,
+        );
+      }
+      await sleep(Math.min(last.code === 'ERR_PHOENIX_BUSY' ? BUSY_RETRY_MS : RETRY_MS, left));
+    }
+  }
+
+  // One attempt: a Connection, a RetryLater, or a thrown error that ends connect().
+  async #tryConnect(deadline: number): Promise<Connection | RetryLater> {
+    let segment: SharedSegment;
+    try {
+      segment = SharedSegment.open(this.name);
+    } catch (error) {
+      const code = (error as PhoenixError).code;
+      if (code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') return new RetryLater(`no segment named ${this.name}`);
+      throw PhoenixError.from(error);
+    }
+    let keep = false;
+    try {
+      const probe = PhoenixShmLayout.probe(segment.buffer);
+      if (probe.kind === 'foreign') {
+        throw new PhoenixError('ERR_PHOENIX_BAD_SEGMENT', `${this.name} is not a PhoenixIPC segment: ${probe.reason}`);
+      }
+      if (probe.kind === 'not-ready') return new RetryLater(probe.reason);
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      if (layout.supervisorState !== SupervisorState.Running) return new RetryLater('the supervisor is not running');
+      if (!isSameProcessAlive(layout.supervisorPid, layout.supervisorStartTime)) {
+        return new RetryLater(`the segment's supervisor (pid ${layout.supervisorPid}) is dead`);
+      }
+      let fd: number;
+      try {
+        fd = connectSeqpacket(controlSocketName(this.name, layout.supervisorPid, layout.epoch, layout.controlNonce));
+      } catch {
+        return new RetryLater('the supervisor does not accept connections');
+      }
+      let welcome: HandshakeResult;
+      try {
+        welcome = await this.#handshake(fd, deadline);
+      } catch (error) {
+        closeFd(fd);
+        throw error;
+      }
+      if (welcome instanceof RetryLater) {
+        closeFd(fd);
+        return welcome;
+      }
+      const connection = this.#open(segment, layout, fd, welcome.message, welcome.fds);
+      keep = true;
+      return connection;
+    } finally {
+      if (!keep) segment.close();
+    }
+  }
+
+  // Sends hello and waits for welcome/busy/refused (or the deadline).
+  #handshake(fd: number, deadline: number): Promise<HandshakeResult> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (value: HandshakeResult | PhoenixError) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        probe.close();
+        if (value instanceof PhoenixError) reject(value);
+        else resolve(value);
+      };
+      const probe = new HandshakeWatcher(fd, {
+        onMessage: (message, fds) => {
+          if (message.t === 'welcome') finish({ message, fds });
+          else {
+            for (const extra of fds) closeFd(extra);
+            if (message.t === 'busy')
+              finish(new RetryLater(`all ${message.maxClients} client slots are taken`, 'ERR_PHOENIX_BUSY'));
+            else if (message.t === 'refused') finish(new PhoenixError(message.code, message.message));
+            else if (message.t === 'shutdown') finish(new RetryLater('the supervisor is shutting down'));
+          }
+        },
+        onClose: () => finish(new RetryLater('the supervisor closed the connection')),
+      });
+      const timer = setTimeout(
+        () => finish(new RetryLater('the supervisor did not answer')),
+        Math.max(1, deadline - performance.now()),
+      );
+      if (!probe.send({ t: 'hello', v: CONTROL_PROTOCOL_VERSION, pid: process.pid })) {
+        finish(new RetryLater('could not send hello'));
+      }
+    });
+  }
+
+  #open(
+    segment: SharedSegment,
+    layout: PhoenixShmLayout,
+    fd: number,
+    welcome: ControlMessage & { t: 'welcome' },
+    fds: number[],
+  ): Connection {
+    const workerCount = layout.channels.length;
+    if (fds.length !== workerCount + 1 || welcome.slot < 1 || welcome.slot >= layout.slots.length) {
+      for (const extra of fds) closeFd(extra);
+      throw new PhoenixError(
+        'ERR_PHOENIX_BAD_SEGMENT',
+        `the supervisor's welcome does not match the segment (slot ${welcome.slot}, ${fds.length} fds)`,
+      );
+    }
+    const [slotDoorbell, ...workerDoorbells] = fds as [number, ...number[]];
+    let connection: Connection | null = null;
+    const control = new ControlConnection(fd, {
+      onMessage: (message, extra) => {
+        for (const unexpected of extra) closeFd(unexpected);
+        if (connection !== null) this.#onControl(connection, message);
+      },
+      onClose: () => {
+        if (connection !== null) this.#serverGone(connection, 'the supervisor closed the connection');
+      },
+    });
+    const engine = new CallerEngine({
+      layout,
+      slot: welcome.slot,
+      doorbellFd: slotDoorbell,
+      workerDoorbellFds: workerDoorbells,
+      waitStrategy: this.#options.waitStrategy,
+      observer: this.#options.observer,
+      syncWaitFds: () => [control.fd],
+      onSyncWake: () => control.readAvailable(),
+    });
+    connection = { segment, layout, control, engine, fds };
+    return connection;
+  }
+
+  #onControl(connection: Connection, message: ControlMessage): void {
+    switch (message.t) {
+      case 'failed':
+        connection.engine.failCall(message.seqId, new PhoenixError(message.code, message.message, message.details));
+        break;
+      case 'worker-down':
+        connection.engine.workerDown(message.worker);
+        break;
+      case 'shutdown':
+        this.#serverGone(connection, message.reason);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #serverGone(connection: Connection, reason: string): void {
+    if (this.#connection !== connection) return;
+    this.#teardown(
+      connection,
+      new PhoenixError(
+        'ERR_PHOENIX_SERVER_GONE',
+        `the PhoenixIPC server is gone (${reason}); the outcome of pending calls is unknown`,
+      ),
+    );
+    this.#setState('server-gone');
+    this.emit('server-gone', reason);
+  }
+
+  #teardown(connection: Connection, error: PhoenixError): void {
+    this.#connection = null;
+    connection.engine.close(error);
+    connection.control.close();
+    for (const fd of connection.fds) {
+      try {
+        closeFd(fd);
+      } catch {
+        // already closed
+      }
+    }
+    connection.segment.close();
+  }
+
+  #setState(state: ClientState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  #requireEngine(): CallerEngine {
+    const connection = this.#connection;
+    if (connection === null || this.#state !== 'connected') {
+      if (this.#state === 'server-gone') {
+        throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the PhoenixIPC server is gone; connect() again');
+      }
+      throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', `the client is ${this.#state}; call connect() first`);
+    }
+    return connection.engine;
+  }
+
+  /**
+   * Calls `funcId` with `payload` on the least-loaded worker of the priority's
+   * group. Times out after `timeoutMs` (default: the client's defaultTimeoutMs).
+   */
+  call(
+    funcId: number,
+    payload?: Uint8Array | string,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#options.defaultTimeoutMs);
+  }
+
+  /** Like call() without a timeout, unless its options give one. */
+  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, undefined, 0);
+  }
+
+  #callWith(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    priorityOrOptions: Priority | CallOptions | undefined,
+    timeoutMs: number | undefined,
+    defaultTimeoutMs: number,
+  ): Promise<Reply> {
+    try {
+      const id = checkFuncId(funcId);
+      const options = resolveCallOptions(priorityOrOptions, timeoutMs, {
+        timeoutMs: defaultTimeoutMs,
+        onQueueFull: this.#options.onQueueFull,
+      });
+      const bytes = toPayload(payload);
+      return this.#requireEngine().call(id, bytes, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Blocks the calling thread until the reply (brief spin, then a blocking
+   * wait in native code; no busy loop). Throws the same PhoenixErrors as call().
+   */
+  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
+    const id = checkFuncId(funcId);
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    if ('signal' in options && (options as CallOptions).signal !== undefined) {
+      throw invalid('callSync takes no signal: nothing can fire while the thread is blocked');
+    }
+    const resolved = resolveCallOptions(options, undefined, {
+      timeoutMs: this.#options.defaultTimeoutMs,
+      onQueueFull: this.#options.onQueueFull,
+    });
+    return this.#requireEngine().callSync(id, toPayload(payload), resolved);
+  }
+
+  /**
+   * Leaves the server: pending calls reject ERR_PHOENIX_NOT_CONNECTED, the
+   * slot is handed back. The instance may connect() again.
+   */
+  async disconnect(): Promise<void> {
+    this.#attempt++;
+    const connection = this.#connection;
+    if (connection !== null) {
+      connection.control.send({ t: 'bye' });
+      this.#teardown(connection, new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'the client disconnected'));
+    }
+    if (this.#connecting !== null) await this.#connecting.catch(() => undefined);
+    this.#setState('disconnected');
+  }
+}
+
+/** The control connection during the handshake: the fd is handed on to the real connection afterwards. */
+class HandshakeWatcher {
+  readonly #connection: ControlConnection;
+  #detached = false;
+
+  constructor(fd: number, handlers: ConstructorParameters<typeof ControlConnection>[1]) {
+    this.#connection = new ControlConnection(fd, handlers, { ref: true });
+  }
+
+  send(message: ControlMessage): boolean {
+    return this.#connection.send(message);
+  }
+
+  close(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#connection.detach();
+  }
+}

@@ -1,0 +1,49 @@
+import { checkFuncId } from '@phoenix-ipc/client';
+import { type MsgHeader, PhoenixError } from '@phoenix-ipc/shm-layout';
+
+/** What a handler fills in for its reply. */
+export interface ResponseHeader {
+  seqId: number;
+  /** Defaults to the request's func id. */
+  funcId: number;
+  /** Bytes of responsePayload that make up the reply. */
+  payloadLen: number;
+}
+
+/**
+ * A request handler. `payload` and `responsePayload` are views into shared
+ * memory (zero copy), valid until the handler returns or its promise settles.
+ * Write the reply into responsePayload and set response.payloadLen, or return
+ * (or resolve to) a Uint8Array to be the reply payload. A throw or rejection
+ * answers the caller with ERR_PHOENIX_HANDLER_FAILED and its message.
+ */
+export type Handler = (
+  header: MsgHeader,
+  payload: Uint8Array,
+  response: ResponseHeader,
+  responsePayload: Uint8Array,
+) => undefined | void | Uint8Array | Promise<undefined | void | Uint8Array>;
+
+export class HandlerRegistry {
+  readonly #handlers = new Map<number, Handler>();
+
+  register(funcId: number, handler: Handler): void {
+    const id = checkFuncId(funcId);
+    if (typeof handler !== 'function') {
+      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `handler for func id ${id} must be a function`);
+    }
+    this.#handlers.set(id, handler);
+  }
+
+  get(funcId: number): Handler | undefined {
+    return this.#handlers.get(funcId);
+  }
+
+  get size(): number {
+    return this.#handlers.size;
+  }
+
+  ids(): number[] {
+    return [...this.#handlers.keys()];
+  }
+}

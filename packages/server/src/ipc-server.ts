@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import {
+  type CallObserver,
+  type CallOptions,
+  checkFuncId,
+  type Reply,
+  resolveCallOptions,
+  type SyncCallOptions,
+  toPayload,
+} from '@phoenix-ipc/client';
+import { segmentNameProblem } from '@phoenix-ipc/native-shm';
+import { PhoenixError, type Priority } from '@phoenix-ipc/shm-layout';
+import { type Handler, HandlerRegistry } from './handler-registry.js';
+import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
+import { type ServerState, Supervisor, type WorkerStats } from './supervisor.js';
+import { readWorkerEnvironment, WORKER_ENV } from './worker-environment.js';
+import { WorkerHost } from './worker-host.js';
+
+export interface StopOptions {
+  /** How long in-flight work may take to finish before it is failed (default 5000 ms). */
+  graceMs?: number;
+}
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+/**
+ * A PhoenixIPC server. In the process that creates it, it is the supervisor:
+ * it owns the shared-memory segment, runs the worker processes, admits
+ * clients and recovers from crashes. In a worker process (one the supervisor
+ * spawned: the environment variable PHOENIX_IPC_WORKER is set), the same call
+ * returns the worker side (`isWorker === true`), whose handlers serve the
+ * requests — so one script can be both, cluster-style.
+ *
+ * Events (supervisor): 'workerCrash', 'workerRestart', 'clientConnected', 'clientGone'.
+ */
+export class IpcServer extends EventEmitter {
+  readonly name: string;
+  readonly isWorker: boolean;
+  readonly #handlers = new HandlerRegistry();
+  readonly #supervisor: Supervisor | null;
+  readonly #worker: WorkerHost | null;
+  readonly #options: ResolvedServerOptions | null;
+
+  private constructor(name: string, options: ResolvedServerOptions | null, role: 'supervisor' | 'worker') {
+    super();
+    this.name = name;
+    this.isWorker = role === 'worker';
+    this.#options = options;
+    if (role === 'worker') {
+      const environment = readWorkerEnvironment()!;
+      // Children of the worker are not workers.
+      delete process.env[WORKER_ENV];
+      this.#worker = new WorkerHost(environment, this.#handlers);
+      this.#supervisor = null;
+    } else {
+      this.#worker = null;
+      this.#supervisor = Supervisor.create(name, options!, this);
+    }
+  }
+
+  /**
+   * Creates the supervisor for segment `name` (or, in a worker process, the
+   * worker side). Rejects ERR_PHOENIX_INVALID_ARGUMENT for a bad name or
+   * option, ERR_PHOENIX_SEGMENT_EXISTS when a live supervisor owns the name,
+   * ERR_PHOENIX_BAD_SEGMENT when a foreign file is there (never overwritten).
+   */
+  static async create(name: string, options: IpcServerOptions = {}): Promise<IpcServer> {
+    const problem = segmentNameProblem(name);
+    if (problem !== null) throw invalid(problem);
+    const environment = readWorkerEnvironment();
+    if (environment !== null && environment.name === name) {
+      // The segment's recorded configuration rules in a worker: options are not re-applied.
+      return new IpcServer(name, null, 'worker');
+    }
+    return new IpcServer(name, resolveServerOptions(options), 'supervisor');
+  }
+
+  /** Registers the handler for `funcId` (1001..2^32-1) in this process. Workers run their own registrations. */
+  registerHandler(funcId: number, handler: Handler): void {
+    this.#handlers.register(funcId, handler);
+  }
+
+  /**
+   * Supervisor: spawns the workers running `workerPath` (default: this
+   * process's main script) with `args` (default: this process's arguments) and
+   * resolves once every worker serves. Rejects ERR_PHOENIX_WORKER_START_FAILED
+   * (the server is then stopped, its segment unlinked, no child left).
+   * Worker: starts serving; resolves once it does.
+   */
+  async start(workerPath?: string, args?: string[]): Promise<void> {
+    if (this.#worker !== null) {
+      if (this.#handlers.size === 0) process.emitWarning('PhoenixIPC worker started with no handler registered');
+      await this.#worker.start(this.#worker.environment.recycleAfter);
+      return;
+    }
+    const path = workerPath ?? process.argv[1];
+    if (path === undefined || typeof path !== 'string')
+      throw invalid('workerPath is required when there is no main script');
+    const workerArgs = args ?? process.argv.slice(2);
+    if (!Array.isArray(workerArgs) || workerArgs.some((arg) => typeof arg !== 'string')) {
+      throw invalid('args must be an array of strings');
+    }
+    await this.#supervisor!.start(path, workerArgs);
+  }
+
+  #requireSupervisor(what: string): Supervisor {
+    if (this.#supervisor === null) {
+      throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', `${what} is for the supervisor; this is a worker process`);
+    }
+    return this.#supervisor;
+  }
+
+  // Calls are admitted while starting (they queue) and running; before start and once stopping, they are not.
+  #callable(): Supervisor {
+    const supervisor = this.#requireSupervisor('call');
+    const state = supervisor.state;
+    if (state === 'starting' || state === 'running') return supervisor;
+    throw new PhoenixError(
+      'ERR_PHOENIX_UNAVAILABLE',
+      `the server is ${state}: ${state === 'created' ? 'start() it first' : 'it accepts no new calls'}`,
+    );
+  }
+
+  /** Calls `funcId` on the least-loaded worker of the priority's group (default timeout: defaultTimeoutMs). */
+  call(
+    funcId: number,
+    payload?: Uint8Array | string,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#options?.defaultTimeoutMs ?? 30_000);
+  }
+
+  /** Like call() without a timeout unless its options give one. */
+  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, undefined, 0);
+  }
+
+  #callWith(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    priorityOrOptions: Priority | CallOptions | undefined,
+    timeoutMs: number | undefined,
+    defaultTimeoutMs: number,
+  ): Promise<Reply> {
+    try {
+      const id = checkFuncId(funcId);
+      const options = resolveCallOptions(priorityOrOptions, timeoutMs, {
+        timeoutMs: defaultTimeoutMs,
+        onQueueFull: this.#options?.onQueueFull ?? 'wait',
+      });
+      const bytes = toPayload(payload);
+      return this.#callable().engine.call(id, bytes, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Blocks the thread until the reply. While it blocks, this supervisor does
+   * not supervise (no crash handling, no admissions, no hang scan); it still
+   * notices the target worker's death and throws ERR_PHOENIX_WORKER_CRASHED.
+   */
+  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
+    const id = checkFuncId(funcId);
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    if ((options as CallOptions).signal !== undefined) throw invalid('callSync takes no signal');
+    const resolved = resolveCallOptions(options, undefined, {
+      timeoutMs: this.#options?.defaultTimeoutMs ?? 30_000,
+      onQueueFull: this.#options?.onQueueFull ?? 'wait',
+    });
+    return this.#callable().engine.callSync(id, toPayload(payload), resolved);
+  }
+
+  getState(): ServerState {
+    if (this.#worker !== null) {
+      const state = this.#worker.state;
+      return state === 'created' ? 'created' : state;
+    }
+    return this.#supervisor!.state;
+  }
+
+  /** One entry per worker, normal group first. */
+  getWorkerStats(): WorkerStats[] {
+    return this.#requireSupervisor('getWorkerStats').getWorkerStats();
+  }
+
+  /** Replaces every worker one at a time (hot reload), failing no call. */
+  restartWorkers(): Promise<void> {
+    try {
+      return this.#requireSupervisor('restartWorkers').restartWorkers();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Receives one event per finished call of the supervisor's own (metrics). */
+  set callObserver(observer: CallObserver | undefined) {
+    if (this.#supervisor !== null) this.#supervisor.observer = observer;
+  }
+
+  /**
+   * Supervisor: stops admitting calls (ERR_PHOENIX_UNAVAILABLE), gives
+   * in-flight work `graceMs`, fails what is left with ERR_PHOENIX_SERVER_GONE,
+   * tells clients (server-gone), ends the workers and unlinks the segment.
+   * Worker: finishes the request in progress and stops serving.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 5000;
+    if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
+      throw invalid(`graceMs must be a non-negative number, got ${String(graceMs)}`);
+    }
+    if (this.#worker !== null) {
+      await this.#worker.stop();
+      return;
+    }
+    await this.#supervisor!.stop(graceMs);
+  }
+}

@@ -1,0 +1,54 @@
+import type { ChildProcess } from 'node:child_process';
+import type { WorkerChannel } from '@phoenix-ipc/shm-layout';
+
+/** Why a worker process is expected to exit; null means any exit is a crash. */
+export type PlannedExit = 'stop' | 'retire' | null;
+
+/** The supervisor's bookkeeping for one worker index (stable across restarts). */
+export class ManagedWorker {
+  readonly channel: WorkerChannel;
+  child: ChildProcess | null = null;
+  pid = 0;
+  ready = false;
+  plannedExit: PlannedExit = null;
+  /** The hang scan killed it: its death is reported with reason 'hang'. */
+  killedForHang = false;
+  /** CLOCK_MONOTONIC ms of recent crashes (crash-loop window). */
+  crashTimes: number[] = [];
+  /** Crashes since the last quiet minute: drives the backoff. */
+  consecutiveCrashes = 0;
+  lastCrashAt = 0;
+  restartTimer: NodeJS.Timeout | null = null;
+  /** Left down after a crash loop, until restartWorkers(). */
+  down = false;
+  /** Resolves when the current process reports it is serving, or rejects if it exits first. */
+  readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Resolves when the current process has exited. */
+  exitWaiters: (() => void)[] = [];
+  /** A recycle was asked for (recycleAfter) and not yet done. */
+  recycling = false;
+
+  constructor(channel: WorkerChannel) {
+    this.channel = channel;
+  }
+
+  get globalIndex(): number {
+    return this.channel.globalIndex;
+  }
+
+  get alive(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until the current process is serving. */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /** Waits until the current process has exited (at once if there is none). */
+  whenExited(): Promise<void> {
+    if (this.child === null) return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+}

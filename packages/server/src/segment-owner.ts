@@ -1,0 +1,117 @@
+import {
+  isSameProcessAlive,
+  type NativeShmError,
+  processStartTime,
+  SharedSegment,
+  statSegment,
+  unlinkSegment,
+} from '@phoenix-ipc/native-shm';
+import { PhoenixError, PhoenixShmLayout, SupervisorState, WorkerState } from '@phoenix-ipc/shm-layout';
+
+export interface OwnedSegment {
+  segment: SharedSegment;
+  /** 1 for a fresh name; the dead owner's epoch + 1 after a takeover. */
+  epoch: number;
+  /** Set when a stale segment of a dead supervisor was replaced. */
+  tookOverFromPid: number | null;
+}
+
+/**
+ * Creates the segment `name` for this supervisor, or takes over the stale
+ * segment of a dead one. The rules:
+ *  - A live owner (it holds the segment's flock for its whole life, and its
+ *    pid + start time still name a running process) is never disturbed:
+ *    ERR_PHOENIX_SEGMENT_EXISTS.
+ *  - A file that is not a complete, valid PhoenixIPC segment (any magic,
+ *    version, size or checksum problem, even with our magic) is never
+ *    overwritten: ERR_PHOENIX_BAD_SEGMENT.
+ *  - A valid segment whose owner is dead is retired (its header says so,
+ *    for any straggler that still maps it), its workers are killed if any
+ *    linger, its name unlinked, and a fresh segment created with the next
+ *    epoch. The old one's requests are never run: their callers were told
+ *    ERR_PHOENIX_SERVER_GONE when the old supervisor died.
+ */
+export function acquireSegment(name: string, size: number, mode: number): OwnedSegment {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const fresh = createExclusive(name, size, mode);
+    if (fresh !== null) return { segment: fresh, epoch: 1, tookOverFromPid: null };
+    const takeover = retireStale(name);
+    if (takeover === null) continue; // it vanished meanwhile: try to create again
+    const created = createExclusive(name, size, mode);
+    if (created !== null) return { segment: created, epoch: takeover.epoch + 1, tookOverFromPid: takeover.pid };
+  }
+  throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `another supervisor is taking ${name} over at the same time`);
+}
+
+function createExclusive(name: string, size: number, mode: number): SharedSegment | null {
+  let segment: SharedSegment;
+  try {
+    segment = SharedSegment.open(name, { create: true, exclusive: true, size, mode });
+  } catch (error) {
+    if ((error as NativeShmError).code === 'ERR_PHOENIX_SEGMENT_EXISTS') return null;
+    throw PhoenixError.from(error);
+  }
+  if (!segment.tryLock()) {
+    segment.close();
+    return null;
+  }
+  return segment;
+}
+
+// Retires the stale segment at `name`; null if there is none any more.
+function retireStale(name: string): { epoch: number; pid: number } | null {
+  let existing: SharedSegment;
+  try {
+    existing = SharedSegment.open(name);
+  } catch (error) {
+    if ((error as NativeShmError).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') return null;
+    throw PhoenixError.from(error);
+  }
+  try {
+    if (!existing.tryLock()) {
+      throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `segment ${name} is owned by a live supervisor`);
+    }
+    const probe = PhoenixShmLayout.probe(existing.buffer);
+    if (probe.kind !== 'ready') {
+      throw new PhoenixError(
+        'ERR_PHOENIX_BAD_SEGMENT',
+        `${name} exists and is not a valid PhoenixIPC segment (${probe.reason}); it is left untouched`,
+      );
+    }
+    const layout = PhoenixShmLayout.attach(existing.buffer);
+    const pid = layout.supervisorPid;
+    if (pid !== process.pid && isSameProcessAlive(pid, layout.supervisorStartTime)) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_SEGMENT_EXISTS',
+        `segment ${name} is owned by a live supervisor (pid ${pid})`,
+      );
+    }
+    layout.supervisorState = SupervisorState.Retired;
+    for (const channel of layout.channels) {
+      const workerPid = channel.pid;
+      if (
+        workerPid > 0 &&
+        channel.state !== WorkerState.Stopped &&
+        isSameProcessAlive(workerPid, channel.pidStartTime)
+      ) {
+        try {
+          process.kill(workerPid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    // Unlink only the file we validated, not one that replaced it meanwhile.
+    const ours = existing.stat();
+    const current = statSegment(name);
+    if (current.exists && current.inode === ours.inode) unlinkSegment(name);
+    return { epoch: layout.epoch, pid };
+  } finally {
+    existing.close();
+  }
+}
+
+/** This process's identity for the segment header. */
+export function ownIdentity(): { pid: number; startTime: number } {
+  return { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 };
+}

@@ -1,0 +1,164 @@
+import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from '@phoenix-ipc/client';
+import {
+  type LayoutOptions,
+  PhoenixError,
+  type ResolvedLayoutOptions,
+  resolveLayoutOptions,
+} from '@phoenix-ipc/shm-layout';
+
+export type WorkerCrashPolicy = 'fail' | { retries: number };
+
+export interface RestartBackoffOptions {
+  initialMs?: number;
+  maxMs?: number;
+  factor?: number;
+}
+
+export interface CrashLoopOptions {
+  maxCrashes?: number;
+  windowMs?: number;
+}
+
+export interface RecycleOptions {
+  /** Replace a worker after it has served this many calls. */
+  calls?: number;
+  /** Replace a worker once its resident memory exceeds this many MiB. */
+  rssMb?: number;
+}
+
+export interface IpcServerOptions extends LayoutOptions {
+  /** Default 4. */
+  normalWorkers?: number;
+  /** Default 2; 0 sends High-priority calls to the normal group. */
+  vipWorkers?: number;
+  /** Handlers a worker runs at once (default 1). */
+  concurrency?: number;
+  /** The supervisor's own calls when a queue is full: 'wait' (default) or 'reject'. */
+  onQueueFull?: QueueFullPolicy;
+  /** Timeout of the supervisor's call() when none is given (default 30 000 ms). */
+  defaultTimeoutMs?: number;
+  /** What happens to the request a worker died on: 'fail' (default) or { retries: n }. */
+  onWorkerCrash?: WorkerCrashPolicy;
+  restartBackoff?: RestartBackoffOptions;
+  crashLoop?: CrashLoopOptions;
+  /** Passed to each worker's Node as --max-old-space-size. */
+  workerMaxOldSpaceMb?: number;
+  recycleAfter?: RecycleOptions;
+  /** How long start() waits for the workers to serve (default 30 000 ms). */
+  startTimeoutMs?: number;
+  /** Permission bits of the segment (default 0o600: the owner's user only). */
+  mode?: number;
+}
+
+export interface ResolvedServerOptions {
+  layout: ResolvedLayoutOptions;
+  onQueueFull: QueueFullPolicy;
+  defaultTimeoutMs: number;
+  onWorkerCrash: WorkerCrashPolicy;
+  restartBackoff: Required<RestartBackoffOptions>;
+  crashLoop: Required<CrashLoopOptions>;
+  workerMaxOldSpaceMb: number | undefined;
+  recycleAfter: RecycleOptions | undefined;
+  startTimeoutMs: number;
+  mode: number;
+}
+
+function invalid(name: string, value: unknown, expected: string): PhoenixError {
+  return new PhoenixError(
+    'ERR_PHOENIX_INVALID_ARGUMENT',
+    `option ${name} must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`,
+  );
+}
+
+function positive(name: string, value: unknown, integer = true, min = 1): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw invalid(name, value, `${integer ? 'an integer' : 'a number'} >= ${min}`);
+  }
+  return value;
+}
+
+function object(name: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(name, value, 'an object');
+  return value as Record<string, unknown>;
+}
+
+const KNOWN = new Set([
+  'normalWorkers',
+  'vipWorkers',
+  'normalQueueCapacity',
+  'vipQueueCapacity',
+  'maxPayloadBytes',
+  'maxClients',
+  'hangTimeoutMs',
+  'concurrency',
+  'waitStrategy',
+  'onQueueFull',
+  'defaultTimeoutMs',
+  'onWorkerCrash',
+  'restartBackoff',
+  'crashLoop',
+  'workerMaxOldSpaceMb',
+  'recycleAfter',
+  'startTimeoutMs',
+  'mode',
+]);
+
+/** Validates every option; throws ERR_PHOENIX_INVALID_ARGUMENT naming the option and its value. */
+export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedServerOptions {
+  const given = object('options', options);
+  for (const key of Object.keys(given)) {
+    if (!KNOWN.has(key)) throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `unknown option ${key}`);
+  }
+  const layout = resolveLayoutOptions(options);
+  let onWorkerCrash: WorkerCrashPolicy = 'fail';
+  if (options.onWorkerCrash !== undefined && options.onWorkerCrash !== 'fail') {
+    const policy = object('onWorkerCrash', options.onWorkerCrash);
+    const retries = policy.retries;
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 100) {
+      throw invalid('onWorkerCrash', options.onWorkerCrash, "'fail' or { retries: n } with n an integer from 0 to 100");
+    }
+    onWorkerCrash = { retries };
+  }
+  const backoff = options.restartBackoff === undefined ? {} : object('restartBackoff', options.restartBackoff);
+  const restartBackoff = {
+    initialMs:
+      backoff.initialMs === undefined ? 100 : positive('restartBackoff.initialMs', backoff.initialMs, false, 0),
+    maxMs: backoff.maxMs === undefined ? 10_000 : positive('restartBackoff.maxMs', backoff.maxMs, false, 0),
+    factor: backoff.factor === undefined ? 2 : positive('restartBackoff.factor', backoff.factor, false, 1),
+  };
+  const loop = options.crashLoop === undefined ? {} : object('crashLoop', options.crashLoop);
+  const crashLoop = {
+    maxCrashes: loop.maxCrashes === undefined ? 5 : positive('crashLoop.maxCrashes', loop.maxCrashes),
+    windowMs: loop.windowMs === undefined ? 60_000 : positive('crashLoop.windowMs', loop.windowMs, false),
+  };
+  let recycleAfter: RecycleOptions | undefined;
+  if (options.recycleAfter !== undefined) {
+    const recycle = object('recycleAfter', options.recycleAfter);
+    recycleAfter = {
+      calls: recycle.calls === undefined ? undefined : positive('recycleAfter.calls', recycle.calls),
+      rssMb: recycle.rssMb === undefined ? undefined : positive('recycleAfter.rssMb', recycle.rssMb, false),
+    };
+  }
+  const mode = options.mode ?? 0o600;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
+    throw invalid('mode', mode, 'permission bits within 0..0o777');
+  return {
+    layout,
+    onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
+    defaultTimeoutMs:
+      options.defaultTimeoutMs === undefined
+        ? 30_000
+        : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
+    onWorkerCrash,
+    restartBackoff,
+    crashLoop,
+    workerMaxOldSpaceMb:
+      options.workerMaxOldSpaceMb === undefined
+        ? undefined
+        : positive('workerMaxOldSpaceMb', options.workerMaxOldSpaceMb),
+    recycleAfter,
+    startTimeoutMs:
+      options.startTimeoutMs === undefined ? 30_000 : positive('startTimeoutMs', options.startTimeoutMs, false),
+    mode,
+  };
+}

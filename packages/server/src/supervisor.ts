@@ -1,0 +1,947 @@
+import { fork } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import {
+  CallerEngine,
+  type CallObserver,
+  ControlConnection,
+  type ControlMessage,
+  controlSocketName,
+} from '@phoenix-ipc/client';
+import {
+  acceptSeqpacket,
+  closeFd,
+  createEventFd,
+  FdWatcher,
+  listenSeqpacket,
+  openPidFd,
+  peerCredentials,
+  processStartTime,
+  type SharedSegment,
+  signalEventFd,
+  unlinkSegment,
+} from '@phoenix-ipc/native-shm';
+import {
+  Frames,
+  monotonicNowMs,
+  PhoenixError,
+  type PhoenixErrorDetails,
+  PhoenixShmLayout,
+  type PoisonMessage,
+  RequestState,
+  SlotState,
+  SUPERVISOR_SLOT,
+  SupervisorState,
+  type WorkerChannel,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import { ManagedWorker } from './managed-worker.js';
+import { acquireSegment, ownIdentity } from './segment-owner.js';
+import type { ResolvedServerOptions } from './server-options.js';
+import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+
+export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface WorkerStats {
+  group: 'normal' | 'vip';
+  /** 0-based within its group, stable across restarts. */
+  index: number;
+  /** Current process id (0 when none). */
+  pid: number;
+  alive: boolean;
+  state: 'starting' | 'running' | 'restarting' | 'down' | 'stopped' | 'retiring' | 'idle';
+  /** Left down by the crash-loop limit until restartWorkers(). */
+  down: boolean;
+  processed: number;
+  failed: number;
+  crashes: number;
+  restarts: number;
+  /** Requests queued to this worker, summed over every caller's ring. */
+  queueDepth: number;
+  /** Seq id of the request it is running now; 0 (kInvalidSeqId) when idle. */
+  inFlightSeqId: number;
+}
+
+/** Fields of a worker-crash event and of the ERR_PHOENIX_WORKER_CRASHED error. */
+export interface WorkerCrashInfo {
+  group: 'normal' | 'vip';
+  workerIndex: number;
+  pid: number;
+  signal: string | null;
+  exitCode: number | null;
+  reason: 'exit' | 'hang';
+}
+
+const ACK_POLL_MS = 2;
+const ACK_SLOW_POLL_MS = 20;
+const ACK_FAST_WINDOW_MS = 2000;
+const QUIET_PERIOD_MS = 60_000;
+const STOP_EXIT_WAIT_MS = 1500;
+
+interface ClientEntry {
+  connection: ControlConnection;
+  slot: number;
+  pid: number;
+}
+
+/**
+ * The supervisor: owns the segment (created or taken over), spawns and
+ * watches the workers, admits client processes, answers for crashed workers
+ * and replaces them. It is also a caller itself, through slot 0.
+ */
+export class Supervisor {
+  readonly name: string;
+  readonly options: ResolvedServerOptions;
+  readonly layout: PhoenixShmLayout;
+  readonly epoch: number;
+  readonly #segment: SharedSegment;
+  readonly #events: EventEmitter;
+  readonly #workers: ManagedWorker[];
+  readonly #workerFds: number[];
+  readonly #slotFds: number[];
+  readonly #clients = new Map<number, ClientEntry>();
+  readonly #draining = new Set<number>();
+  readonly #suspects = new Map<string, number>();
+  #engine: CallerEngine | null = null;
+  #state: ServerState = 'created';
+  #listenFd = -1;
+  #listenWatcher: FdWatcher | null = null;
+  #socketName: string;
+  #workerPath = '';
+  #workerArgs: string[] = [];
+  #hangTimer: NodeJS.Timeout | null = null;
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #stopping: Promise<void> | null = null;
+  #observer: CallObserver | undefined;
+
+  private constructor(
+    name: string,
+    options: ResolvedServerOptions,
+    segment: SharedSegment,
+    layout: PhoenixShmLayout,
+    epoch: number,
+    events: EventEmitter,
+  ) {
+    this.name = name;
+    this.options = options;
+    this.#segment = segment;
+    this.layout = layout;
+    this.epoch = epoch;
+    this.#events = events;
+    this.#workers = layout.channels.map((channel) => new ManagedWorker(channel));
+    this.#workerFds = layout.channels.map(() => createEventFd());
+    this.#slotFds = layout.slots.map(() => createEventFd());
+    this.#socketName = controlSocketName(name, process.pid, epoch, layout.controlNonce);
+  }
+
+  /** Creates (or takes over) the segment and opens the control socket. Workers start with start(). */
+  static create(name: string, options: ResolvedServerOptions, events: EventEmitter): Supervisor {
+    const size = PhoenixShmLayout.requiredSize(options.layout);
+    const owned = acquireSegment(name, size, options.mode);
+    let supervisor: Supervisor | undefined;
+    try {
+      const identity = ownIdentity();
+      const nonce = (Math.random() * 0xffffffff) >>> 0;
+      const layout = PhoenixShmLayout.format(owned.segment.buffer, options.layout, {
+        epoch: owned.epoch,
+        supervisorPid: identity.pid,
+        supervisorStartTime: identity.startTime,
+        controlNonce: nonce,
+      });
+      const ownSlot = layout.getSlot(SUPERVISOR_SLOT);
+      ownSlot.pid = process.pid;
+      ownSlot.generation = 1;
+      ownSlot.state = SlotState.Active;
+      layout.bumpSlotEpoch();
+      supervisor = new Supervisor(name, options, owned.segment, layout, owned.epoch, events);
+      supervisor.#listen();
+      return supervisor;
+    } catch (error) {
+      if (supervisor !== undefined) supervisor.#releaseResources();
+      else {
+        owned.segment.close();
+        unlinkSegment(name);
+      }
+      throw PhoenixError.from(error);
+    }
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  set observer(observer: CallObserver | undefined) {
+    this.#observer = observer;
+  }
+
+  /** The supervisor's own caller (slot 0). */
+  get engine(): CallerEngine {
+    if (this.#engine === null) {
+      this.#engine = new CallerEngine({
+        layout: this.layout,
+        slot: SUPERVISOR_SLOT,
+        doorbellFd: this.#slotFds[SUPERVISOR_SLOT]!,
+        workerDoorbellFds: this.#workerFds,
+        waitStrategy: this.options.layout.waitStrategy,
+        observer: (event) => this.#observer?.(event),
+        syncWaitFds: (call) => this.#pidFdFor(call.worker),
+        onSyncWake: (_index, call) => this.#onSyncWorkerDeath(call),
+      });
+    }
+    return this.#engine;
+  }
+
+  // ------------------------------------------------------------------ start
+
+  async start(workerPath: string, args: string[]): Promise<void> {
+    if (this.#state !== 'created') {
+      throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', `start() needs a created server; this one is ${this.#state}`);
+    }
+    this.#state = 'starting';
+    this.#workerPath = resolvePath(workerPath);
+    this.#workerArgs = args;
+    void this.engine;
+    this.layout.supervisorState = SupervisorState.Running;
+    this.layout.beat();
+    try {
+      if (!existsSync(this.#workerPath)) {
+        throw new PhoenixError('ERR_PHOENIX_WORKER_START_FAILED', `worker script ${this.#workerPath} does not exist`);
+      }
+      for (const worker of this.#workers) this.#spawn(worker, false);
+      await this.#allReady(this.#workers, this.options.startTimeoutMs);
+    } catch (error) {
+      await this.#abortStart();
+      throw PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_WORKER_START_FAILED'
+        ? error
+        : new PhoenixError('ERR_PHOENIX_WORKER_START_FAILED', (error as Error).message, { cause: error });
+    }
+    if (this.#state !== 'starting') return;
+    this.#state = 'running';
+    const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
+    this.#hangTimer = setInterval(() => this.#scanHangs(), period);
+    this.#hangTimer.unref();
+    this.#heartbeatTimer = setInterval(() => this.layout.beat(), 1000);
+    this.#heartbeatTimer.unref();
+  }
+
+  #allReady(workers: ManagedWorker[], timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new PhoenixError('ERR_PHOENIX_WORKER_START_FAILED', `workers did not start serving within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+      Promise.all(workers.map((worker) => worker.whenReady())).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  async #abortStart(): Promise<void> {
+    this.#state = 'stopping';
+    for (const worker of this.#workers) {
+      worker.plannedExit = 'stop';
+      worker.child?.kill('SIGKILL');
+    }
+    await Promise.all(this.#workers.map((worker) => worker.whenExited()));
+    this.#engine?.close(new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the server failed to start'));
+    this.#closeClients('the server failed to start');
+    this.#releaseResources();
+    this.#state = 'stopped';
+  }
+
+  #spawn(worker: ManagedWorker, isRestart: boolean): void {
+    const channel = worker.channel;
+    const generation = channel.generation + 1;
+    channel.generation = generation;
+    const workerCount = this.#workerFds.length;
+    const fdBase = 4; // 0-2 stdio, 3 the IPC channel
+    const environment: WorkerEnvironment = {
+      name: this.name,
+      epoch: this.epoch,
+      group: channel.group,
+      index: channel.index,
+      globalIndex: channel.globalIndex,
+      generation,
+      supervisorPid: process.pid,
+      workerFds: this.#workerFds.map((_, i) => fdBase + i),
+      slotFds: this.#slotFds.map((_, i) => fdBase + workerCount + i),
+      recycleAfter: this.options.recycleAfter,
+    };
+    const execArgv = [...process.execArgv];
+    if (this.options.workerMaxOldSpaceMb !== undefined)
+      execArgv.push(`--max-old-space-size=${this.options.workerMaxOldSpaceMb}`);
+    worker.plannedExit = null;
+    worker.killedForHang = false;
+    worker.ready = false;
+    const child = fork(this.#workerPath, this.#workerArgs, {
+      execArgv,
+      env: { ...process.env, [WORKER_ENV]: encodeWorkerEnvironment(environment) },
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...this.#workerFds, ...this.#slotFds],
+      serialization: 'json',
+    });
+    worker.child = child;
+    worker.pid = child.pid ?? 0;
+    channel.pid = worker.pid;
+    channel.pidStartTime = worker.pid > 0 ? (processStartTime(worker.pid) ?? 0) : 0;
+    channel.state = WorkerState.Starting;
+    channel.restartAt = 0;
+    if (isRestart) channel.restarts = channel.restarts + 1;
+    this.layout.bumpWorkerEpoch();
+    child.on('message', (message: { t?: string; slot?: number; message?: string }) => {
+      if (worker.child !== child) return;
+      if (message?.t === 'ready') this.#onReady(worker, isRestart);
+      else if (message?.t === 'recycle') this.#recycle(worker);
+      else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
+        this.#onCorruptSlot(message.slot, message.message ?? '');
+    });
+    child.on('error', () => {
+      // Spawn failures surface as an exit too; nothing else to do here.
+    });
+    child.once('exit', (code, signal) => {
+      if (worker.child === child) this.#onExit(worker, code, signal);
+    });
+  }
+
+  #onReady(worker: ManagedWorker, isRestart: boolean): void {
+    worker.ready = true;
+    worker.channel.state = WorkerState.Running;
+    this.layout.bumpWorkerEpoch();
+    for (const waiter of worker.readyWaiters.splice(0)) waiter.resolve();
+    if (isRestart) {
+      this.#events.emit('workerRestart', {
+        group: worker.channel.group,
+        workerIndex: worker.channel.index,
+        pid: worker.pid,
+        restarts: worker.channel.restarts,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------- crashes
+
+  #onExit(worker: ManagedWorker, exitCode: number | null, signal: NodeJS.Signals | null): void {
+    const channel = worker.channel;
+    const pid = worker.pid;
+    const wasReady = worker.ready;
+    worker.child = null;
+    worker.ready = false;
+    const planned = worker.plannedExit;
+    const startError = new PhoenixError(
+      'ERR_PHOENIX_WORKER_START_FAILED',
+      `worker ${channel.group}[${channel.index}] (pid ${pid}) exited before serving (${signal ?? `code ${exitCode}`})`,
+    );
+    for (const waiter of worker.readyWaiters.splice(0)) waiter.reject(startError);
+    for (const waiter of worker.exitWaiters.splice(0)) waiter();
+    if (this.#state === 'stopping' || this.#state === 'stopped' || planned === 'stop') {
+      channel.state = WorkerState.Stopped;
+      this.layout.bumpWorkerEpoch();
+      this.#recover(
+        worker,
+        { group: channel.group, workerIndex: channel.index, pid, signal, exitCode, reason: 'exit' },
+        false,
+      );
+      return;
+    }
+    if (this.#state === 'starting' && !wasReady) return; // start() sees the rejection and tears everything down
+
+    if (planned === 'retire') {
+      channel.state = WorkerState.Restarting;
+      this.layout.bumpWorkerEpoch();
+      this.#recover(
+        worker,
+        { group: channel.group, workerIndex: channel.index, pid, signal, exitCode, reason: 'exit' },
+        false,
+      );
+      this.#notifyWorkerDown(channel.globalIndex);
+      this.#spawn(worker, true);
+      return;
+    }
+    const reason = worker.killedForHang ? 'hang' : 'exit';
+    const info: WorkerCrashInfo = { group: channel.group, workerIndex: channel.index, pid, signal, exitCode, reason };
+    channel.crashes = channel.crashes + 1;
+    const now = monotonicNowMs();
+    if (now - worker.lastCrashAt > QUIET_PERIOD_MS) worker.consecutiveCrashes = 0;
+    worker.consecutiveCrashes++;
+    worker.lastCrashAt = now;
+    const window = this.options.crashLoop.windowMs;
+    worker.crashTimes = worker.crashTimes.filter((at) => now - at <= window);
+    worker.crashTimes.push(now);
+    const crashLooping = worker.crashTimes.length > this.options.crashLoop.maxCrashes;
+    channel.state = crashLooping ? WorkerState.Down : WorkerState.Restarting;
+    worker.down = crashLooping;
+    const poisons = this.#recover(worker, info, true);
+    this.layout.bumpWorkerEpoch();
+    this.#notifyWorkerDown(channel.globalIndex);
+    this.#events.emit('workerCrash', {
+      ...info,
+      crashes: channel.crashes,
+      poisonSeqIds: poisons.map((p) => p.seqId),
+      down: crashLooping,
+    });
+    if (crashLooping) {
+      this.#failQueuedIfGroupDown(channel);
+      return;
+    }
+    const backoff = this.options.restartBackoff;
+    const delay = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (worker.consecutiveCrashes - 1));
+    channel.restartAt = now + delay;
+    worker.restartTimer = setTimeout(() => {
+      worker.restartTimer = null;
+      if (this.#state === 'running' || this.#state === 'starting') this.#spawn(worker, true);
+    }, delay);
+  }
+
+  // Takes over the dead worker's consumer role: finds its poison messages,
+  // answers their callers (or re-queues them under a retry policy) and skips
+  // what nobody will run. Returns the poisons.
+  #recover(worker: ManagedWorker, info: WorkerCrashInfo, answer: boolean): PoisonMessage[] {
+    const policy = this.options.onWorkerCrash;
+    let poisons: PoisonMessage[] = [];
+    try {
+      const report = this.layout.recoverWorker(worker.channel, {
+        shouldRetry: ({ attempt }) => answer && policy !== 'fail' && attempt <= policy.retries,
+      });
+      poisons = report.poisons;
+    } catch (error) {
+      // Its rings are corrupt: give every slot a fresh pair.
+      this.#resetChannel(worker.channel, PhoenixError.from(error, 'ERR_PHOENIX_BAD_RING'));
+      return [];
+    }
+    for (const poison of poisons) {
+      if (poison.retried) continue;
+      const what =
+        info.reason === 'hang'
+          ? `hung for more than ${this.options.layout.hangTimeoutMs} ms and was killed`
+          : `died (${info.signal ?? `exit code ${info.exitCode}`})`;
+      const details: PhoenixErrorDetails = {
+        group: info.group,
+        workerIndex: info.workerIndex,
+        pid: info.pid,
+        signal: info.signal,
+        exitCode: info.exitCode,
+        reason: info.reason,
+        seqId: poison.seqId,
+        attempt: poison.attempt,
+        funcId: poison.funcId,
+      };
+      const error = new PhoenixError(
+        'ERR_PHOENIX_WORKER_CRASHED',
+        `worker ${info.group}[${info.workerIndex}] (pid ${info.pid}) ${what} while processing request ${poison.seqId} (func ${poison.funcId}, attempt ${poison.attempt})${answer ? '' : ' during shutdown'}`,
+        details,
+      );
+      this.#answer(poison.slot, poison.seqId, error);
+    }
+    return poisons;
+  }
+
+  #answer(slot: number, seqId: number, error: PhoenixError): void {
+    if (slot === SUPERVISOR_SLOT) {
+      this.#engine?.failCall(seqId, error);
+      return;
+    }
+    const client = this.#clients.get(slot);
+    client?.connection.send({
+      t: 'failed',
+      seqId,
+      code: error.code,
+      message: error.message,
+      details: {
+        group: error.group,
+        workerIndex: error.workerIndex,
+        pid: error.pid,
+        signal: error.signal,
+        exitCode: error.exitCode,
+        reason: error.reason,
+        seqId: error.seqId,
+        attempt: error.attempt,
+        funcId: error.funcId,
+      },
+    });
+  }
+
+  #notifyWorkerDown(globalIndex: number): void {
+    this.#engine?.workerDown(globalIndex);
+    for (const client of this.#clients.values()) client.connection.send({ t: 'worker-down', worker: globalIndex });
+  }
+
+  // A crash-looping worker with no live sibling: its queued requests would
+  // wait forever, so they are failed now (ERR_PHOENIX_UNAVAILABLE).
+  #failQueuedIfGroupDown(channel: WorkerChannel): void {
+    const group = channel.group === 'normal' ? this.layout.normalChannels : this.layout.vipChannels;
+    const alive = group.some(
+      (other) =>
+        other.state === WorkerState.Running ||
+        other.state === WorkerState.Starting ||
+        other.state === WorkerState.Restarting,
+    );
+    if (alive) return;
+    const words = this.layout.views.words;
+    for (const member of group) {
+      for (let slot = 0; slot < this.layout.slots.length; slot++) {
+        if (this.layout.getSlot(slot).state !== SlotState.Active) continue;
+        let ring: ReturnType<WorkerChannel['attachRequestRing']>;
+        try {
+          ring = member.attachRequestRing(slot);
+          for (;;) {
+            const frame = ring.peekRecord();
+            if (frame < 0) break;
+            const stateIndex = Frames.requestStateIndex(frame);
+            if (
+              Atomics.compareExchange(words, stateIndex, RequestState.Pending, RequestState.Failed) ===
+              RequestState.Pending
+            ) {
+              const seqId = Frames.requestSeqId(words, frame);
+              this.#answer(
+                slot,
+                seqId,
+                new PhoenixError(
+                  'ERR_PHOENIX_UNAVAILABLE',
+                  `every ${channel.group} worker is down (crash loop); the request was not run`,
+                  { seqId },
+                ),
+              );
+            }
+            ring.take();
+          }
+          ring.release();
+        } catch {
+          // corrupt ring: nothing more to rescue here
+        }
+      }
+    }
+  }
+
+  #scanHangs(): void {
+    const now = monotonicNowMs();
+    const hung = this.layout.scanCrashedWorkers(now, this.options.layout.hangTimeoutMs);
+    const seen = new Set<string>();
+    for (const suspect of hung) {
+      const key = `${suspect.group}/${suspect.workerIndex}/${suspect.lane}/${suspect.transaction}`;
+      seen.add(key);
+      if (!this.#suspects.has(key)) {
+        this.#suspects.set(key, now); // phase 1: suspect
+        continue;
+      }
+      // Phase 2: the same transaction is still running at the next scan: confirm and kill.
+      const channel = this.layout.getChannel(suspect.group, suspect.workerIndex);
+      const worker = this.#workers[channel.globalIndex]!;
+      if (worker.child !== null && !worker.killedForHang && worker.pid === channel.pid) {
+        worker.killedForHang = true;
+        worker.child.kill('SIGKILL');
+      }
+    }
+    for (const key of [...this.#suspects.keys()]) if (!seen.has(key)) this.#suspects.delete(key);
+  }
+
+  // callSync on the supervisor: a pidfd turns the target worker's death into
+  // readability, so a blocked call notices it (supervision itself is paused).
+  #pidFdFor(globalIndex: number): number[] {
+    const worker = this.#workers[globalIndex];
+    if (worker === undefined || worker.pid <= 0 || worker.child === null) return [];
+    if (this.#pidFds.get(globalIndex)?.pid !== worker.pid) {
+      const previous = this.#pidFds.get(globalIndex);
+      if (previous !== undefined) closeFd(previous.fd);
+      this.#pidFds.delete(globalIndex);
+      let fd = -1;
+      try {
+        fd = openPidFd(worker.pid);
+      } catch {
+        fd = -1;
+      }
+      if (fd < 0) return [];
+      this.#pidFds.set(globalIndex, { pid: worker.pid, fd });
+    }
+    return [this.#pidFds.get(globalIndex)!.fd];
+  }
+
+  readonly #pidFds = new Map<number, { pid: number; fd: number }>();
+
+  #onSyncWorkerDeath(call: { worker: number; seqId: number }): void {
+    const worker = this.#workers[call.worker];
+    if (worker === undefined) return;
+    const channel = worker.channel;
+    this.#engine?.abandon(
+      call.seqId,
+      new PhoenixError(
+        'ERR_PHOENIX_WORKER_CRASHED',
+        `worker ${channel.group}[${channel.index}] (pid ${worker.pid}) died while callSync waited for request ${call.seqId}`,
+        {
+          group: channel.group,
+          workerIndex: channel.index,
+          pid: worker.pid,
+          signal: null,
+          exitCode: null,
+          reason: 'exit',
+          seqId: call.seqId,
+          attempt: 1,
+        },
+      ),
+    );
+  }
+
+  // -------------------------------------------------------- admission
+
+  #listen(): void {
+    this.#listenFd = listenSeqpacket(this.#socketName);
+    this.#listenWatcher = new FdWatcher(this.#listenFd, () => this.#acceptAll(), { drain: false, ref: false });
+    this.#listenWatcher.start();
+  }
+
+  #acceptAll(): void {
+    for (;;) {
+      let fd: number;
+      try {
+        fd = acceptSeqpacket(this.#listenFd);
+      } catch {
+        return;
+      }
+      if (fd < 0) return;
+      const entry: { slot: number; pid: number } = { slot: -1, pid: 0 };
+      const connection = new ControlConnection(fd, {
+        onMessage: (message, fds) => {
+          for (const extra of fds) closeFd(extra);
+          this.#onClientMessage(connection, entry, message);
+        },
+        onClose: () => {
+          if (entry.slot > 0) this.#clientGone(entry.slot);
+        },
+      });
+    }
+  }
+
+  #onClientMessage(connection: ControlConnection, entry: { slot: number; pid: number }, message: ControlMessage): void {
+    if (message.t === 'bye') {
+      if (entry.slot > 0) this.#clientGone(entry.slot);
+      connection.close();
+      return;
+    }
+    if (message.t !== 'hello' || entry.slot > 0) return;
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      connection.send({ t: 'refused', code: 'ERR_PHOENIX_UNAVAILABLE', message: 'the server is stopping' });
+      connection.close();
+      return;
+    }
+    let credentials: { pid: number; uid: number };
+    try {
+      credentials = peerCredentials(connection.fd);
+    } catch {
+      connection.close();
+      return;
+    }
+    const uid = process.getuid?.() ?? 0;
+    if (credentials.uid !== uid && credentials.uid !== 0) {
+      connection.send({
+        t: 'refused',
+        code: 'ERR_PHOENIX_PERMISSION',
+        message: `uid ${credentials.uid} may not use a segment owned by uid ${uid}`,
+      });
+      connection.close();
+      return;
+    }
+    const slotIndex = this.layout.slots.findIndex(
+      (slot) => slot.index !== SUPERVISOR_SLOT && slot.state === SlotState.Free,
+    );
+    if (slotIndex < 0) {
+      connection.send({ t: 'busy', maxClients: this.options.layout.maxClients });
+      connection.close();
+      return;
+    }
+    const slot = this.layout.getSlot(slotIndex);
+    slot.pid = credentials.pid;
+    slot.pidStartTime = processStartTime(credentials.pid) ?? 0;
+    slot.generation = slot.generation + 1;
+    slot.state = SlotState.Active;
+    this.layout.bumpSlotEpoch();
+    entry.slot = slotIndex;
+    entry.pid = credentials.pid;
+    this.#clients.set(slotIndex, { connection, slot: slotIndex, pid: credentials.pid });
+    connection.send(
+      {
+        t: 'welcome',
+        slot: slotIndex,
+        generation: slot.generation,
+        epoch: this.epoch,
+        workers: this.#workerFds.length,
+      },
+      [this.#slotFds[slotIndex]!, ...this.#workerFds],
+    );
+    this.#events.emit('clientConnected', { slot: slotIndex, pid: credentials.pid });
+  }
+
+  // A client left (bye, or its process died and the kernel closed its socket).
+  // Workers detach from its slot and ack; then its rings are reformatted and
+  // the slot freed. Its unanswered requests are dropped with it.
+  #clientGone(slotIndex: number): void {
+    const client = this.#clients.get(slotIndex);
+    if (client === undefined) return;
+    this.#clients.delete(slotIndex);
+    client.connection.close();
+    const slot = this.layout.getSlot(slotIndex);
+    const generation = slot.generation;
+    slot.state = SlotState.Draining;
+    this.layout.bumpSlotEpoch();
+    this.#draining.add(slotIndex);
+    for (const worker of this.#workers) if (worker.alive) signalEventFd(this.#workerFds[worker.globalIndex]!);
+    const started = monotonicNowMs();
+    const check = () => {
+      if (this.#state === 'stopped') return;
+      const pending = this.#workers.some((worker) => worker.alive && slot.ack(worker.globalIndex) !== generation);
+      if (pending) {
+        const wait = monotonicNowMs() - started < ACK_FAST_WINDOW_MS ? ACK_POLL_MS : ACK_SLOW_POLL_MS;
+        setTimeout(check, wait).unref();
+        return;
+      }
+      this.#freeSlot(slotIndex);
+      this.#events.emit('clientGone', { slot: slotIndex, pid: client.pid });
+    };
+    check();
+  }
+
+  #freeSlot(slotIndex: number): void {
+    const slot = this.layout.getSlot(slotIndex);
+    const words = this.layout.views.words;
+    for (const channel of this.layout.channels) {
+      const outstanding = slot.outstanding(channel.globalIndex);
+      if (outstanding !== 0) Atomics.sub(words, channel.pendingIndex, outstanding);
+      words[slot.outstandingIndex(channel.globalIndex)] = 0;
+      this.layout.formatRingPair(channel, slotIndex);
+    }
+    Atomics.store(words, slot.parkedIndex, 0);
+    slot.pid = 0;
+    slot.state = SlotState.Free;
+    this.#draining.delete(slotIndex);
+    this.layout.bumpSlotEpoch();
+  }
+
+  #closeClients(reason: string): void {
+    for (const client of this.#clients.values()) {
+      client.connection.send({ t: 'shutdown', reason });
+      client.connection.close();
+    }
+    this.#clients.clear();
+  }
+
+  // ------------------------------------------------------ corrupt memory
+
+  #onCorruptSlot(slotIndex: number, message: string): void {
+    if (slotIndex === SUPERVISOR_SLOT) return;
+    const client = this.#clients.get(slotIndex);
+    if (client !== undefined) {
+      // The client's rings cannot be trusted: end its connection; it reconnects to a fresh slot.
+      client.connection.send({ t: 'shutdown', reason: `its channel is corrupt (${message})` });
+      this.#clientGone(slotIndex);
+    }
+  }
+
+  #resetChannel(channel: WorkerChannel, _error: PhoenixError): void {
+    for (let slot = 0; slot < this.layout.slots.length; slot++) {
+      if (this.layout.getSlot(slot).state === SlotState.Free) this.layout.formatRingPair(channel, slot);
+    }
+  }
+
+  // --------------------------------------------------------------- stats
+
+  getWorkerStats(): WorkerStats[] {
+    return this.#workers.map((worker) => {
+      const channel = worker.channel;
+      let processed = 0;
+      let failed = 0;
+      for (const monitor of channel.monitors) {
+        processed += monitor.getProcessed();
+        failed += monitor.getFailed();
+      }
+      let queueDepth = 0;
+      for (const slot of this.layout.slots) {
+        if (slot.state !== SlotState.Active) continue;
+        try {
+          queueDepth += channel.attachRequestRing(slot.index).size();
+        } catch {
+          // corrupt ring: not counted
+        }
+      }
+      const states = ['idle', 'starting', 'running', 'restarting', 'down', 'stopped', 'retiring'] as const;
+      return {
+        group: channel.group,
+        index: channel.index,
+        pid: worker.child !== null ? worker.pid : 0,
+        alive: worker.alive,
+        state: states[channel.state] ?? 'idle',
+        down: worker.down,
+        processed,
+        failed,
+        crashes: channel.crashes,
+        restarts: channel.restarts,
+        queueDepth,
+        inFlightSeqId: channel.monitor.getProcessingSeq(),
+      };
+    });
+  }
+
+  // ------------------------------------------------------ replace workers
+
+  /**
+   * Replaces every worker, one at a time: each finishes the request it is
+   * running and exits; its queue moves to its siblings or waits for its
+   * replacement. Workers left down by the crash-loop limit start afresh.
+   */
+  async restartWorkers(): Promise<void> {
+    if (this.#state !== 'running') {
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_STATE',
+        `restartWorkers() needs a running server; this one is ${this.#state}`,
+      );
+    }
+    for (const worker of this.#workers) {
+      if (this.#state !== 'running') return;
+      worker.crashTimes = [];
+      worker.consecutiveCrashes = 0;
+      if (worker.restartTimer !== null) {
+        clearTimeout(worker.restartTimer);
+        worker.restartTimer = null;
+      }
+      if (worker.child === null) {
+        worker.down = false;
+        this.#spawn(worker, true);
+      } else {
+        await this.#retire(worker);
+      }
+      await worker.whenReady().catch(() => undefined);
+    }
+  }
+
+  // Asks a worker to finish its current request and exit; #onExit starts the replacement.
+  async #retire(worker: ManagedWorker): Promise<void> {
+    const child = worker.child;
+    if (child === null) return;
+    worker.plannedExit = 'retire';
+    worker.channel.state = WorkerState.Retiring;
+    this.layout.bumpWorkerEpoch();
+    try {
+      child.send({ t: 'stop' });
+    } catch {
+      child.kill('SIGKILL');
+    }
+    await worker.whenExited();
+  }
+
+  #recycle(worker: ManagedWorker): void {
+    if (worker.recycling || this.#state !== 'running') return;
+    worker.recycling = true;
+    void this.#retire(worker).finally(() => {
+      worker.recycling = false;
+    });
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  stop(graceMs: number): Promise<void> {
+    if (this.#state === 'stopped') return Promise.resolve();
+    if (this.#stopping !== null) return this.#stopping;
+    this.#stopping = this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    const wasStarted = this.#state !== 'created';
+    this.#state = 'stopping';
+    this.layout.supervisorState = SupervisorState.Stopping;
+    this.#listenWatcher?.close();
+    this.#listenWatcher = null;
+    if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    for (const worker of this.#workers) {
+      if (worker.restartTimer !== null) clearTimeout(worker.restartTimer);
+      worker.restartTimer = null;
+    }
+    if (wasStarted) {
+      const deadline = monotonicNowMs() + graceMs;
+      while (monotonicNowMs() < deadline && !this.#idle()) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const gone = new PhoenixError(
+      'ERR_PHOENIX_SERVER_GONE',
+      'the server stopped before the call completed; its outcome is unknown',
+    );
+    this.#engine?.close(gone);
+    this.#closeClients('the server is stopping');
+    for (const worker of this.#workers) {
+      const child = worker.child;
+      if (child === null) continue;
+      worker.plannedExit = 'stop';
+      try {
+        child.send({ t: 'stop' });
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+    const exited = Promise.all(this.#workers.map((worker) => worker.whenExited()));
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_EXIT_WAIT_MS));
+    if ((await Promise.race([exited, timeout])) === 'timeout') {
+      for (const worker of this.#workers) worker.child?.kill('SIGKILL');
+      await exited;
+    }
+    this.layout.supervisorState = SupervisorState.Stopped;
+    this.#releaseResources();
+    this.#state = 'stopped';
+  }
+
+  // Nothing queued, nothing running, nothing of ours awaiting a reply.
+  #idle(): boolean {
+    if ((this.#engine?.liveCalls ?? 0) > 0) return false;
+    for (const channel of this.layout.channels) {
+      if (channel.monitors.some((monitor) => monitor.isProcessing())) return false;
+      const worker = this.#workers[channel.globalIndex]!;
+      if (!worker.alive) continue;
+      for (const slot of this.layout.slots) {
+        if (slot.state !== SlotState.Active) continue;
+        try {
+          if (channel.attachRequestRing(slot.index).size() > 0) return false;
+        } catch {
+          // corrupt: nothing will drain it
+        }
+      }
+    }
+    return true;
+  }
+
+  #releaseResources(): void {
+    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
+    if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    this.#heartbeatTimer = null;
+    this.#hangTimer = null;
+    this.#listenWatcher?.close();
+    this.#listenWatcher = null;
+    if (this.#listenFd >= 0) {
+      closeFd(this.#listenFd);
+      this.#listenFd = -1;
+    }
+    for (const { fd } of this.#pidFds.values()) closeFd(fd);
+    this.#pidFds.clear();
+    for (const fd of [...this.#workerFds, ...this.#slotFds]) {
+      try {
+        closeFd(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.#workerFds.length = 0;
+    this.#slotFds.length = 0;
+    if (!this.#segment.closed) {
+      try {
+        unlinkSegment(this.name);
+      } catch {
+        // someone else removed it
+      }
+      this.#segment.close();
+    }
+  }
+}

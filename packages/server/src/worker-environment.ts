@@ -1,0 +1,42 @@
+import type { GroupName } from '@phoenix-ipc/shm-layout';
+import type { RecycleOptions } from './server-options.js';
+
+/**
+ * A worker process learns its role from one environment variable the
+ * supervisor sets: PHOENIX_IPC_WORKER, a JSON document describing it. Its
+ * doorbell eventfds arrive as inherited descriptors (after the IPC channel).
+ */
+export const WORKER_ENV = 'PHOENIX_IPC_WORKER';
+
+export interface WorkerEnvironment {
+  /** Segment name the worker serves. */
+  name: string;
+  epoch: number;
+  group: GroupName;
+  index: number;
+  globalIndex: number;
+  generation: number;
+  supervisorPid: number;
+  /** Eventfd numbers in this process: one per worker (by global index), then one per caller slot. */
+  workerFds: number[];
+  slotFds: number[];
+  recycleAfter?: RecycleOptions;
+}
+
+export function encodeWorkerEnvironment(environment: WorkerEnvironment): string {
+  return JSON.stringify(environment);
+}
+
+/** The worker description if this process is a PhoenixIPC worker, else null. */
+export function readWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): WorkerEnvironment | null {
+  const raw = env[WORKER_ENV];
+  if (raw === undefined || raw === '') return null;
+  try {
+    const parsed = JSON.parse(raw) as WorkerEnvironment;
+    if (typeof parsed.name === 'string' && Array.isArray(parsed.workerFds) && Array.isArray(parsed.slotFds))
+      return parsed;
+  } catch {
+    // fall through
+  }
+  return null;
+}

@@ -1,0 +1,103 @@
+import { memoryUsage } from 'node:process';
+import { SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
+import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc/shm-layout';
+import type { Handler, HandlerRegistry } from './handler-registry.js';
+import type { RecycleOptions } from './server-options.js';
+import type { WorkerEnvironment } from './worker-environment.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+export type WorkerHostState = 'created' | 'running' | 'stopping' | 'stopped';
+
+const RSS_CHECK_EVERY = 1000;
+
+/**
+ * The worker side of IpcServer, in a process the supervisor spawned. It maps
+ * the segment by name, serves its channel with the handlers registered here,
+ * and exits when the supervisor tells it to stop — or at once when the
+ * supervisor dies (parent-death signal, and the IPC channel closing).
+ */
+export class WorkerHost {
+  readonly environment: WorkerEnvironment;
+  readonly layout: PhoenixShmLayout;
+  readonly channel: WorkerChannel;
+  readonly #segment: SharedSegment;
+  readonly #handlers: HandlerRegistry;
+  #runtime: WorkerRuntime | null = null;
+  #state: WorkerHostState = 'created';
+  #recycle: RecycleOptions | undefined;
+  #recycleAsked = false;
+
+  constructor(environment: WorkerEnvironment, handlers: HandlerRegistry) {
+    this.environment = environment;
+    this.#handlers = handlers;
+    // Die with the supervisor: SIGKILL from the kernel when it exits, and a
+    // check for the race where it died before we asked.
+    setParentDeathSignal('SIGKILL');
+    if (process.ppid !== environment.supervisorPid) process.exit(70);
+    process.on('disconnect', () => process.exit(71));
+    this.#segment = SharedSegment.open(environment.name);
+    try {
+      this.layout = PhoenixShmLayout.attach(this.#segment.buffer);
+      if (this.layout.epoch !== environment.epoch) {
+        throw new PhoenixError(
+          'ERR_PHOENIX_BAD_SEGMENT',
+          `segment epoch ${this.layout.epoch}, expected ${environment.epoch}`,
+        );
+      }
+      this.channel = this.layout.getChannel(environment.group, environment.index);
+    } catch (error) {
+      this.#segment.close();
+      throw error;
+    }
+  }
+
+  get state(): WorkerHostState {
+    return this.#state;
+  }
+
+  registerHandler(funcId: number, handler: Handler): void {
+    this.#handlers.register(funcId, handler);
+  }
+
+  /** Starts serving; resolves once it does (the supervisor is told too). */
+  async start(recycle: RecycleOptions | undefined): Promise<void> {
+    if (this.#state !== 'created') return;
+    this.#recycle = recycle;
+    const environment = this.environment;
+    this.#runtime = new WorkerRuntime({
+      layout: this.layout,
+      channel: this.channel,
+      doorbellFd: environment.workerFds[environment.globalIndex]!,
+      slotDoorbellFds: environment.slotFds,
+      handlers: this.#handlers,
+      waitStrategy: this.layout.options.waitStrategy,
+      onCorruptSlot: (slot, error) => process.send?.({ t: 'corrupt-slot', slot, message: error.message }),
+      onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
+    });
+    process.on('message', (message: { t?: string }) => {
+      if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
+    });
+    this.#runtime.start();
+    this.#state = 'running';
+    process.send?.({ t: 'ready', pid: process.pid });
+  }
+
+  #checkRecycle(count: number): void {
+    if (this.#recycleAsked || this.#recycle === undefined) return;
+    const { calls, rssMb } = this.#recycle;
+    const tooMany = calls !== undefined && count >= calls;
+    const tooBig = rssMb !== undefined && count % RSS_CHECK_EVERY === 0 && memoryUsage.rss() / 1048576 >= rssMb;
+    if (tooMany || tooBig) {
+      this.#recycleAsked = true;
+      process.send?.({ t: 'recycle' });
+    }
+  }
+
+  /** Finishes the request in progress, then stops serving. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    await this.#runtime?.stop();
+    this.#state = 'stopped';
+  }
+}
