@@ -2,26 +2,32 @@ import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 
 /**
  * How long a consumer that found nothing spins before it parks on its
- * doorbell. A blocking wake-up costs ~20-30 µs on this class of machine, a
- * spinning one well under 1 µs, so a short spin pays when the answer comes
- * soon. The budget tunes itself: a spin that found work moves the budget
- * towards a few times the time it took; a spin that found nothing halves it.
- * When replies are slow (long handlers) or the CPUs are oversubscribed (more
- * busy processes than cores, where spinning steals the CPU the other side
- * needs) spins keep failing and the budget falls to the floor, which behaves
- * like 'block'.
+ * doorbell. A blocking wake-up costs ~20-30 µs on this class of machine and a
+ * spinning hand-off well under 1 µs, so a short spin pays whenever the next
+ * message comes soon.
+ *
+ * The budget learns from how long work actually took to arrive:
+ *  - a spin that found work after t µs keeps the budget at least 2t;
+ *  - a park that was woken after t µs (the wake-up cost included) pushes the
+ *    budget up to cover t when t is within the ceiling — had we spun that
+ *    long, we would have caught it — and lets it decay when t is long (idle
+ *    periods, slow handlers), so an idle or slow peer costs almost no CPU.
+ * Both sides of a ping-pong therefore settle on spinning: if one parks, the
+ * other's next wait includes that wake-up and its budget grows to cover it.
  *
  * Strategies: 'adaptive' (this), 'spin' (never park while waiting: lowest
  * latency, a whole core per waiting process), 'block' (park at once: every
- * message pays a wake-up, zero CPU).
+ * message pays a wake-up, zero CPU while waiting).
  */
 export class AdaptiveSpin {
-  static readonly FLOOR_US = 2;
-  static readonly CEILING_US = 100;
+  static readonly FLOOR_US = 4;
+  static readonly CEILING_US = 120;
+  static readonly INITIAL_US = 50;
   readonly strategy: WaitStrategy;
   #budgetUs: number;
+  #parkedAt = -1;
 
-  constructor(strategy: WaitStrategy, initialUs = 50) {
+  constructor(strategy: WaitStrategy, initialUs = AdaptiveSpin.INITIAL_US) {
     this.strategy = strategy;
     this.#budgetUs = strategy === 'block' ? 0 : initialUs;
   }
@@ -32,16 +38,27 @@ export class AdaptiveSpin {
     return this.#budgetUs;
   }
 
-  /** A spin found work after `waitedUs`. */
+  /** A spin found work after `waitedUs`: keep the budget at least twice that. */
   succeeded(waitedUs: number): void {
     if (this.strategy !== 'adaptive') return;
-    const target = Math.min(AdaptiveSpin.CEILING_US, Math.max(AdaptiveSpin.FLOOR_US * 4, 4 * waitedUs));
-    this.#budgetUs += (target - this.#budgetUs) / 4;
+    const wanted = Math.min(AdaptiveSpin.CEILING_US, 2 * waitedUs);
+    if (wanted > this.#budgetUs) this.#budgetUs = wanted;
   }
 
-  /** A spin ran out its budget and the consumer parked. */
-  failed(): void {
-    if (this.strategy !== 'adaptive') return;
-    this.#budgetUs = Math.max(AdaptiveSpin.FLOOR_US, this.#budgetUs / 2);
+  /** The consumer is about to sleep on its doorbell. */
+  parked(nowMs: number): void {
+    this.#parkedAt = nowMs;
+  }
+
+  /** The consumer woke (doorbell or new work of its own). */
+  woke(nowMs: number): void {
+    if (this.strategy !== 'adaptive' || this.#parkedAt < 0) return;
+    const waitedUs = (nowMs - this.#parkedAt) * 1000;
+    this.#parkedAt = -1;
+    if (waitedUs <= AdaptiveSpin.CEILING_US) {
+      this.#budgetUs = Math.min(AdaptiveSpin.CEILING_US, Math.max(this.#budgetUs, waitedUs * 1.25));
+    } else {
+      this.#budgetUs = Math.max(AdaptiveSpin.FLOOR_US, this.#budgetUs * 0.9);
+    }
   }
 }

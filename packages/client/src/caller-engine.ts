@@ -19,7 +19,7 @@ import { ringIfParked } from './doorbell-flag.js';
 import { decodeErrorPayload } from './error-payload.js';
 import { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
-import { TimeoutHeap } from './timeout-heap.js';
+import { DeadlineQueues, Fifo } from './timeout-queues.js';
 
 /** Called once per finished call (for metrics): code is null on success. */
 export type CallObserver = (event: {
@@ -80,13 +80,15 @@ export class CallerEngine {
   readonly #dirty: Uint8Array;
   readonly #dirtyList: number[] = [];
   readonly #inFlight = new Map<number, PendingCall>();
-  readonly #waiting: PendingCall[] = [];
-  readonly #heap = new TimeoutHeap<PendingCall>();
+  readonly #waiting = new Fifo<PendingCall>();
+  readonly #deadlines = new DeadlineQueues<PendingCall>();
   readonly #spin: AdaptiveSpin;
   readonly #config: CallerEngineConfig;
   readonly #watcher: FdWatcher;
   readonly #maxPayload: number;
   readonly #parkedIndex: number;
+  readonly #outstandingIndex: Int32Array;
+  readonly #pendingIndex: Int32Array;
   readonly #pumpBound = () => this.#pump();
   readonly #timerBound = () => this.#onTimer();
   readonly #retryBound = () => this.#onRetryTimer();
@@ -97,8 +99,10 @@ export class CallerEngine {
   #pumpScheduled = false;
   #parked = false;
   #macrotaskAt = 0;
+  #microtaskPumps = 0;
   #closed = false;
   #refed = false;
+  #observer: CallObserver | undefined;
 
   constructor(config: CallerEngineConfig) {
     this.#config = config;
@@ -118,9 +122,20 @@ export class CallerEngine {
     this.#dirty = new Uint8Array(workers);
     this.#spin = new AdaptiveSpin(config.waitStrategy);
     this.#maxPayload = config.layout.options.maxPayloadBytes;
-    this.#parkedIndex = config.layout.getSlot(config.slot).parkedIndex;
+    const ownSlot = config.layout.getSlot(config.slot);
+    this.#parkedIndex = ownSlot.parkedIndex;
+    this.#outstandingIndex = Int32Array.from(this.#channels, (channel) =>
+      ownSlot.outstandingIndex(channel.globalIndex),
+    );
+    this.#pendingIndex = Int32Array.from(this.#channels, (channel) => channel.pendingIndex);
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true, ref: false });
     this.#watcher.start();
+    this.#observer = config.observer;
+  }
+
+  /** Receives one event per finished call (metrics); undefined to stop. */
+  set observer(observer: CallObserver | undefined) {
+    this.#observer = observer;
   }
 
   /** Calls whose promise is still unsettled. */
@@ -174,17 +189,17 @@ export class CallerEngine {
       if (budgetUs > 0) {
         const start = performance.now();
         let found = false;
-        while ((performance.now() - start) * 1000 < budgetUs) {
+        for (let polls = 1; ; polls++) {
           if (this.#drain() > 0) {
             found = true;
             break;
           }
+          if ((polls & 15) === 0 && (performance.now() - start) * 1000 >= budgetUs) break;
         }
         if (found) {
           this.#spin.succeeded((performance.now() - start) * 1000);
           continue;
         }
-        this.#spin.failed();
       }
       Atomics.store(words, this.#parkedIndex, 1);
       if (this.#drain() > 0 || call.settled) {
@@ -194,8 +209,10 @@ export class CallerEngine {
       const extra = this.#config.syncWaitFds?.(call) ?? [];
       const fds = [this.#config.doorbellFd, ...extra];
       const remaining = call.deadline === 0 ? 1000 : Math.max(0, Math.min(1000, call.deadline - now));
+      this.#spin.parked(performance.now());
       const ready = pollSync(fds, remaining);
       Atomics.store(words, this.#parkedIndex, 0);
+      this.#spin.woke(performance.now());
       if (ready === 0) drainEventFd(this.#config.doorbellFd);
       else if (ready > 0) this.#config.onSyncWake?.(ready - 1, call);
     }
@@ -225,9 +242,12 @@ export class CallerEngine {
     call.groupId = groupId;
     call.sync = sync;
     call.onQueueFull = options.onQueueFull;
-    call.startedAt = monotonicNowMs();
     call.seqId = layout.nextSeqId();
-    if (options.timeoutMs > 0) call.deadline = call.startedAt + options.timeoutMs;
+    if (options.timeoutMs > 0 || this.#observer !== undefined) call.startedAt = monotonicNowMs();
+    if (options.timeoutMs > 0) {
+      call.timeoutMs = options.timeoutMs;
+      call.deadline = call.startedAt + options.timeoutMs;
+    }
     // FIFO: while earlier calls wait for space, later ones queue behind them.
     const written = this.#waiting.length === 0 && this.#write(call, payload, -1);
     if (!written) {
@@ -313,8 +333,8 @@ export class CallerEngine {
   #count(worker: number, delta: number): void {
     const perWorker = this.#perWorker;
     perWorker[worker]! += delta;
-    Atomics.add(this.#words, this.#channels[worker]!.pendingIndex, delta);
-    this.#words[this.layout.getSlot(this.slot).outstandingIndex(worker)] = perWorker[worker]!;
+    Atomics.add(this.#words, this.#pendingIndex[worker]!, delta);
+    this.#words[this.#outstandingIndex[worker]!] = perWorker[worker]!;
   }
 
   // ------------------------------------------------------------------ publish
@@ -408,14 +428,15 @@ export class CallerEngine {
     if (call.settled) return;
     call.settled = true;
     this.#live--;
-    if (call.heapIndex >= 0) this.#heap.remove(call);
+    if (call.deadline !== 0) this.#deadlines.prune(call.timeoutMs);
     if (call.onAbort !== undefined) {
       call.signal!.removeEventListener('abort', call.onAbort);
       call.onAbort = undefined;
       call.signal = undefined;
     }
-    if (this.#config.observer !== undefined) {
-      this.#config.observer({
+    const observer = this.#observer;
+    if (observer !== undefined) {
+      observer({
         funcId: call.funcId,
         groupId: call.groupId,
         code: error === null ? null : error.code,
@@ -440,7 +461,7 @@ export class CallerEngine {
   // -------------------------------------------------------- timeouts, aborts
 
   #addDeadline(call: PendingCall): void {
-    this.#heap.push(call);
+    this.#deadlines.add(call);
     if (this.#timer === undefined || call.deadline < this.#timerAt) this.#armTimer(call.deadline);
   }
 
@@ -453,12 +474,9 @@ export class CallerEngine {
 
   #onTimer(): void {
     this.#timer = undefined;
-    const now = monotonicNowMs();
-    for (let next = this.#heap.peek(); next !== undefined && next.deadline <= now; next = this.#heap.peek()) {
-      this.#expire(next, 'ERR_PHOENIX_TIMEOUT');
-    }
-    const next = this.#heap.peek();
-    if (next !== undefined) this.#armTimer(next.deadline);
+    for (const call of this.#deadlines.expired(monotonicNowMs())) this.#expire(call, 'ERR_PHOENIX_TIMEOUT');
+    const next = this.#deadlines.earliest();
+    if (next !== Number.POSITIVE_INFINITY) this.#armTimer(next);
   }
 
   // Gives up on a call: if no worker has started it, it is cancelled and will
@@ -506,19 +524,16 @@ export class CallerEngine {
 
   #retryWaiting(): void {
     const waiting = this.#waiting;
-    let done = 0;
     try {
-      while (done < waiting.length) {
-        const call = waiting[done]!;
+      for (let call = waiting.peek(); call !== undefined; call = waiting.peek()) {
         if (!call.settled && !this.#write(call, call.payload!, -1)) break;
-        done++;
+        waiting.shift();
       }
     } catch (error) {
       // UNAVAILABLE: the group lost every worker while these calls waited.
       const failure = PhoenixError.from(error, 'ERR_PHOENIX_UNAVAILABLE');
-      for (; done < waiting.length; done++) this.#settle(waiting[done]!, null, failure);
+      for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) this.#settle(call, null, failure);
     }
-    if (done > 0) waiting.splice(0, done);
     if (waiting.length === 0 && this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
@@ -531,8 +546,13 @@ export class CallerEngine {
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#closed) return;
     this.#pumpScheduled = true;
-    if (performance.now() - this.#macrotaskAt > MICROTASK_SLICE_MS) setImmediate(this.#pumpFromLoop);
-    else queueMicrotask(this.#pumpBound);
+    // Chained through microtasks the pump starves timers and sockets; every
+    // 64th time, check how long it has been since the event loop had a turn.
+    if ((++this.#microtaskPumps & 63) === 0 && performance.now() - this.#macrotaskAt > MICROTASK_SLICE_MS) {
+      setImmediate(this.#pumpFromLoop);
+    } else {
+      queueMicrotask(this.#pumpBound);
+    }
   }
 
   readonly #pumpFromLoop = () => {
@@ -546,6 +566,7 @@ export class CallerEngine {
     if (this.#parked) {
       Atomics.store(this.#words, this.#parkedIndex, 0);
       this.#parked = false;
+      this.#spin.woke(performance.now());
     }
     this.#flushDirty();
     if (this.#inFlight.size === 0) return;
@@ -557,13 +578,13 @@ export class CallerEngine {
     if (budgetUs > 0) {
       const start = performance.now();
       const limitMs = Math.min(budgetUs / 1000, SPIN_SLICE_MS);
-      for (;;) {
+      for (let polls = 1; ; polls++) {
         if (this.#drain() > 0) {
           this.#spin.succeeded((performance.now() - start) * 1000);
           this.#schedulePump();
           return;
         }
-        if (performance.now() - start >= limitMs) break;
+        if ((polls & 15) === 0 && performance.now() - start >= limitMs) break;
       }
       if (this.#spin.strategy === 'spin') {
         // Never park while waiting; give the event loop a turn between slices.
@@ -571,7 +592,6 @@ export class CallerEngine {
         setImmediate(this.#pumpFromLoop);
         return;
       }
-      this.#spin.failed();
     }
     this.#park();
   }
@@ -579,6 +599,7 @@ export class CallerEngine {
   #park(): void {
     Atomics.store(this.#words, this.#parkedIndex, 1);
     this.#parked = true;
+    this.#spin.parked(performance.now());
     // Re-check after publishing "parked" (see ringIfParked): a reply that
     // landed in between is seen here, or its producer saw the flag and rings.
     if (this.#drain() > 0) {
@@ -700,8 +721,8 @@ export class CallerEngine {
   close(error: PhoenixError): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#waiting) this.#settle(call, null, error);
-    this.#waiting.length = 0;
+    for (let call = this.#waiting.shift(); call !== undefined; call = this.#waiting.shift())
+      this.#settle(call, null, error);
     for (const call of this.#inFlight.values()) this.#settle(call, null, error);
     this.#inFlight.clear();
     if (this.#timer !== undefined) clearTimeout(this.#timer);

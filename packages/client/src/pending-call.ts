@@ -1,7 +1,7 @@
 import type { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { QueueFullPolicy } from './call-options.js';
 import type { Reply } from './reply.js';
-import type { HeapEntry } from './timeout-heap.js';
+import type { DeadlineEntry } from './timeout-queues.js';
 
 /**
  * One call from submission until its reply (or failure) is seen. It stays in
@@ -9,7 +9,7 @@ import type { HeapEntry } from './timeout-heap.js';
  * as long as a reply can still arrive, so that every request is counted out
  * exactly once and a late reply is recognised and dropped.
  */
-export class PendingCall implements HeapEntry {
+export class PendingCall implements DeadlineEntry {
   seqId = 0;
   funcId = 0;
   /** 0 normal, 1 VIP. */
@@ -21,7 +21,7 @@ export class PendingCall implements HeapEntry {
   /** Message index of the request in its ring (to tell whether the worker consumed it). */
   msgIndex = 0;
   deadline = 0;
-  heapIndex = -1;
+  timeoutMs = 0;
   startedAt = 0;
   onQueueFull: QueueFullPolicy = 'wait';
   /** Kept only while the call waits for ring space. */

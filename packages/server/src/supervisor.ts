@@ -173,6 +173,7 @@ export class Supervisor {
 
   set observer(observer: CallObserver | undefined) {
     this.#observer = observer;
+    if (this.#engine !== null) this.#engine.observer = observer;
   }
 
   /** The supervisor's own caller (slot 0). */
@@ -184,7 +185,7 @@ export class Supervisor {
         doorbellFd: this.#slotFds[SUPERVISOR_SLOT]!,
         workerDoorbellFds: this.#workerFds,
         waitStrategy: this.options.layout.waitStrategy,
-        observer: (event) => this.#observer?.(event),
+        observer: this.#observer,
         syncWaitFds: (call) => this.#pidFdFor(call.worker),
         onSyncWake: (_index, call) => this.#onSyncWorkerDeath(call),
       });
