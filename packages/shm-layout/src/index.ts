@@ -1,5 +1,12 @@
 export { monotonicNowMs, ThreadMonitor } from '@phoenix-ipc/monitor';
-export { ERROR_CODES, PhoenixError, type PhoenixErrorCode, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
+export {
+  ERROR_CODES,
+  isPhoenixErrorCode,
+  PhoenixError,
+  type PhoenixErrorCode,
+  type PhoenixErrorDetails,
+  SpscRingBuffer,
+} from '@phoenix-ipc/ringbuffer';
 export { CallerSlot } from './caller-slot.js';
 export { fnv1aHex } from './checksum.js';
 export * as Frames from './frames.js';
