@@ -89,4 +89,6 @@ if (problems.length > 0) {
   console.error(`layering check failed:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log('layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)');
+console.log(
+  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
+);

@@ -69,6 +69,8 @@ class RetryLater {
   constructor(
     readonly reason: string,
     readonly code: PhoenixErrorCode = 'ERR_PHOENIX_CONNECT_TIMEOUT',
+    /** Only the deadline cut the attempt short: it does not replace what an earlier attempt learnt. */
+    readonly inconclusive = false,
   ) {}
 }
 
@@ -172,7 +174,7 @@ export class IpcClient extends EventEmitter {
         throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'connect() was cancelled by disconnect()');
       const outcome = await this.#tryConnect(deadline);
       if (!(outcome instanceof RetryLater)) return outcome;
-      last = outcome;
+      if (!outcome.inconclusive || last.code !== 'ERR_PHOENIX_BUSY') last = outcome;
       const left = deadline - performance.now();
       if (left <= 0) {
         const code = last.code;
@@ -260,7 +262,7 @@ export class IpcClient extends EventEmitter {
         onClose: () => finish(new RetryLater('the supervisor closed the connection')),
       });
       const timer = setTimeout(
-        () => finish(new RetryLater('the supervisor did not answer')),
+        () => finish(new RetryLater('the supervisor did not answer', 'ERR_PHOENIX_CONNECT_TIMEOUT', true)),
         Math.max(1, deadline - performance.now()),
       );
       if (!probe.send({ t: 'hello', v: CONTROL_PROTOCOL_VERSION, pid: process.pid })) {

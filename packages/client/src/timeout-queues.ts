@@ -30,7 +30,7 @@ export class DeadlineQueues<T extends DeadlineEntry> {
   prune(timeoutMs: number): void {
     const queue = this.#queues.get(timeoutMs);
     if (queue === undefined) return;
-    for (let head = queue.peek(); head !== undefined && head.settled; head = queue.peek()) queue.shift();
+    for (let head = queue.peek(); head?.settled; head = queue.peek()) queue.shift();
   }
 
   /** Removes and returns every unsettled entry whose deadline is <= now. */

@@ -244,7 +244,9 @@ export class ThreadMonitor {
   /**
    * All fields, read consistently with the worker's writes: the transaction
    * counter is read before and after, and the read retried if a new
-   * transaction began in between.
+   * transaction began in between. If one begins during every retry, the
+   * fields may mix two transactions, so the snapshot says not processing:
+   * a worker that keeps starting new requests is not stuck on any of them.
    */
   snapshot(): MonitorSnapshot {
     const words = this.#words;
@@ -265,7 +267,11 @@ export class ThreadMonitor {
         processed: words[PROCESSED_INDEX]! >>> 0,
         failed: words[FAILED_INDEX]! >>> 0,
       };
-      if (Atomics.load(words, TRANSACTION_INDEX) === before || tries >= 16) return snapshot;
+      if (Atomics.load(words, TRANSACTION_INDEX) === before) return snapshot;
+      if (tries >= 16) {
+        snapshot.processing = false;
+        return snapshot;
+      }
     }
   }
 

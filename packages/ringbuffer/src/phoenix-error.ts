@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   ERR_PHOENIX_BAD_MONITOR: 'A monitor record in shared memory is inconsistent.',
   ERR_PHOENIX_PAYLOAD_TOO_LARGE: 'A request or reply payload exceeds maxPayloadBytes.',
   ERR_PHOENIX_TIMEOUT: 'The call did not complete before its deadline.',
-  ERR_PHOENIX_ABORTED: "The call was aborted through its AbortSignal.",
+  ERR_PHOENIX_ABORTED: 'The call was aborted through its AbortSignal.',
   ERR_PHOENIX_NO_HANDLER: 'No handler is registered for the func id.',
   ERR_PHOENIX_HANDLER_FAILED: 'The handler threw or rejected; its message travels back.',
   ERR_PHOENIX_WORKER_CRASHED: 'The worker died (or hung and was killed) while processing this request.',

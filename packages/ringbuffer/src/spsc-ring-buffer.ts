@@ -52,6 +52,9 @@ const HEAD_BYTES_INDEX = HEAD_BYTES_OFFSET >> 2;
 const HEAD_COUNT_INDEX = HEAD_COUNT_OFFSET >> 2;
 const DATA_INDEX = HEADER_BYTES >> 2;
 
+// attach re-reads indices that look too far apart this many times (both sides may be moving).
+const VALIDATE_ATTEMPTS = 16;
+
 function badRing(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_BAD_RING', message);
 }
@@ -144,7 +147,13 @@ export class SpscRingBuffer {
   #peekedLength = 0;
   #peekedAligned = 0;
 
-  private constructor(buffer: RingRegion, byteOffset: number, capacity: number, maxMessageSize: number, dataBytes: number) {
+  private constructor(
+    buffer: RingRegion,
+    byteOffset: number,
+    capacity: number,
+    maxMessageSize: number,
+    dataBytes: number,
+  ) {
     this.buffer = buffer;
     this.byteOffset = byteOffset;
     this.capacity = capacity;
@@ -186,7 +195,9 @@ export class SpscRingBuffer {
     const words = new Int32Array(buffer, byteOffset, HEADER_BYTES >> 2);
     const magic = Atomics.load(words, MAGIC_INDEX);
     if (magic !== RING_MAGIC) {
-      throw badRing(`bad ring magic 0x${(magic >>> 0).toString(16)} at offset ${byteOffset}, expected 0x${RING_MAGIC.toString(16)}`);
+      throw badRing(
+        `bad ring magic 0x${(magic >>> 0).toString(16)} at offset ${byteOffset}, expected 0x${RING_MAGIC.toString(16)}`,
+      );
     }
     const version = words[VERSION_INDEX]!;
     if (version !== RING_VERSION) throw badRing(`ring version ${version}, expected ${RING_VERSION}`);
@@ -196,7 +207,8 @@ export class SpscRingBuffer {
     if (!isPowerOfTwo(capacity) || capacity > MAX_CAPACITY) {
       throw badRing(`ring capacity ${capacity} is not a power of two within 1..${MAX_CAPACITY}`);
     }
-    if (maxMessageSize < 0 || maxMessageSize > MAX_DATA_BYTES / 4) throw badRing(`ring maxMessageSize ${maxMessageSize} out of range`);
+    if (maxMessageSize < 0 || maxMessageSize > MAX_DATA_BYTES / 4)
+      throw badRing(`ring maxMessageSize ${maxMessageSize} out of range`);
     const minimum = 2 * alignRecord(RECORD_HEADER_BYTES + maxMessageSize);
     if (!isPowerOfTwo(dataBytes) || dataBytes > MAX_DATA_BYTES || dataBytes < minimum) {
       throw badRing(`ring data size ${dataBytes} is not a power of two within ${minimum}..${MAX_DATA_BYTES}`);
@@ -226,15 +238,35 @@ export class SpscRingBuffer {
     this.#peekedPayload = -1;
   }
 
+  // The other side may be running while we read, and each side publishes its
+  // two indices with two stores (the producer count first, the consumer bytes
+  // first), so a side stopped between them (preempted, or killed) leaves them
+  // one flush apart. Reading head count, head bytes, tail bytes, tail count in
+  // that order, a healthy ring never shows misaligned indices, a tail behind
+  // the head, or bytes without messages; it may show more than dataBytes or
+  // capacity apart only while both sides move (re-read), and messages without
+  // bytes while a side is between its two stores (accepted: the consumer goes
+  // by bytes, the counts only bound the producer).
   #validateIndices(): void {
-    const tail = this.#tail;
-    const head = this.#head;
-    const used = (tail - head) >>> 0;
-    if ((tail | head) & 7) throw badRing(`ring indices are not 8-byte aligned (head ${head}, tail ${tail})`);
-    if (used > this.dataBytes) throw badRing(`ring head ${head} and tail ${tail} are ${used} bytes apart, more than ${this.dataBytes}`);
-    const count = (this.#tailCount - this.#headCount) >>> 0;
-    if (count > this.capacity) throw badRing(`ring holds ${count} messages by its counters, more than capacity ${this.capacity}`);
-    if ((count === 0) !== (used === 0)) throw badRing(`ring counters disagree: ${count} messages in ${used} bytes`);
+    const words = this.#words;
+    for (let attempt = 1; ; attempt++) {
+      const headCount = Atomics.load(words, HEAD_COUNT_INDEX) >>> 0;
+      const head = Atomics.load(words, HEAD_BYTES_INDEX) >>> 0;
+      const tail = Atomics.load(words, TAIL_BYTES_INDEX) >>> 0;
+      const tailCount = Atomics.load(words, TAIL_COUNT_INDEX) >>> 0;
+      const used = (tail - head) >>> 0;
+      const count = (tailCount - headCount) >>> 0;
+      if ((tail | head) & 7) throw badRing(`ring indices are not 8-byte aligned (head ${head}, tail ${tail})`);
+      if (count === 0 && used !== 0) throw badRing(`ring counters disagree: ${count} messages in ${used} bytes`);
+      let problem = '';
+      if (used > this.dataBytes) {
+        problem = `ring head ${head} and tail ${tail} are ${used} bytes apart, more than ${this.dataBytes}`;
+      } else if (count > this.capacity) {
+        problem = `ring holds ${count} messages by its counters, more than capacity ${this.capacity}`;
+      }
+      if (problem === '') return;
+      if (attempt === VALIDATE_ATTEMPTS) throw badRing(problem);
+    }
   }
 
   // ---------------------------------------------------------------- producer
@@ -264,10 +296,15 @@ export class SpscRingBuffer {
    * `buffer` of the reserved payload, or -1 when full.
    */
   reserve(length: number): number {
-    if (this.#pendingOffset >= 0) throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', 'commit() or abort() the previous pushEmplace() first');
-    if (!Number.isInteger(length) || length < 0) throw invalid(`message length must be a non-negative integer, got ${String(length)}`);
+    if (this.#pendingOffset >= 0)
+      throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', 'commit() or abort() the previous pushEmplace() first');
+    if (!Number.isInteger(length) || length < 0)
+      throw invalid(`message length must be a non-negative integer, got ${String(length)}`);
     if (length > this.maxMessageSize) {
-      throw new PhoenixError('ERR_PHOENIX_PAYLOAD_TOO_LARGE', `message of ${length} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+      throw new PhoenixError(
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `message of ${length} bytes exceeds maxMessageSize ${this.maxMessageSize}`,
+      );
     }
     const tailBefore = this.#tail;
     const offset = this.#claim(alignRecord(RECORD_HEADER_BYTES + length));
@@ -354,11 +391,12 @@ export class SpscRingBuffer {
   // padding record first if it would straddle the end; -1 when full.
   #claim(recordLength: number): number {
     const capacity = this.capacity;
-    if (((this.#tailCount - this.#cachedHeadCount) >>> 0) >= capacity) {
+    if ((this.#tailCount - this.#cachedHeadCount) >>> 0 >= capacity) {
       // Acquire; partner: the Atomics.store of HEAD_COUNT in release().
       this.#cachedHeadCount = Atomics.load(this.#words, HEAD_COUNT_INDEX) >>> 0;
       const used = (this.#tailCount - this.#cachedHeadCount) >>> 0;
-      if (used > capacity) throw badRing(`consumer count ${this.#cachedHeadCount} runs ahead of producer count ${this.#tailCount}`);
+      if (used > capacity)
+        throw badRing(`consumer count ${this.#cachedHeadCount} runs ahead of producer count ${this.#tailCount}`);
       if (used === capacity) return -1;
     }
     const dataBytes = this.dataBytes;
@@ -369,7 +407,8 @@ export class SpscRingBuffer {
       // Acquire; partner: the Atomics.store of HEAD_BYTES in release().
       this.#cachedHead = Atomics.load(this.#words, HEAD_BYTES_INDEX) >>> 0;
       const used = (this.#tail - this.#cachedHead) >>> 0;
-      if (used > dataBytes) throw badRing(`consumer index ${this.#cachedHead} runs ahead of producer index ${this.#tail}`);
+      if (used > dataBytes)
+        throw badRing(`consumer index ${this.#cachedHead} runs ahead of producer index ${this.#tail}`);
       if (used + required > dataBytes) return -1;
     }
     if (recordLength > toEnd) {
@@ -419,18 +458,24 @@ export class SpscRingBuffer {
       if (type === RECORD_TYPE_PADDING) {
         const gap = dataBytes - offset;
         if (length !== gap || gap > available) {
-          throw badRing(`padding record of ${length} bytes at ${offset} should fill the ${gap} bytes to the end (${available} available)`);
+          throw badRing(
+            `padding record of ${length} bytes at ${offset} should fill the ${gap} bytes to the end (${available} available)`,
+          );
         }
         this.#head = (this.#head + gap) >>> 0;
         continue;
       }
       if (type !== RECORD_TYPE_MESSAGE) throw badRing(`unknown record type ${type} at data offset ${offset}`);
       if (length < RECORD_HEADER_BYTES || length > RECORD_HEADER_BYTES + this.maxMessageSize) {
-        throw badRing(`record length ${length} at data offset ${offset} is outside 8..${RECORD_HEADER_BYTES + this.maxMessageSize}`);
+        throw badRing(
+          `record length ${length} at data offset ${offset} is outside 8..${RECORD_HEADER_BYTES + this.maxMessageSize}`,
+        );
       }
       const aligned = alignRecord(length);
       if (aligned > available || offset + aligned > dataBytes) {
-        throw badRing(`record of ${length} bytes at data offset ${offset} runs past the published data (${available} bytes) or the region`);
+        throw badRing(
+          `record of ${length} bytes at data offset ${offset} runs past the published data (${available} bytes) or the region`,
+        );
       }
       this.#peekedLength = length - RECORD_HEADER_BYTES;
       this.#peekedAligned = aligned;
@@ -510,7 +555,8 @@ export class SpscRingBuffer {
 
   /** Skips up to `count` messages without reading them (crash recovery); returns how many it skipped. */
   forceAdvanceReadIndex(count: number): number {
-    if (!Number.isInteger(count) || count < 0) throw invalid(`count must be a non-negative integer, got ${String(count)}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw invalid(`count must be a non-negative integer, got ${String(count)}`);
     let skipped = 0;
     while (skipped < count && this.peekRecord() >= 0) {
       this.take();
@@ -524,8 +570,10 @@ export class SpscRingBuffer {
 
   /** Messages in the ring, as published by both sides. */
   size(): number {
-    const tailCount = Atomics.load(this.#words, TAIL_COUNT_INDEX);
+    // Head first: read the other way, an observer could see the consumer pass
+    // the tail it read a moment before, and report a full ring.
     const headCount = Atomics.load(this.#words, HEAD_COUNT_INDEX);
+    const tailCount = Atomics.load(this.#words, TAIL_COUNT_INDEX);
     return Math.min((tailCount - headCount) >>> 0, this.capacity);
   }
 

@@ -17,12 +17,13 @@ export interface ResponseHeader {
  * (or resolve to) a Uint8Array to be the reply payload. A throw or rejection
  * answers the caller with ERR_PHOENIX_HANDLER_FAILED and its message.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers written as `() => {}` return void; the union must accept them.
 export type Handler = (
   header: MsgHeader,
   payload: Uint8Array,
   response: ResponseHeader,
   responsePayload: Uint8Array,
-) => undefined | void | Uint8Array | Promise<undefined | void | Uint8Array>;
+) => undefined | undefined | Uint8Array | Promise<undefined | undefined | Uint8Array>;
 
 export class HandlerRegistry {
   readonly #handlers = new Map<number, Handler>();

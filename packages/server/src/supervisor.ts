@@ -762,15 +762,7 @@ export class Supervisor {
         processed += monitor.getProcessed();
         failed += monitor.getFailed();
       }
-      let queueDepth = 0;
-      for (const slot of this.layout.slots) {
-        if (slot.state !== SlotState.Active) continue;
-        try {
-          queueDepth += channel.attachRequestRing(slot.index).size();
-        } catch {
-          // corrupt ring: not counted
-        }
-      }
+      const queueDepth = this.layout.queuedRequests(channel);
       const states = ['idle', 'starting', 'running', 'restarting', 'down', 'stopped', 'retiring'] as const;
       return {
         group: channel.group,

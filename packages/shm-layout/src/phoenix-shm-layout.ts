@@ -548,6 +548,32 @@ export class PhoenixShmLayout {
     return this.#seqNext++;
   }
 
+  /**
+   * Requests queued to a worker and not started yet (PENDING), over every
+   * active slot. Walks the rings read-only
+   * with throwaway cursors; a corrupt ring counts what it got through.
+   */
+  queuedRequests(channel: WorkerChannel): number {
+    const words = this.views.words;
+    let queued = 0;
+    for (const slot of this.slots) {
+      if (slot.state !== SlotState.Active) continue;
+      try {
+        const ring = channel.attachRequestRing(slot.index);
+        for (let seen = 0; seen <= ring.capacity; seen++) {
+          const frame = ring.peekRecord();
+          if (frame < 0) break;
+          const state = Atomics.load(words, requestStateIndex(frame));
+          if (state === RequestState.Pending) queued++;
+          ring.take();
+        }
+      } catch {
+        // corrupt ring: not counted further
+      }
+    }
+    return queued;
+  }
+
   // ---------------------------------------------------------------- recovery
 
   /** Monitors PROCESSING for longer than `thresholdMs` at `nowMs` (hang suspects). */

@@ -1,0 +1,94 @@
+import { expect } from 'vitest';
+import { PhoenixError, type PhoenixErrorCode, RingDescriptor, type RingOptions, SpscRingBuffer } from '../src/index.js';
+
+export const {
+  HEADER_BYTES,
+  MAGIC_OFFSET,
+  VERSION_OFFSET,
+  CAPACITY_OFFSET,
+  MAX_MESSAGE_SIZE_OFFSET,
+  DATA_BYTES_OFFSET,
+  CHECK_OFFSET,
+  TAIL_BYTES_OFFSET,
+  TAIL_COUNT_OFFSET,
+  HEAD_BYTES_OFFSET,
+  HEAD_COUNT_OFFSET,
+  RECORD_HEADER_BYTES,
+  RECORD_TYPE_MESSAGE,
+  RECORD_TYPE_PADDING,
+} = RingDescriptor;
+
+/** A fresh ring at `byteOffset` of a buffer that is exactly large enough (plus `slack` bytes after it). */
+export function makeRing(
+  options: RingOptions,
+  { byteOffset = 0, shared = false, slack = 0 }: { byteOffset?: number; shared?: boolean; slack?: number } = {},
+): SpscRingBuffer {
+  const bytes = byteOffset + SpscRingBuffer.requiredBytes(options) + slack;
+  const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  return SpscRingBuffer.format(buffer, byteOffset, options);
+}
+
+/** Deterministic content: message `tag` of `length` bytes. */
+export function message(length: number, tag = 0): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (tag * 31 + i * 7 + 1) & 255;
+  return bytes;
+}
+
+/** Reads a header field (u32) of the ring at `byteOffset`. */
+export function readHeader(buffer: ArrayBufferLike, byteOffset: number, fieldOffset: number): number {
+  return new DataView(buffer).getUint32(byteOffset + fieldOffset, true);
+}
+
+/** Writes a header field (u32) of the ring at `byteOffset`. */
+export function writeHeader(buffer: ArrayBufferLike, byteOffset: number, fieldOffset: number, value: number): void {
+  new DataView(buffer).setUint32(byteOffset + fieldOffset, value >>> 0, true);
+}
+
+/** Rewrites the config line's check word so that it matches the (possibly edited) config fields. */
+export function fixCheckWord(buffer: ArrayBufferLike, byteOffset: number): void {
+  const capacity = readHeader(buffer, byteOffset, CAPACITY_OFFSET) | 0;
+  const maxMessageSize = readHeader(buffer, byteOffset, MAX_MESSAGE_SIZE_OFFSET) | 0;
+  const dataBytes = readHeader(buffer, byteOffset, DATA_BYTES_OFFSET) | 0;
+  writeHeader(buffer, byteOffset, CHECK_OFFSET, RingDescriptor.configCheck(capacity, maxMessageSize, dataBytes));
+}
+
+/** Sets all four published indices of an empty or consistent ring. */
+export function writeIndices(
+  buffer: ArrayBufferLike,
+  byteOffset: number,
+  indices: { headBytes: number; tailBytes: number; headCount: number; tailCount: number },
+): void {
+  writeHeader(buffer, byteOffset, HEAD_BYTES_OFFSET, indices.headBytes);
+  writeHeader(buffer, byteOffset, TAIL_BYTES_OFFSET, indices.tailBytes);
+  writeHeader(buffer, byteOffset, HEAD_COUNT_OFFSET, indices.headCount);
+  writeHeader(buffer, byteOffset, TAIL_COUNT_OFFSET, indices.tailCount);
+}
+
+/** Runs `fn`, expects a PhoenixError with `code` (and a message matching `pattern`), and returns it. */
+export function expectPhoenixError(fn: () => unknown, code: PhoenixErrorCode, pattern?: RegExp): PhoenixError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'expected a PhoenixError to be thrown').toBeDefined();
+  expect(PhoenixError.isInstance(caught), `expected a PhoenixError, got ${String(caught)}`).toBe(true);
+  const error = caught as PhoenixError;
+  expect(error.code).toBe(code);
+  if (pattern) expect(error.message).toMatch(pattern);
+  return error;
+}
+
+/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,186 @@
+import { IpcClient } from '@phoenix-ipc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcServer, MsgStatus, PhoenixError, Priority } from '../src/index.js';
+import { Harness, processesMentioning, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+
+const ECHO = 1001;
+const EMPTY = 1002;
+const ASYNC_ECHO = 1012;
+const SETS_FUNC_ID = 1015;
+const WHO = 1010;
+const text = new TextDecoder();
+
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+
+async function startServer(options: object = {}): Promise<{ server: IpcServer; name: string }> {
+  const name = harness.name('e2e');
+  const server = harness.track(
+    await IpcServer.create(name, { normalWorkers: 2, vipWorkers: 1, maxClients: 4, ...options }),
+  );
+  await server.start(WORKER_SCRIPT, [name]);
+  return { server, name };
+}
+
+describe('quick start, cluster-style, with a client process', () => {
+  it('serves echo and empty calls at normal and VIP priority to a client, then stops leaving nothing behind', async () => {
+    const name = harness.name('quick');
+    const cluster = harness.cluster(name);
+    const ready = await cluster.waitFor('ready', 30_000);
+    const stats = ready.stats as { group: string; index: number; alive: boolean }[];
+    expect(stats.map((s) => `${s.group}${s.index}`)).toEqual([
+      'normal0',
+      'normal1',
+      'normal2',
+      'normal3',
+      'vip0',
+      'vip1',
+    ]);
+    expect(stats.every((s) => s.alive)).toBe(true);
+
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(10_000);
+    expect(client.getState()).toBe('connected');
+    const normal = await client.call(ECHO, 'hi', Priority.Normal, 5000);
+    expect(text.decode(normal.payload)).toBe('hi');
+    const vip = await client.call(ECHO, 'vip', Priority.High, 5000);
+    expect(text.decode(vip.payload)).toBe('vip');
+    const empty = await client.call(EMPTY, 'x', Priority.Normal, 5000);
+    expect(empty.payloadLen).toBe(0);
+    expect(empty.payload.length).toBe(0);
+    await client.disconnect();
+
+    cluster.send('stop');
+    const stopped = await cluster.waitFor('stopped');
+    expect(stopped.state).toBe('stopped');
+    await cluster.exited;
+    expect(segmentsWithPrefix().filter((entry) => `/${entry}` === name)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(processesMentioning(name)).toEqual([]);
+  });
+});
+
+describe('IpcServer (supervisor in this process, workers from a script)', () => {
+  it('is the supervisor here and goes created -> running -> stopped', async () => {
+    const name = harness.name('states');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }));
+    expect(server.isWorker).toBe(false);
+    expect(server.getState()).toBe('created');
+    const starting = server.start(WORKER_SCRIPT, [name]);
+    expect(server.getState()).toBe('starting');
+    await starting;
+    expect(server.getState()).toBe('running');
+    const stopping = server.stop();
+    expect(server.getState()).toBe('stopping');
+    await stopping;
+    expect(server.getState()).toBe('stopped');
+    expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
+  });
+
+  it('returns a Reply with seqId, funcId, Completed status, payloadLen and an owned copy of the payload', async () => {
+    const { server } = await startServer();
+    const reply = await server.call(ECHO, Buffer.from('hello'), Priority.Normal, 5000);
+    expect(reply.status).toBe(MsgStatus.Completed);
+    expect(reply.funcId).toBe(ECHO);
+    expect(reply.payloadLen).toBe(5);
+    expect(reply.seqId).toBeGreaterThan(0);
+    expect(Buffer.from(reply.payload).toString()).toBe('hello');
+    // The payload is the caller's own memory, not a view into the segment.
+    expect(reply.payload.buffer.byteLength).toBe(reply.payload.byteLength);
+  });
+
+  it('gives each call a new, increasing seq id', async () => {
+    const { server } = await startServer();
+    const first = await server.call(ECHO, 'a');
+    const second = await server.call(ECHO, 'b');
+    expect(second.seqId).toBeGreaterThan(first.seqId);
+  });
+
+  it('accepts strings (UTF-8), Buffers and Uint8Arrays as payloads', async () => {
+    const { server } = await startServer();
+    expect(text.decode((await server.call(ECHO, 'héllo ✓')).payload)).toBe('héllo ✓');
+    expect(text.decode((await server.call(ECHO, Buffer.from('buf'))).payload)).toBe('buf');
+    expect([...(await server.call(ECHO, new Uint8Array([1, 2, 3]))).payload]).toEqual([1, 2, 3]);
+  });
+
+  it('lets the handler choose the reply func id', async () => {
+    const { server } = await startServer();
+    const reply = await server.call(SETS_FUNC_ID, '');
+    expect(reply.funcId).toBe(4242);
+    expect([...reply.payload]).toEqual([7]);
+  });
+
+  it('serves async handlers that resolve to a Uint8Array', async () => {
+    const { server } = await startServer();
+    expect(text.decode((await server.callAsync(ASYNC_ECHO, 'later')).payload)).toBe('later');
+  });
+
+  it('takes an options object in place of priority and timeout', async () => {
+    const { server } = await startServer();
+    const reply = await server.call(WHO, '', { priority: Priority.High, timeoutMs: 5000 });
+    expect(text.decode(reply.payload)).toMatch(/ vip 0$/);
+    const normal = await server.callAsync(WHO, '', { priority: Priority.Normal });
+    expect(text.decode(normal.payload)).toMatch(/ normal \d$/);
+  });
+
+  it('routes High priority to the normal group when there are no VIP workers', async () => {
+    const { server } = await startServer({ vipWorkers: 0 });
+    const reply = await server.call(WHO, '', Priority.High);
+    expect(text.decode(reply.payload)).toMatch(/ normal \d$/);
+  });
+
+  it('answers callSync synchronously', async () => {
+    const { server } = await startServer();
+    const reply = server.callSync(ECHO, 'sync', { timeoutMs: 5000 });
+    expect(text.decode(reply.payload)).toBe('sync');
+    const vip = server.callSync(WHO, '', { priority: Priority.High });
+    expect(text.decode(vip.payload)).toMatch(/ vip 0$/);
+  });
+
+  it('reports one stats entry per worker with 0-based indices and counts', async () => {
+    const { server } = await startServer();
+    for (let i = 0; i < 10; i++) await server.call(ECHO, 'x');
+    const stats = server.getWorkerStats();
+    expect(stats.map((s) => [s.group, s.index])).toEqual([
+      ['normal', 0],
+      ['normal', 1],
+      ['vip', 0],
+    ]);
+    for (const entry of stats) {
+      expect(entry.alive).toBe(true);
+      expect(entry.pid).toBeGreaterThan(0);
+      expect(entry.crashes).toBe(0);
+      expect(entry.restarts).toBe(0);
+      expect(entry.queueDepth).toBe(0);
+      expect(entry.inFlightSeqId).toBe(0);
+    }
+    expect(stats.reduce((sum, s) => sum + s.processed, 0)).toBe(10);
+  });
+
+  it('serves many concurrent calls, each reply matching its request', async () => {
+    const { server } = await startServer();
+    const calls = Array.from({ length: 5000 }, (_, i) => server.call(ECHO, `m${i}`));
+    const replies = await Promise.all(calls);
+    replies.forEach((reply, i) => {
+      expect(text.decode(reply.payload)).toBe(`m${i}`);
+    });
+  });
+
+  it('runs async handlers concurrently up to the concurrency option', async () => {
+    const { server } = await startServer({ normalWorkers: 1, vipWorkers: 0, concurrency: 4 });
+    const started = Date.now();
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map((i) => server.call(1003, '300', { timeoutMs: 10_000 }).then((r) => [i, r])),
+    );
+    expect(replies).toHaveLength(4);
+    // Four 300 ms handlers on one worker: well under the 1200 ms they would take one by one.
+    expect(Date.now() - started).toBeLessThan(1100);
+  });
+
+  it('throws PhoenixError instances recognisable across copies', async () => {
+    const { server } = await startServer();
+    const error = await server.call(9999, '').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PhoenixError);
+    expect(PhoenixError.isInstance(error)).toBe(true);
+  });
+});
