@@ -17,13 +17,16 @@ export interface ResponseHeader {
  * (or resolve to) a Uint8Array to be the reply payload. A throw or rejection
  * answers the caller with ERR_PHOENIX_HANDLER_FAILED and its message.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: handlers written as `() => {}` return void; the union must accept them.
 export type Handler = (
   header: MsgHeader,
   payload: Uint8Array,
   response: ResponseHeader,
   responsePayload: Uint8Array,
-) => undefined | undefined | Uint8Array | Promise<undefined | undefined | Uint8Array>;
+) => HandlerResult | Promise<HandlerResult>;
+
+/** A handler returns nothing (it wrote into responsePayload) or the reply payload. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers written as `() => {}` return void; the union must accept them.
+export type HandlerResult = void | Uint8Array | undefined;
 
 export class HandlerRegistry {
   readonly #handlers = new Map<number, Handler>();

@@ -16,7 +16,7 @@ export {
   Priority,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
-export type { Handler, ResponseHeader } from './handler-registry.js';
+export type { Handler, HandlerResult, ResponseHeader } from './handler-registry.js';
 export { IpcServer, type StopOptions } from './ipc-server.js';
 export type {
   CrashLoopOptions,

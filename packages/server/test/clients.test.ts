@@ -1,0 +1,118 @@
+import { IpcClient } from '@phoenix-ipc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcServer, Priority } from '../src/index.js';
+import { CLIENT_SCRIPT, Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+
+const ECHO = 1001;
+const SLEEP_SYNC = 1013;
+const WHO = 1010;
+const text = new TextDecoder();
+
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+
+describe('many client processes', () => {
+  it('serves 4 client processes x 5000 calls, every reply reaching the caller that sent the request', async () => {
+    const name = harness.name('many');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 2, vipWorkers: 1, maxClients: 4 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const clients = Array.from({ length: 4 }, () => harness.script(CLIENT_SCRIPT, [name, 'echo', '5000']));
+    const results = await Promise.all(clients.map((client) => client.waitFor('done', 120_000)));
+    for (const result of results) expect(result.done).toEqual({ ok: 5000, bad: 0 });
+    // The supervisor's own calls share the workers with the clients.
+    expect(text.decode((await server.call(ECHO, 'mine')).payload)).toBe('mine');
+  }, 180_000);
+
+  it('hands a slot back when a client disconnects, and admits a new client into it', async () => {
+    const name = harness.name('reuse');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    for (let round = 0; round < 5; round++) {
+      const client = harness.track(IpcClient.create(name));
+      await client.connect(5000);
+      expect(text.decode((await client.call(ECHO, `round ${round}`)).payload)).toBe(`round ${round}`);
+      await client.disconnect();
+    }
+  });
+
+  it('lets a client instance connect again after disconnect', async () => {
+    const name = harness.name('again');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    await client.disconnect();
+    await client.connect(5000);
+    expect(client.getState()).toBe('connected');
+    expect(text.decode((await client.call(ECHO, 'back')).payload)).toBe('back');
+  });
+
+  it('answers callSync from a client', async () => {
+    const name = harness.name('clientsync');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(text.decode(client.callSync(ECHO, 'blocking').payload)).toBe('blocking');
+    expect(text.decode(client.callSync(WHO, '', { priority: Priority.High }).payload)).toMatch(/ vip 0$/);
+  });
+
+  it('leaves no process and no /dev/shm entry after stop()', async () => {
+    const name = harness.name('clean');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 2, vipWorkers: 2, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const pids = server.getWorkerStats().map((s) => s.pid);
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    await client.call(ECHO, 'x');
+    await server.stop();
+    expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    expect(processesMentioning(name)).toEqual([]);
+    await sleep(50);
+    expect(client.getState()).toBe('server-gone');
+  });
+});
+
+describe('priorities', () => {
+  it('serves a VIP call while the normal group is saturated with slow work', async () => {
+    const name = harness.name('vip');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 2, vipWorkers: 1, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const order: string[] = [];
+    const normal = Array.from({ length: 8 }, (_, i) =>
+      server.call(SLEEP_SYNC, '150', { timeoutMs: 30_000 }).then(
+        () => order.push(`normal${i}`),
+        () => order.push(`failed${i}`),
+      ),
+    );
+    await sleep(30);
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    await client
+      .call(WHO, '', Priority.High)
+      .then((reply) => order.push(`vip ${text.decode(reply.payload).split(' ')[1]}`));
+    await server.call(WHO, '', Priority.High).then(() => order.push('vip2'));
+    await Promise.all(normal);
+    // Eight 150 ms jobs on two workers take 600 ms; the VIP calls are answered before all but the first pair.
+    expect(order.indexOf('vip vip')).toBeLessThan(3);
+    expect(order.indexOf('vip2')).toBeLessThan(4);
+  });
+
+  it('dispatches to the least-loaded worker of the group', async () => {
+    const name = harness.name('least');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 3, vipWorkers: 0 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const busy = Promise.all([server.call(SLEEP_SYNC, '300'), server.call(SLEEP_SYNC, '300')]).catch(() => undefined);
+    await sleep(30);
+    const who = text.decode((await server.call(WHO, '')).payload);
+    await sleep(30); // the worker ends its transaction just after publishing the reply
+    const busyPids = server
+      .getWorkerStats()
+      .filter((s) => s.inFlightSeqId !== 0)
+      .map((s) => s.pid);
+    expect(busyPids).toHaveLength(2);
+    expect(busyPids).not.toContain(Number(who.split(' ')[0]));
+    await busy;
+  });
+});
