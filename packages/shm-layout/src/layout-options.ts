@@ -47,10 +47,21 @@ export const LAYOUT_LIMITS = {
   maxSegmentBytes: 2 ** 31 - 4096,
 } as const;
 
+// The value as written: JSON would show NaN and Infinity as null, and throws on a bigint.
+function describeValue(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function invalidOption(name: string, value: unknown, expected: string): PhoenixError {
   return new PhoenixError(
     'ERR_PHOENIX_INVALID_ARGUMENT',
-    `option ${name} must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`,
+    `option ${name} must be ${expected}, got ${describeValue(value)}`,
   );
 }
 

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { type PhoenixShmLayout, type WorkerChannel, WorkerState } from '../src/index.js';
+import { makeLayout, SMALL } from './helpers.js';
+
+const { Empty, Starting, Running, Restarting, Down, Stopped, Retiring } = WorkerState;
+
+/** Sets each channel's state and pending count (callers' Atomics.add on the PENDING word). */
+function setWorkers(layout: PhoenixShmLayout, channels: readonly WorkerChannel[], workers: [WorkerState, number][]) {
+  workers.forEach(([state, pending], i) => {
+    const channel = channels[i]!;
+    channel.state = state;
+    Atomics.store(layout.views.words, channel.pendingIndex, 0);
+    Atomics.add(layout.views.words, channel.pendingIndex, pending);
+  });
+}
+
+function normal(workers: [WorkerState, number][]): number {
+  const { layout } = makeLayout({ ...SMALL, normalWorkers: workers.length });
+  setWorkers(layout, layout.normalChannels, workers);
+  return layout.findBestNormalWorker();
+}
+
+function vip(workers: [WorkerState, number][]): number {
+  const { layout } = makeLayout({ ...SMALL, vipWorkers: workers.length });
+  setWorkers(layout, layout.vipChannels, workers);
+  return layout.findBestVipWorker();
+}
+
+describe.each([
+  ['findBestNormalWorker', normal],
+  ['findBestVipWorker', vip],
+])('%s', (_name, best) => {
+  it('picks the RUNNING worker with the fewest pending requests', () => {
+    expect(
+      best([
+        [Running, 3],
+        [Running, 1],
+        [Running, 2],
+        [Running, 5],
+      ]),
+    ).toBe(1);
+    expect(
+      best([
+        [Running, 4],
+        [Running, 4],
+        [Running, 0],
+      ]),
+    ).toBe(2);
+  });
+
+  it('breaks ties by the lowest index', () => {
+    expect(
+      best([
+        [Running, 2],
+        [Running, 1],
+        [Running, 1],
+      ]),
+    ).toBe(1);
+  });
+
+  it('prefers a RUNNING worker over idle STARTING and RESTARTING ones', () => {
+    expect(
+      best([
+        [Starting, 0],
+        [Running, 9],
+        [Restarting, 0],
+        [Empty, 0],
+      ]),
+    ).toBe(1);
+  });
+
+  it('falls back to the least loaded STARTING/RESTARTING/EMPTY worker when none runs', () => {
+    expect(
+      best([
+        [Starting, 5],
+        [Restarting, 2],
+        [Empty, 3],
+        [Down, 0],
+      ]),
+    ).toBe(1);
+    expect(
+      best([
+        [Down, 0],
+        [Empty, 1],
+      ]),
+    ).toBe(1);
+    expect(
+      best([
+        [Stopped, 0],
+        [Starting, 7],
+      ]),
+    ).toBe(1);
+  });
+
+  it('never picks a DOWN, STOPPED or RETIRING worker while another can serve', () => {
+    expect(
+      best([
+        [Down, 0],
+        [Stopped, 0],
+        [Retiring, 0],
+        [Running, 50],
+      ]),
+    ).toBe(3);
+  });
+
+  it('returns -1 when every worker is DOWN or STOPPED', () => {
+    expect(
+      best([
+        [Down, 0],
+        [Stopped, 0],
+        [Down, 3],
+      ]),
+    ).toBe(-1);
+  });
+
+  it('follows the pending counts as callers add and remove requests', () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 3, vipWorkers: 3 });
+    const channels = best === normal ? layout.normalChannels : layout.vipChannels;
+    const pick = () => (best === normal ? layout.findBestNormalWorker() : layout.findBestVipWorker());
+    setWorkers(layout, channels, [
+      [Running, 0],
+      [Running, 0],
+      [Running, 0],
+    ]);
+    const picks: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const worker = pick();
+      picks.push(worker);
+      Atomics.add(layout.views.words, channels[worker]!.pendingIndex, 1);
+    }
+    expect(picks).toEqual([0, 1, 2, 0, 1, 2]);
+    Atomics.sub(layout.views.words, channels[2]!.pendingIndex, 2);
+    expect(pick()).toBe(2);
+  });
+
+  it('treats a pending count driven below zero as zero', () => {
+    expect(
+      best([
+        [Running, 0],
+        [Running, -5],
+      ]),
+    ).toBe(0);
+  });
+});
+
+describe('dispatch groups', () => {
+  it('fresh segments have every worker EMPTY, so the first of each group is picked', () => {
+    const { layout } = makeLayout();
+    expect(layout.findBestNormalWorker()).toBe(0);
+    expect(layout.findBestVipWorker()).toBe(0);
+  });
+
+  it('keep the normal and VIP groups apart', () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2, vipWorkers: 2 });
+    setWorkers(layout, layout.normalChannels, [
+      [Down, 0],
+      [Down, 0],
+    ]);
+    setWorkers(layout, layout.vipChannels, [
+      [Running, 4],
+      [Running, 1],
+    ]);
+    expect(layout.findBestNormalWorker()).toBe(-1);
+    expect(layout.findBestVipWorker()).toBe(1);
+  });
+
+  it('findBestVipWorker returns -1 when vipWorkers is 0', () => {
+    const { layout } = makeLayout({ ...SMALL, vipWorkers: 0 });
+    expect(layout.findBestVipWorker()).toBe(-1);
+  });
+});
