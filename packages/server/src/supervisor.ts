@@ -688,6 +688,7 @@ export class Supervisor {
     if (client === undefined) return;
     this.#clients.delete(slotIndex);
     client.connection.close();
+    this.#events.emit('clientGone', { slot: slotIndex, pid: client.pid });
     const slot = this.layout.getSlot(slotIndex);
     const generation = slot.generation;
     slot.state = SlotState.Draining;
@@ -704,7 +705,6 @@ export class Supervisor {
         return;
       }
       this.#freeSlot(slotIndex);
-      this.#events.emit('clientGone', { slot: slotIndex, pid: client.pid });
     };
     check();
   }

@@ -19,6 +19,7 @@ export {
   type LayoutOptions,
   type ResolvedLayoutOptions,
   resolveLayoutOptions,
+  spareSlots,
 } from './layout-options.js';
 export {
   type HungTransaction,

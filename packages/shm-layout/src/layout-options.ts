@@ -127,13 +127,21 @@ export interface LayoutGeometry {
   totalBytes: number;
 }
 
+/** Extra caller slots beyond maxClients (see computeGeometry). */
+export function spareSlots(maxClients: number): number {
+  return Math.min(maxClients, 4);
+}
+
 function align(value: number, to: number): number {
   return Math.ceil(value / to) * to;
 }
 
 export function computeGeometry(options: ResolvedLayoutOptions): LayoutGeometry {
   const totalWorkers = options.normalWorkers + options.vipWorkers;
-  const totalSlots = options.maxClients + 1;
+  // Slot 0 is the supervisor's; maxClients for clients; and a few spares, so
+  // that a client that died while a worker still runs one of its requests
+  // (its slot drains until that handler returns) does not hold up the next.
+  const totalSlots = 1 + options.maxClients + spareSlots(options.maxClients);
   const workerRecordBytes = WORKER_MONITORS_OFFSET + options.concurrency * MONITOR_BYTES;
   const slotRecordBytes = SLOT_ACKS_OFFSET + align(8 * totalWorkers, 64);
   // Both directions carry up to maxPayloadBytes; an error reply always has room for its message.

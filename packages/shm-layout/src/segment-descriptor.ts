@@ -11,8 +11,8 @@
  *  |  (WORKER_RECORD_BYTES each)  |  normal first; each ends with its
  *  |                              |  `concurrency` ThreadMonitor records
  *  +------------------------------+ SLOTS_OFFSET
- *  | Caller slots                 |  maxClients + 1 records; slot 0 is the
- *  |  (SLOT_RECORD_BYTES each)    |  supervisor's own, 1.. are client processes
+ *  | Caller slots                 |  1 + maxClients + spares records; slot 0 is
+ *  |  (SLOT_RECORD_BYTES each)    |  the supervisor's own, 1.. client processes
  *  +------------------------------+ RINGS_OFFSET
  *  | Ring pairs, per slot:        |  for slot s, worker w: a request ring
  *  |  slot 0: w0 w1 .. wN-1 v0 ..  |  (caller produces, worker consumes) then

@@ -21,7 +21,7 @@ function ringBytes(capacity: number, maxPayloadBytes: number): number {
 }
 function modelSize(options: ResolvedLayoutOptions): number {
   const workers = options.normalWorkers + options.vipWorkers;
-  const slots = options.maxClients + 1;
+  const slots = options.maxClients + 1 + Math.min(options.maxClients, 4); // spare slots for draining clients
   const workerRecord = 256 + 64 * options.concurrency;
   const slotRecord = 128 + align(8 * workers, 64);
   const ringsOffset = align(512 + workers * workerRecord + slots * slotRecord, 4096);
@@ -60,11 +60,11 @@ describe('DEFAULT_LAYOUT_OPTIONS', () => {
 });
 
 describe('PhoenixShmLayout.requiredSize', () => {
-  it('is 53,563,904 bytes for the defaults', () => {
-    // 8192 (header, 6 worker records of 320 B, 17 slot records of 192 B, page
-    // aligned) + 17 slots x 6 workers x 2 rings x (384 + 256 KiB).
-    expect(PhoenixShmLayout.requiredSize()).toBe(53_563_904);
-    expect(PhoenixShmLayout.requiredSize()).toBe(8192 + 17 * 6 * 2 * (384 + 262_144));
+  it('is 66,165,248 bytes for the defaults', () => {
+    // 8192 (header, 6 worker records of 320 B, 21 slot records of 192 B, page
+    // aligned) + 21 slots (1 + 16 clients + 4 spares) x 6 workers x 2 rings x (384 + 256 KiB).
+    expect(PhoenixShmLayout.requiredSize()).toBe(66_165_248);
+    expect(PhoenixShmLayout.requiredSize()).toBe(8192 + 21 * 6 * 2 * (384 + 262_144));
   });
 
   it('is 13,056 bytes for the smallest configuration', () => {

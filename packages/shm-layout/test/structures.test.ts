@@ -128,7 +128,7 @@ describe('worker channels', () => {
     ['getNormalMonitor(5)', (l) => l.getNormalMonitor(5), /normal worker 5/],
     ['getVipMonitor(-1)', (l) => l.getVipMonitor(-1), /VIP worker -1/],
     ['getChannel("vip", 9)', (l) => l.getChannel('vip', 9), /VIP worker 9/],
-    ['getSlot(4)', (l) => l.getSlot(4), /slot 4 is outside 0\.\.3/],
+    ['getSlot(7)', (l) => l.getSlot(7), /slot 7 is outside 0\.\.6/],
     ['getSlot(-1)', (l) => l.getSlot(-1), /slot -1/],
   ])('%s is out of range: ERR_PHOENIX_INVALID_ARGUMENT', (_name, call, pattern) => {
     const { layout } = makeLayout();
@@ -192,7 +192,7 @@ describe('ring pairs', () => {
   it('never overlap with vipWorkers 0', () => {
     const options = { ...SMALL, vipWorkers: 0 };
     const { layout } = makeLayout(options);
-    expect(ringIntervals(layout)).toHaveLength(2 * 2 * 4);
+    expect(ringIntervals(layout)).toHaveLength(2 * 2 * layout.slots.length); // 2 workers x 2 rings x (1 + 3 clients + 3 spares)
     expectDisjoint([...ringIntervals(layout), ...recordIntervals(layout)], PhoenixShmLayout.requiredSize(options));
   });
 
@@ -210,7 +210,9 @@ describe('ring pairs', () => {
       fc.property(options, (o: LayoutOptions) => {
         const { layout } = makeLayout(o);
         const rings = ringIntervals(layout);
-        expect(rings).toHaveLength((o.normalWorkers! + o.vipWorkers!) * (o.maxClients! + 1) * 2);
+        expect(rings).toHaveLength(
+          (o.normalWorkers! + o.vipWorkers!) * (o.maxClients! + 1 + Math.min(o.maxClients!, 4)) * 2,
+        );
         expectDisjoint([...rings, ...recordIntervals(layout)], PhoenixShmLayout.requiredSize(o));
       }),
       { numRuns: 40, seed: 42 },
@@ -253,8 +255,8 @@ describe('ring pairs', () => {
 
   it('rejects a slot outside the segment', () => {
     const { layout } = makeLayout();
-    expect(() => layout.getNormalChannel(0).requestRing(4)).toThrow(RangeError);
-    expect(() => layout.getNormalChannel(0).responseRingOffset(-1)).toThrow(/slot -1 is outside 0\.\.3/);
+    expect(() => layout.getNormalChannel(0).requestRing(7)).toThrow(RangeError);
+    expect(() => layout.getNormalChannel(0).responseRingOffset(-1)).toThrow(/slot -1 is outside 0\.\.6/);
   });
 
   it('formatRingPair empties one pair and leaves the others alone', () => {
@@ -271,9 +273,10 @@ describe('ring pairs', () => {
 });
 
 describe('caller slots', () => {
-  it('are maxClients + 1, slot 0 being the supervisor’s', () => {
+  it('are 1 + maxClients + min(maxClients, 4) spares, slot 0 being the supervisor’s', () => {
     const { layout } = makeLayout();
-    expect(layout.slots.map((s) => s.index)).toEqual([0, 1, 2, 3]);
+    expect(layout.options.maxClients).toBe(3);
+    expect(layout.slots.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('keep their ACK and OUTSTANDING words inside their own record', () => {

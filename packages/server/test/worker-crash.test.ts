@@ -1,0 +1,322 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IpcClient } from '@phoenix-ipc/client';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { IpcServer, type PhoenixError } from '../src/index.js';
+import { Harness, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+
+const ECHO = 1001;
+const EXITS = 1006;
+const HANGS = 1008;
+const SEGFAULTS = 1009;
+const WHO = 1010;
+const OOM = 1011;
+const SLEEP_SYNC = 1013;
+const KILLS_SELF = 1014;
+const LOG_ONCE = 1018;
+const THROWS_LATER = 1019;
+const text = new TextDecoder();
+
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+const scratch = mkdtempSync(join(tmpdir(), 'phx-crash-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let logs = 0;
+
+async function start(options: object = {}): Promise<{ server: IpcServer; name: string }> {
+  const name = harness.name('crash');
+  const server = harness.track(
+    await IpcServer.create(name, {
+      normalWorkers: 1,
+      vipWorkers: 0,
+      maxClients: 2,
+      restartBackoff: { initialMs: 20 },
+      ...options,
+    }),
+  );
+  await server.start(WORKER_SCRIPT, [name]);
+  return { server, name };
+}
+
+function failure(promise: Promise<unknown>): Promise<PhoenixError> {
+  return promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: PhoenixError) => error,
+  );
+}
+
+/** Runs count(id) from a log file: how many times each request ran. */
+function runCounts(path: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let content = '';
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+describe('a worker that dies while processing a request (the poison)', () => {
+  it.each([
+    ['process.exit(3)', EXITS, { signal: null, exitCode: 3 }, 'exit code 3'],
+    ['SIGSEGV', SEGFAULTS, { signal: 'SIGSEGV', exitCode: null }, 'SIGSEGV'],
+    ['SIGKILL (e.g. the OOM killer)', KILLS_SELF, { signal: 'SIGKILL', exitCode: null }, 'SIGKILL'],
+  ])(
+    'fails the poison with ERR_PHOENIX_WORKER_CRASHED on %s, with the crash facts',
+    async (_what, funcId, facts, words) => {
+      const { server } = await start();
+      const pid = server.getWorkerStats()[0]!.pid;
+      const error = await failure(server.call(funcId, '', { timeoutMs: 10_000 }));
+      expect(error.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+      expect(error).toMatchObject({ group: 'normal', workerIndex: 0, pid, reason: 'exit', attempt: 1, ...facts });
+      expect(error.message).toContain(words);
+      expect(typeof error.seqId).toBe('number');
+    },
+  );
+
+  it('counts the crash, starts a replacement on the same index, and serves again', async () => {
+    const { server } = await start();
+    const before = server.getWorkerStats()[0]!;
+    await failure(server.call(EXITS, ''));
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    const after = server.getWorkerStats()[0]!;
+    expect(after.index).toBe(0);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.crashes).toBe(1);
+    expect(after.restarts).toBe(1);
+    expect(text.decode((await server.call(ECHO, 'alive')).payload)).toBe('alive');
+  });
+
+  it('serves every request queued behind the poison exactly once (single worker: they wait for the replacement)', async () => {
+    const { server } = await start();
+    const log = join(scratch, `log-${++logs}`);
+    const hold = server.call(SLEEP_SYNC, '150', { timeoutMs: 10_000 });
+    await sleep(20);
+    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    const queued = Array.from({ length: 50 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
+    await hold;
+    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    const replies = await Promise.all(queued);
+    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
+    const counts = runCounts(log);
+    expect(counts.size).toBe(50);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('moves the requests queued to a dead worker to a live sibling, each served exactly once', async () => {
+    const { server } = await start({ normalWorkers: 2, restartBackoff: { initialMs: 3000 } });
+    const log = join(scratch, `log-${++logs}`);
+    // Both workers busy; then the poison and a queue spread over both.
+    const holds = [server.call(SLEEP_SYNC, '200'), server.call(SLEEP_SYNC, '200')];
+    await sleep(20);
+    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    const queued = Array.from({ length: 40 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
+    await Promise.all(holds);
+    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    // The replacement only starts after 3 s: the sibling serves them all before that.
+    const started = Date.now();
+    await Promise.all(queued);
+    expect(Date.now() - started).toBeLessThan(2500);
+    const counts = runCounts(log);
+    expect(counts.size).toBe(40);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('fails the poison of a client, through the supervisor, and the client goes on', async () => {
+    const { name } = await start();
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    const error = await failure(client.call(SEGFAULTS, '', { timeoutMs: 10_000 }));
+    expect(error.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(error.signal).toBe('SIGSEGV');
+    expect(text.decode((await client.call(ECHO, 'next', { timeoutMs: 10_000 })).payload)).toBe('next');
+  });
+
+  it('treats an uncaught exception outside a handler as a crash', async () => {
+    const { server } = await start();
+    await server.call(THROWS_LATER, '');
+    await waitUntil(() => server.getWorkerStats()[0]!.crashes === 1, 10_000, 'the crash');
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    expect(text.decode((await server.call(ECHO, 'ok')).payload)).toBe('ok');
+  });
+
+  it('turns a worker running out of heap (workerMaxOldSpaceMb) into a crash, reason exit', async () => {
+    const { server } = await start({ workerMaxOldSpaceMb: 32 });
+    const error = await failure(server.call(OOM, '', { timeoutMs: 30_000 }));
+    expect(error.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(error.reason).toBe('exit');
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    expect(text.decode((await server.call(ECHO, 'fine')).payload)).toBe('fine');
+  }, 60_000);
+
+  it('notices a worker killed from outside (SIGKILL) at once and replaces it', async () => {
+    const { server } = await start();
+    const pid = server.getWorkerStats()[0]!.pid;
+    const pending = failure(server.call(SLEEP_SYNC, '2000', { timeoutMs: 10_000 }));
+    await sleep(50);
+    process.kill(pid, 'SIGKILL');
+    const error = await pending;
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_WORKER_CRASHED', signal: 'SIGKILL', reason: 'exit', pid });
+    await waitUntil(
+      () => server.getWorkerStats()[0]!.alive && server.getWorkerStats()[0]!.pid !== pid,
+      10_000,
+      'the replacement',
+    );
+  });
+});
+
+describe('hangs', () => {
+  it('kills a worker whose handler runs longer than hangTimeoutMs and answers with reason hang', async () => {
+    const { server } = await start({ hangTimeoutMs: 400 });
+    const started = Date.now();
+    const error = await failure(server.call(HANGS, '', { timeoutMs: 20_000 }));
+    const elapsed = Date.now() - started;
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_WORKER_CRASHED', reason: 'hang', signal: 'SIGKILL' });
+    expect(error.message).toContain('hung');
+    expect(elapsed).toBeGreaterThanOrEqual(400);
+    expect(elapsed).toBeLessThan(400 + 1000);
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    expect(server.getWorkerStats()[0]!.crashes).toBe(1);
+  });
+
+  it('shows the running request in getWorkerStats while it runs', async () => {
+    const { server } = await start();
+    const pending = server.call(SLEEP_SYNC, '300');
+    await sleep(80);
+    expect(server.getWorkerStats()[0]!.inFlightSeqId).toBeGreaterThan(0);
+    const reply = await pending;
+    expect(reply.seqId).toBeGreaterThan(0);
+  });
+});
+
+describe('poison policy', () => {
+  it('re-runs the poison on a fresh worker with onWorkerCrash { retries: n }, then fails it (attempt n + 1)', async () => {
+    const { server } = await start({ onWorkerCrash: { retries: 2 } });
+    const error = await failure(server.call(EXITS, '', { timeoutMs: 20_000 }));
+    expect(error.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(error.attempt).toBe(3);
+    expect(server.getWorkerStats()[0]!.crashes).toBe(3);
+  });
+
+  it('never re-runs the poison by default', async () => {
+    const { server } = await start();
+    const log = join(scratch, `log-${++logs}`);
+    const error = await failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    expect(error.attempt).toBe(1);
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    await server.call(LOG_ONCE, `${log}\tafter`);
+    expect(server.getWorkerStats()[0]!.crashes).toBe(1);
+  });
+});
+
+describe('restart backoff and crash loops', () => {
+  it('leaves a crash-looping worker down, marks it so, and fails calls to its empty group with ERR_PHOENIX_UNAVAILABLE', async () => {
+    const { server } = await start({
+      crashLoop: { maxCrashes: 2, windowMs: 60_000 },
+      restartBackoff: { initialMs: 10, maxMs: 50 },
+    });
+    for (let i = 0; i < 3; i++) {
+      await failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+      if (i < 2) await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    }
+    await waitUntil(() => server.getWorkerStats()[0]!.down, 5000, 'the worker to be left down');
+    const stats = server.getWorkerStats()[0]!;
+    expect(stats.state).toBe('down');
+    expect(stats.alive).toBe(false);
+    expect(stats.crashes).toBe(3);
+    expect((await failure(server.call(ECHO, 'x'))).code).toBe('ERR_PHOENIX_UNAVAILABLE');
+    // A client in another process sees the same state in the segment.
+    await server.restartWorkers();
+    expect(server.getWorkerStats()[0]).toMatchObject({ alive: true, down: false, state: 'running' });
+    expect(text.decode((await server.call(ECHO, 'back')).payload)).toBe('back');
+  });
+
+  it('keeps the group serving with the remaining workers while one is down', async () => {
+    const { server } = await start({
+      normalWorkers: 2,
+      crashLoop: { maxCrashes: 1, windowMs: 60_000 },
+      restartBackoff: { initialMs: 10 },
+    });
+    const victim = server.getWorkerStats()[0]!.pid;
+    process.kill(victim, 'SIGKILL');
+    await waitUntil(
+      () => server.getWorkerStats()[0]!.alive && server.getWorkerStats()[0]!.pid !== victim,
+      10_000,
+      'the replacement',
+    );
+    process.kill(server.getWorkerStats()[0]!.pid, 'SIGKILL');
+    await waitUntil(() => server.getWorkerStats()[0]!.down, 10_000, 'worker 0 to be down');
+    for (let i = 0; i < 5; i++) {
+      expect(text.decode((await server.call(WHO, '')).payload)).toMatch(/ normal 1$/);
+    }
+  });
+
+  it('restarts with growing delays', async () => {
+    const { server } = await start({ restartBackoff: { initialMs: 100, factor: 4, maxMs: 10_000 } });
+    const delays: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+      const died = Date.now();
+      await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+      delays.push(Date.now() - died);
+    }
+    expect(delays[0]).toBeGreaterThanOrEqual(90);
+    expect(delays[1]).toBeGreaterThanOrEqual(390);
+  });
+});
+
+describe('planned replacements', () => {
+  it('restartWorkers() replaces every worker one at a time, with zero failed calls under steady load', async () => {
+    const { server } = await start({ normalWorkers: 2, vipWorkers: 1 });
+    const before = server.getWorkerStats().map((s) => s.pid);
+    let failed = 0;
+    let ok = 0;
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        await server.call(ECHO, 'load', { timeoutMs: 20_000 }).then(
+          () => ok++,
+          () => failed++,
+        );
+      }
+    })();
+    const load2 = (async () => {
+      while (running) {
+        await server.call(WHO, '', { priority: 1, timeoutMs: 20_000 }).then(
+          () => ok++,
+          () => failed++,
+        );
+      }
+    })();
+    await sleep(100);
+    await server.restartWorkers();
+    await sleep(100);
+    running = false;
+    await Promise.all([load, load2]);
+    const after = server.getWorkerStats();
+    expect(failed).toBe(0);
+    expect(ok).toBeGreaterThan(100);
+    after.forEach((entry, i) => {
+      expect(entry.pid).not.toBe(before[i]);
+      expect(entry.restarts).toBe(1);
+      expect(entry.crashes).toBe(0);
+    });
+  });
+
+  it('recycles a worker after recycleAfter.calls, with no failed call', async () => {
+    const { server } = await start({ recycleAfter: { calls: 100 } });
+    const first = server.getWorkerStats()[0]!.pid;
+    const replies = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => server.call(ECHO, `${i}`, { timeoutMs: 20_000 })),
+    );
+    expect(replies).toHaveLength(400);
+    await waitUntil(() => server.getWorkerStats()[0]!.restarts >= 1, 10_000, 'a recycle');
+    expect(server.getWorkerStats()[0]!.crashes).toBe(0);
+    expect(server.getWorkerStats()[0]!.pid).not.toBe(first);
+  });
+});
