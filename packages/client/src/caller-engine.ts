@@ -78,6 +78,8 @@ export class CallerEngine {
   readonly #ringCapacity: Int32Array;
   readonly #perWorker: Int32Array;
   readonly #dirty: Uint8Array;
+  /** Channels being reformatted after corruption: not used until channelReady(). */
+  readonly #blocked: Uint8Array;
   readonly #dirtyList: number[] = [];
   readonly #inFlight = new Map<number, PendingCall>();
   readonly #waiting = new Fifo<PendingCall>();
@@ -120,6 +122,7 @@ export class CallerEngine {
     this.#ringCapacity = Int32Array.from(this.#requestRings, (ring) => ring.capacity);
     this.#perWorker = new Int32Array(workers);
     this.#dirty = new Uint8Array(workers);
+    this.#blocked = new Uint8Array(workers);
     this.#spin = new AdaptiveSpin(config.waitStrategy);
     this.#maxPayload = config.layout.options.maxPayloadBytes;
     const ownSlot = config.layout.getSlot(config.slot);
@@ -243,6 +246,8 @@ export class CallerEngine {
     call.sync = sync;
     call.onQueueFull = options.onQueueFull;
     call.seqId = layout.nextSeqId();
+    // Ids come from a shared counter a broken peer could rewind: never reuse one still in flight.
+    while (this.#inFlight.has(call.seqId)) call.seqId = layout.nextSeqId();
     if (options.timeoutMs > 0 || this.#observer !== undefined) call.startedAt = monotonicNowMs();
     if (options.timeoutMs > 0) {
       call.timeoutMs = options.timeoutMs;
@@ -280,6 +285,7 @@ export class CallerEngine {
   // when the group has no worker that can ever answer.
   #write(call: PendingCall, payload: Uint8Array, exclude: number): boolean {
     const worker = this.#pickWorker(call.groupId, exclude);
+    if (worker === -2) return false; // the only worker's channel is being reset: wait for it
     if (worker < 0) {
       throw new PhoenixError(
         'ERR_PHOENIX_UNAVAILABLE',
@@ -312,13 +318,22 @@ export class CallerEngine {
     const offset = groupId === 1 ? layout.options.normalWorkers : 0;
     if (exclude < 0) {
       const index = groupId === 1 ? layout.findBestVipWorker() : layout.findBestNormalWorker();
-      return index < 0 ? -1 : index + offset;
+      if (index < 0) return -1;
+      if (this.#blocked[index + offset] === 0) return index + offset;
+      exclude = index + offset; // its channel is being reset: any other worker of the group
+      const other = this.#pickWorker(groupId, exclude);
+      return other >= 0 ? other : -2;
     }
     const group = groupId === 1 ? layout.vipChannels : layout.normalChannels;
     let best = -1;
     let bestLoad = Number.POSITIVE_INFINITY;
     for (const channel of group) {
-      if (channel.globalIndex === exclude || channel.state !== WorkerState.Running) continue;
+      if (
+        channel.globalIndex === exclude ||
+        channel.state !== WorkerState.Running ||
+        this.#blocked[channel.globalIndex] !== 0
+      )
+        continue;
       const load = channel.pending;
       if (load < bestLoad) {
         best = channel.globalIndex;
@@ -359,7 +374,7 @@ export class CallerEngine {
     let total = 0;
     const perWorker = this.#perWorker;
     for (let worker = 0; worker < perWorker.length; worker++) {
-      if (perWorker[worker] === 0) continue;
+      if (perWorker[worker] === 0 || this.#blocked[worker] !== 0) continue;
       const ring = this.#responseRings[worker]!;
       let read = 0;
       try {
@@ -703,6 +718,13 @@ export class CallerEngine {
   // A response ring that fails validation: every call waiting on it fails with
   // ERR_PHOENIX_BAD_RING (the supervisor resets the channel).
   #onCorruptChannel(worker: number, error: PhoenixError): void {
+    this.#failChannel(worker, error.message);
+    this.#config.onCorruptChannel?.(worker, error);
+  }
+
+  // Fails every call written to `worker`'s channel and stops using it.
+  #failChannel(worker: number, message: string): void {
+    this.#blocked[worker] = 1;
     for (const call of [...this.#inFlight.values()]) {
       if (call.worker !== worker) continue;
       this.#inFlight.delete(call.seqId);
@@ -710,11 +732,42 @@ export class CallerEngine {
       this.#settle(
         call,
         null,
-        new PhoenixError('ERR_PHOENIX_BAD_RING', error.message, { seqId: call.seqId, funcId: call.funcId }),
+        new PhoenixError(
+          'ERR_PHOENIX_BAD_RING',
+          `the channel to worker ${worker} is corrupt (${message}); the call's outcome is unknown`,
+          {
+            seqId: call.seqId,
+            funcId: call.funcId,
+          },
+        ),
       );
     }
-    this.#perWorker[worker] = 0;
-    this.#config.onCorruptChannel?.(worker, error);
+    if (this.#dirty[worker] !== 0) {
+      this.#dirty[worker] = 0;
+      const at = this.#dirtyList.indexOf(worker);
+      if (at >= 0) this.#dirtyList.splice(at, 1);
+    }
+  }
+
+  /**
+   * The supervisor is about to reformat the channel to `worker` (corrupt
+   * memory): fail what is in it and stop touching it until channelReady().
+   */
+  resetChannel(worker: number, message: string): void {
+    if (worker < 0 || worker >= this.#perWorker.length) return;
+    this.#failChannel(worker, message);
+  }
+
+  /** The channel to `worker` was freshly formatted: take it up again. */
+  channelReady(worker: number): void {
+    if (worker < 0 || worker >= this.#perWorker.length) return;
+    this.#requestRings[worker]!.resync();
+    this.#responseRings[worker]!.resync();
+    this.#blocked[worker] = 0;
+    if (this.#waiting.length > 0) {
+      this.#retryWaiting();
+      this.#flushDirty();
+    }
   }
 
   /** Fails every call (server gone, disconnect) and stops the engine. */

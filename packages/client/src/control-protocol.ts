@@ -15,6 +15,10 @@ import { fnv1aHex, type PhoenixErrorCode, type PhoenixErrorDetails } from '@phoe
  *                              <----    failed {seqId, code, message, details}   (a dead worker's request)
  *                              <----    worker-down {worker}                     (move unstarted requests)
  *                              <----    shutdown {reason}                        (server stopping)
+ *     corrupt {worker}         ---->    (a response ring from that worker failed validation)
+ *                              <----    channel-reset {worker}                   (stop using it; its calls fail)
+ *     channel-reset-ack {worker} -->
+ *                              <----    channel-ready {worker}                   (freshly formatted: resync)
  *     bye                      ---->
  */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -27,6 +31,10 @@ export type ControlMessage =
   | { t: 'failed'; seqId: number; code: PhoenixErrorCode; message: string; details: PhoenixErrorDetails }
   | { t: 'worker-down'; worker: number }
   | { t: 'shutdown'; reason: string }
+  | { t: 'corrupt'; worker: number; message: string }
+  | { t: 'channel-reset'; worker: number; message: string }
+  | { t: 'channel-reset-ack'; worker: number }
+  | { t: 'channel-ready'; worker: number }
   | { t: 'bye' };
 
 const encoder = new TextEncoder();

@@ -306,6 +306,7 @@ export class IpcClient extends EventEmitter {
       observer: this.#options.observer,
       syncWaitFds: () => [control.fd],
       onSyncWake: () => control.readAvailable(),
+      onCorruptChannel: (worker, error) => control.send({ t: 'corrupt', worker, message: error.message }),
     });
     connection = { segment, layout, control, engine, fds };
     return connection;
@@ -321,6 +322,13 @@ export class IpcClient extends EventEmitter {
         break;
       case 'shutdown':
         this.#serverGone(connection, message.reason);
+        break;
+      case 'channel-reset':
+        connection.engine.resetChannel(message.worker, message.message);
+        connection.control.send({ t: 'channel-reset-ack', worker: message.worker });
+        break;
+      case 'channel-ready':
+        connection.engine.channelReady(message.worker);
         break;
       default:
         break;

@@ -174,6 +174,23 @@ export class ThreadMonitor {
     else words[PROCESSED_INDEX] = (words[PROCESSED_INDEX]! + 1) | 0;
   }
 
+  /**
+   * Restores the fields attach() checks (magic, group, index, a valid state
+   * word) after a broken peer wrote over them, keeping the counters. The
+   * owner of the segment calls it; a record under repair reads as IDLE.
+   */
+  repair(groupId: number, workerIndex: number): void {
+    const words = this.#words;
+    const state = Atomics.load(words, STATE_INDEX);
+    if (state !== MONITOR_STATE_IDLE && state !== MONITOR_STATE_PROCESSING)
+      Atomics.store(words, STATE_INDEX, MONITOR_STATE_IDLE);
+    words[GROUP_ID_INDEX] = groupId;
+    words[WORKER_INDEX_INDEX] = workerIndex;
+    const high = words[SEQ_ID_HIGH_INDEX]!;
+    if (high < 0 || high >= 1 << 21) words[SEQ_ID_HIGH_INDEX] = 0;
+    Atomics.store(words, MAGIC_INDEX, MONITOR_MAGIC);
+  }
+
   /** Back to IDLE with no request, keeping the counters (the supervisor's cleanup after a crash). */
   reset(): void {
     const words = this.#words;

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { WorkerChannel } from '@phoenix-ipc/shm-layout';
+import { type WorkerChannel, WorkerState } from '@phoenix-ipc/shm-layout';
 
 /** Why a worker process is expected to exit; null means any exit is a crash. */
 export type PlannedExit = 'stop' | 'retire' | null;
@@ -27,6 +27,10 @@ export class ManagedWorker {
   exitWaiters: (() => void)[] = [];
   /** A recycle was asked for (recycleAfter) and not yet done. */
   recycling = false;
+  /** The supervisor's own copy of what it publishes in the segment (a broken peer may overwrite that). */
+  state: WorkerState = WorkerState.Empty;
+  crashes = 0;
+  restarts = 0;
 
   constructor(channel: WorkerChannel) {
     this.channel = channel;

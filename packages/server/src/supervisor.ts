@@ -40,6 +40,7 @@ import { ManagedWorker } from './managed-worker.js';
 import { acquireSegment, ownIdentity } from './segment-owner.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+import { EXIT_CORRUPT_CHANNEL } from './worker-host.js';
 
 export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -70,7 +71,8 @@ export interface WorkerCrashInfo {
   pid: number;
   signal: string | null;
   exitCode: number | null;
-  reason: 'exit' | 'hang';
+  /** 'exit': the process died; 'hang': the hang scan killed it; 'corrupt': it met a corrupt channel. */
+  reason: 'exit' | 'hang' | 'corrupt';
 }
 
 const ACK_POLL_MS = 2;
@@ -78,11 +80,16 @@ const ACK_SLOW_POLL_MS = 20;
 const ACK_FAST_WINDOW_MS = 2000;
 const QUIET_PERIOD_MS = 60_000;
 const STOP_EXIT_WAIT_MS = 1500;
+const CHANNEL_RESET_ACK_MS = 2000;
 
 interface ClientEntry {
   connection: ControlConnection;
   slot: number;
   pid: number;
+  /** Channel resets waiting for this client's ack, by worker. */
+  resetAcks: Map<number, () => void>;
+  /** The slot generation it was admitted at. */
+  generation: number;
 }
 
 /**
@@ -103,6 +110,10 @@ export class Supervisor {
   readonly #clients = new Map<number, ClientEntry>();
   readonly #draining = new Set<number>();
   readonly #suspects = new Map<string, number>();
+  /** Channels to reformat before a worker's replacement starts: worker -> slots. */
+  readonly #pendingResets = new Map<number, Set<number>>();
+  #lastCorruptSlots: number[] = [];
+  #identity: { epoch: number; supervisorPid: number; supervisorStartTime: number; controlNonce: number } | null = null;
   #engine: CallerEngine | null = null;
   #state: ServerState = 'created';
   #listenFd = -1;
@@ -155,6 +166,12 @@ export class Supervisor {
       ownSlot.state = SlotState.Active;
       layout.bumpSlotEpoch();
       supervisor = new Supervisor(name, options, owned.segment, layout, owned.epoch, events);
+      supervisor.#identity = {
+        epoch: owned.epoch,
+        supervisorPid: identity.pid,
+        supervisorStartTime: identity.startTime,
+        controlNonce: nonce,
+      };
       supervisor.#listen();
       return supervisor;
     } catch (error) {
@@ -187,6 +204,7 @@ export class Supervisor {
         waitStrategy: this.options.layout.waitStrategy,
         observer: this.#observer,
         syncWaitFds: (call) => this.#pidFdFor(call.worker),
+        onCorruptChannel: (worker) => this.#markCorrupt(worker, SUPERVISOR_SLOT),
         onSyncWake: (_index, call) => this.#onSyncWorkerDeath(call),
       });
     }
@@ -222,7 +240,10 @@ export class Supervisor {
     const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
     this.#hangTimer = setInterval(() => this.#scanHangs(), period);
     this.#hangTimer.unref();
-    this.#heartbeatTimer = setInterval(() => this.layout.beat(), 1000);
+    this.#heartbeatTimer = setInterval(() => {
+      this.#repairSegment();
+      this.layout.beat();
+    }, 1000);
     this.#heartbeatTimer.unref();
   }
 
@@ -295,16 +316,16 @@ export class Supervisor {
     worker.pid = child.pid ?? 0;
     channel.pid = worker.pid;
     channel.pidStartTime = worker.pid > 0 ? (processStartTime(worker.pid) ?? 0) : 0;
-    channel.state = WorkerState.Starting;
+    this.#setState(worker, WorkerState.Starting);
     channel.restartAt = 0;
-    if (isRestart) channel.restarts = channel.restarts + 1;
+    if (isRestart) channel.restarts = ++worker.restarts;
     this.layout.bumpWorkerEpoch();
     child.on('message', (message: { t?: string; slot?: number; message?: string }) => {
       if (worker.child !== child) return;
       if (message?.t === 'ready') this.#onReady(worker, isRestart);
       else if (message?.t === 'recycle') this.#recycle(worker);
       else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
-        this.#onCorruptSlot(message.slot, message.message ?? '');
+        this.#markCorrupt(channel.globalIndex, message.slot);
     });
     child.on('error', () => {
       // Spawn failures surface as an exit too; nothing else to do here.
@@ -316,7 +337,7 @@ export class Supervisor {
 
   #onReady(worker: ManagedWorker, isRestart: boolean): void {
     worker.ready = true;
-    worker.channel.state = WorkerState.Running;
+    this.#setState(worker, WorkerState.Running);
     this.layout.bumpWorkerEpoch();
     for (const waiter of worker.readyWaiters.splice(0)) waiter.resolve();
     if (isRestart) {
@@ -324,7 +345,7 @@ export class Supervisor {
         group: worker.channel.group,
         workerIndex: worker.channel.index,
         pid: worker.pid,
-        restarts: worker.channel.restarts,
+        restarts: worker.restarts,
       });
     }
   }
@@ -345,7 +366,7 @@ export class Supervisor {
     for (const waiter of worker.readyWaiters.splice(0)) waiter.reject(startError);
     for (const waiter of worker.exitWaiters.splice(0)) waiter();
     if (this.#state === 'stopping' || this.#state === 'stopped' || planned === 'stop') {
-      channel.state = WorkerState.Stopped;
+      this.#setState(worker, WorkerState.Stopped);
       this.layout.bumpWorkerEpoch();
       this.#recover(
         worker,
@@ -357,7 +378,7 @@ export class Supervisor {
     if (this.#state === 'starting' && !wasReady) return; // start() sees the rejection and tears everything down
 
     if (planned === 'retire') {
-      channel.state = WorkerState.Restarting;
+      this.#setState(worker, WorkerState.Restarting);
       this.layout.bumpWorkerEpoch();
       this.#recover(
         worker,
@@ -368,9 +389,14 @@ export class Supervisor {
       this.#spawn(worker, true);
       return;
     }
-    const reason = worker.killedForHang ? 'hang' : 'exit';
+    const corruptSlots = this.#pendingResets.get(channel.globalIndex);
+    const reason = worker.killedForHang
+      ? 'hang'
+      : corruptSlots !== undefined || exitCode === EXIT_CORRUPT_CHANNEL
+        ? 'corrupt'
+        : 'exit';
     const info: WorkerCrashInfo = { group: channel.group, workerIndex: channel.index, pid, signal, exitCode, reason };
-    channel.crashes = channel.crashes + 1;
+    channel.crashes = ++worker.crashes;
     const now = monotonicNowMs();
     if (now - worker.lastCrashAt > QUIET_PERIOD_MS) worker.consecutiveCrashes = 0;
     worker.consecutiveCrashes++;
@@ -379,14 +405,18 @@ export class Supervisor {
     worker.crashTimes = worker.crashTimes.filter((at) => now - at <= window);
     worker.crashTimes.push(now);
     const crashLooping = worker.crashTimes.length > this.options.crashLoop.maxCrashes;
-    channel.state = crashLooping ? WorkerState.Down : WorkerState.Restarting;
+    this.#setState(worker, crashLooping ? WorkerState.Down : WorkerState.Restarting);
     worker.down = crashLooping;
     const poisons = this.#recover(worker, info, true);
+    const resets = this.#pendingResets.get(channel.globalIndex) ?? new Set<number>();
+    this.#pendingResets.delete(channel.globalIndex);
+    for (const slot of this.#lastCorruptSlots) resets.add(slot);
+    this.#lastCorruptSlots = [];
     this.layout.bumpWorkerEpoch();
     this.#notifyWorkerDown(channel.globalIndex);
     this.#events.emit('workerCrash', {
       ...info,
-      crashes: channel.crashes,
+      crashes: worker.crashes,
       poisonSeqIds: poisons.map((p) => p.seqId),
       down: crashLooping,
     });
@@ -397,6 +427,13 @@ export class Supervisor {
     const backoff = this.options.restartBackoff;
     const delay = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (worker.consecutiveCrashes - 1));
     channel.restartAt = now + delay;
+    if (resets.size > 0) {
+      // The replacement starts on freshly formatted channels.
+      void this.#resetChannels(worker, [...resets]).then(() => {
+        if (this.#state === 'running' || this.#state === 'starting') this.#spawn(worker, true);
+      });
+      return;
+    }
     worker.restartTimer = setTimeout(() => {
       worker.restartTimer = null;
       if (this.#state === 'running' || this.#state === 'starting') this.#spawn(worker, true);
@@ -414,17 +451,22 @@ export class Supervisor {
         shouldRetry: ({ attempt }) => answer && policy !== 'fail' && attempt <= policy.retries,
       });
       poisons = report.poisons;
-    } catch (error) {
-      // Its rings are corrupt: give every slot a fresh pair.
-      this.#resetChannel(worker.channel, PhoenixError.from(error, 'ERR_PHOENIX_BAD_RING'));
+      this.#lastCorruptSlots = report.corruptSlots;
+    } catch {
+      // Monitors or records beyond repair: every active slot's channel with it gets a fresh format.
+      this.#lastCorruptSlots = this.layout.slots
+        .filter((slot) => slot.state === SlotState.Active)
+        .map((slot) => slot.index);
       return [];
     }
     for (const poison of poisons) {
       if (poison.retried) continue;
       const what =
-        info.reason === 'hang'
-          ? `hung for more than ${this.options.layout.hangTimeoutMs} ms and was killed`
-          : `died (${info.signal ?? `exit code ${info.exitCode}`})`;
+        info.reason === 'corrupt'
+          ? 'met a corrupt channel and was replaced'
+          : info.reason === 'hang'
+            ? `hung for more than ${this.options.layout.hangTimeoutMs} ms and was killed`
+            : `died (${info.signal ?? `exit code ${info.exitCode}`})`;
       const details: PhoenixErrorDetails = {
         group: info.group,
         workerIndex: info.workerIndex,
@@ -627,7 +669,21 @@ export class Supervisor {
       connection.close();
       return;
     }
-    if (message.t !== 'hello' || entry.slot > 0) return;
+    if (entry.slot > 0) {
+      const client = this.#clients.get(entry.slot);
+      if (message.t === 'channel-reset-ack') {
+        client?.resetAcks.get(message.worker)?.();
+        client?.resetAcks.delete(message.worker);
+      } else if (
+        message.t === 'corrupt' &&
+        Number.isInteger(message.worker) &&
+        this.#workers[message.worker] !== undefined
+      ) {
+        this.#markCorrupt(message.worker, entry.slot);
+      }
+      return;
+    }
+    if (message.t !== 'hello') return;
     if (this.#state === 'stopping' || this.#state === 'stopped') {
       connection.send({ t: 'refused', code: 'ERR_PHOENIX_UNAVAILABLE', message: 'the server is stopping' });
       connection.close();
@@ -650,15 +706,20 @@ export class Supervisor {
       connection.close();
       return;
     }
+    // maxClients bounds the clients served at once; draining slots of departed
+    // clients do not count, and spare slots stand in for them meanwhile.
     const slotIndex = this.layout.slots.findIndex(
       (slot) => slot.index !== SUPERVISOR_SLOT && slot.state === SlotState.Free,
     );
-    if (slotIndex < 0) {
+    if (slotIndex < 0 || this.#clients.size >= this.options.layout.maxClients) {
       connection.send({ t: 'busy', maxClients: this.options.layout.maxClients });
       connection.close();
       return;
     }
     const slot = this.layout.getSlot(slotIndex);
+    // Fresh rings for the newcomer: nobody touches a free slot's rings, and a
+    // broken peer may have written over them since they were last formatted.
+    for (const channel of this.layout.channels) this.layout.formatRingPair(channel, slotIndex);
     slot.pid = credentials.pid;
     slot.pidStartTime = processStartTime(credentials.pid) ?? 0;
     slot.generation = slot.generation + 1;
@@ -666,7 +727,13 @@ export class Supervisor {
     this.layout.bumpSlotEpoch();
     entry.slot = slotIndex;
     entry.pid = credentials.pid;
-    this.#clients.set(slotIndex, { connection, slot: slotIndex, pid: credentials.pid });
+    this.#clients.set(slotIndex, {
+      connection,
+      slot: slotIndex,
+      pid: credentials.pid,
+      resetAcks: new Map(),
+      generation: slot.generation,
+    });
     connection.send(
       {
         t: 'welcome',
@@ -735,20 +802,105 @@ export class Supervisor {
 
   // ------------------------------------------------------ corrupt memory
 
-  #onCorruptSlot(slotIndex: number, message: string): void {
-    if (slotIndex === SUPERVISOR_SLOT) return;
-    const client = this.#clients.get(slotIndex);
-    if (client !== undefined) {
-      // The client's rings cannot be trusted: end its connection; it reconnects to a fresh slot.
-      client.connection.send({ t: 'shutdown', reason: `its channel is corrupt (${message})` });
-      this.#clientGone(slotIndex);
+  // A channel (worker, slot) failed validation. The worker must go (a
+  // replacement starts on a fresh channel); #onExit does the reset.
+  #markCorrupt(globalIndex: number, slot: number): void {
+    let slots = this.#pendingResets.get(globalIndex);
+    if (slots === undefined) {
+      slots = new Set();
+      this.#pendingResets.set(globalIndex, slots);
+    }
+    slots.add(slot);
+    this.#workers[globalIndex]?.child?.kill('SIGKILL');
+  }
+
+  // Reformats the channels of a dead worker with the callers' cooperation:
+  // each stops using its channel (its calls there fail ERR_PHOENIX_BAD_RING)
+  // and acks; then the pair is formatted and the caller told to take it up
+  // again. A client that does not ack in time is disconnected (its slot is
+  // formatted when freed).
+  async #resetChannels(worker: ManagedWorker, slots: number[]): Promise<void> {
+    const channel = worker.channel;
+    const message = `its channel with worker ${channel.group}[${channel.index}] failed validation`;
+    for (const slotIndex of slots) {
+      if (slotIndex === SUPERVISOR_SLOT) {
+        this.#engine?.resetChannel(channel.globalIndex, message);
+        this.layout.formatRingPair(channel, slotIndex);
+        this.#engine?.channelReady(channel.globalIndex);
+        continue;
+      }
+      const client = this.#clients.get(slotIndex);
+      if (client === undefined) continue; // free or draining: formatted when the slot is freed
+      const acked = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), CHANNEL_RESET_ACK_MS);
+        client.resetAcks.set(channel.globalIndex, () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      client.connection.send({ t: 'channel-reset', worker: channel.globalIndex, message });
+      if (!(await acked) || this.#clients.get(slotIndex) !== client) {
+        client.resetAcks.delete(channel.globalIndex);
+        if (this.#clients.get(slotIndex) === client) this.#clientGone(slotIndex);
+        continue;
+      }
+      this.layout.formatRingPair(channel, slotIndex);
+      client.connection.send({ t: 'channel-ready', worker: channel.globalIndex });
     }
   }
 
-  #resetChannel(channel: WorkerChannel, _error: PhoenixError): void {
-    for (let slot = 0; slot < this.layout.slots.length; slot++) {
-      if (this.layout.getSlot(slot).state === SlotState.Free) this.layout.formatRingPair(channel, slot);
+  #setState(worker: ManagedWorker, state: WorkerState): void {
+    worker.state = state;
+    worker.channel.state = state;
+  }
+
+  // The supervisor owns the segment: once a second it puts back whatever a
+  // broken peer overwrote among the things it publishes (header, static
+  // record fields, worker and slot states, counters it keeps itself).
+  #repairSegment(): void {
+    const layout = this.layout;
+    if (this.#identity !== null) layout.repairHeader(this.#identity);
+    if (this.#state === 'running' && layout.supervisorState !== SupervisorState.Running)
+      layout.supervisorState = SupervisorState.Running;
+    layout.repairRecords();
+    const words = layout.views.words;
+    for (const worker of this.#workers) {
+      const channel = worker.channel;
+      if (channel.state !== worker.state) channel.state = worker.state;
+      if (channel.crashes !== worker.crashes) channel.crashes = worker.crashes;
+      if (channel.restarts !== worker.restarts) channel.restarts = worker.restarts;
+      if (worker.child !== null && channel.pid !== worker.pid) channel.pid = worker.pid;
+      const raw = Atomics.load(words, channel.pendingIndex);
+      const capacity =
+        channel.group === 'normal' ? layout.options.normalQueueCapacity : layout.options.vipQueueCapacity;
+      if (raw < 0 || raw > capacity * layout.slots.length) {
+        let sum = 0;
+        for (const slot of layout.slots)
+          if (slot.state === SlotState.Active)
+            sum += Math.max(0, Math.min(capacity, slot.outstanding(channel.globalIndex)));
+        Atomics.store(words, channel.pendingIndex, sum);
+      }
     }
+    let changed = false;
+    for (const slot of layout.slots) {
+      const client = this.#clients.get(slot.index);
+      const expected =
+        slot.index === SUPERVISOR_SLOT || client !== undefined
+          ? SlotState.Active
+          : this.#draining.has(slot.index)
+            ? SlotState.Draining
+            : SlotState.Free;
+      const generation = slot.index === SUPERVISOR_SLOT ? 1 : client?.generation;
+      if (slot.state !== expected) {
+        slot.state = expected;
+        changed = true;
+      }
+      if (generation !== undefined && slot.generation !== generation) {
+        slot.generation = generation;
+        changed = true;
+      }
+    }
+    if (changed) layout.bumpSlotEpoch();
   }
 
   // --------------------------------------------------------------- stats
@@ -773,7 +925,7 @@ export class Supervisor {
         down: worker.down,
         processed,
         failed,
-        crashes: channel.crashes,
+        crashes: worker.crashes,
         restarts: channel.restarts,
         queueDepth,
         inFlightSeqId: channel.monitor.getProcessingSeq(),
@@ -818,7 +970,7 @@ export class Supervisor {
     const child = worker.child;
     if (child === null) return;
     worker.plannedExit = 'retire';
-    worker.channel.state = WorkerState.Retiring;
+    this.#setState(worker, WorkerState.Retiring);
     this.layout.bumpWorkerEpoch();
     try {
       child.send({ t: 'stop' });

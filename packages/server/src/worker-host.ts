@@ -9,6 +9,8 @@ import { WorkerRuntime } from './worker-runtime.js';
 export type WorkerHostState = 'created' | 'running' | 'stopping' | 'stopped';
 
 const RSS_CHECK_EVERY = 1000;
+/** Exit status of a worker that met a corrupt channel (the supervisor reformats it). */
+export const EXIT_CORRUPT_CHANNEL = 75;
 
 /**
  * The worker side of IpcServer, in a process the supervisor spawned. It maps
@@ -71,7 +73,9 @@ export class WorkerHost {
       slotDoorbellFds: environment.slotFds,
       handlers: this.#handlers,
       waitStrategy: this.layout.options.waitStrategy,
-      onCorruptSlot: (slot, error) => process.send?.({ t: 'corrupt-slot', slot, message: error.message }),
+      // A ring we cannot trust: tell the supervisor which, and make way for a
+      // replacement on a freshly formatted channel.
+      onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
     });
     process.on('message', (message: { t?: string }) => {
@@ -80,6 +84,14 @@ export class WorkerHost {
     this.#runtime.start();
     this.#state = 'running';
     process.send?.({ t: 'ready', pid: process.pid });
+  }
+
+  #exitCorrupt(slot: number, message: string): void {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    const exit = () => process.exit(EXIT_CORRUPT_CHANNEL);
+    if (process.send === undefined) exit();
+    else process.send({ t: 'corrupt-slot', slot, message }, undefined, {}, exit);
   }
 
   #checkRecycle(count: number): void {

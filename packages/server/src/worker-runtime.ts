@@ -68,6 +68,7 @@ interface Lane {
 const BATCH_PER_SLOT = 64;
 const SLICE_MS = 2;
 const BACKLOG_RETRY_MS = 1;
+const SAFETY_WAKE_MS = 250;
 
 function describe(error: unknown): { message: string; name?: string; stack?: string } {
   if (error instanceof Error) return { message: error.message, name: error.name, stack: error.stack };
@@ -118,6 +119,7 @@ export class WorkerRuntime {
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
   #backlogTimer: NodeJS.Timeout | undefined;
+  #safetyTimer: NodeJS.Timeout | undefined;
   #roundRobin = 0;
   #processed = 0;
   /** Measure handler run time for the reply (one more clock read per request). */
@@ -153,6 +155,12 @@ export class WorkerRuntime {
   start(): void {
     this.#watcher.start();
     this.#schedule();
+    // A safety net for a PARKED word a broken peer overwrote (producers then
+    // cannot ring us): look at the rings a few times a second while parked.
+    this.#safetyTimer = setInterval(() => {
+      if (!this.#running && !this.#runScheduled && this.#hasWork()) this.#run();
+    }, SAFETY_WAKE_MS);
+    this.#safetyTimer.unref();
   }
 
   get processed(): number {
@@ -176,6 +184,7 @@ export class WorkerRuntime {
     for (const slot of this.#active) this.#releaseDone(slot);
     this.#watcher.close();
     if (this.#backlogTimer !== undefined) clearTimeout(this.#backlogTimer);
+    if (this.#safetyTimer !== undefined) clearInterval(this.#safetyTimer);
     Atomics.store(this.#words, this.#channel.parkedIndex, 0);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
@@ -216,7 +225,13 @@ export class WorkerRuntime {
         }
         this.#detach(served);
       }
-      if (state === SlotState.Active) this.#attach(slot.index, generation);
+      if (state === SlotState.Active) {
+        try {
+          this.#attach(slot.index, generation);
+        } catch (error) {
+          this.#config.onCorruptSlot?.(slot.index, PhoenixError.from(error, 'ERR_PHOENIX_BAD_RING'));
+        }
+      }
       // Draining: tell the supervisor we no longer touch this slot's rings.
       else if (state === SlotState.Draining && slot.ack(me) !== generation)
         Atomics.store(words, slot.ackIndex(me), generation);

@@ -1,7 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, MsgStatus, PhoenixError, Priority } from '../src/index.js';
-import { Harness, processesMentioning, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+import { Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EMPTY = 1002;
@@ -140,6 +140,7 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
   it('reports one stats entry per worker with 0-based indices and counts', async () => {
     const { server } = await startServer();
     for (let i = 0; i < 10; i++) await server.call(ECHO, 'x');
+    await sleep(30); // a worker ends its transaction just after publishing the reply
     const stats = server.getWorkerStats();
     expect(stats.map((s) => [s.group, s.index])).toEqual([
       ['normal', 0],

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { Harness, processesMentioning, sleep, waitUntil, WORKER_SCRIPT } from './harness.js';
+import { Harness, processesMentioning, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;
@@ -90,7 +90,9 @@ describe('when the supervisor dies (SIGKILL)', () => {
     await client.connect(5000);
     const hold = codeOf(client.call(SLEEP_SYNC, '500', { timeoutMs: 20_000 }));
     await sleep(50);
-    const queued = Array.from({ length: 20 }, (_, i) => codeOf(client.call(LOG_ONCE, `${log}\told${i}`, { timeoutMs: 20_000 })));
+    const queued = Array.from({ length: 20 }, (_, i) =>
+      codeOf(client.call(LOG_ONCE, `${log}\told${i}`, { timeoutMs: 20_000 })),
+    );
     await sleep(50);
     first.child.kill('SIGKILL');
     expect(await hold).toBe('ERR_PHOENIX_SERVER_GONE');
@@ -109,11 +111,15 @@ describe('when the supervisor dies (SIGKILL)', () => {
     const size = PhoenixShmLayout.requiredSize({ normalWorkers: 1, vipWorkers: 0, maxClients: 1 });
     const stale = SharedSegment.open(name, { create: true, exclusive: true, size });
     // A valid segment that names a live pid (ours) with a start time that is not ours.
-    PhoenixShmLayout.format(stale.buffer, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }, {
-      epoch: 7,
-      supervisorPid: process.pid,
-      supervisorStartTime: 1,
-    });
+    PhoenixShmLayout.format(
+      stale.buffer,
+      { normalWorkers: 1, vipWorkers: 0, maxClients: 1 },
+      {
+        epoch: 7,
+        supervisorPid: process.pid,
+        supervisorStartTime: 1,
+      },
+    );
     stale.close();
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0 }));
     await server.start(WORKER_SCRIPT, [name]);

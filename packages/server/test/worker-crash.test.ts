@@ -283,6 +283,7 @@ describe('planned replacements', () => {
           () => ok++,
           () => failed++,
         );
+        if (failed > 0) await sleep(1); // never starve the event loop on quick failures
       }
     })();
     const load2 = (async () => {
@@ -291,6 +292,7 @@ describe('planned replacements', () => {
           () => ok++,
           () => failed++,
         );
+        if (failed > 0) await sleep(1);
       }
     })();
     await sleep(100);

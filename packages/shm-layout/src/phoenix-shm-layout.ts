@@ -118,6 +118,8 @@ export interface RecoveryReport {
   poisons: PoisonMessage[];
   /** Records skipped at the head of the worker's rings (poisons and finished records). */
   skipped: number;
+  /** Slots whose request ring with this worker failed validation: their channel needs a fresh format. */
+  corruptSlots: number[];
 }
 
 export interface RecoverOptions {
@@ -229,9 +231,37 @@ export class PhoenixShmLayout {
       );
     }
     const words = new Int32Array(buffer, 0, SEGMENT_HEADER_BYTES >> 2);
-    const doubles = new Float64Array(buffer, 0, SEGMENT_HEADER_BYTES >> 3);
     Atomics.store(words, I(VERSION_OFFSET), 0);
     words.fill(0, 2);
+    PhoenixShmLayout.#writeHeader(buffer, resolved, g, identity);
+    words[I(SUPERVISOR_STATE_OFFSET)] = SupervisorState.Starting;
+
+    // Worker records (monitors are formatted by the constructor) and slots.
+    const all = new Int32Array(buffer, 0, g.ringsOffset >> 2);
+    all.fill(0, g.workersOffset >> 2, g.ringsOffset >> 2);
+    for (let w = 0; w < g.totalWorkers; w++) {
+      const base = (g.workersOffset + w * g.workerRecordBytes) >> 2;
+      const isNormal = w < resolved.normalWorkers;
+      all[base + I(WORKER_GROUP_OFFSET)] = isNormal ? 0 : 1;
+      all[base + I(WORKER_INDEX_OFFSET)] = isNormal ? w : w - resolved.normalWorkers;
+    }
+    const layout = new PhoenixShmLayout(buffer, resolved, false);
+    for (const channel of layout.channels) {
+      for (let s = 0; s < g.totalSlots; s++) layout.formatRingPair(channel, s);
+    }
+    Atomics.store(words, I(VERSION_OFFSET), SEGMENT_VERSION);
+    return layout;
+  }
+
+  // Identity, configuration, geometry and checksum: everything attach() checks.
+  static #writeHeader(
+    buffer: SegmentBuffer,
+    resolved: ResolvedLayoutOptions,
+    g: LayoutGeometry,
+    identity: SegmentIdentity,
+  ): void {
+    const words = new Int32Array(buffer, 0, SEGMENT_HEADER_BYTES >> 2);
+    const doubles = new Float64Array(buffer, 0, SEGMENT_HEADER_BYTES >> 3);
     Atomics.store(words, I(MAGIC_OFFSET), SEGMENT_MAGIC);
     words[I(HEADER_BYTES_OFFSET)] = SEGMENT_HEADER_BYTES;
     words[I(TOTAL_BYTES_OFFSET)] = g.totalBytes;
@@ -260,23 +290,60 @@ export class PhoenixShmLayout {
     words[I(CONTROL_NONCE_OFFSET)] = identity.controlNonce ?? 0;
     doubles[SUPERVISOR_START_TIME_OFFSET >> 3] = identity.supervisorStartTime ?? 0;
     words[I(HEADER_CHECKSUM_OFFSET)] = fnv1aWords(words, 0, CHECKSUMMED_WORDS, I(VERSION_OFFSET));
-    words[I(SUPERVISOR_STATE_OFFSET)] = SupervisorState.Starting;
+  }
 
-    // Worker records (monitors are formatted by the constructor) and slots.
-    const all = new Int32Array(buffer, 0, g.ringsOffset >> 2);
-    all.fill(0, g.workersOffset >> 2, g.ringsOffset >> 2);
-    for (let w = 0; w < g.totalWorkers; w++) {
-      const base = (g.workersOffset + w * g.workerRecordBytes) >> 2;
-      const isNormal = w < resolved.normalWorkers;
-      all[base + I(WORKER_GROUP_OFFSET)] = isNormal ? 0 : 1;
-      all[base + I(WORKER_INDEX_OFFSET)] = isNormal ? w : w - resolved.normalWorkers;
+  /**
+   * The owner's repair of a header a broken peer wrote over: rewrites what
+   * attach() validates (identity, configuration, geometry, checksum, version)
+   * from the owner's own copy. Returns true if anything had to be fixed.
+   */
+  repairHeader(identity: SegmentIdentity): boolean {
+    if (PhoenixShmLayout.probe(this.buffer).kind === 'ready') {
+      const current = PhoenixShmLayout.#readOptions(this.buffer);
+      const same = (Object.keys(current) as (keyof ResolvedLayoutOptions)[]).every(
+        (key) => current[key] === this.options[key],
+      );
+      const sameIdentity =
+        this.epoch === (identity.epoch ?? 1) &&
+        this.supervisorPid === (identity.supervisorPid ?? 0) &&
+        this.supervisorStartTime === (identity.supervisorStartTime ?? 0) &&
+        this.controlNonce === (identity.controlNonce ?? 0) >>> 0;
+      if (same && sameIdentity) return false;
     }
-    const layout = new PhoenixShmLayout(buffer, resolved, false);
-    for (const channel of layout.channels) {
-      for (let s = 0; s < g.totalSlots; s++) layout.formatRingPair(channel, s);
+    PhoenixShmLayout.#writeHeader(this.buffer, this.options, this.geometry, identity);
+    Atomics.store(this.views.words, I(VERSION_OFFSET), SEGMENT_VERSION);
+    return true;
+  }
+
+  /**
+   * The owner's repair of the static fields of worker records and monitors
+   * (group, index, monitor magic, a monitor state that is neither IDLE nor
+   * PROCESSING): what attach() checks and a broken peer may have overwritten.
+   * Returns how many records needed it.
+   */
+  repairRecords(): number {
+    const words = this.views.words;
+    let repaired = 0;
+    for (const channel of this.channels) {
+      const base = (this.geometry.workersOffset + channel.globalIndex * this.geometry.workerRecordBytes) >> 2;
+      if (
+        words[base + I(WORKER_GROUP_OFFSET)] !== channel.groupId ||
+        words[base + I(WORKER_INDEX_OFFSET)] !== channel.index
+      ) {
+        words[base + I(WORKER_GROUP_OFFSET)] = channel.groupId;
+        words[base + I(WORKER_INDEX_OFFSET)] = channel.index;
+        repaired++;
+      }
+      channel.monitors.forEach((monitor, lane) => {
+        try {
+          ThreadMonitor.attach(this.buffer, channel.monitorOffset(lane));
+        } catch {
+          monitor.repair(channel.groupId, channel.index);
+          repaired++;
+        }
+      });
     }
-    Atomics.store(words, I(VERSION_OFFSET), SEGMENT_VERSION);
-    return layout;
+    return repaired;
   }
 
   /** Writes fresh, empty request and response rings for (channel, slot). */
@@ -499,7 +566,7 @@ export class PhoenixShmLayout {
 
   /**
    * Index of the normal worker with the fewest pending requests among those
-   * serving; if none serves, among those that will (starting, restarting);
+   * serving; if none serves, among those that will (starting, restarting, retiring);
    * -1 when the group has no worker that can ever answer.
    */
   findBestNormalWorker(): number {
@@ -524,7 +591,9 @@ export class PhoenixShmLayout {
           best = i;
           bestLoad = load;
         }
-      } else if (state === WorkerState.Starting || state === WorkerState.Restarting || state === WorkerState.Empty) {
+      } else if (state !== WorkerState.Down && state !== WorkerState.Stopped) {
+        // Starting, restarting, retiring — or a value a broken peer wrote:
+        // only DOWN and STOPPED say the worker will never answer.
         if (load < fallbackLoad) {
           fallback = i;
           fallbackLoad = load;
@@ -621,13 +690,20 @@ export class PhoenixShmLayout {
     const words = this.views.words;
     const poisons: PoisonMessage[] = [];
     const touched = new Set<number>();
+    const corrupt = new Set<number>();
     channel.monitors.forEach((monitor, lane) => {
       const snapshot = monitor.snapshot();
       if (!snapshot.processing) return;
       const slot = snapshot.channel;
-      if (Number.isInteger(slot) && slot >= 0 && slot < this.slots.length) {
+      if (Number.isInteger(slot) && slot >= 0 && slot < this.slots.length && !corrupt.has(slot)) {
         touched.add(slot);
-        const frame = this.#findRequest(channel, slot, snapshot.ringPosition);
+        let frame: number;
+        try {
+          frame = this.#findRequest(channel, slot, snapshot.ringPosition);
+        } catch {
+          corrupt.add(slot);
+          frame = -1;
+        }
         if (frame >= 0 && requestSeqId(words, frame) === snapshot.seqId) {
           const stateIndex = requestStateIndex(frame);
           if (Atomics.load(words, stateIndex) === RequestState.Taken) {
@@ -657,10 +733,20 @@ export class PhoenixShmLayout {
     });
     let skipped = 0;
     for (let slot = 0; slot < this.slots.length; slot++) {
-      if (this.slots[slot]!.state === SlotState.Free && !touched.has(slot)) continue;
-      skipped += this.#skipFinishedHead(channel, slot);
+      if ((this.slots[slot]!.state === SlotState.Free && !touched.has(slot)) || corrupt.has(slot)) continue;
+      try {
+        skipped += this.#skipFinishedHead(channel, slot);
+      } catch {
+        corrupt.add(slot);
+      }
     }
-    return { group: channel.group, workerIndex: channel.index, poisons, skipped };
+    return {
+      group: channel.group,
+      workerIndex: channel.index,
+      poisons,
+      skipped,
+      corruptSlots: [...corrupt].sort((a, b) => a - b),
+    };
   }
 
   // The request at message index `position` of (channel, slot)'s request ring,

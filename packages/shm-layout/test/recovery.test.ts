@@ -218,6 +218,7 @@ describe('recoverWorker after a crash mid-request', () => {
         group: 'normal',
         workerIndex: 1,
         skipped: 1,
+        corruptSlots: [],
         poisons: [
           { group: 'normal', workerIndex: 1, lane: 0, slot: 1, seqId: 101, funcId: 1101, attempt: 1, retried: false },
         ],
@@ -328,7 +329,7 @@ describe('recoverWorker when there is no poison', () => {
     new SimulatedWorker(env.buffer, 'normal', 0).start(1, { take: false });
     const channel = env.supervisor.getNormalChannel(0);
     const report = env.supervisor.recoverWorker(channel);
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 0 });
+    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 0, corruptSlots: [] });
     expect(channel.monitor.isProcessing()).toBe(false);
     expect(readQueue(channel, 1, env.supervisor.views.words)).toEqual([
       { seqId: 1, funcId: 1001, attempt: 1, state: Pending },
@@ -355,7 +356,7 @@ describe('recoverWorker when there is no poison', () => {
     worker.finish(1);
     worker.finish(1);
     const report = env.supervisor.recoverWorker(env.supervisor.getNormalChannel(0));
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 2 });
+    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 2, corruptSlots: [] });
     expect(readQueue(env.supervisor.getNormalChannel(0), 1, env.supervisor.views.words).map((r) => r.seqId)).toEqual([
       3,
     ]);
