@@ -1,0 +1,1 @@
+console.log("phoenix-bench: not built yet");
