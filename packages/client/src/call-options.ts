@@ -64,6 +64,30 @@ function checkPriority(value: unknown): Priority {
 }
 
 /**
+ * The resolved options of a call that gives no options beyond a priority
+ * (the hot path): shared, frozen objects instead of one per call.
+ */
+export class DefaultCallOptions {
+  readonly #byPriority: [ResolvedCall, ResolvedCall];
+  /** The defaults resolveCallOptions fills in for calls that give options. */
+  readonly base: { timeoutMs: number; onQueueFull: QueueFullPolicy };
+
+  constructor(timeoutMs: number, onQueueFull: QueueFullPolicy) {
+    this.base = { timeoutMs, onQueueFull };
+    const make = (priority: Priority): ResolvedCall =>
+      Object.freeze({ priority, timeoutMs, signal: undefined, onQueueFull });
+    this.#byPriority = [make(Priority.Normal), make(Priority.High)];
+  }
+
+  /** The shared options for `priority` (0 or 1), or null for anything else. */
+  forPriority(priority: unknown): ResolvedCall | null {
+    if (priority === undefined) return this.#byPriority[0];
+    if (priority === 0 || priority === 1) return this.#byPriority[priority];
+    return null;
+  }
+}
+
+/**
  * Normalises the two call forms. `defaultTimeoutMs` 0 means "no timeout"
  * (callAsync); `call` passes the client's defaultTimeoutMs.
  */

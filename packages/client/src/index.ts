@@ -14,6 +14,7 @@ export {
   checkFuncId,
   checkQueueFullPolicy,
   checkTimeout,
+  DefaultCallOptions,
   type QueueFullPolicy,
   type ResolvedCall,
   resolveCallOptions,

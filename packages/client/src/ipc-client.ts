@@ -19,6 +19,7 @@ import {
   checkFuncId,
   checkQueueFullPolicy,
   checkTimeout,
+  DefaultCallOptions,
   type QueueFullPolicy,
   resolveCallOptions,
   type SyncCallOptions,
@@ -85,6 +86,8 @@ class RetryLater {
 export class IpcClient extends EventEmitter {
   readonly name: string;
   readonly #options: Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
+  readonly #callDefaults: DefaultCallOptions;
+  readonly #asyncDefaults: DefaultCallOptions;
   #state: ClientState = 'disconnected';
   #connection: Connection | null = null;
   #connecting: Promise<void> | null = null;
@@ -102,6 +105,8 @@ export class IpcClient extends EventEmitter {
       waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
       observer: options.observer,
     };
+    this.#callDefaults = new DefaultCallOptions(this.#options.defaultTimeoutMs, this.#options.onQueueFull);
+    this.#asyncDefaults = new DefaultCallOptions(0, this.#options.onQueueFull);
   }
 
   /** Throws ERR_PHOENIX_INVALID_ARGUMENT on a bad name or option. Does not connect. */
@@ -389,12 +394,12 @@ export class IpcClient extends EventEmitter {
     priorityOrOptions?: Priority | CallOptions,
     timeoutMs?: number,
   ): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#options.defaultTimeoutMs);
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults);
   }
 
   /** Like call() without a timeout, unless its options give one. */
   callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, undefined, 0);
+    return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults);
   }
 
   #callWith(
@@ -402,14 +407,13 @@ export class IpcClient extends EventEmitter {
     payload: Uint8Array | string | undefined,
     priorityOrOptions: Priority | CallOptions | undefined,
     timeoutMs: number | undefined,
-    defaultTimeoutMs: number,
+    defaults: DefaultCallOptions,
   ): Promise<Reply> {
     try {
       const id = checkFuncId(funcId);
-      const options = resolveCallOptions(priorityOrOptions, timeoutMs, {
-        timeoutMs: defaultTimeoutMs,
-        onQueueFull: this.#options.onQueueFull,
-      });
+      const options =
+        (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
+        resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
       const bytes = toPayload(payload);
       return this.#requireEngine().call(id, bytes, options);
     } catch (error) {

@@ -3,6 +3,7 @@ import {
   type CallObserver,
   type CallOptions,
   checkFuncId,
+  DefaultCallOptions,
   type Reply,
   resolveCallOptions,
   type SyncCallOptions,
@@ -42,12 +43,16 @@ export class IpcServer extends EventEmitter {
   readonly #supervisor: Supervisor | null;
   readonly #worker: WorkerHost | null;
   readonly #options: ResolvedServerOptions | null;
+  readonly #callDefaults: DefaultCallOptions;
+  readonly #asyncDefaults: DefaultCallOptions;
 
   private constructor(name: string, options: ResolvedServerOptions | null, role: 'supervisor' | 'worker') {
     super();
     this.name = name;
     this.isWorker = role === 'worker';
     this.#options = options;
+    this.#callDefaults = new DefaultCallOptions(options?.defaultTimeoutMs ?? 30_000, options?.onQueueFull ?? 'wait');
+    this.#asyncDefaults = new DefaultCallOptions(0, options?.onQueueFull ?? 'wait');
     if (role === 'worker') {
       const environment = readWorkerEnvironment()!;
       // Children of the worker are not workers.
@@ -130,12 +135,12 @@ export class IpcServer extends EventEmitter {
     priorityOrOptions?: Priority | CallOptions,
     timeoutMs?: number,
   ): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#options?.defaultTimeoutMs ?? 30_000);
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults);
   }
 
   /** Like call() without a timeout unless its options give one. */
   callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, undefined, 0);
+    return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults);
   }
 
   #callWith(
@@ -143,14 +148,13 @@ export class IpcServer extends EventEmitter {
     payload: Uint8Array | string | undefined,
     priorityOrOptions: Priority | CallOptions | undefined,
     timeoutMs: number | undefined,
-    defaultTimeoutMs: number,
+    defaults: DefaultCallOptions,
   ): Promise<Reply> {
     try {
       const id = checkFuncId(funcId);
-      const options = resolveCallOptions(priorityOrOptions, timeoutMs, {
-        timeoutMs: defaultTimeoutMs,
-        onQueueFull: this.#options?.onQueueFull ?? 'wait',
-      });
+      const options =
+        (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
+        resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
       const bytes = toPayload(payload);
       return this.#callable().engine.call(id, bytes, options);
     } catch (error) {

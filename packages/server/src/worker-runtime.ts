@@ -11,6 +11,7 @@ import {
   REQUEST_FRAME_BYTES,
   RESPONSE_FRAME_BYTES,
   RequestState,
+  SegmentDescriptor,
   SlotState,
   type SpscRingBuffer,
   type ThreadMonitor,
@@ -54,7 +55,11 @@ interface ServedSlot {
   closing: boolean;
 }
 
-/** One handler-execution slot, with its own monitor record. */
+/**
+ * One handler-execution slot, with its own monitor record. A lane runs one
+ * request at a time, so it also holds that request's state (no allocation
+ * per request).
+ */
 interface Lane {
   index: number;
   monitor: ThreadMonitor;
@@ -63,7 +68,19 @@ interface Lane {
   response: ResponseHeader;
   /** Concurrency > 1: the handler writes its reply here; it is copied into the ring when done. */
   scratch: Uint8Array | null;
+  // The request in progress:
+  slot: ServedSlot;
+  frame: number;
+  stateIndex: number;
+  /** Zero copy: absolute offset of the reply reserved in the response ring; -1 otherwise. */
+  reply: number;
+  seqId: number;
+  funcId: number;
+  order: { bytes: number; count: number; done: boolean } | null;
+  startedAt: number;
 }
+
+type Job = Lane;
 
 const BATCH_PER_SLOT = 64;
 const SLICE_MS = 2;
@@ -112,6 +129,7 @@ export class WorkerRuntime {
   readonly #active: ServedSlot[] = [];
   readonly #runBound = () => this.#run();
   #slotEpoch = -1;
+  readonly #slotEpochIndex: number;
   #freeLanes: number;
   #running = false;
   #runScheduled = false;
@@ -144,8 +162,17 @@ export class WorkerRuntime {
       header: new MsgHeader(),
       response: { seqId: 0, funcId: 0, payloadLen: 0 },
       scratch: this.#zeroCopy ? null : new Uint8Array(this.#maxPayload),
+      slot: undefined as unknown as ServedSlot,
+      frame: -1,
+      stateIndex: -1,
+      reply: -1,
+      seqId: 0,
+      funcId: 0,
+      order: null,
+      startedAt: 0,
     }));
     this.#freeLanes = this.#lanes.length;
+    this.#slotEpochIndex = SegmentDescriptor.SLOT_EPOCH_OFFSET >> 2;
     this.#served = new Array(config.layout.slots.length);
     this.#spin = new AdaptiveSpin(config.waitStrategy);
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true });
@@ -205,7 +232,7 @@ export class WorkerRuntime {
 
   // Re-reads the caller slots when the supervisor has changed any.
   #refreshSlots(): void {
-    const epoch = this.#layout.slotEpoch;
+    const epoch = Atomics.load(this.#words, this.#slotEpochIndex);
     if (epoch === this.#slotEpoch) return;
     this.#slotEpoch = epoch;
     const words = this.#words;
@@ -339,7 +366,7 @@ export class WorkerRuntime {
   }
 
   #hasWork(): boolean {
-    if (this.#layout.slotEpoch !== this.#slotEpoch) return true;
+    if (Atomics.load(this.#words, this.#slotEpochIndex) !== this.#slotEpoch) return true;
     const active = this.#active;
     for (let i = 0; i < active.length; i++) {
       const slot = active[i]!;
@@ -445,15 +472,23 @@ export class WorkerRuntime {
       this.#markTaken(slot, true);
       return CONTINUE;
     }
-    const before = this.#zeroCopy
-      ? { bytes: slot.requests.readPositionBytes, count: slot.requests.readPositionCount }
-      : null;
+    // Zero copy: where this request starts; an async handler holds the release there.
+    const beforeBytes = slot.requests.readPositionBytes;
+    const beforeCount = slot.requests.readPositionCount;
     slot.requests.take();
     const order = this.#markTaken(slot, false);
     lane.busy = true;
     this.#freeLanes--;
     slot.inProgress++;
-    const job: Job = { slot, lane, frame, stateIndex, reply, seqId, funcId, order, startedAt: now };
+    const job: Job = lane;
+    job.slot = slot;
+    job.frame = frame;
+    job.stateIndex = stateIndex;
+    job.reply = reply;
+    job.seqId = seqId;
+    job.funcId = funcId;
+    job.order = order;
+    job.startedAt = now;
     if (payloadLen > recordLength - REQUEST_FRAME_BYTES || payloadLen > this.#maxPayload) {
       this.#fail(
         job,
@@ -495,7 +530,7 @@ export class WorkerRuntime {
       return CONTINUE;
     }
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-      if (before !== null) slot.hold = before;
+      if (this.#zeroCopy) slot.hold = { bytes: beforeBytes, count: beforeCount };
       (result as Promise<unknown>).then(
         (value) => this.#afterAsync(job, () => this.#complete(job, value, responsePayload)),
         (error: unknown) => this.#afterAsync(job, () => this.#handlerFailed(job, error)),
@@ -529,7 +564,7 @@ export class WorkerRuntime {
   }
 
   #complete(job: Job, result: unknown, responsePayload: Uint8Array): void {
-    let length = job.lane.response.payloadLen;
+    let length = job.response.payloadLen;
     if (result instanceof Uint8Array) {
       if (result.length > this.#maxPayload) {
         this.#fail(
@@ -559,7 +594,7 @@ export class WorkerRuntime {
       return;
     }
     const handlerUs = this.#timeHandlers ? (monotonicNowMs() - job.startedAt) * 1000 : 0;
-    const funcId = job.lane.response.funcId >>> 0;
+    const funcId = job.response.funcId >>> 0;
     if (job.reply >= 0) {
       Frames.writeResponseFrame(
         this.#words,
@@ -609,7 +644,7 @@ export class WorkerRuntime {
     bytes.set(body, RESPONSE_FRAME_BYTES);
     const slot = job.slot;
     if (slot.backlog.length > 0 || !this.#tryPublish(slot, bytes)) {
-      slot.backlog.push({ bytes, stateIndex: job.stateIndex, lane: job.lane });
+      slot.backlog.push({ bytes, stateIndex: job.stateIndex, lane: job });
       this.#armBacklogRetry();
       this.#freeJobLane(job);
       if (job.order !== null) job.order.done = true;
@@ -650,7 +685,7 @@ export class WorkerRuntime {
     const slot = job.slot;
     ringIfParked(words, slot.parkedIndex, slot.doorbellFd);
     Atomics.store(words, job.stateIndex, RequestState.Done);
-    job.lane.monitor.endTransaction(failed);
+    job.monitor.endTransaction(failed);
     if (job.order !== null) job.order.done = true;
     this.#freeJobLane(job);
     this.#processed++;
@@ -658,8 +693,8 @@ export class WorkerRuntime {
   }
 
   #freeJobLane(job: Job): void {
-    if (job.lane.busy) {
-      job.lane.busy = false;
+    if (job.busy) {
+      job.busy = false;
       this.#freeLanes++;
       job.slot.inProgress--;
     }
@@ -674,16 +709,3 @@ export class WorkerRuntime {
 
 const STOP = 0;
 const CONTINUE = 1;
-
-interface Job {
-  slot: ServedSlot;
-  lane: Lane;
-  frame: number;
-  stateIndex: number;
-  /** Zero copy: absolute offset of the reply reserved in the response ring; -1 otherwise. */
-  reply: number;
-  seqId: number;
-  funcId: number;
-  order: { bytes: number; count: number; done: boolean } | null;
-  startedAt: number;
-}
