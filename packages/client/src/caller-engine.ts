@@ -21,15 +21,23 @@ import { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
 import { DeadlineQueues, Fifo } from './timeout-queues.js';
 
-/** Called once per finished call (for metrics): code is null on success. */
-export type CallObserver = (event: {
+/** One finished call. The object is reused: copy what you keep beyond the callback. */
+export interface CallEvent {
   funcId: number;
+  /** 0 normal, 1 VIP. */
   groupId: number;
+  /** null on success. */
   code: string | null;
+  /** A failure decided here (timeout, abort, crash notice...) rather than a worker's failure reply. */
+  local: boolean;
   totalUs: number;
+  /** From the worker's reply: time queued before the handler started, and the handler's run time. */
   queueWaitUs: number;
   handlerUs: number;
-}) => void;
+}
+
+/** Called once per finished call (for metrics). */
+export type CallObserver = (event: CallEvent) => void;
 
 export interface CallerEngineConfig {
   layout: PhoenixShmLayout;
@@ -101,6 +109,16 @@ export class CallerEngine {
   #pumpScheduled = false;
   #parked = false;
   #macrotaskAt = 0;
+  #sentAt = 0;
+  readonly #event: CallEvent = {
+    funcId: 0,
+    groupId: 0,
+    code: null,
+    local: false,
+    totalUs: 0,
+    queueWaitUs: 0,
+    handlerUs: 0,
+  };
   #microtaskPumps = 0;
   #closed = false;
   #refed = false;
@@ -298,7 +316,9 @@ export class CallerEngine {
     const frame = ring.reserve(REQUEST_FRAME_BYTES + payload.length);
     if (frame < 0) return false;
     call.msgIndex = ring.producedCount;
-    Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, payload.length, call.deadline);
+    // One clock read per burst: calls written in the same tick were sent together.
+    if (this.#sentAt === 0) this.#sentAt = call.startedAt !== 0 ? call.startedAt : monotonicNowMs();
+    Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, payload.length, call.deadline, this.#sentAt);
     this.#bytes.set(payload, frame + REQUEST_FRAME_BYTES);
     ring.stage();
     call.worker = worker;
@@ -355,6 +375,7 @@ export class CallerEngine {
   // ------------------------------------------------------------------ publish
 
   #flushDirty(): void {
+    this.#sentAt = 0;
     const list = this.#dirtyList;
     if (list.length === 0) return;
     const words = this.#words;
@@ -426,7 +447,7 @@ export class CallerEngine {
     const handlerUs = Frames.responseHandlerUs(words, frame);
     if (Frames.responseIsError(words, frame)) {
       const error = decodeErrorPayload(this.#bytes.subarray(start, start + payloadLen), { seqId, funcId: call.funcId });
-      this.#settle(call, null, error, queueWaitUs, handlerUs);
+      this.#settle(call, null, error, queueWaitUs, handlerUs, true);
       return;
     }
     const reply: Reply = {
@@ -436,10 +457,17 @@ export class CallerEngine {
       payloadLen,
       payload: this.#bytes.slice(start, start + payloadLen),
     };
-    this.#settle(call, reply, null, queueWaitUs, handlerUs);
+    this.#settle(call, reply, null, queueWaitUs, handlerUs, true);
   }
 
-  #settle(call: PendingCall, reply: Reply | null, error: PhoenixError | null, queueWaitUs = 0, handlerUs = 0): void {
+  #settle(
+    call: PendingCall,
+    reply: Reply | null,
+    error: PhoenixError | null,
+    queueWaitUs = 0,
+    handlerUs = 0,
+    fromWorker = false,
+  ): void {
     if (call.settled) return;
     call.settled = true;
     this.#live--;
@@ -451,14 +479,15 @@ export class CallerEngine {
     }
     const observer = this.#observer;
     if (observer !== undefined) {
-      observer({
-        funcId: call.funcId,
-        groupId: call.groupId,
-        code: error === null ? null : error.code,
-        totalUs: (monotonicNowMs() - call.startedAt) * 1000,
-        queueWaitUs,
-        handlerUs,
-      });
+      const event = this.#event;
+      event.funcId = call.funcId;
+      event.groupId = call.groupId;
+      event.code = error === null ? null : error.code;
+      event.local = error !== null && !fromWorker;
+      event.totalUs = (monotonicNowMs() - call.startedAt) * 1000;
+      event.queueWaitUs = queueWaitUs;
+      event.handlerUs = handlerUs;
+      observer(event);
     }
     if (call.sync) {
       call.syncReply = reply;

@@ -10,10 +10,14 @@
 #include <unistd.h>
 #include <uv.h>
 
-#ifdef __linux__
-#include <sys/eventfd.h>
-#else
 #include <fcntl.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdio>
+
+#if defined(__linux__) && !defined(PHOENIX_DOORBELL_FIFO)
+#include <sys/eventfd.h>
 #endif
 
 #include <cerrno>
@@ -27,17 +31,17 @@
 namespace phoenix {
 namespace {
 
-// --- the doorbell seam: eventfd on Linux ----------------------------------
-// (Other POSIX systems have no eventfd; see README "Platforms".)
+// --- the doorbell seam ------------------------------------------------------
+// One fd per doorbell that can be signalled, drained and polled, inherited
+// and passed over a socket. Linux: an eventfd. Elsewhere (macOS has no
+// eventfd): a FIFO opened read-write and unlinked at once, which is one fd
+// that works both ways. Build with -DPHOENIX_DOORBELL_FIFO to use the FIFO on
+// Linux too (to test it). Only the eventfd is tested in CI.
+
+#if defined(__linux__) && !defined(PHOENIX_DOORBELL_FIFO)
 
 int DoorbellCreate(bool inheritable) {
-#ifdef __linux__
   return eventfd(0, EFD_NONBLOCK | (inheritable ? 0 : EFD_CLOEXEC));
-#else
-  (void)inheritable;
-  errno = ENOSYS;
-  return -1;
-#endif
 }
 
 // Returns 0, or an errno. EAGAIN means the counter is saturated: a wake-up is
@@ -65,10 +69,56 @@ int64_t DoorbellDrain(int fd) {
   }
 }
 
+#else
+
+int DoorbellCreate(bool inheritable) {
+  static std::atomic<unsigned> counter{0};
+  char path[128];
+  std::snprintf(path, sizeof path, "/tmp/phoenix-doorbell-%d-%u", static_cast<int>(getpid()), counter.fetch_add(1));
+  if (mkfifo(path, 0600) != 0) return -1;
+  int fd = open(path, O_RDWR | O_NONBLOCK);
+  int err = errno;
+  unlink(path);
+  if (fd < 0) {
+    errno = err;
+    return -1;
+  }
+  if (!inheritable) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+int DoorbellRing(int fd) {
+  const char one = 1;
+  for (;;) {
+    ssize_t n = write(fd, &one, 1);
+    if (n == 1) return 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 0;  // the pipe is full: a wake-up is pending anyway
+    return n < 0 ? errno : EINVAL;
+  }
+}
+
+int64_t DoorbellDrain(int fd) {
+  char buffer[256];
+  int64_t total = 0;
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      total += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return total;
+    return n < 0 ? -errno : total;
+  }
+}
+
+#endif
+
 Napi::Value CreateEventFd(const Napi::CallbackInfo& info) {
   bool inheritable = info.Length() > 0 && !info[0].IsUndefined() ? BoolArg(info, 0, "inheritable") : false;
   int fd = DoorbellCreate(inheritable);
-  if (fd < 0) ThrowErrno(info.Env(), "eventfd", errno, "", errno == ENOSYS ? kUnsupportedPlatform : nullptr);
+  if (fd < 0) ThrowErrno(info.Env(), "eventfd", errno);
   return Napi::Number::New(info.Env(), fd);
 }
 

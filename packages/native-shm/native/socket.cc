@@ -34,8 +34,14 @@ socklen_t FillAddress(Napi::Env env, const std::string& name, sockaddr_un* addre
   std::memcpy(address->sun_path + 1, name.data(), name.size());
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
 #else
-  std::memcpy(address->sun_path, name.data(), name.size());
-  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 1);
+  // No abstract namespace: a socket file in /tmp, '/' in the name folded to '_'.
+  std::string path = "/tmp/" + name;
+  for (size_t i = 5; i < path.size(); i++) {
+    if (path[i] == '/') path[i] = '_';
+  }
+  if (path.size() >= sizeof(address->sun_path)) ThrowInvalidArgument(env, "socket name too long for this platform");
+  std::memcpy(address->sun_path, path.data(), path.size());
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
 #endif
 }
 
@@ -60,6 +66,9 @@ Napi::Value ListenSeqpacket(const Napi::CallbackInfo& info) {
   sockaddr_un address;
   socklen_t length = FillAddress(env, name, &address);
   int fd = NewSocket(env);
+#ifndef __linux__
+  unlink(address.sun_path);  // a stale socket file of a dead supervisor
+#endif
   if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd, backlog) != 0) {
     int err = errno;
     close(fd);

@@ -1,3 +1,14 @@
+import { NativeShmError } from './errors.js';
+
+// No POSIX shared memory on Windows: say so at import, clearly, instead of
+// failing later in a way that looks like a bug.
+if (process.platform === 'win32') {
+  throw new NativeShmError(
+    'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
+    'PhoenixIPC needs POSIX shared memory, which Windows does not have (Linux is supported; macOS is best-effort)',
+  );
+}
+
 export { loadBinding } from './binding.js';
 export {
   closeFd,

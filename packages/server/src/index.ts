@@ -16,6 +16,7 @@ export {
   Priority,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
+export type { CallStats, LatencySummary, MetricsSnapshot } from './call-metrics.js';
 export type { Handler, HandlerResult, ResponseHeader } from './handler-registry.js';
 export { IpcServer, type StopOptions } from './ipc-server.js';
 export type {

@@ -11,6 +11,7 @@ import {
 } from '@phoenix-ipc/client';
 import { segmentNameProblem } from '@phoenix-ipc/native-shm';
 import { PhoenixError, type Priority } from '@phoenix-ipc/shm-layout';
+import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
 import { type ServerState, Supervisor, type WorkerStats } from './supervisor.js';
@@ -189,6 +190,17 @@ export class IpcServer extends EventEmitter {
   /** One entry per worker, normal group first. */
   getWorkerStats(): WorkerStats[] {
     return this.#requireSupervisor('getWorkerStats').getWorkerStats();
+  }
+
+  /**
+   * Call counters and HDR latency percentiles by func id and by group:
+   * calls, errors by code, queue wait and handler time (reported by every
+   * worker about once a second, for all callers), and end-to-end time of
+   * this supervisor's own calls; plus the worker stats.
+   */
+  metrics(): MetricsSnapshot & { workers: WorkerStats[]; clients: number } {
+    const supervisor = this.#requireSupervisor('metrics');
+    return { ...supervisor.metrics(), workers: supervisor.getWorkerStats(), clients: supervisor.clientCount };
   }
 
   /** Replaces every worker one at a time (hot reload), failing no call. */

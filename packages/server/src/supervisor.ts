@@ -36,6 +36,7 @@ import {
   type WorkerChannel,
   WorkerState,
 } from '@phoenix-ipc/shm-layout';
+import { CallMetrics, type MetricsDelta, type MetricsSnapshot } from './call-metrics.js';
 import { ManagedWorker } from './managed-worker.js';
 import { acquireSegment, ownIdentity } from './segment-owner.js';
 import type { ResolvedServerOptions } from './server-options.js';
@@ -113,6 +114,7 @@ export class Supervisor {
   /** Channels to reformat before a worker's replacement starts: worker -> slots. */
   readonly #pendingResets = new Map<number, Set<number>>();
   #lastCorruptSlots: number[] = [];
+  readonly #metrics = new CallMetrics();
   #identity: { epoch: number; supervisorPid: number; supervisorStartTime: number; controlNonce: number } | null = null;
   #engine: CallerEngine | null = null;
   #state: ServerState = 'created';
@@ -190,7 +192,16 @@ export class Supervisor {
 
   set observer(observer: CallObserver | undefined) {
     this.#observer = observer;
-    if (this.#engine !== null) this.#engine.observer = observer;
+  }
+
+  /** Client processes holding a slot now. */
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Call counters and latency percentiles (see CallMetrics). */
+  metrics(): MetricsSnapshot {
+    return this.#metrics.snapshot();
   }
 
   /** The supervisor's own caller (slot 0). */
@@ -202,7 +213,16 @@ export class Supervisor {
         doorbellFd: this.#slotFds[SUPERVISOR_SLOT]!,
         workerDoorbellFds: this.#workerFds,
         waitStrategy: this.options.layout.waitStrategy,
-        observer: this.#observer,
+        observer: (event) => {
+          this.#metrics.recordCall(
+            event.funcId,
+            event.groupId === 1 ? 'vip' : 'normal',
+            event.code,
+            event.totalUs,
+            event.local,
+          );
+          this.#observer?.(event);
+        },
         syncWaitFds: (call) => this.#pidFdFor(call.worker),
         onCorruptChannel: (worker) => this.#markCorrupt(worker, SUPERVISOR_SLOT),
         onSyncWake: (_index, call) => this.#onSyncWorkerDeath(call),
@@ -320,10 +340,12 @@ export class Supervisor {
     channel.restartAt = 0;
     if (isRestart) channel.restarts = ++worker.restarts;
     this.layout.bumpWorkerEpoch();
-    child.on('message', (message: { t?: string; slot?: number; message?: string }) => {
+    child.on('message', (message: { t?: string; slot?: number; message?: string; delta?: MetricsDelta }) => {
       if (worker.child !== child) return;
       if (message?.t === 'ready') this.#onReady(worker, isRestart);
       else if (message?.t === 'recycle') this.#recycle(worker);
+      else if (message?.t === 'metrics' && message.delta !== undefined)
+        this.#metrics.addDelta(message.delta, channel.group);
       else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
         this.#markCorrupt(channel.globalIndex, message.slot);
     });
@@ -461,6 +483,7 @@ export class Supervisor {
     }
     for (const poison of poisons) {
       if (poison.retried) continue;
+      this.#metrics.recordPoison(poison.funcId, info.group);
       const what =
         info.reason === 'corrupt'
           ? 'met a corrupt channel and was replaced'

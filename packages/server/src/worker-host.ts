@@ -1,6 +1,7 @@
 import { memoryUsage } from 'node:process';
 import { SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
 import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc/shm-layout';
+import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
 import type { WorkerEnvironment } from './worker-environment.js';
@@ -9,6 +10,7 @@ import { WorkerRuntime } from './worker-runtime.js';
 export type WorkerHostState = 'created' | 'running' | 'stopping' | 'stopped';
 
 const RSS_CHECK_EVERY = 1000;
+const METRICS_INTERVAL_MS = 1000;
 /** Exit status of a worker that met a corrupt channel (the supervisor reformats it). */
 export const EXIT_CORRUPT_CHANNEL = 75;
 
@@ -28,6 +30,8 @@ export class WorkerHost {
   #state: WorkerHostState = 'created';
   #recycle: RecycleOptions | undefined;
   #recycleAsked = false;
+  readonly #metrics = new CallMetrics();
+  #metricsTimer: NodeJS.Timeout | undefined;
 
   constructor(environment: WorkerEnvironment, handlers: HandlerRegistry) {
     this.environment = environment;
@@ -77,12 +81,17 @@ export class WorkerHost {
       // replacement on a freshly formatted channel.
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
+      onRequestDone: (funcId, code, queueWaitUs, handlerUs) =>
+        this.#metrics.recordServed(funcId, environment.group, code, queueWaitUs, handlerUs),
     });
     process.on('message', (message: { t?: string }) => {
       if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
     });
     this.#runtime.start();
     this.#state = 'running';
+    // Metrics go to the supervisor about once a second, as deltas.
+    this.#metricsTimer = setInterval(() => this.#sendMetrics(), METRICS_INTERVAL_MS);
+    this.#metricsTimer.unref();
     process.send?.({ t: 'ready', pid: process.pid });
   }
 
@@ -92,6 +101,11 @@ export class WorkerHost {
     const exit = () => process.exit(EXIT_CORRUPT_CHANNEL);
     if (process.send === undefined) exit();
     else process.send({ t: 'corrupt-slot', slot, message }, undefined, {}, exit);
+  }
+
+  #sendMetrics(): void {
+    const delta = this.#metrics.takeDelta();
+    if (delta !== null) process.send?.({ t: 'metrics', delta });
   }
 
   #checkRecycle(count: number): void {
@@ -110,6 +124,8 @@ export class WorkerHost {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
     await this.#runtime?.stop();
+    if (this.#metricsTimer !== undefined) clearInterval(this.#metricsTimer);
+    this.#sendMetrics();
     this.#state = 'stopped';
   }
 }

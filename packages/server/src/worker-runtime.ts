@@ -33,6 +33,8 @@ export interface WorkerRuntimeConfig {
   onCorruptSlot?: (slot: number, error: PhoenixError) => void;
   /** Called after each finished request (recycling policy). */
   onProcessed?: (count: number) => void;
+  /** Called for every request answered: code null on success; times in µs. */
+  onRequestDone?: (funcId: number, code: string | null, queueWaitUs: number, handlerUs: number) => void;
 }
 
 /** A caller slot this worker serves (attached at one slot generation). */
@@ -78,6 +80,8 @@ interface Lane {
   funcId: number;
   order: { bytes: number; count: number; done: boolean } | null;
   startedAt: number;
+  /** From the caller's send time to the start, µs (-1 if the caller gave no time). */
+  queueWaitUs: number;
 }
 
 type Job = Lane;
@@ -140,8 +144,6 @@ export class WorkerRuntime {
   #safetyTimer: NodeJS.Timeout | undefined;
   #roundRobin = 0;
   #processed = 0;
-  /** Measure handler run time for the reply (one more clock read per request). */
-  #timeHandlers = false;
 
   constructor(config: WorkerRuntimeConfig) {
     this.#config = config;
@@ -170,6 +172,7 @@ export class WorkerRuntime {
       funcId: 0,
       order: null,
       startedAt: 0,
+      queueWaitUs: 0,
     }));
     this.#freeLanes = this.#lanes.length;
     this.#slotEpochIndex = SegmentDescriptor.SLOT_EPOCH_OFFSET >> 2;
@@ -489,6 +492,8 @@ export class WorkerRuntime {
     job.funcId = funcId;
     job.order = order;
     job.startedAt = now;
+    const sentAt = Frames.requestSentAt(this.#doubles, frame);
+    job.queueWaitUs = sentAt > 0 ? Math.max(0, (now - sentAt) * 1000) : -1;
     if (payloadLen > recordLength - REQUEST_FRAME_BYTES || payloadLen > this.#maxPayload) {
       this.#fail(
         job,
@@ -593,8 +598,9 @@ export class WorkerRuntime {
       );
       return;
     }
-    const handlerUs = this.#timeHandlers ? (monotonicNowMs() - job.startedAt) * 1000 : 0;
+    const handlerUs = (monotonicNowMs() - job.startedAt) * 1000;
     const funcId = job.response.funcId >>> 0;
+    this.#config.onRequestDone?.(job.funcId, null, job.queueWaitUs, handlerUs);
     if (job.reply >= 0) {
       Frames.writeResponseFrame(
         this.#words,
@@ -604,7 +610,7 @@ export class WorkerRuntime {
         length,
         MsgStatus.Completed,
         false,
-        0,
+        job.queueWaitUs,
         handlerUs,
       );
       job.slot.responses.commit(RESPONSE_FRAME_BYTES + length);
@@ -621,18 +627,30 @@ export class WorkerRuntime {
 
   // Answers the request with a failure reply.
   #fail(job: Job, code: PhoenixErrorCode, message: string, name?: string, stack?: string): void {
+    const handlerUs = code === 'ERR_PHOENIX_HANDLER_FAILED' ? (monotonicNowMs() - job.startedAt) * 1000 : 0;
+    this.#config.onRequestDone?.(job.funcId, code, job.queueWaitUs, handlerUs);
     if (job.reply >= 0) {
       const start = job.reply + RESPONSE_FRAME_BYTES;
       const room = new Uint8Array(this.#buffer, start, this.#replyRoom);
       const length = encodeErrorPayload(room, { code, message, name, stack });
-      Frames.writeResponseFrame(this.#words, job.reply, job.seqId, job.funcId, length, MsgStatus.Failed, true, 0, 0);
+      Frames.writeResponseFrame(
+        this.#words,
+        job.reply,
+        job.seqId,
+        job.funcId,
+        length,
+        MsgStatus.Failed,
+        true,
+        job.queueWaitUs,
+        handlerUs,
+      );
       job.slot.responses.commit(RESPONSE_FRAME_BYTES + length);
       this.#finishJob(job, true);
       return;
     }
     const room = new Uint8Array(this.#replyRoom);
     const length = encodeErrorPayload(room, { code, message, name, stack });
-    this.#publishCopy(job, job.funcId, room.subarray(0, length), MsgStatus.Failed, true, 0);
+    this.#publishCopy(job, job.funcId, room.subarray(0, length), MsgStatus.Failed, true, handlerUs);
   }
 
   // Concurrency > 1: copies a finished reply into the response ring, or
@@ -640,7 +658,7 @@ export class WorkerRuntime {
   #publishCopy(job: Job, funcId: number, body: Uint8Array, status: number, isError: boolean, handlerUs: number): void {
     const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + body.length);
     const words = new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2);
-    Frames.writeResponseFrame(words, 0, job.seqId, funcId, body.length, status, isError, 0, handlerUs);
+    Frames.writeResponseFrame(words, 0, job.seqId, funcId, body.length, status, isError, job.queueWaitUs, handlerUs);
     bytes.set(body, RESPONSE_FRAME_BYTES);
     const slot = job.slot;
     if (slot.backlog.length > 0 || !this.#tryPublish(slot, bytes)) {

@@ -5,6 +5,7 @@ import {
   REQUEST_ATTEMPT_OFFSET,
   REQUEST_DEADLINE_OFFSET,
   REQUEST_HEADER_OFFSET,
+  REQUEST_SENT_AT_OFFSET,
   REQUEST_STATE_OFFSET,
   RESPONSE_ERROR_FLAG_OFFSET,
   RESPONSE_HANDLER_TIME_OFFSET,
@@ -62,12 +63,19 @@ export function writeRequestFrame(
   funcId: number,
   payloadLen: number,
   deadline: number,
+  sentAt = 0,
 ): void {
   const words = views.words;
   words[(frame + REQUEST_STATE_OFFSET) >> 2] = 0;
   words[(frame + REQUEST_ATTEMPT_OFFSET) >> 2] = 1;
   writeHeader(words, frame + REQUEST_HEADER_OFFSET, seqId, funcId, payloadLen);
   views.doubles[(frame + REQUEST_DEADLINE_OFFSET) >> 3] = deadline;
+  views.doubles[(frame + REQUEST_SENT_AT_OFFSET) >> 3] = sentAt;
+}
+
+/** CLOCK_MONOTONIC ms at which the caller wrote the request (0 if it did not say). */
+export function requestSentAt(doubles: Float64Array, frame: number): number {
+  return doubles[(frame + REQUEST_SENT_AT_OFFSET) >> 3]!;
 }
 
 export function requestSeqId(words: Int32Array, frame: number): number {

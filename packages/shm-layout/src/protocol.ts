@@ -21,7 +21,9 @@
  *   8  MsgHeader    (16 bytes)            20 ERROR_FLAG    i32 (1 = payload is an error)
  *   24 DEADLINE     f64 (CLOCK_MONOTONIC  24 QUEUE_WAIT_US i32 (time queued before the handler)
  *                   ms; 0 = none)         28 HANDLER_US    i32 (handler run time)
- *   32 payload                            32 payload
+ *   32 SENT_AT      f64 (CLOCK_MONOTONIC  32 payload
+ *                   ms; for queue wait)
+ *   40 payload
  */
 
 /** Seq ids start at 1; 0 never names a message. */
@@ -36,7 +38,8 @@ export const REQUEST_STATE_OFFSET = 0;
 export const REQUEST_ATTEMPT_OFFSET = 4;
 export const REQUEST_HEADER_OFFSET = 8;
 export const REQUEST_DEADLINE_OFFSET = 24;
-export const REQUEST_FRAME_BYTES = 32;
+export const REQUEST_SENT_AT_OFFSET = 32;
+export const REQUEST_FRAME_BYTES = 40;
 
 export const RESPONSE_HEADER_OFFSET = 0;
 export const RESPONSE_STATUS_OFFSET = 16;

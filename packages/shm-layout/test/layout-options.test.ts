@@ -15,7 +15,7 @@ import { expectPhoenixError } from './helpers.js';
 const align = (value: number, to: number) => Math.ceil(value / to) * to;
 const nextPowerOfTwo = (value: number) => 2 ** Math.ceil(Math.log2(value));
 function ringBytes(capacity: number, maxPayloadBytes: number): number {
-  const maxMessage = 32 + Math.max(maxPayloadBytes, 1024); // frame + payload; room for an error reply
+  const maxMessage = 40 + Math.max(maxPayloadBytes, 1024); // frame + payload; room for an error reply
   const largestRecord = align(8 + maxMessage, 8);
   return 384 + nextPowerOfTwo(Math.max(64, 2 * largestRecord, capacity * 64));
 }

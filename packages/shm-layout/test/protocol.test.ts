@@ -112,7 +112,7 @@ describe('protocol constants', () => {
   });
 
   it('frames are 32 bytes before the payload', () => {
-    expect(REQUEST_FRAME_BYTES).toBe(32);
+    expect(REQUEST_FRAME_BYTES).toBe(40);
     expect(RESPONSE_FRAME_BYTES).toBe(32);
   });
 

@@ -225,13 +225,13 @@ describe('ring pairs', () => {
     const vip = layout.getVipChannel(0).responseRing(3);
     expect(normal.capacity).toBe(16);
     expect(vip.capacity).toBe(8);
-    expect(normal.maxMessageSize).toBe(32 + 2000);
-    expect(vip.maxMessageSize).toBe(32 + 2000);
+    expect(normal.maxMessageSize).toBe(40 + 2000);
+    expect(vip.maxMessageSize).toBe(40 + 2000);
   });
 
   it('keep room for a 1 KiB error reply when maxPayloadBytes is smaller', () => {
     const { layout } = makeLayout({ ...SMALL, maxPayloadBytes: 0 });
-    expect(layout.getNormalChannel(0).responseRing(0).maxMessageSize).toBe(32 + 1024);
+    expect(layout.getNormalChannel(0).responseRing(0).maxMessageSize).toBe(40 + 1024);
   });
 
   it('carry messages independently of one another', () => {

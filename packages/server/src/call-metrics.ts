@@ -1,0 +1,211 @@
+import * as hdr from 'hdr-histogram-js';
+
+/** Percentiles of a latency distribution, in microseconds. */
+export interface LatencySummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** What server.metrics() reports for one func id or one group. */
+export interface CallStats {
+  /** Requests a worker answered (replies and worker-side failures), plus poisons. */
+  calls: number;
+  /** Failures by error code. */
+  errors: Record<string, number>;
+  /** Time from the caller writing the request to a worker starting it. */
+  queueWaitUs: LatencySummary;
+  /** Time the handler ran. */
+  handlerUs: LatencySummary;
+  /** Whole call as the supervisor's own calls saw it (client calls: see IpcClient's observer option). */
+  endToEndUs: LatencySummary;
+}
+
+export interface MetricsSnapshot {
+  /** Since the server was created. */
+  uptimeMs: number;
+  byFuncId: Record<string, CallStats>;
+  byGroup: { normal: CallStats; vip: CallStats };
+}
+
+const HIGHEST_US = 3_600_000_000; // an hour
+
+function histogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 });
+}
+
+function summarize(histogram: hdr.Histogram): LatencySummary {
+  if (histogram.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  return {
+    count: histogram.totalCount,
+    min: histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue,
+    mean: histogram.mean,
+    p50: histogram.getValueAtPercentile(50),
+    p90: histogram.getValueAtPercentile(90),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue,
+  };
+}
+
+function clampUs(value: number): number {
+  if (!(value > 0)) return 0;
+  return Math.min(HIGHEST_US, Math.round(value));
+}
+
+/** Counters and HDR histograms for one key (a func id or a group). */
+class StatsCell {
+  calls = 0;
+  readonly errors = new Map<string, number>();
+  readonly queueWait = histogram();
+  readonly handler = histogram();
+  readonly endToEnd = histogram();
+  dirty = false;
+
+  toStats(): CallStats {
+    return {
+      calls: this.calls,
+      errors: Object.fromEntries(this.errors),
+      queueWaitUs: summarize(this.queueWait),
+      handlerUs: summarize(this.handler),
+      endToEndUs: summarize(this.endToEnd),
+    };
+  }
+
+  reset(): void {
+    this.calls = 0;
+    this.errors.clear();
+    this.queueWait.reset();
+    this.handler.reset();
+    this.endToEnd.reset();
+    this.dirty = false;
+  }
+}
+
+/** The wire form of a worker's metrics since its last report (JSON over the IPC channel). */
+export interface MetricsDelta {
+  funcs: {
+    funcId: number;
+    calls: number;
+    errors: Record<string, number>;
+    queueWait: string;
+    handler: string;
+  }[];
+}
+
+/**
+ * Call metrics keyed by func id and by group. Workers record every request
+ * they answer and send deltas to the supervisor about once a second; the
+ * supervisor adds them up, and adds the end-to-end times of its own calls.
+ */
+export class CallMetrics {
+  readonly #byFunc = new Map<number, StatsCell>();
+  readonly #byGroup = { normal: new StatsCell(), vip: new StatsCell() };
+  readonly #createdAt = performance.now();
+
+  #cell(funcId: number): StatsCell {
+    let cell = this.#byFunc.get(funcId);
+    if (cell === undefined) {
+      cell = new StatsCell();
+      this.#byFunc.set(funcId, cell);
+    }
+    return cell;
+  }
+
+  /** A worker answered a request (code null: success; queueWaitUs < 0: unknown). */
+  recordServed(
+    funcId: number,
+    group: 'normal' | 'vip',
+    code: string | null,
+    queueWaitUs: number,
+    handlerUs: number,
+  ): void {
+    for (const cell of [this.#cell(funcId), this.#byGroup[group]]) {
+      cell.calls++;
+      if (code !== null) cell.errors.set(code, (cell.errors.get(code) ?? 0) + 1);
+      if (queueWaitUs >= 0) cell.queueWait.recordValue(clampUs(queueWaitUs));
+      cell.handler.recordValue(clampUs(handlerUs));
+      cell.dirty = true;
+    }
+  }
+
+  /** One of the supervisor's own calls finished; `local` failures never reached a worker's reply. */
+  recordCall(funcId: number, group: 'normal' | 'vip', code: string | null, totalUs: number, local: boolean): void {
+    for (const cell of [this.#cell(funcId), this.#byGroup[group]]) {
+      // Crashes are counted by recordPoison, for every caller alike.
+      if (code !== null && local && code !== 'ERR_PHOENIX_WORKER_CRASHED') {
+        cell.errors.set(code, (cell.errors.get(code) ?? 0) + 1);
+      }
+      cell.endToEnd.recordValue(clampUs(totalUs));
+    }
+  }
+
+  /** A request a worker died on (any caller's). */
+  recordPoison(funcId: number, group: 'normal' | 'vip'): void {
+    for (const cell of [this.#cell(funcId), this.#byGroup[group]]) {
+      cell.calls++;
+      cell.errors.set('ERR_PHOENIX_WORKER_CRASHED', (cell.errors.get('ERR_PHOENIX_WORKER_CRASHED') ?? 0) + 1);
+    }
+  }
+
+  /** Encodes what changed since the last call and starts afresh (worker side). */
+  takeDelta(): MetricsDelta | null {
+    const funcs: MetricsDelta['funcs'] = [];
+    for (const [funcId, cell] of this.#byFunc) {
+      if (!cell.dirty) continue;
+      funcs.push({
+        funcId,
+        calls: cell.calls,
+        errors: Object.fromEntries(cell.errors),
+        queueWait: hdr.encodeIntoCompressedBase64(cell.queueWait),
+        handler: hdr.encodeIntoCompressedBase64(cell.handler),
+      });
+      cell.reset();
+    }
+    this.#byGroup.normal.reset();
+    this.#byGroup.vip.reset();
+    return funcs.length === 0 ? null : { funcs };
+  }
+
+  /** Adds a worker's delta (supervisor side). A malformed delta is ignored. */
+  addDelta(delta: MetricsDelta, group: 'normal' | 'vip'): void {
+    if (typeof delta !== 'object' || delta === null || !Array.isArray(delta.funcs)) return;
+    for (const entry of delta.funcs) {
+      if (!Number.isInteger(entry?.funcId) || typeof entry.calls !== 'number') continue;
+      let queueWait: hdr.Histogram;
+      let handler: hdr.Histogram;
+      try {
+        queueWait = hdr.decodeFromCompressedBase64(entry.queueWait);
+        handler = hdr.decodeFromCompressedBase64(entry.handler);
+      } catch {
+        continue;
+      }
+      for (const cell of [this.#cell(entry.funcId), this.#byGroup[group]]) {
+        cell.calls += entry.calls;
+        for (const [code, count] of Object.entries(entry.errors ?? {})) {
+          if (typeof count === 'number') cell.errors.set(code, (cell.errors.get(code) ?? 0) + count);
+        }
+        cell.queueWait.add(queueWait);
+        cell.handler.add(handler);
+      }
+      queueWait.destroy();
+      handler.destroy();
+    }
+  }
+
+  snapshot(): MetricsSnapshot {
+    const byFuncId: Record<string, CallStats> = {};
+    for (const [funcId, cell] of [...this.#byFunc].sort((a, b) => a[0] - b[0]))
+      byFuncId[String(funcId)] = cell.toStats();
+    return {
+      uptimeMs: performance.now() - this.#createdAt,
+      byFuncId,
+      byGroup: { normal: this.#byGroup.normal.toStats(), vip: this.#byGroup.vip.toStats() },
+    };
+  }
+}

@@ -1,0 +1,110 @@
+import { IpcClient } from '@phoenix-ipc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcServer } from '../src/index.js';
+import { registerPrometheusMetrics } from '../src/prometheus.js';
+import { Harness, WORKER_SCRIPT, waitUntil } from './harness.js';
+
+const ECHO = 1001;
+const THROWS = 1004;
+const EXITS = 1006;
+
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+
+async function start(): Promise<{ server: IpcServer; name: string }> {
+  const name = harness.name('metrics');
+  const server = harness.track(
+    await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1, maxClients: 2, restartBackoff: { initialMs: 10 } }),
+  );
+  await server.start(WORKER_SCRIPT, [name]);
+  return { server, name };
+}
+
+describe('server.metrics()', () => {
+  it('counts calls and errors by func id and by group, with HDR latency percentiles', async () => {
+    const { server } = await start();
+    for (let i = 0; i < 50; i++) await server.call(ECHO, `m${i}`);
+    for (let i = 0; i < 5; i++) await server.call(ECHO, 'vip', { priority: 1 });
+    for (let i = 0; i < 3; i++) await server.call(THROWS, '').catch(() => undefined);
+    await waitUntil(() => (server.metrics().byFuncId[String(ECHO)]?.calls ?? 0) >= 55, 5000, 'the workers to report');
+    const metrics = server.metrics();
+    const echo = metrics.byFuncId[String(ECHO)]!;
+    expect(echo.calls).toBe(55);
+    expect(echo.errors).toEqual({});
+    expect(echo.handlerUs.count).toBe(55);
+    expect(echo.queueWaitUs.count).toBe(55);
+    expect(echo.endToEndUs.count).toBe(55);
+    expect(echo.endToEndUs.p50).toBeGreaterThan(0);
+    expect(echo.endToEndUs.p99).toBeGreaterThanOrEqual(echo.endToEndUs.p50);
+    expect(echo.endToEndUs.max).toBeGreaterThanOrEqual(echo.endToEndUs.p99);
+    await waitUntil(
+      () => (server.metrics().byFuncId[String(THROWS)]?.calls ?? 0) >= 3,
+      5000,
+      'the failures to be reported',
+    );
+    expect(server.metrics().byFuncId[String(THROWS)]!.errors).toEqual({ ERR_PHOENIX_HANDLER_FAILED: 3 });
+    expect(metrics.byGroup.vip.calls).toBe(5);
+    expect(server.metrics().byGroup.normal.calls).toBe(53);
+    expect(metrics.workers).toHaveLength(2);
+    expect(metrics.uptimeMs).toBeGreaterThan(0);
+  });
+
+  it('counts the calls of client processes too (measured by the workers)', async () => {
+    const { server, name } = await start();
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    for (let i = 0; i < 20; i++) await client.call(ECHO, 'c');
+    await waitUntil(() => (server.metrics().byFuncId[String(ECHO)]?.calls ?? 0) >= 20, 5000, 'the workers to report');
+    expect(server.metrics().clients).toBe(1);
+  });
+
+  it('counts a poison as ERR_PHOENIX_WORKER_CRASHED', async () => {
+    const { server } = await start();
+    await server.call(EXITS, '').catch(() => undefined);
+    expect(server.metrics().byFuncId[String(EXITS)]!.errors).toEqual({ ERR_PHOENIX_WORKER_CRASHED: 1 });
+  });
+});
+
+describe('events', () => {
+  it('emits workerCrash, workerRestart, clientConnected and clientGone', async () => {
+    const { server, name } = await start();
+    const events: string[] = [];
+    for (const event of ['workerCrash', 'workerRestart', 'clientConnected', 'clientGone']) {
+      server.on(event, () => events.push(event));
+    }
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    await server.call(EXITS, '').catch(() => undefined);
+    await waitUntil(() => events.includes('workerRestart'), 10_000, 'the restart');
+    await client.disconnect();
+    await waitUntil(() => events.includes('clientGone'), 5000, 'clientGone');
+    expect(events).toEqual(['clientConnected', 'workerCrash', 'workerRestart', 'clientGone']);
+  });
+});
+
+describe('Prometheus exposition', () => {
+  it('exposes the documented metrics through prom-client', async () => {
+    const { server } = await start();
+    for (let i = 0; i < 10; i++) await server.call(ECHO, 'p');
+    await server.call(THROWS, '').catch(() => undefined);
+    await waitUntil(() => (server.metrics().byFuncId[String(THROWS)]?.calls ?? 0) >= 1, 5000, 'the workers to report');
+    const { registry, metricNames } = registerPrometheusMetrics(server);
+    const text = await registry.metrics();
+    expect(metricNames).toContain('phoenix_calls_total');
+    expect(text).toContain('phoenix_calls_total{func="1001"} 10');
+    expect(text).toContain('phoenix_errors_total{func="1004",code="ERR_PHOENIX_HANDLER_FAILED"} 1');
+    expect(text).toMatch(/phoenix_handler_seconds\{func="1001",quantile="0\.5"\} [\d.e-]+/);
+    expect(text).toContain('phoenix_worker_up{group="normal",index="0"} 1');
+    expect(text).toContain('phoenix_worker_up{group="vip",index="0"} 1');
+    expect(text).toContain('phoenix_clients_connected 0');
+    expect(text).toContain('# TYPE phoenix_worker_crashes_total counter');
+  });
+
+  it('takes a prefix and an existing registry', async () => {
+    const { server } = await start();
+    const { Registry } = await import('prom-client');
+    const registry = new Registry();
+    registerPrometheusMetrics(server, { registry, prefix: 'app_phx_' });
+    expect(await registry.metrics()).toContain('app_phx_clients_connected 0');
+  });
+});
