@@ -172,10 +172,11 @@ export class CallerEngine {
   // ------------------------------------------------------------------ submit
 
   /** Sends a call; the promise settles with its Reply or a PhoenixError. Validation is the caller's. */
-  call(funcId: number, payload: Uint8Array, options: ResolvedCall): Promise<Reply> {
+  call(funcId: number, payload: Uint8Array, options: ResolvedCall, target: Uint8Array | null = null): Promise<Reply> {
     let call: PendingCall;
     try {
       call = this.#submit(funcId, payload, options, false);
+      call.target = target;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -450,12 +451,28 @@ export class CallerEngine {
       this.#settle(call, null, error, queueWaitUs, handlerUs, true);
       return;
     }
+    let payload: Uint8Array;
+    const target = call.target;
+    if (target === null) {
+      payload = this.#bytes.slice(start, start + payloadLen);
+    } else if (payloadLen <= target.length) {
+      target.set(this.#bytes.subarray(start, start + payloadLen));
+      payload = target.subarray(0, payloadLen);
+    } else {
+      const error = new PhoenixError(
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `reply of ${payloadLen} bytes does not fit the ${target.length}-byte buffer given to callInto`,
+        { seqId, funcId: call.funcId },
+      );
+      this.#settle(call, null, error, queueWaitUs, handlerUs, true);
+      return;
+    }
     const reply: Reply = {
       seqId,
       funcId,
       status: MsgStatus.Completed,
       payloadLen,
-      payload: this.#bytes.slice(start, start + payloadLen),
+      payload,
     };
     this.#settle(call, reply, null, queueWaitUs, handlerUs, true);
   }

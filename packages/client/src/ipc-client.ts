@@ -397,6 +397,23 @@ export class IpcClient extends EventEmitter {
     return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults);
   }
 
+  /**
+   * Like call(), but copies the reply payload into `target` (the Reply's
+   * payload is then a view of it) instead of allocating a new buffer: for hot
+   * loops with large replies. A reply longer than `target` fails with
+   * ERR_PHOENIX_PAYLOAD_TOO_LARGE.
+   */
+  callInto(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    target: Uint8Array,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    if (!(target instanceof Uint8Array)) return Promise.reject(invalid('target must be a Uint8Array'));
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, target);
+  }
+
   /** Like call() without a timeout, unless its options give one. */
   callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
     return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults);
@@ -408,6 +425,7 @@ export class IpcClient extends EventEmitter {
     priorityOrOptions: Priority | CallOptions | undefined,
     timeoutMs: number | undefined,
     defaults: DefaultCallOptions,
+    target: Uint8Array | null = null,
   ): Promise<Reply> {
     try {
       const id = checkFuncId(funcId);
@@ -415,7 +433,7 @@ export class IpcClient extends EventEmitter {
         (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
         resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
       const bytes = toPayload(payload);
-      return this.#requireEngine().call(id, bytes, options);
+      return this.#requireEngine().call(id, bytes, options, target);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -32,6 +32,8 @@ export class PendingCall implements DeadlineEntry {
   reject: ((error: PhoenixError) => void) | null = null;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
+  /** callInto: the caller's buffer the reply payload is copied into (null: a fresh copy). */
+  target: Uint8Array | null = null;
   syncReply: Reply | null = null;
   syncError: PhoenixError | null = null;
 }

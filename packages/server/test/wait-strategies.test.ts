@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { IpcClient } from '@phoenix-ipc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcServer, type PhoenixError, type WaitStrategy } from '../src/index.js';
+import { Harness, sleep, WORKER_SCRIPT } from './harness.js';
+
+const ECHO = 1001;
+const SIZED_REPLY = 1007;
+const text = new TextDecoder();
+
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+
+/** CPU ticks (utime + stime, 1/100 s) a process has used. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function start(waitStrategy: WaitStrategy, options: object = {}): Promise<{ server: IpcServer; name: string }> {
+  const name = harness.name(`wait-${waitStrategy}`);
+  const server = harness.track(
+    await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1, maxClients: 2, waitStrategy, ...options }),
+  );
+  await server.start(WORKER_SCRIPT, [name]);
+  return { server, name };
+}
+
+describe.each(['adaptive', 'spin', 'block'] as const)("waitStrategy '%s'", (waitStrategy) => {
+  it('serves sequential and pipelined calls from the supervisor and from a client', async () => {
+    const { server, name } = await start(waitStrategy);
+    const client = harness.track(IpcClient.create(name, { waitStrategy }));
+    await client.connect(5000);
+    for (let i = 0; i < 200; i++) {
+      expect(text.decode((await server.call(ECHO, `s${i}`)).payload)).toBe(`s${i}`);
+      expect(text.decode((await client.call(ECHO, `c${i}`)).payload)).toBe(`c${i}`);
+    }
+    const burst = await Promise.all(Array.from({ length: 500 }, (_, i) => client.call(ECHO, `b${i}`, i % 2)));
+    burst.forEach((reply, i) => {
+      expect(text.decode(reply.payload)).toBe(`b${i}`);
+    });
+  });
+});
+
+describe('waiting costs no CPU while idle', () => {
+  it.each(['adaptive', 'block'] as const)(
+    "with '%s': workers, supervisor and a connected client stay idle",
+    async (waitStrategy) => {
+      const { server, name } = await start(waitStrategy);
+      const client = harness.track(IpcClient.create(name, { waitStrategy }));
+      await client.connect(5000);
+      for (let i = 0; i < 1000; i++) await client.call(ECHO, 'warm');
+      await sleep(300); // spins run out, everyone parks
+      const pids = server.getWorkerStats().map((s) => s.pid);
+      const before = pids.map(cpuTicks);
+      const self = process.cpuUsage();
+      await sleep(2000);
+      const workerTicks = pids.map((pid, i) => cpuTicks(pid) - before[i]!);
+      const usage = process.cpuUsage(self);
+      // 2 s is 200 ticks of a core: idle means next to nothing (timers a few times a second).
+      for (const ticks of workerTicks) expect(ticks).toBeLessThanOrEqual(4);
+      // This process hosts the supervisor and the client (and vitest itself).
+      expect((usage.user + usage.system) / 1000).toBeLessThan(200);
+    },
+  );
+});
+
+describe('park/wake races (block: every message parks its consumer)', () => {
+  it('never loses a wake-up over many park/wake cycles', async () => {
+    const calls = Number(process.env.PHOENIX_RACE_CALLS ?? 100_000);
+    const { name } = await start('block');
+    const client = harness.track(IpcClient.create(name, { waitStrategy: 'block' }));
+    await client.connect(5000);
+    let done = 0;
+    let failed = 0;
+    // Sequential calls (each one parks both sides) and small random bursts, all with timeouts:
+    // a lost wake-up shows as ERR_PHOENIX_TIMEOUT.
+    let seed = 12345;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    while (done + failed < calls) {
+      const burst = random() < 0.7 ? 1 : 1 + Math.floor(random() * 16);
+      const results = await Promise.allSettled(
+        Array.from({ length: burst }, () => client.call(ECHO, 'race', { timeoutMs: 5000 })),
+      );
+      for (const result of results) {
+        if (result.status === 'fulfilled') done++;
+        else {
+          failed++;
+          console.error((result.reason as PhoenixError).code);
+        }
+      }
+      if (random() < 0.001) await sleep(1); // now and then both sides go fully idle
+    }
+    expect(failed).toBe(0);
+  }, 180_000);
+});
+
+describe('callInto', () => {
+  it("copies the reply into the caller's buffer", async () => {
+    const { server, name } = await start('adaptive');
+    const target = new Uint8Array(64);
+    const reply = await server.callInto(ECHO, 'into the buffer', target);
+    expect(reply.payload.buffer).toBe(target.buffer);
+    expect(text.decode(reply.payload)).toBe('into the buffer');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    const theirs = await client.callInto(ECHO, 'client side', target, { timeoutMs: 5000 });
+    expect(theirs.payload.buffer).toBe(target.buffer);
+    expect(text.decode(theirs.payload)).toBe('client side');
+  });
+
+  it('fails with ERR_PHOENIX_PAYLOAD_TOO_LARGE when the reply does not fit', async () => {
+    const { server } = await start('adaptive');
+    const error = (await server
+      .callInto(SIZED_REPLY, '100', new Uint8Array(10))
+      .catch((e: unknown) => e)) as PhoenixError;
+    expect(error.code).toBe('ERR_PHOENIX_PAYLOAD_TOO_LARGE');
+  });
+});
