@@ -57,6 +57,8 @@ export interface CallerEngineConfig {
 }
 
 const WAIT_RETRY_MS = 1;
+/** From this size a reply's copy skips the zero-fill of a fresh buffer. */
+const LARGE_REPLY_BYTES = 4096;
 const SPIN_SLICE_MS = 1;
 /** A pump chained through microtasks for longer than this yields to the event loop (timers, sockets). */
 const MICROTASK_SLICE_MS = 2;
@@ -454,7 +456,13 @@ export class CallerEngine {
     let payload: Uint8Array;
     const target = call.target;
     if (target === null) {
-      payload = this.#bytes.slice(start, start + payloadLen);
+      // Large replies: no zero-fill before the copy overwrites it anyway.
+      if (payloadLen < LARGE_REPLY_BYTES) {
+        payload = this.#bytes.slice(start, start + payloadLen);
+      } else {
+        payload = Buffer.allocUnsafeSlow(payloadLen);
+        payload.set(this.#bytes.subarray(start, start + payloadLen));
+      }
     } else if (payloadLen <= target.length) {
       target.set(this.#bytes.subarray(start, start + payloadLen));
       payload = target.subarray(0, payloadLen);

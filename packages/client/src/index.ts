@@ -21,6 +21,7 @@ export {
   type SyncCallOptions,
   toPayload,
 } from './call-options.js';
+export { Caller } from './caller.js';
 export { type CallEvent, CallerEngine, type CallerEngineConfig, type CallObserver } from './caller-engine.js';
 export { ControlConnection, type ControlHandlers } from './control-connection.js';
 export {

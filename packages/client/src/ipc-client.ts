@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   closeFd,
   connectSeqpacket,
@@ -10,25 +9,14 @@ import {
   PhoenixError,
   type PhoenixErrorCode,
   PhoenixShmLayout,
-  type Priority,
   SupervisorState,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
-import {
-  type CallOptions,
-  checkFuncId,
-  checkQueueFullPolicy,
-  checkTimeout,
-  DefaultCallOptions,
-  type QueueFullPolicy,
-  resolveCallOptions,
-  type SyncCallOptions,
-  toPayload,
-} from './call-options.js';
+import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from './call-options.js';
+import { Caller } from './caller.js';
 import { CallerEngine, type CallObserver } from './caller-engine.js';
 import { ControlConnection } from './control-connection.js';
 import { CONTROL_PROTOCOL_VERSION, type ControlMessage, controlSocketName } from './control-protocol.js';
-import type { Reply } from './reply.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
 
@@ -63,6 +51,8 @@ interface Connection {
   fds: number[];
 }
 
+type ResolvedClientOptions = Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
+
 type HandshakeResult = { message: ControlMessage & { t: 'welcome' }; fds: number[] } | RetryLater;
 
 /** A temporary condition worth retrying until the connect deadline. */
@@ -83,30 +73,18 @@ class RetryLater {
  *
  * Events: 'state' (new ClientState), 'server-gone'.
  */
-export class IpcClient extends EventEmitter {
+export class IpcClient extends Caller {
   readonly name: string;
-  readonly #options: Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
-  readonly #callDefaults: DefaultCallOptions;
-  readonly #asyncDefaults: DefaultCallOptions;
+  readonly #options: ResolvedClientOptions;
   #state: ClientState = 'disconnected';
   #connection: Connection | null = null;
   #connecting: Promise<void> | null = null;
   #attempt = 0;
 
-  private constructor(name: string, options: IpcClientOptions) {
-    super();
+  private constructor(name: string, options: ResolvedClientOptions) {
+    super(options.defaultTimeoutMs, options.onQueueFull);
     this.name = name;
-    this.#options = {
-      onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
-      defaultTimeoutMs:
-        options.defaultTimeoutMs === undefined
-          ? 30_000
-          : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
-      waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
-      observer: options.observer,
-    };
-    this.#callDefaults = new DefaultCallOptions(this.#options.defaultTimeoutMs, this.#options.onQueueFull);
-    this.#asyncDefaults = new DefaultCallOptions(0, this.#options.onQueueFull);
+    this.#options = options;
   }
 
   /** Throws ERR_PHOENIX_INVALID_ARGUMENT on a bad name or option. Does not connect. */
@@ -114,7 +92,15 @@ export class IpcClient extends EventEmitter {
     const problem = segmentNameProblem(name);
     if (problem !== null) throw invalid(problem);
     if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-    return new IpcClient(name, options);
+    return new IpcClient(name, {
+      onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
+      defaultTimeoutMs:
+        options.defaultTimeoutMs === undefined
+          ? 30_000
+          : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
+      waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
+      observer: options.observer,
+    });
   }
 
   static #checkStrategy(value: unknown): WaitStrategy {
@@ -373,7 +359,7 @@ export class IpcClient extends EventEmitter {
     this.emit('state', state);
   }
 
-  #requireEngine(): CallerEngine {
+  protected engineForCall(): CallerEngine {
     const connection = this.#connection;
     if (connection === null || this.#state !== 'connected') {
       if (this.#state === 'server-gone') {
@@ -382,78 +368,6 @@ export class IpcClient extends EventEmitter {
       throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', `the client is ${this.#state}; call connect() first`);
     }
     return connection.engine;
-  }
-
-  /**
-   * Calls `funcId` with `payload` on the least-loaded worker of the priority's
-   * group. Times out after `timeoutMs` (default: the client's defaultTimeoutMs).
-   */
-  call(
-    funcId: number,
-    payload?: Uint8Array | string,
-    priorityOrOptions?: Priority | CallOptions,
-    timeoutMs?: number,
-  ): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults);
-  }
-
-  /**
-   * Like call(), but copies the reply payload into `target` (the Reply's
-   * payload is then a view of it) instead of allocating a new buffer: for hot
-   * loops with large replies. A reply longer than `target` fails with
-   * ERR_PHOENIX_PAYLOAD_TOO_LARGE.
-   */
-  callInto(
-    funcId: number,
-    payload: Uint8Array | string | undefined,
-    target: Uint8Array,
-    priorityOrOptions?: Priority | CallOptions,
-    timeoutMs?: number,
-  ): Promise<Reply> {
-    if (!(target instanceof Uint8Array)) return Promise.reject(invalid('target must be a Uint8Array'));
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, target);
-  }
-
-  /** Like call() without a timeout, unless its options give one. */
-  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults);
-  }
-
-  #callWith(
-    funcId: number,
-    payload: Uint8Array | string | undefined,
-    priorityOrOptions: Priority | CallOptions | undefined,
-    timeoutMs: number | undefined,
-    defaults: DefaultCallOptions,
-    target: Uint8Array | null = null,
-  ): Promise<Reply> {
-    try {
-      const id = checkFuncId(funcId);
-      const options =
-        (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
-        resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
-      const bytes = toPayload(payload);
-      return this.#requireEngine().call(id, bytes, options, target);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /**
-   * Blocks the calling thread until the reply (brief spin, then a blocking
-   * wait in native code; no busy loop). Throws the same PhoenixErrors as call().
-   */
-  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
-    const id = checkFuncId(funcId);
-    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-    if ('signal' in options && (options as CallOptions).signal !== undefined) {
-      throw invalid('callSync takes no signal: nothing can fire while the thread is blocked');
-    }
-    const resolved = resolveCallOptions(options, undefined, {
-      timeoutMs: this.#options.defaultTimeoutMs,
-      onQueueFull: this.#options.onQueueFull,
-    });
-    return this.#requireEngine().callSync(id, toPayload(payload), resolved);
   }
 
   /**

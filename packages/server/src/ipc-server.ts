@@ -1,16 +1,6 @@
-import { EventEmitter } from 'node:events';
-import {
-  type CallObserver,
-  type CallOptions,
-  checkFuncId,
-  DefaultCallOptions,
-  type Reply,
-  resolveCallOptions,
-  type SyncCallOptions,
-  toPayload,
-} from '@phoenix-ipc/client';
+import { Caller, type CallerEngine, type CallObserver } from '@phoenix-ipc/client';
 import { segmentNameProblem } from '@phoenix-ipc/native-shm';
-import { PhoenixError, type Priority } from '@phoenix-ipc/shm-layout';
+import { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
@@ -37,23 +27,17 @@ function invalid(message: string): PhoenixError {
  *
  * Events (supervisor): 'workerCrash', 'workerRestart', 'clientConnected', 'clientGone'.
  */
-export class IpcServer extends EventEmitter {
+export class IpcServer extends Caller {
   readonly name: string;
   readonly isWorker: boolean;
   readonly #handlers = new HandlerRegistry();
   readonly #supervisor: Supervisor | null;
   readonly #worker: WorkerHost | null;
-  readonly #options: ResolvedServerOptions | null;
-  readonly #callDefaults: DefaultCallOptions;
-  readonly #asyncDefaults: DefaultCallOptions;
 
   private constructor(name: string, options: ResolvedServerOptions | null, role: 'supervisor' | 'worker') {
-    super();
+    super(options?.defaultTimeoutMs ?? 30_000, options?.onQueueFull ?? 'wait');
     this.name = name;
     this.isWorker = role === 'worker';
-    this.#options = options;
-    this.#callDefaults = new DefaultCallOptions(options?.defaultTimeoutMs ?? 30_000, options?.onQueueFull ?? 'wait');
-    this.#asyncDefaults = new DefaultCallOptions(0, options?.onQueueFull ?? 'wait');
     if (role === 'worker') {
       const environment = readWorkerEnvironment()!;
       // Children of the worker are not workers.
@@ -119,6 +103,13 @@ export class IpcServer extends EventEmitter {
   }
 
   // Calls are admitted while starting (they queue) and running; before start and once stopping, they are not.
+  // While it blocks in callSync this supervisor does not supervise (no crash
+  // handling, admissions or hang scan); it still notices the target worker's
+  // death and throws ERR_PHOENIX_WORKER_CRASHED.
+  protected engineForCall(): CallerEngine {
+    return this.#callable().engine;
+  }
+
   #callable(): Supervisor {
     const supervisor = this.#requireSupervisor('call');
     const state = supervisor.state;
@@ -127,74 +118,6 @@ export class IpcServer extends EventEmitter {
       'ERR_PHOENIX_UNAVAILABLE',
       `the server is ${state}: ${state === 'created' ? 'start() it first' : 'it accepts no new calls'}`,
     );
-  }
-
-  /** Calls `funcId` on the least-loaded worker of the priority's group (default timeout: defaultTimeoutMs). */
-  call(
-    funcId: number,
-    payload?: Uint8Array | string,
-    priorityOrOptions?: Priority | CallOptions,
-    timeoutMs?: number,
-  ): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults);
-  }
-
-  /**
-   * Like call(), but copies the reply payload into `target` (the Reply's
-   * payload is then a view of it) instead of allocating: for hot loops with
-   * large replies. A reply longer than `target` fails with
-   * ERR_PHOENIX_PAYLOAD_TOO_LARGE.
-   */
-  callInto(
-    funcId: number,
-    payload: Uint8Array | string | undefined,
-    target: Uint8Array,
-    priorityOrOptions?: Priority | CallOptions,
-    timeoutMs?: number,
-  ): Promise<Reply> {
-    if (!(target instanceof Uint8Array)) return Promise.reject(invalid('target must be a Uint8Array'));
-    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, target);
-  }
-
-  /** Like call() without a timeout unless its options give one. */
-  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
-    return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults);
-  }
-
-  #callWith(
-    funcId: number,
-    payload: Uint8Array | string | undefined,
-    priorityOrOptions: Priority | CallOptions | undefined,
-    timeoutMs: number | undefined,
-    defaults: DefaultCallOptions,
-    target: Uint8Array | null = null,
-  ): Promise<Reply> {
-    try {
-      const id = checkFuncId(funcId);
-      const options =
-        (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
-        resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
-      const bytes = toPayload(payload);
-      return this.#callable().engine.call(id, bytes, options, target);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /**
-   * Blocks the thread until the reply. While it blocks, this supervisor does
-   * not supervise (no crash handling, no admissions, no hang scan); it still
-   * notices the target worker's death and throws ERR_PHOENIX_WORKER_CRASHED.
-   */
-  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
-    const id = checkFuncId(funcId);
-    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-    if ((options as CallOptions).signal !== undefined) throw invalid('callSync takes no signal');
-    const resolved = resolveCallOptions(options, undefined, {
-      timeoutMs: this.#options?.defaultTimeoutMs ?? 30_000,
-      onQueueFull: this.#options?.onQueueFull ?? 'wait',
-    });
-    return this.#callable().engine.callSync(id, toPayload(payload), resolved);
   }
 
   getState(): ServerState {

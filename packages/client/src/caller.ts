@@ -1,0 +1,111 @@
+import { EventEmitter } from 'node:events';
+import { PhoenixError, type Priority } from '@phoenix-ipc/shm-layout';
+import {
+  type CallOptions,
+  checkFuncId,
+  DefaultCallOptions,
+  type QueueFullPolicy,
+  resolveCallOptions,
+  type SyncCallOptions,
+  toPayload,
+} from './call-options.js';
+import type { CallerEngine } from './caller-engine.js';
+import type { Reply } from './reply.js';
+
+/**
+ * The call API shared by IpcClient and IpcServer (the supervisor's own
+ * calls): argument checks and option resolution, in front of a CallerEngine.
+ */
+export abstract class Caller extends EventEmitter {
+  readonly #callDefaults: DefaultCallOptions;
+  readonly #asyncDefaults: DefaultCallOptions;
+
+  protected constructor(defaultTimeoutMs: number, onQueueFull: QueueFullPolicy) {
+    super();
+    this.#callDefaults = new DefaultCallOptions(defaultTimeoutMs, onQueueFull);
+    this.#asyncDefaults = new DefaultCallOptions(0, onQueueFull);
+  }
+
+  /** The engine a call goes through; throws the PhoenixError that says why there is none. */
+  protected abstract engineForCall(): CallerEngine;
+
+  /**
+   * Calls `funcId` with `payload` on the least-loaded worker of the
+   * priority's group (Normal by default). Times out after `timeoutMs`
+   * (default: the defaultTimeoutMs option). Resolves to the Reply; rejects
+   * with a PhoenixError.
+   */
+  call(
+    funcId: number,
+    payload?: Uint8Array | string,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, null);
+  }
+
+  /**
+   * Like call(), but copies the reply payload into `target` (the Reply's
+   * payload is then a view of it) instead of allocating a new buffer: for hot
+   * loops with large replies. A reply longer than `target` fails with
+   * ERR_PHOENIX_PAYLOAD_TOO_LARGE.
+   */
+  callInto(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    target: Uint8Array,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    if (!(target instanceof Uint8Array)) {
+      return Promise.reject(new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'target must be a Uint8Array'));
+    }
+    return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, target);
+  }
+
+  /** Like call() without a timeout, unless its options give one. */
+  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
+    return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults, null);
+  }
+
+  #callWith(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    priorityOrOptions: Priority | CallOptions | undefined,
+    timeoutMs: number | undefined,
+    defaults: DefaultCallOptions,
+    target: Uint8Array | null,
+  ): Promise<Reply> {
+    try {
+      const id = checkFuncId(funcId);
+      const options =
+        (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
+        resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
+      const bytes = toPayload(payload);
+      return this.engineForCall().call(id, bytes, options, target);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Our design's blocking Call: blocks the calling thread until the reply (a
+   * brief spin, then a blocking wait in native code; never a long busy loop)
+   * and returns it, or throws the same PhoenixErrors as call(). Takes
+   * `{ priority, timeoutMs }` only: no signal can fire while the thread is blocked.
+   */
+  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
+    const id = checkFuncId(funcId);
+    if (typeof options !== 'object' || options === null) {
+      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'options must be an object');
+    }
+    if ((options as CallOptions).signal !== undefined) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        'callSync takes no signal: nothing can fire while the thread is blocked',
+      );
+    }
+    const resolved = resolveCallOptions(options, undefined, this.#callDefaults.base);
+    return this.engineForCall().callSync(id, toPayload(payload), resolved);
+  }
+}
