@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkFuncId,
+  checkTimeout,
+  DefaultCallOptions,
+  PhoenixError,
+  Priority,
+  resolveCallOptions,
+  toPayload,
+} from '../src/index.js';
+
+const defaults = { timeoutMs: 5000, onQueueFull: 'wait' as const };
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PhoenixError);
+    return (error as PhoenixError).code;
+  }
+  return undefined;
+}
+
+describe('checkFuncId', () => {
+  it('accepts application ids from 1001 to 2^32-1', () => {
+    expect(checkFuncId(1001)).toBe(1001);
+    expect(checkFuncId(0xffff_ffff)).toBe(0xffff_ffff);
+  });
+
+  it('rejects the reserved ids 0..1000 and says they are reserved', () => {
+    for (const id of [1, 500, 1000]) {
+      expect(() => checkFuncId(id)).toThrow(/reserved/);
+      expect(codeOf(() => checkFuncId(id))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    }
+    expect(codeOf(() => checkFuncId(0))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('rejects non-integers, negatives, ids beyond u32 and non-numbers', () => {
+    for (const id of [1001.5, -1, 2 ** 32, Number.NaN, '1001', null, undefined]) {
+      expect(codeOf(() => checkFuncId(id))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    }
+  });
+});
+
+describe('checkTimeout', () => {
+  it('maps Infinity to 0 (no timeout)', () => {
+    expect(checkTimeout(Number.POSITIVE_INFINITY, 'timeoutMs')).toBe(0);
+  });
+
+  it('rejects zero, negatives, NaN and values a timer cannot hold', () => {
+    for (const value of [0, -5, Number.NaN, 2 ** 31, '10']) {
+      expect(codeOf(() => checkTimeout(value, 'timeoutMs'))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    }
+  });
+});
+
+describe('resolveCallOptions', () => {
+  it('takes the positional form (priority, timeoutMs)', () => {
+    expect(resolveCallOptions(Priority.High, 250, defaults)).toEqual({
+      priority: Priority.High,
+      timeoutMs: 250,
+      signal: undefined,
+      onQueueFull: 'wait',
+    });
+  });
+
+  it('takes the options-object form with a signal and a queue-full policy', () => {
+    const controller = new AbortController();
+    const resolved = resolveCallOptions(
+      { priority: Priority.Normal, timeoutMs: 10, signal: controller.signal, onQueueFull: 'reject' },
+      undefined,
+      defaults,
+    );
+    expect(resolved).toEqual({ priority: 0, timeoutMs: 10, signal: controller.signal, onQueueFull: 'reject' });
+  });
+
+  it('fills in the defaults for what is not given', () => {
+    expect(resolveCallOptions(undefined, undefined, defaults)).toEqual({
+      priority: Priority.Normal,
+      timeoutMs: 5000,
+      signal: undefined,
+      onQueueFull: 'wait',
+    });
+    expect(resolveCallOptions({}, undefined, defaults).timeoutMs).toBe(5000);
+  });
+
+  it('rejects an unknown priority, a non-AbortSignal signal and a bad policy', () => {
+    expect(codeOf(() => resolveCallOptions(7 as Priority, undefined, defaults))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(codeOf(() => resolveCallOptions({ signal: {} as AbortSignal }, undefined, defaults))).toBe(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => resolveCallOptions({ onQueueFull: 'drop' as 'wait' }, undefined, defaults))).toBe(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+    );
+  });
+
+  it('refuses a timeout given both inside the options and as a fourth argument', () => {
+    expect(codeOf(() => resolveCallOptions({}, 100, defaults))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
+
+describe('DefaultCallOptions', () => {
+  it('shares one frozen options object per priority', () => {
+    const shared = new DefaultCallOptions(1000, 'reject');
+    const normal = shared.forPriority(undefined);
+    expect(normal).toBe(shared.forPriority(Priority.Normal));
+    expect(Object.isFrozen(normal)).toBe(true);
+    expect(shared.forPriority(Priority.High)).toMatchObject({ priority: 1, timeoutMs: 1000, onQueueFull: 'reject' });
+  });
+
+  it('returns null for anything but a bare priority, so the full resolver runs', () => {
+    const shared = new DefaultCallOptions(1000, 'wait');
+    expect(shared.forPriority({ priority: 0 })).toBeNull();
+    expect(shared.forPriority(3)).toBeNull();
+  });
+});
+
+describe('toPayload', () => {
+  it('passes a Uint8Array or Buffer through without copying', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    expect(toPayload(bytes)).toBe(bytes);
+    const buffer = Buffer.from('abc');
+    expect(toPayload(buffer)).toBe(buffer);
+  });
+
+  it('encodes a string as UTF-8', () => {
+    expect(Array.from(toPayload('hé'))).toEqual([0x68, 0xc3, 0xa9]);
+  });
+
+  it('treats a missing payload as empty and rejects anything else', () => {
+    expect(toPayload(undefined).length).toBe(0);
+    expect(codeOf(() => toPayload(42))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(codeOf(() => toPayload({}))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { decodeErrorPayload, encodeErrorPayload, PhoenixError } from '../src/index.js';
+
+const details = { seqId: 42, funcId: 1001 };
+
+describe('error payloads', () => {
+  it('round-trips code, message, name and stack', () => {
+    const target = new Uint8Array(4096);
+    const length = encodeErrorPayload(target, {
+      code: 'ERR_PHOENIX_HANDLER_FAILED',
+      message: 'boom',
+      name: 'TypeError',
+      stack: 'TypeError: boom\n    at handler',
+    });
+    const error = decodeErrorPayload(target.subarray(0, length), details);
+    expect(error).toBeInstanceOf(PhoenixError);
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(error.message).toContain('boom');
+    expect(error).toMatchObject({ seqId: 42, funcId: 1001, remoteName: 'TypeError' });
+    expect((error as unknown as { remoteStack: string }).remoteStack).toContain('at handler');
+  });
+
+  it('shortens a long message to fit the reply slot, keeping the code', () => {
+    const target = new Uint8Array(200);
+    const length = encodeErrorPayload(target, {
+      code: 'ERR_PHOENIX_HANDLER_FAILED',
+      message: 'x'.repeat(10_000),
+      stack: 'y'.repeat(10_000),
+    });
+    expect(length).toBeLessThanOrEqual(200);
+    expect(decodeErrorPayload(target.subarray(0, length), details).code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+  });
+
+  it('still writes something valid into a tiny slot', () => {
+    const target = new Uint8Array(8);
+    const length = encodeErrorPayload(target, { code: 'ERR_PHOENIX_HANDLER_FAILED', message: 'long message' });
+    expect(length).toBeLessThanOrEqual(8);
+    expect(decodeErrorPayload(target.subarray(0, length), details)).toBeInstanceOf(PhoenixError);
+  });
+
+  it('turns garbage bytes into ERR_PHOENIX_HANDLER_FAILED, never a throw', () => {
+    const garbage = new Uint8Array([0xff, 0x00, 0x7b, 0x22]);
+    const error = decodeErrorPayload(garbage, details);
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(error.message).toMatch(/not valid JSON/);
+  });
+
+  it('does not let a peer invent an error code', () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ code: 'ERR_MADE_UP', message: 7 }));
+    const error = decodeErrorPayload(bytes, details);
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(error.message).toBe('the handler failed');
+  });
+
+  it('keeps a known framework code a worker sent', () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ code: 'ERR_PHOENIX_NO_HANDLER', message: 'no 1234' }));
+    expect(decodeErrorPayload(bytes, details).code).toBe('ERR_PHOENIX_NO_HANDLER');
+  });
+});
