@@ -21,7 +21,7 @@
  *  |  PROCESSED (completed transactions)                            |  48
  *  |  FAILED (transactions that ended in a failure reply)           |  52
  *  |  MAGIC ("MON1")                                                |  56
- *  |  reserved                                                      |  60
+ *  |  REPLY_MARK (response ring's message count at begin)            |  60
  *  +---------------------------------------------------------------+  64
  */
 export const MONITOR_BYTES = 64;
@@ -42,6 +42,8 @@ export const ATTEMPT_OFFSET = 44;
 export const PROCESSED_OFFSET = 48;
 export const FAILED_OFFSET = 52;
 export const MAGIC_OFFSET = 56;
+/** The worker's response ring count when the transaction began: a higher published count means the reply went out. */
+export const REPLY_MARK_OFFSET = 60;
 
 export const MONITOR_STATE_IDLE = 0;
 export const MONITOR_STATE_PROCESSING = 1;

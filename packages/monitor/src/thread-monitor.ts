@@ -12,6 +12,7 @@ import {
   MONITOR_STATE_IDLE,
   MONITOR_STATE_PROCESSING,
   PROCESSED_OFFSET,
+  REPLY_MARK_OFFSET,
   RING_POSITION_OFFSET,
   SEQ_ID_HIGH_OFFSET,
   SEQ_ID_LOW_OFFSET,
@@ -36,6 +37,7 @@ const ATTEMPT_INDEX = ATTEMPT_OFFSET >> 2;
 const PROCESSED_INDEX = PROCESSED_OFFSET >> 2;
 const FAILED_INDEX = FAILED_OFFSET >> 2;
 const MAGIC_INDEX = MAGIC_OFFSET >> 2;
+const REPLY_MARK_INDEX = REPLY_MARK_OFFSET >> 2;
 
 const TWO_POW_32 = 2 ** 32;
 
@@ -55,6 +57,8 @@ export interface MonitorSnapshot {
   attempt: number;
   processed: number;
   failed: number;
+  /** See setReplyMark. */
+  replyMark: number;
 }
 
 function badMonitor(message: string): PhoenixError {
@@ -164,6 +168,19 @@ export class ThreadMonitor {
     words[FUNC_ID_INDEX] = funcId | 0;
     words[ATTEMPT_INDEX] = attempt;
     Atomics.store(words, STATE_INDEX, MONITOR_STATE_PROCESSING);
+  }
+
+  /**
+   * Records the message count of the response ring the reply will go to,
+   * before beginTransaction: if the worker dies, a published count beyond it
+   * tells recovery that the reply went out (the request is not a poison).
+   */
+  setReplyMark(count: number): void {
+    this.#words[REPLY_MARK_INDEX] = count | 0;
+  }
+
+  getReplyMark(): number {
+    return this.#words[REPLY_MARK_INDEX]! >>> 0;
   }
 
   /** Marks the request done (its reply is published); counts it as processed or failed. */
@@ -283,6 +300,7 @@ export class ThreadMonitor {
         attempt: words[ATTEMPT_INDEX]!,
         processed: words[PROCESSED_INDEX]! >>> 0,
         failed: words[FAILED_INDEX]! >>> 0,
+        replyMark: words[REPLY_MARK_INDEX]! >>> 0,
       };
       if (Atomics.load(words, TRANSACTION_INDEX) === before) return snapshot;
       if (tries >= 16) {

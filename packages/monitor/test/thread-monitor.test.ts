@@ -36,6 +36,7 @@ const IDLE_SNAPSHOT: MonitorSnapshot = {
   attempt: 0,
   processed: 0,
   failed: 0,
+  replyMark: 0,
 };
 
 describe('MonitorDescriptor', () => {
@@ -340,6 +341,7 @@ describe('ThreadMonitor.beginTransaction', () => {
       attempt: 1,
       processed: 1,
       failed: 0,
+      replyMark: 0,
     });
   });
 });
@@ -453,6 +455,7 @@ describe('ThreadMonitor.snapshot', () => {
       attempt: 3,
       processed: 0,
       failed: 1,
+      replyMark: 0,
     });
   });
 

@@ -457,6 +457,8 @@ export class WorkerRuntime {
     const payloadLen = Frames.requestPayloadLen(words, frame);
     const attempt = Frames.requestAttempt(words, frame);
     const now = monotonicNowMs();
+    // Zero copy: this request's reply is the next message of the response ring.
+    if (this.#zeroCopy) lane.monitor.setReplyMark(slot.responses.producedCount);
     lane.monitor.beginTransaction(
       seqId,
       this.#channel.groupId,

@@ -706,7 +706,13 @@ export class PhoenixShmLayout {
         }
         if (frame >= 0 && requestSeqId(words, frame) === snapshot.seqId) {
           const stateIndex = requestStateIndex(frame);
-          if (Atomics.load(words, stateIndex) === RequestState.Taken) {
+          if (
+            Atomics.load(words, stateIndex) === RequestState.Taken &&
+            this.#replyPublished(channel, slot, snapshot.replyMark)
+          ) {
+            // Died after publishing the reply, before marking the request done: it is not a poison.
+            Atomics.compareExchange(words, stateIndex, RequestState.Taken, RequestState.Done);
+          } else if (Atomics.load(words, stateIndex) === RequestState.Taken) {
             const attempt = requestAttempt(words, frame);
             const funcId = requestFuncId(words, frame);
             const retried = options.shouldRetry?.({ seqId: snapshot.seqId, funcId, attempt }) ?? false;
@@ -747,6 +753,15 @@ export class PhoenixShmLayout {
       skipped,
       corruptSlots: [...corrupt].sort((a, b) => a - b),
     };
+  }
+
+  // With one handler at a time (concurrency 1), a worker publishes exactly one
+  // reply per request into the slot's response ring, so a published count
+  // beyond the count it recorded at the start means this request's reply went out.
+  #replyPublished(channel: WorkerChannel, slot: number, replyMark: number): boolean {
+    if (this.options.concurrency !== 1) return false;
+    const published = channel.attachResponseRing(slot).indices().tailCount;
+    return ((published - replyMark) | 0) > 0;
   }
 
   // The request at message index `position` of (channel, slot)'s request ring,

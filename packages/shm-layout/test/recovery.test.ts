@@ -323,6 +323,22 @@ describe('recoverWorker when there is no poison', () => {
     expect(readQueue(channel, 1, env.supervisor.views.words).map((r) => [r.seqId, r.state])).toEqual([[2, Pending]]);
   });
 
+  it('finds none when the worker died after publishing the reply but before marking it DONE', () => {
+    const env = setup();
+    const [replied] = env.queue('normal', 0, 1, [1, 2]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 0);
+    const channel = env.supervisor.getNormalChannel(0);
+    const responses = PhoenixShmLayout.attach(env.buffer).getNormalChannel(0).responseRing(1);
+    channel.monitor.setReplyMark(responses.producedCount);
+    const frame = worker.start(1); // TAKEN
+    expect(responses.push(new Uint8Array(8))).toBe(true); // the reply went out; then the worker died
+    const report = env.supervisor.recoverWorker(channel);
+    expect(report.poisons).toEqual([]);
+    expect(state(env.supervisor, frame)).toBe(Done);
+    expect(state(env.supervisor, replied!.frame)).toBe(Done);
+    expect(readQueue(channel, 1, env.supervisor.views.words).map((r) => [r.seqId, r.state])).toEqual([[2, Pending]]);
+  });
+
   it('finds none when the worker died between beginTransaction and the CAS (still PENDING), and skips nothing', () => {
     const env = setup();
     env.queue('normal', 0, 1, [1, 2]);
