@@ -82,7 +82,7 @@ export class WorkerHost {
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
       onRequestDone: (funcId, code, queueWaitUs, handlerUs) =>
-        this.#metrics.recordServed(funcId, environment.group, code, queueWaitUs, handlerUs),
+        this.#metrics.recordServed(funcId, code, queueWaitUs, handlerUs),
     });
     process.on('message', (message: { t?: string }) => {
       if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
