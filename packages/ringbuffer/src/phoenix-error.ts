@@ -66,20 +66,21 @@ export interface PhoenixErrorDetails {
 
 export class PhoenixError extends Error {
   readonly code: PhoenixErrorCode;
-  group?: 'normal' | 'vip';
-  workerIndex?: number;
-  pid?: number | null;
-  signal?: string | null;
-  exitCode?: number | null;
-  reason?: 'exit' | 'hang' | 'corrupt';
-  seqId?: number;
-  attempt?: number;
-  funcId?: number;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-  remoteName?: string;
-  remoteStack?: string;
+  // Only the facts an error has become own properties (declare: no field initialisers).
+  declare group?: 'normal' | 'vip';
+  declare workerIndex?: number;
+  declare pid?: number | null;
+  declare signal?: string | null;
+  declare exitCode?: number | null;
+  declare reason?: 'exit' | 'hang' | 'corrupt';
+  declare seqId?: number;
+  declare attempt?: number;
+  declare funcId?: number;
+  declare errno?: number;
+  declare syscall?: string;
+  declare path?: string;
+  declare remoteName?: string;
+  declare remoteStack?: string;
 
   constructor(code: PhoenixErrorCode, message: string, details: PhoenixErrorDetails = {}) {
     const { cause, ...facts } = details;
