@@ -164,6 +164,7 @@ export class Supervisor {
       });
       const ownSlot = layout.getSlot(SUPERVISOR_SLOT);
       ownSlot.pid = process.pid;
+      ownSlot.pidStartTime = identity.startTime;
       ownSlot.generation = 1;
       ownSlot.state = SlotState.Active;
       layout.bumpSlotEpoch();
@@ -1052,8 +1053,13 @@ export class Supervisor {
       }
     }
     const exited = Promise.all(this.#workers.map((worker) => worker.whenExited()));
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_EXIT_WAIT_MS));
-    if ((await Promise.race([exited, timeout])) === 'timeout') {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_EXIT_WAIT_MS);
+    });
+    const outcome = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       for (const worker of this.#workers) worker.child?.kill('SIGKILL');
       await exited;
     }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, type PhoenixError, type WaitStrategy } from '../src/index.js';
+import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
 import { Harness, sleep, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
@@ -36,7 +36,9 @@ describe.each(['adaptive', 'spin', 'block'] as const)("waitStrategy '%s'", (wait
       expect(text.decode((await server.call(ECHO, `s${i}`)).payload)).toBe(`s${i}`);
       expect(text.decode((await client.call(ECHO, `c${i}`)).payload)).toBe(`c${i}`);
     }
-    const burst = await Promise.all(Array.from({ length: 500 }, (_, i) => client.call(ECHO, `b${i}`, i % 2)));
+    const burst = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => client.call(ECHO, `b${i}`, (i % 2) as Priority)),
+    );
     burst.forEach((reply, i) => {
       expect(text.decode(reply.payload)).toBe(`b${i}`);
     });
