@@ -1,1 +1,407 @@
-console.log("phoenix-bench: not built yet");
+/**
+ * phoenix-bench: PhoenixIPC against the other ways two Node processes (or
+ * threads) can do request/response on this machine, and against the C and
+ * raw-JS limits, all measured in the same run. See docs/benchmarks.md.
+ *
+ *   pnpm bench                      the full run (a few minutes)
+ *   pnpm bench -- --quick           CI smoke: a few hundred verified calls per peer
+ *
+ * This process only orchestrates: each benchmark runs in a fresh runner
+ * process (bench/peers/runner) that starts its own peers, so no transport
+ * warms the JIT, heap or caches for another, and a failure or hang kills
+ * only that runner's process group.
+ */
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { PHOENIX_REFERENCE, TRANSPORTS } from './bench/catalogue.js';
+import {
+  installCleanup,
+  killGroup,
+  SEGMENT_PREFIX,
+  trackDirectory,
+  trackGroup,
+  unlinkSegments,
+} from './bench/cleanup.js';
+import type { Job, JobResult, MillionResult, RunnerCommand, RunnerMessage, ScalingResult } from './bench/jobs.js';
+import { compilePingPong } from './bench/native.js';
+import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
+import { DIST_ENV, peerScript } from './bench/paths.js';
+import { foreignLoad } from './bench/proc.js';
+import {
+  formatBytes,
+  formatRate,
+  formatUs,
+  idleTable,
+  judgeTargets,
+  millionReport,
+  resultTable,
+  scalingTable,
+  type TargetVerdict,
+  targetLines,
+} from './bench/report.js';
+import type { RunPlan, TransportResult } from './bench/types.js';
+
+const SIZES = [16, 1024, 64 * 1024];
+const IN_FLIGHT = 64;
+const MILLION = 1_000_000;
+
+function plans(options: BenchOptions): { plan: (spins: boolean, id: string) => RunPlan; jobTimeoutMs: number } {
+  if (options.quick) {
+    const plan: RunPlan = {
+      sizes: SIZES,
+      latency: { warmupCalls: 50, warmupMs: 0, maxCalls: 200, maxMs: 10_000 },
+      throughput: { warmupCalls: 64, warmupMs: 0, maxCalls: 300, maxMs: 10_000 },
+      inFlight: IN_FLIGHT,
+      idleMs: 200,
+    };
+    return { plan: () => plan, jobTimeoutMs: 60_000 };
+  }
+  return {
+    plan: (spins, id) => ({
+      sizes: SIZES,
+      latency: { warmupCalls: 200, warmupMs: 300, maxCalls: 200_000, maxMs: 1000 },
+      throughput: { warmupCalls: 200, warmupMs: 200, maxCalls: 10_000_000, maxMs: 1000 },
+      inFlight: IN_FLIGHT,
+      // The idle target is judged over 5 s; spinning pairs burn a core while idle, so theirs is short.
+      idleMs: spins ? 1000 : id === 'phoenix-client-adaptive' || id === 'phoenix-client-block' ? 5000 : 2000,
+    }),
+    jobTimeoutMs: 180_000,
+  };
+}
+
+let segmentCounter = 0;
+function nextSegment(): string {
+  return `/${SEGMENT_PREFIX}${++segmentCounter}`;
+}
+
+/**
+ * Runs one job in a fresh runner process (its own process group), with a
+ * watchdog. Resolves once the runner has exited and been reaped, with how
+ * much of the machine other processes used meanwhile (noise).
+ */
+function runInRunner(
+  job: Job,
+  timeoutMs: number,
+  execArgv: string[] = [],
+): Promise<{ outcome: JobResult; foreignPercent: number }> {
+  const load = foreignLoad();
+  const child: ChildProcess = fork(peerScript('runner'), [], {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+    execArgv,
+  });
+  const pid = child.pid!;
+  trackGroup(pid);
+  let outcome: JobResult | null = null;
+  let failure: Error | null = null;
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      failure ??= new Error(`timed out after ${timeoutMs / 1000} s`);
+      killGroup(pid);
+    }, timeoutMs);
+    child.on('message', (message: RunnerMessage) => {
+      if (message.t === 'ready') child.send({ t: 'job', job } satisfies RunnerCommand);
+      else if (message.t === 'done') outcome = message.outcome;
+      else if (message.t === 'error') failure ??= new Error(message.message);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (outcome === null) failure ??= new Error(`the runner exited (code ${code}, signal ${signal})`);
+      resolve();
+    });
+  }).then(() => {
+    // Whatever the outcome: nothing of this job survives it.
+    killGroup(pid);
+    if ('segment' in job && statSegment(job.segment).exists) unlinkSegment(job.segment);
+    if (failure !== null || outcome === null) throw failure ?? new Error('no result');
+    return { outcome, foreignPercent: load.stop() };
+  });
+}
+
+/** The commit being measured, and whether packages/ differs from it (built from uncommitted changes). */
+function sourceRevision(): string {
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd: dirname(fileURLToPath(import.meta.url)), encoding: 'utf8' }).trim();
+  try {
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--', '../../../packages'])
+      .split('\n')
+      .filter((line) => line !== '').length;
+    return dirty === 0 ? commit : `${commit} + ${dirty} uncommitted change(s) in packages/`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+function machineFacts(): Record<string, string> {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch {
+    // not Linux
+  }
+  return {
+    date: new Date().toISOString(),
+    nproc: String(availableParallelism()),
+    cpu,
+    kernel: release(),
+    node: process.version,
+    revision: sourceRevision(),
+    loadavg: loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' '),
+  };
+}
+
+function layoutFacts(): { lines: string[]; json: Record<string, number> } {
+  const size = (options: Parameters<typeof PhoenixShmLayout.requiredSize>[0]) => PhoenixShmLayout.requiredSize(options);
+  const defaults = size({});
+  const json = {
+    defaults,
+    perNormalWorker: size({ normalWorkers: 5 }) - defaults,
+    perVipWorker: size({ vipWorkers: 3 }) - defaults,
+    perClient: size({ maxClients: 17 }) - defaults,
+    benchOneWorker: size({ normalWorkers: 1, vipWorkers: 0, maxClients: 4 }),
+  };
+  return {
+    json,
+    lines: [
+      `PhoenixShmLayout.requiredSize(), defaults (4 normal + 2 VIP workers, 16 clients, 64 KiB payloads, queues 1024/256): ${formatBytes(json.defaults)} (${json.defaults} B)`,
+      `  + per added normal worker: ${formatBytes(json.perNormalWorker)}; per added VIP worker: ${formatBytes(json.perVipWorker)}; per added client: ${formatBytes(json.perClient)}`,
+      `  this benchmark's servers (1 worker, 0 VIP, 4 clients): ${formatBytes(json.benchOneWorker)}`,
+    ],
+  };
+}
+
+function log(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (options.help) {
+    log(USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const dist = dirname(fileURLToPath(import.meta.url));
+  process.env[DIST_ENV] = dist;
+  installCleanup();
+  const stale = unlinkSegments(true);
+
+  const machine = machineFacts();
+  log(
+    `phoenix-bench ${options.quick ? '--quick (correctness smoke: few calls, figures are not meaningful)' : '(full run)'}`,
+  );
+  log(
+    `machine: ${machine.nproc} CPUs, ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}, ${machine.date}, load average ${machine.loadavg}`,
+  );
+  log(`measuring: ${machine.revision}`);
+  if (stale.length > 0) log(`removed stale segments of dead benchmark runs: ${stale.join(', ')}`);
+  const layout = layoutFacts();
+  for (const line of layout.lines) log(line);
+  const before = foreignLoad();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const busyBefore = before.stop();
+  log(
+    `other processes used ${busyBefore.toFixed(0)}% of the machine in the second before the run${busyBefore > 5 ? ' — expect noisy figures' : ''}`,
+  );
+  log();
+
+  const { plan, jobTimeoutMs } = plans(options);
+  const errors: string[] = [];
+  const results: TransportResult[] = [];
+  /** Per job: % of the machine other processes used while it ran. */
+  const noise: Record<string, number> = {};
+  const workDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
+  trackDirectory(workDir);
+
+  const transports = TRANSPORTS.filter((spec) => selected(options, spec.id, spec.label));
+  let nativeBinary = '';
+  let compiler = '';
+  if (transports.some((spec) => spec.id.startsWith('c-'))) {
+    const source = fileURLToPath(new URL('../bench-native/pingpong.c', import.meta.url));
+    try {
+      ({ binary: nativeBinary, compiler } = await compilePingPong(source, workDir));
+      log(`compiled ${source} with ${compiler}`);
+    } catch (error) {
+      errors.push(`C limit: ${(error as Error).message}`);
+      log(`FAILED to compile the C limit: ${(error as Error).message}`);
+    }
+  }
+
+  for (const spec of transports) {
+    if (spec.id.startsWith('c-') && nativeBinary === '') continue;
+    const job: Job = {
+      kind: 'transport',
+      transport: spec.id,
+      plan: plan(spec.spins, spec.id),
+      segment: nextSegment(),
+      nativeBinary,
+      workDir,
+    };
+    const t0 = performance.now();
+    try {
+      const { outcome, foreignPercent } = await runInRunner(job, jobTimeoutMs);
+      if (outcome.kind !== 'transport') throw new Error(`unexpected ${outcome.kind} result`);
+      noise[spec.id] = foreignPercent;
+      // The catalogue names the rows (one source for labels and filters).
+      const result: TransportResult = { ...outcome.result, label: spec.label, kind: spec.kind };
+      results.push(result);
+      const sizes = result.sizes
+        .map(
+          (size) =>
+            `${formatBytes(size.payloadBytes)} p50 ${formatUs(size.latency.p50Us)} µs, ${formatRate(size.throughput.msgsPerSec)}/s`,
+        )
+        .join('; ');
+      const idle = result.idle === null ? '' : `; idle ${result.idle.percentOfCore.toFixed(2)}%`;
+      log(
+        `ok    ${spec.id.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${result.verified.toLocaleString('en-US')} replies verified — ${sizes}${idle}; other load ${foreignPercent.toFixed(0)}%`,
+      );
+    } catch (error) {
+      errors.push(`${spec.id}: ${(error as Error).message}`);
+      log(`FAIL  ${spec.id.padEnd(28)} ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  let million: MillionResult | null = null;
+  if (
+    (!options.quick || options.million) &&
+    selected(options, 'million', 'PhoenixIPC one million calls, GC, heap and RSS')
+  ) {
+    const t0 = performance.now();
+    try {
+      const { outcome, foreignPercent } = await runInRunner(
+        { kind: 'million', segment: nextSegment(), calls: MILLION, payloadBytes: 16, inFlight: IN_FLIGHT },
+        jobTimeoutMs,
+        ['--expose-gc'],
+      );
+      if (outcome.kind !== 'million') throw new Error(`unexpected ${outcome.kind} result`);
+      million = outcome.result;
+      noise.million = foreignPercent;
+      log(
+        `ok    ${'million'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${million.verified.toLocaleString('en-US')} replies verified; other load ${foreignPercent.toFixed(0)}%`,
+      );
+    } catch (error) {
+      errors.push(`million: ${(error as Error).message}`);
+      log(`FAIL  million                      ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  const scaling: ScalingResult[] = [];
+  if (selected(options, 'scaling', `PhoenixIPC throughput scaling, workers 1..${options.workers}`)) {
+    for (let workers = 1; workers <= options.workers; workers++) {
+      const t0 = performance.now();
+      try {
+        const { outcome, foreignPercent } = await runInRunner(
+          {
+            kind: 'scaling',
+            segment: nextSegment(),
+            workers,
+            callers: options.callers,
+            payloadBytes: 16,
+            inFlight: IN_FLIGHT,
+            warmupMs: options.quick ? 50 : 500,
+            durationMs: options.quick ? 10_000 : 2000,
+            maxCalls: options.quick ? 300 : Number.MAX_SAFE_INTEGER,
+          },
+          jobTimeoutMs,
+        );
+        if (outcome.kind !== 'scaling') throw new Error(`unexpected ${outcome.kind} result`);
+        scaling.push(outcome.result);
+        noise[`scaling-${workers}`] = foreignPercent;
+        log(
+          `ok    ${`scaling ${workers}w x ${options.callers}c`.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${outcome.result.verified.toLocaleString('en-US')} replies verified — ${formatRate(outcome.result.msgsPerSec)}/s; other load ${foreignPercent.toFixed(0)}%`,
+        );
+      } catch (error) {
+        errors.push(`scaling ${workers} workers: ${(error as Error).message}`);
+        log(`FAIL  scaling ${workers} workers            ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+
+  log();
+  log(
+    `## Results (payload echoed by a handler in another process; ×PX = ratio to ${PHOENIX_REFERENCE}, ×C = ratio to c-spin)`,
+  );
+  log(
+    'p50/p99/mean: sequential round trips (ping-pong 1:1). calls/s, MB/s: 64 calls in flight (pipelined 1:1 x64), MB/s of request payload.',
+  );
+  log(
+    'Latency ratios above 1 are slower than the reference; throughput ratios below 1 are fewer calls/s. CPU: µs per call in the caller / in the peer processes ("both": threads of one process).',
+  );
+  log();
+  log(resultTable(results));
+  log();
+  log('## Idle CPU of a connected pair');
+  log();
+  log(idleTable(results));
+  if (million !== null) {
+    log();
+    log('## One million calls (PhoenixIPC)');
+    log();
+    log(millionReport(million));
+  }
+  if (scaling.length > 0) {
+    log();
+    log(
+      `## Throughput scaling, pipelined 16 B x${IN_FLIGHT} per client, adaptive (this machine has ${machine.nproc} CPUs)`,
+    );
+    log();
+    log(scalingTable(scaling));
+  }
+  let targets: TargetVerdict[] = [];
+  log();
+  log('## Targets');
+  log();
+  if (options.quick) {
+    log('not judged in --quick (too few calls for meaningful figures)');
+  } else {
+    targets = judgeTargets(results);
+    log(targetLines(targets));
+  }
+  const durationMs = Math.round(performance.now() - started);
+  log();
+  if (errors.length > 0) {
+    log(`## ${errors.length} benchmark(s) failed`);
+    for (const error of errors) log(`- ${error}`);
+    log();
+  }
+  log(
+    `finished in ${(durationMs / 1000).toFixed(1)} s; load average now ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')}`,
+  );
+
+  if (options.json !== null) {
+    const document = {
+      machine: { ...machine, compiler, loadavgEnd: loadavg(), otherLoadBeforePercent: busyBefore },
+      otherLoadPercentPerJob: noise,
+      options,
+      layout: layout.json,
+      results,
+      million,
+      scaling,
+      targets,
+      errors,
+      durationMs,
+    };
+    writeFileSync(options.json, `${JSON.stringify(document, null, 2)}\n`);
+    log(`results written to ${options.json}`);
+  }
+  return errors.length > 0 ? 1 : 0;
+}
+
+process.exit(await main());

@@ -1,0 +1,95 @@
+import type { RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
+
+/** What the orchestrator (bench-main) asks a runner process to do. */
+export type Job =
+  | {
+      kind: 'transport';
+      transport: string;
+      plan: RunPlan;
+      /** PhoenixIPC segment name for this job. */
+      segment: string;
+      /** Compiled C program (c-* transports). */
+      nativeBinary: string;
+      workDir: string;
+    }
+  | { kind: 'million'; segment: string; calls: number; payloadBytes: number; inFlight: number }
+  | {
+      kind: 'scaling';
+      segment: string;
+      workers: number;
+      callers: number;
+      payloadBytes: number;
+      inFlight: number;
+      warmupMs: number;
+      durationMs: number;
+      maxCalls: number;
+    }
+  | {
+      /** One client process of a scaling job (started by the scaling runner). */
+      kind: 'load';
+      segment: string;
+      payloadBytes: number;
+      inFlight: number;
+      warmupMs: number;
+      durationMs: number;
+      maxCalls: number;
+    };
+
+export interface GcSummary {
+  count: number;
+  /** Scavenges (young generation). */
+  minor: number;
+  /** Mark-sweep-compact (full). */
+  major: number;
+  incremental: number;
+  other: number;
+  pauseMs: number;
+}
+
+export interface MillionResult {
+  calls: number;
+  payloadBytes: number;
+  inFlight: number;
+  seconds: number;
+  msgsPerSec: number;
+  verified: number;
+  gc: GcSummary;
+  caller: {
+    heapUsedBefore: number;
+    heapUsedAfter: number;
+    /** After a forced full GC (the runner runs with --expose-gc): what the run really kept. */
+    heapUsedAfterGc: number;
+    rssBefore: number;
+    rssAfter: number;
+  };
+  atRest: { client: RssSample; supervisor: RssSample; workers: RssSample[] };
+  afterRun: { client: RssSample; supervisor: RssSample; workers: (RssSample & { processed: number })[] };
+}
+
+export interface ScalingResult {
+  workers: number;
+  callers: number;
+  payloadBytes: number;
+  inFlight: number;
+  msgsPerSec: number;
+  perCaller: ThroughputResult[];
+  /** Calls each worker served during the whole job (warm-up included). */
+  processedPerWorker: number[];
+  verified: number;
+}
+
+export type JobResult =
+  | { kind: 'transport'; result: TransportResult }
+  | { kind: 'million'; result: MillionResult }
+  | { kind: 'scaling'; result: ScalingResult }
+  | { kind: 'load'; result: ThroughputResult & { verified: number } };
+
+/** Runner → parent messages. */
+export type RunnerMessage =
+  | { t: 'ready' }
+  | { t: 'warm' }
+  | { t: 'done'; outcome: JobResult }
+  | { t: 'error'; message: string };
+
+/** Parent → runner messages. */
+export type RunnerCommand = { t: 'job'; job: Job } | { t: 'go' };

@@ -1,0 +1,226 @@
+/**
+ * The measurements every asynchronous transport goes through (the C program
+ * and the raw SharedArrayBuffer rings have synchronous twins of these).
+ *
+ *   ping-pong 1:1           caller ──request──▶ echo       one call at a time,
+ *                           caller ◀──reply──── echo       one latency sample per call
+ *
+ *   pipelined 1:1 x64       caller ══64 requests══▶ echo   a new call as soon as one
+ *                           caller ◀══replies══════ echo   returns: 64 always in flight
+ *
+ *   idle 1:1                caller ·············· echo     connected, no calls: CPU of
+ *                                                          every process of the pair
+ *
+ * Every reply is compared byte for byte with its request (PayloadPool).
+ * CPU: process.cpuUsage() for the caller's process; for the peer's processes
+ * the sum of their threads' /proc/<pid>/task/<tid>/schedstat (nanoseconds).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { latencyHistogram, summarize } from './histogram.js';
+import { PayloadPool } from './payload.js';
+import { ownCpuUs, processCpuUs, totalCpuUs } from './proc.js';
+import type {
+  IdleResult,
+  LatencyResult,
+  PhasePlan,
+  RunPlan,
+  SizeResult,
+  ThroughputResult,
+  TransportResult,
+} from './types.js';
+
+/** A process on the far side of a transport, and what it is ('worker', 'supervisor', 'echo'). */
+export interface Peer {
+  pid: number;
+  role: string;
+}
+
+/** The caller's side of an echo transport. `R` is whatever its call resolves to. */
+export interface EchoTransport<R = unknown> {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: 'process' | 'thread';
+  /** Processes on the other side, for CPU and idle figures (none for thread peers). */
+  peers(): Peer[];
+  /** Sends `payload` and resolves with the echo; the transport may keep `payload` until then. */
+  call(payload: Buffer): Promise<R>;
+  /** The reply's payload bytes. */
+  bytes(reply: R): Uint8Array;
+  close(): Promise<void>;
+}
+
+function perCall(cpuUs: number, calls: number): number {
+  return calls > 0 ? cpuUs / calls : 0;
+}
+
+/** ping-pong 1:1: warm-up, then sequential calls until the plan's count or time runs out. */
+export async function pingPong<R>(
+  transport: EchoTransport<R>,
+  pool: PayloadPool,
+  plan: PhasePlan,
+): Promise<LatencyResult> {
+  const histogram = latencyHistogram();
+  let call = 0;
+  const warmStart = performance.now();
+  for (let i = 0; i < plan.warmupCalls || performance.now() - warmStart < plan.warmupMs; i++) {
+    const payload = pool.stamp(0, ++call);
+    pool.verify(0, transport.bytes(await transport.call(payload)));
+  }
+  const peers = transport.peers().map((peer) => peer.pid);
+  const cpu0 = ownCpuUs();
+  const peer0 = totalCpuUs(peers);
+  const start = performance.now();
+  let calls = 0;
+  while (calls < plan.maxCalls) {
+    const payload = pool.stamp(0, ++call);
+    const t0 = performance.now();
+    const reply = await transport.call(payload);
+    const t1 = performance.now();
+    histogram.recordValue(Math.max(1, Math.round((t1 - t0) * 1e6)));
+    pool.verify(0, transport.bytes(reply));
+    calls++;
+    if ((calls & 15) === 0 && t1 - start >= plan.maxMs) break;
+  }
+  const cpu = ownCpuUs() - cpu0;
+  const peer = totalCpuUs(peers) - peer0;
+  const summary = summarize(histogram);
+  histogram.destroy();
+  return {
+    ...summary,
+    callerCpuUs: perCall(cpu, calls),
+    peerCpuUs: transport.kind === 'thread' ? null : perCall(peer, calls),
+  };
+}
+
+/**
+ * pipelined 1:1 x inFlight: keeps `inFlight` calls outstanding (each payload
+ * buffer is restamped only after its reply came back), warms up, then counts
+ * the replies of a measured window; the tail is drained, not counted.
+ */
+export function pipelined<R>(
+  transport: EchoTransport<R>,
+  size: number,
+  inFlight: number,
+  plan: PhasePlan,
+): Promise<ThroughputResult & { verified: number }> {
+  const pool = new PayloadPool(size, inFlight);
+  const peers = transport.peers().map((peer) => peer.pid);
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let completed = 0;
+    let outstanding = 0;
+    let phase: 'warm' | 'measure' | 'drain' = 'warm';
+    let failed = false;
+    const warmStart = performance.now();
+    let t0 = 0;
+    let c0 = 0;
+    let cpu0 = 0;
+    let peer0 = 0;
+    let result: ThroughputResult | null = null;
+
+    const advance = () => {
+      const now = performance.now();
+      if (phase === 'warm') {
+        if (completed >= plan.warmupCalls && now - warmStart >= plan.warmupMs) {
+          phase = 'measure';
+          t0 = now;
+          c0 = completed;
+          cpu0 = ownCpuUs();
+          peer0 = totalCpuUs(peers);
+        }
+      } else if (phase === 'measure' && (completed - c0 >= plan.maxCalls || now - t0 >= plan.maxMs)) {
+        phase = 'drain';
+        const calls = completed - c0;
+        const seconds = (now - t0) / 1000;
+        result = {
+          calls,
+          inFlight,
+          seconds,
+          msgsPerSec: calls / seconds,
+          mbPerSec: (calls * size) / seconds / 1e6,
+          callerCpuUs: perCall(ownCpuUs() - cpu0, calls),
+          peerCpuUs: transport.kind === 'thread' ? null : perCall(totalCpuUs(peers) - peer0, calls),
+        };
+      }
+    };
+    const onError = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      reject(error);
+    };
+    const launch = (slot: number) => {
+      outstanding++;
+      transport.call(pool.stamp(slot, ++issued)).then(onReply[slot]!, onError);
+    };
+    // One handler per slot, made once: no closure per call.
+    const onReply = Array.from({ length: inFlight }, (_, slot) => (reply: R) => {
+      outstanding--;
+      completed++;
+      pool.verify(slot, transport.bytes(reply));
+      if (failed) return;
+      if ((completed & 7) === 0) advance();
+      if (phase !== 'drain') launch(slot);
+      else if (outstanding === 0) {
+        try {
+          pool.assertClean(`${transport.label}, pipelined ${size} B`);
+          resolve({ ...result!, verified: pool.verified });
+        } catch (error) {
+          reject(error);
+        }
+      }
+    });
+    for (let slot = 0; slot < inFlight; slot++) launch(slot);
+  });
+}
+
+/** idle 1:1: CPU of the caller's process and of each peer over `windowMs` with no calls. */
+export async function idle(peers: readonly Peer[], windowMs: number, settleMs = 200): Promise<IdleResult> {
+  await sleep(settleMs);
+  const own0 = ownCpuUs();
+  const peer0 = peers.map((peer) => processCpuUs(peer.pid));
+  const t0 = performance.now();
+  await sleep(windowMs);
+  const elapsedUs = (performance.now() - t0) * 1000;
+  const percent = (cpuUs: number) => (cpuUs / elapsedUs) * 100;
+  const breakdown = [
+    { role: 'caller', pid: process.pid, percentOfCore: percent(ownCpuUs() - own0) },
+    ...peers.map((peer, i) => ({ ...peer, percentOfCore: percent(processCpuUs(peer.pid) - peer0[i]!) })),
+  ];
+  return {
+    windowMs: Math.round(elapsedUs / 1000),
+    percentOfCore: breakdown.reduce((sum, entry) => sum + entry.percentOfCore, 0),
+    processes: breakdown.length,
+    breakdown,
+  };
+}
+
+/** Every phase of the plan, for each payload size, then idle. Throws if any reply was wrong. */
+export async function measureTransport<R>(transport: EchoTransport<R>, plan: RunPlan): Promise<TransportResult> {
+  const started = performance.now();
+  const sizes: SizeResult[] = [];
+  let verified = 0;
+  for (const size of plan.sizes) {
+    const pool = new PayloadPool(size, 1);
+    const latency = await pingPong(transport, pool, plan.latency);
+    pool.assertClean(`${transport.label}, ping-pong ${size} B`);
+    verified += pool.verified;
+    const { verified: pipelinedVerified, ...throughput } = await pipelined(
+      transport,
+      size,
+      plan.inFlight,
+      plan.throughput,
+    );
+    verified += pipelinedVerified;
+    sizes.push({ payloadBytes: size, latency, throughput });
+  }
+  const idleResult = plan.idleMs > 0 ? await idle(transport.peers(), plan.idleMs) : null;
+  return {
+    id: transport.id,
+    label: transport.label,
+    kind: transport.kind,
+    sizes,
+    idle: idleResult,
+    verified,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

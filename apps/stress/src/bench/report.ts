@@ -1,0 +1,259 @@
+/** Tables and target verdicts, from results measured in one run. */
+import { C_LIMIT, PHOENIX_REFERENCE } from './catalogue.js';
+import type { MillionResult, ScalingResult } from './jobs.js';
+import type { RssSample, SizeResult, TransportResult } from './types.js';
+
+export function formatUs(us: number): string {
+  if (!Number.isFinite(us)) return '–';
+  if (us < 10) return us.toFixed(2);
+  if (us < 100) return us.toFixed(1);
+  return us.toFixed(0);
+}
+
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '–';
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(perSecond >= 1e5 ? 0 : 1)} k`;
+  return perSecond.toFixed(0);
+}
+
+export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '–';
+  if (ratio >= 100) return `${ratio.toFixed(0)}×`;
+  if (ratio >= 10) return `${ratio.toFixed(1)}×`;
+  return `${ratio.toFixed(2)}×`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(bytes % 1024 === 0 ? 0 : 1)} KiB`;
+  return `${bytes} B`;
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+function cpuPair(caller: number, peer: number | null): string {
+  return peer === null ? `${formatUs(caller)} (both)` : `${formatUs(caller)} / ${formatUs(peer)}`;
+}
+
+function markdownTable(header: string[], rows: string[][], rightAligned: (column: number) => boolean): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (rightAligned(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+function sizeOf(result: TransportResult | undefined, bytes: number): SizeResult | undefined {
+  return result?.sizes.find((size) => size.payloadBytes === bytes);
+}
+
+/**
+ * One row per transport and payload size. ×PX and ×C: p50 divided by the
+ * PhoenixIPC reference's (client→worker, adaptive) and by the C spin limit's
+ * (above 1 = slower); for calls/s, the transport's rate divided by theirs
+ * (below 1 = fewer calls/s).
+ */
+export function resultTable(results: readonly TransportResult[]): string {
+  const reference = results.find((result) => result.id === PHOENIX_REFERENCE);
+  const limit = results.find((result) => result.id === C_LIMIT);
+  const rows: string[][] = [];
+  for (const result of results) {
+    for (const size of result.sizes) {
+      const px = sizeOf(reference, size.payloadBytes);
+      const c = sizeOf(limit, size.payloadBytes);
+      const { latency, throughput } = size;
+      rows.push([
+        result.label,
+        formatSize(size.payloadBytes),
+        formatUs(latency.p50Us),
+        formatUs(latency.p99Us),
+        formatUs(latency.meanUs),
+        px === undefined ? '–' : formatRatio(latency.p50Us / px.latency.p50Us),
+        c === undefined ? '–' : formatRatio(latency.p50Us / c.latency.p50Us),
+        formatRate(throughput.msgsPerSec),
+        throughput.mbPerSec.toFixed(throughput.mbPerSec >= 100 ? 0 : 1),
+        px === undefined ? '–' : formatRatio(throughput.msgsPerSec / px.throughput.msgsPerSec),
+        c === undefined ? '–' : formatRatio(throughput.msgsPerSec / c.throughput.msgsPerSec),
+        cpuPair(latency.callerCpuUs, latency.peerCpuUs),
+        cpuPair(throughput.callerCpuUs, throughput.peerCpuUs),
+      ]);
+    }
+  }
+  return markdownTable(
+    [
+      'transport',
+      'payload',
+      'p50 µs',
+      'p99 µs',
+      'mean µs',
+      'p50 ×PX',
+      'p50 ×C',
+      'calls/s x64',
+      'MB/s x64',
+      'x64 ×PX',
+      'x64 ×C',
+      'CPU µs/call ping-pong (caller / peer)',
+      'CPU µs/call x64 (caller / peer)',
+    ],
+    rows,
+    (column) => column >= 2,
+  );
+}
+
+export function idleTable(results: readonly TransportResult[]): string {
+  const rows = results
+    .filter((result) => result.idle !== null)
+    .map((result) => [
+      result.label,
+      `${result.idle!.percentOfCore.toFixed(2)}%`,
+      `${(result.idle!.windowMs / 1000).toFixed(1)} s`,
+      result.idle!.breakdown.map((entry) => `${entry.role} ${entry.percentOfCore.toFixed(2)}%`).join(', '),
+    ]);
+  return markdownTable(
+    ['transport (connected, no calls)', 'CPU, % of one core', 'window', 'by process'],
+    rows,
+    (column) => column === 1 || column === 2,
+  );
+}
+
+function rss(sample: RssSample): string {
+  return `${(sample.rssKiB / 1024).toFixed(1)} MiB (anon ${(sample.anonKiB / 1024).toFixed(1)}, shm ${(sample.shmemKiB / 1024).toFixed(1)})`;
+}
+
+export function millionReport(million: MillionResult): string {
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  const gc = million.gc;
+  const worker = million.atRest.workers[0];
+  const workerAfter = million.afterRun.workers[0];
+  return [
+    `pipelined 1:1 x${million.inFlight}, ${million.payloadBytes} B, client→worker adaptive: ${million.calls.toLocaleString('en-US')} calls in ${million.seconds.toFixed(2)} s (${formatRate(million.msgsPerSec)} calls/s), ${million.verified.toLocaleString('en-US')} replies verified`,
+    `caller GCs during the run: ${gc.count} (${gc.minor} scavenges, ${gc.major} mark-sweep, ${gc.incremental} incremental, ${gc.other} other), ${gc.pauseMs.toFixed(1)} ms in GC`,
+    `caller heap used: ${mib(million.caller.heapUsedBefore)} before, ${mib(million.caller.heapUsedAfter)} after (growth ${mib(million.caller.heapUsedAfter - million.caller.heapUsedBefore)}), ${mib(million.caller.heapUsedAfterGc)} after a full GC (kept ${mib(million.caller.heapUsedAfterGc - million.caller.heapUsedBefore)}); caller RSS ${mib(million.caller.rssBefore)} -> ${mib(million.caller.rssAfter)}`,
+    `RSS at rest:        supervisor ${rss(million.atRest.supervisor)}; worker ${worker === undefined ? '–' : rss(worker)}; client ${rss(million.atRest.client)}`,
+    `RSS after the run:  supervisor ${rss(million.afterRun.supervisor)}; worker ${workerAfter === undefined ? '–' : rss(workerAfter)}; client ${rss(million.afterRun.client)}`,
+  ].join('\n');
+}
+
+export function scalingTable(rows: readonly ScalingResult[]): string {
+  const base = rows[0]?.msgsPerSec ?? Number.NaN;
+  return markdownTable(
+    ['workers', 'client processes', 'calls/s (sum)', '× 1 worker', 'per client calls/s', 'calls served per worker'],
+    rows.map((row) => [
+      String(row.workers),
+      String(row.callers),
+      formatRate(row.msgsPerSec),
+      formatRatio(row.msgsPerSec / base),
+      row.perCaller.map((caller) => formatRate(caller.msgsPerSec)).join(', '),
+      row.processedPerWorker.map((count) => count.toLocaleString('en-US')).join(', '),
+    ]),
+    () => true,
+  );
+}
+
+export interface TargetVerdict {
+  target: string;
+  status: 'PASS' | 'FAIL' | 'n/a';
+  measured: string;
+}
+
+/** The issue's targets, judged from ratios of this run's own results. */
+export function judgeTargets(results: readonly TransportResult[]): TargetVerdict[] {
+  const byId = (id: string) => results.find((result) => result.id === id);
+  const p50 = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.latency.p50Us;
+  const rate = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.throughput.msgsPerSec;
+  const verdicts: TargetVerdict[] = [];
+  const add = (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => {
+    if (values.some((value) => value === undefined)) {
+      verdicts.push({ target, status: 'n/a', measured: 'not measured in this run (see --filter)' });
+      return;
+    }
+    const [ok, measured] = judge(...(values as number[]));
+    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured });
+  };
+  const px = PHOENIX_REFERENCE;
+  add(
+    '16 B round trip, client→worker adaptive: p50 ≥ 10× lower than fork IPC json',
+    [p50('fork-json', 16), p50(px, 16)],
+    (fork, phoenix) => [
+      fork / phoenix >= 10,
+      `fork json ${formatUs(fork)} µs / PhoenixIPC ${formatUs(phoenix)} µs = ${formatRatio(fork / phoenix)}`,
+    ],
+  );
+  add(
+    '16 B round trip, client→worker adaptive: p50 within 2× of the raw JS spin ping-pong',
+    [p50(px, 16), p50('js-sab-spin', 16)],
+    (phoenix, js) => [
+      phoenix / js <= 2,
+      `PhoenixIPC ${formatUs(phoenix)} µs / raw JS spin ${formatUs(js)} µs = ${formatRatio(phoenix / js)}`,
+    ],
+  );
+  add(
+    "16 B round trip, 'block': p50 within 1.5× of the C eventfd ping-pong",
+    [p50('phoenix-client-block', 16), p50('c-eventfd', 16)],
+    (block, c) => [
+      block / c <= 1.5,
+      `PhoenixIPC block ${formatUs(block)} µs / C eventfd ${formatUs(c)} µs = ${formatRatio(block / c)}`,
+    ],
+  );
+  add(
+    "16 B round trip, 'block': p50 at least as fast as the Unix socket",
+    [p50('phoenix-client-block', 16), p50('unix-socket', 16)],
+    (block, socket) => [
+      block <= socket,
+      `PhoenixIPC block ${formatUs(block)} µs / Unix socket ${formatUs(socket)} µs = ${formatRatio(block / socket)}`,
+    ],
+  );
+  add(
+    '64 KiB round trip, client→worker adaptive: p50 ≥ 10× lower than fork IPC json',
+    [p50('fork-json', 65536), p50(px, 65536)],
+    (fork, phoenix) => [
+      fork / phoenix >= 10,
+      `fork json ${formatUs(fork)} µs / PhoenixIPC ${formatUs(phoenix)} µs = ${formatRatio(fork / phoenix)}`,
+    ],
+  );
+  for (const [strategy, limit] of [
+    ['adaptive', 'c-spin'],
+    ['spin', 'c-spin'],
+    ['block', 'c-eventfd'],
+  ] as const) {
+    add(
+      `64 KiB round trip, client→worker ${strategy}: p50 within 1.5× of the C limit (${limit === 'c-spin' ? 'busy-spin' : 'eventfd'})`,
+      [p50(`phoenix-client-${strategy}`, 65536), p50(limit, 65536)],
+      (phoenix, c) => [
+        phoenix / c <= 1.5,
+        `PhoenixIPC ${formatUs(phoenix)} µs / C ${formatUs(c)} µs = ${formatRatio(phoenix / c)}`,
+      ],
+    );
+  }
+  add('pipelined 16 B x64, client→worker adaptive: ≥ 1,000,000 calls/s', [rate(px, 16)], (phoenix) => [
+    phoenix >= 1e6,
+    `${formatRate(phoenix)} calls/s`,
+  ]);
+  add('pipelined 16 B x64: ≥ 10× fork IPC json', [rate(px, 16), rate('fork-json', 16)], (phoenix, fork) => [
+    phoenix / fork >= 10,
+    `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
+  ]);
+  add('pipelined 1 KiB x64, client→worker adaptive: ≥ 500,000 calls/s', [rate(px, 1024)], (phoenix) => [
+    phoenix >= 5e5,
+    `${formatRate(phoenix)} calls/s`,
+  ]);
+  for (const strategy of ['adaptive', 'block'] as const) {
+    const idle = byId(`phoenix-client-${strategy}`)?.idle ?? undefined;
+    add(
+      `idle, client→worker ${strategy}: client + supervisor + worker < 1% of a core over 5 s`,
+      [idle?.percentOfCore, idle === undefined ? undefined : idle.windowMs],
+      (percent, windowMs) => [
+        percent < 1 && windowMs >= 4900,
+        `${percent.toFixed(2)}% over ${(windowMs / 1000).toFixed(1)} s`,
+      ],
+    );
+  }
+  return verdicts;
+}
+
+export function targetLines(verdicts: readonly TargetVerdict[]): string {
+  return verdicts.map((verdict) => `${verdict.status.padEnd(4)}  ${verdict.target}  —  ${verdict.measured}`).join('\n');
+}

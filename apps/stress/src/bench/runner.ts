@@ -1,0 +1,301 @@
+/**
+ * What a runner process does with its job (peers/runner is the entry). One
+ * job per process: every transport starts from a fresh process, and whatever
+ * it leaves behind dies with the runner's process group.
+ */
+import { fork } from 'node:child_process';
+import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WaitStrategy } from '@phoenix-ipc/client';
+import { IpcClient, type Reply } from '@phoenix-ipc/client';
+import { ECHO_FUNC_ID } from './echo-handler.js';
+import type { GcSummary, Job, JobResult, MillionResult, RunnerCommand, RunnerMessage, ScalingResult } from './jobs.js';
+import { type EchoTransport, measureTransport, pipelined } from './measure.js';
+import { measureNative } from './native.js';
+import { peerScript } from './paths.js';
+import { rssOf } from './proc.js';
+import { forkIpcTransport } from './transports/fork-ipc.js';
+import { PhoenixServerProcess, phoenixClientTransport } from './transports/phoenix.js';
+import { measureSab } from './transports/sab.js';
+import { piscinaTransport, workerThreadsTransport } from './transports/threads.js';
+import { unixSocketTransport } from './transports/unix-socket.js';
+import { workerpoolTransport } from './transports/workerpool.js';
+import type { ThroughputResult, TransportResult } from './types.js';
+
+async function withTransport<R>(
+  open: Promise<EchoTransport<R>>,
+  job: Job & { kind: 'transport' },
+): Promise<TransportResult> {
+  const transport = await open;
+  try {
+    return await measureTransport(transport, job.plan);
+  } finally {
+    await transport.close();
+  }
+}
+
+async function runTransport(job: Job & { kind: 'transport' }): Promise<TransportResult> {
+  const id = job.transport;
+  const strategy = id.slice(id.lastIndexOf('-') + 1) as WaitStrategy;
+  if (id.startsWith('phoenix-client-')) return withTransport(phoenixClientTransport(job.segment, strategy), job);
+  if (id.startsWith('phoenix-supervisor-')) {
+    const server = await PhoenixServerProcess.start({
+      name: job.segment,
+      workers: 1,
+      waitStrategy: strategy,
+      maxClients: 1,
+    });
+    try {
+      return await server.bench(job.plan);
+    } finally {
+      await server.stop();
+    }
+  }
+  switch (id) {
+    case 'fork-json':
+      return withTransport(forkIpcTransport('json'), job);
+    case 'fork-advanced':
+      return withTransport(forkIpcTransport('advanced'), job);
+    case 'unix-socket':
+      return withTransport(unixSocketTransport(), job);
+    case 'worker-threads':
+      return withTransport(workerThreadsTransport(), job);
+    case 'piscina':
+      return withTransport(piscinaTransport(), job);
+    case 'workerpool':
+      return withTransport(workerpoolTransport(), job);
+    case 'js-sab-spin':
+      return measureSab('spin', job.plan);
+    case 'js-sab-wait':
+      return measureSab('wait', job.plan);
+    case 'c-spin':
+      return measureNative(job.nativeBinary, 'spin', job.plan, job.workDir);
+    case 'c-eventfd':
+      return measureNative(job.nativeBinary, 'eventfd', job.plan, job.workDir);
+    default:
+      throw new Error(`unknown transport ${id}`);
+  }
+}
+
+function clientTransport(client: IpcClient): EchoTransport<Reply> {
+  return {
+    id: 'phoenix-client',
+    label: 'PhoenixIPC client→worker',
+    kind: 'process',
+    peers: () => [],
+    call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
+    bytes: (reply) => reply.payload,
+    close: () => client.disconnect(),
+  };
+}
+
+/** Counts GCs by kind while observing (perf_hooks 'gc' entries). */
+function observeGc(): { stop: () => Promise<GcSummary> } {
+  const summary: GcSummary = { count: 0, minor: 0, major: 0, incremental: 0, other: 0, pauseMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      summary.count++;
+      summary.pauseMs += entry.duration;
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      // NODE_PERFORMANCE_GC_MINOR 1, _MAJOR 4, _INCREMENTAL 8, _WEAKCB 16
+      if (kind === 1) summary.minor++;
+      else if (kind === 4) summary.major++;
+      else if (kind === 8) summary.incremental++;
+      else summary.other++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      await sleep(50); // entries are delivered asynchronously
+      observer.disconnect();
+      return summary;
+    },
+  };
+}
+
+/**
+ * pipelined 1:1 x64, one million calls, client→worker, adaptive: the caller's
+ * GCs and heap, and the RSS of every process at rest and afterwards.
+ */
+async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error('the million-call runner needs --expose-gc');
+  const server = await PhoenixServerProcess.start({
+    name: job.segment,
+    workers: 1,
+    waitStrategy: 'adaptive',
+    maxClients: 4,
+  });
+  const client = IpcClient.create(job.segment, { waitStrategy: 'adaptive' });
+  try {
+    await client.connect(10_000);
+    await sleep(300);
+    const rest = await server.stats();
+    const atRest = { client: rssOf(process.pid), supervisor: rest.supervisor, workers: rest.workers };
+    collect();
+    const before = process.memoryUsage();
+    const gc = observeGc();
+    const run = await pipelined(clientTransport(client), job.payloadBytes, job.inFlight, {
+      warmupCalls: 0,
+      warmupMs: 0,
+      maxCalls: job.calls,
+      maxMs: Number.POSITIVE_INFINITY,
+    });
+    const after = process.memoryUsage();
+    const gcSummary = await gc.stop();
+    collect();
+    const afterGc = process.memoryUsage();
+    await sleep(300);
+    const stats = await server.stats();
+    return {
+      calls: run.calls,
+      payloadBytes: job.payloadBytes,
+      inFlight: job.inFlight,
+      seconds: run.seconds,
+      msgsPerSec: run.msgsPerSec,
+      verified: run.verified,
+      gc: gcSummary,
+      caller: {
+        heapUsedBefore: before.heapUsed,
+        heapUsedAfter: after.heapUsed,
+        heapUsedAfterGc: afterGc.heapUsed,
+        rssBefore: before.rss,
+        rssAfter: after.rss,
+      },
+      atRest,
+      afterRun: { client: rssOf(process.pid), supervisor: stats.supervisor, workers: stats.workers },
+    };
+  } finally {
+    await client.disconnect();
+    await server.stop();
+  }
+}
+
+/** One client process of a scaling job: connect, warm up, wait for 'go', then pipeline for the window. */
+async function runLoad(job: Job & { kind: 'load' }): Promise<ThroughputResult & { verified: number }> {
+  const client = IpcClient.create(job.segment, { waitStrategy: 'adaptive' });
+  await client.connect(10_000);
+  try {
+    const transport = clientTransport(client);
+    const plan = { warmupCalls: 0, warmupMs: 0, maxCalls: Number.POSITIVE_INFINITY, maxMs: job.warmupMs };
+    await pipelined(transport, job.payloadBytes, job.inFlight, plan);
+    const go = new Promise<void>((resolve) =>
+      process.on('message', (command: RunnerCommand) => command.t === 'go' && resolve()),
+    );
+    send({ t: 'warm' });
+    await go;
+    return await pipelined(transport, job.payloadBytes, job.inFlight, {
+      warmupCalls: 0,
+      warmupMs: 0,
+      maxCalls: job.maxCalls,
+      maxMs: job.durationMs,
+    });
+  } finally {
+    await client.disconnect();
+  }
+}
+
+/**
+ * pipelined W:M x64: M client processes (runners with a 'load' job) against
+ * a server with W workers, all started together after their own warm-up.
+ *
+ *   client 1 ──┐          ┌──▶ worker 1
+ *   client 2 ──┼── rings ─┼──▶ worker 2      (least-loaded dispatch per call)
+ *   client M ──┘          └──▶ worker W
+ */
+async function runScaling(job: Job & { kind: 'scaling' }): Promise<ScalingResult> {
+  const server = await PhoenixServerProcess.start({
+    name: job.segment,
+    workers: job.workers,
+    waitStrategy: 'adaptive',
+    maxClients: Math.max(1, job.callers),
+  });
+  const children: ReturnType<typeof fork>[] = [];
+  try {
+    const load: Job = {
+      kind: 'load',
+      segment: job.segment,
+      payloadBytes: job.payloadBytes,
+      inFlight: job.inFlight,
+      warmupMs: job.warmupMs,
+      durationMs: job.durationMs,
+      maxCalls: job.maxCalls,
+    };
+    const results: Promise<ThroughputResult & { verified: number }>[] = [];
+    const warm: Promise<void>[] = [];
+    for (let i = 0; i < job.callers; i++) {
+      const child = fork(peerScript('runner'), [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'json',
+      });
+      children.push(child);
+      let onWarm: () => void = () => {};
+      warm.push(new Promise<void>((resolve) => (onWarm = resolve)));
+      results.push(
+        new Promise((resolve, reject) => {
+          child.on('message', (message: RunnerMessage) => {
+            if (message.t === 'ready') child.send({ t: 'job', job: load } satisfies RunnerCommand);
+            else if (message.t === 'warm') onWarm();
+            else if (message.t === 'done' && message.outcome.kind === 'load') resolve(message.outcome.result);
+            else if (message.t === 'error') reject(new Error(`load client ${i}: ${message.message}`));
+          });
+          child.once('exit', (code) => reject(new Error(`load client ${i} exited with ${code}`)));
+        }),
+      );
+    }
+    await Promise.race([Promise.all(warm), Promise.all(results)]);
+    for (const child of children) child.send({ t: 'go' } satisfies RunnerCommand);
+    const perCaller = await Promise.all(results);
+    const stats = await server.stats();
+    return {
+      workers: job.workers,
+      callers: job.callers,
+      payloadBytes: job.payloadBytes,
+      inFlight: job.inFlight,
+      msgsPerSec: perCaller.reduce((sum, result) => sum + result.msgsPerSec, 0),
+      perCaller: perCaller.map(({ verified: _verified, ...result }) => result),
+      processedPerWorker: stats.workers.map((worker) => worker.processed),
+      verified: perCaller.reduce((sum, result) => sum + result.verified, 0),
+    };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await server.stop();
+  }
+}
+
+function send(message: RunnerMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+}
+
+export async function runJob(job: Job): Promise<JobResult> {
+  switch (job.kind) {
+    case 'transport':
+      return { kind: 'transport', result: await runTransport(job) };
+    case 'million':
+      return { kind: 'million', result: await runMillion(job) };
+    case 'scaling':
+      return { kind: 'scaling', result: await runScaling(job) };
+    case 'load':
+      return { kind: 'load', result: await runLoad(job) };
+  }
+}
+
+/** The runner's main: wait for a job, run it, report, exit. */
+export function serveOneJob(): void {
+  process.on('message', (command: RunnerCommand) => {
+    if (command.t !== 'job') return;
+    runJob(command.job).then(
+      async (outcome) => {
+        await send({ t: 'done', outcome });
+        process.exit(0);
+      },
+      async (error: unknown) => {
+        await send({ t: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+        process.exit(1);
+      },
+    );
+  });
+  process.on('disconnect', () => process.exit(1));
+  void send({ t: 'ready' });
+}

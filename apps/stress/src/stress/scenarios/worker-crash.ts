@@ -1,0 +1,230 @@
+// WorkerCrashSimulation.*: a server under load from its supervisor and from
+// client processes while a chaos monkey SIGKILLs random workers. Every call
+// has a unique id; the LOG handler appends the id to a run log before it
+// replies, so the log says how often each request ran.
+import { join } from 'node:path';
+import type { FixtureProcess } from '../child.js';
+import type { LoadTally } from '../protocol.js';
+import { deriveSeed } from '../random.js';
+import {
+  atLeast,
+  check,
+  formatCount,
+  type MetricValue,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioResult,
+  zero,
+} from '../scenario.js';
+import type { Summary } from '../stats.js';
+import {
+  COMPACT,
+  exactlyOnce,
+  loadConfig,
+  mainPhase,
+  progressOf,
+  readLog,
+  readOutcomes,
+  startClient,
+  startServer,
+  stopLoads,
+  stopServer,
+  totalOf,
+  workerPidsOf,
+} from './common.js';
+
+interface Variant {
+  normalWorkers: number;
+  vipWorkers: number;
+  clients: number;
+  lanes: number;
+  killMinMs: number;
+  killMaxMs: number;
+  workUsMax: number;
+}
+
+interface ChaosReport {
+  kills: number;
+  skipped: number;
+  crashEvents: number;
+  killCrashes: number;
+  unexpectedCrashes: number;
+  unexpectedCrashFacts: Record<string, unknown>[];
+  poisons: number;
+  poisonSeqIds: number[];
+  restarts: number;
+  unrecovered: number;
+  recoveryMs: Summary;
+  detectionMs: Summary;
+}
+
+async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promise<ScenarioResult> {
+  const name = context.segmentName('wc');
+  const logPath = join(context.tempDir, 'runs.log');
+  const outcomePath = (tag: string) => join(context.tempDir, `${tag}.outcomes`);
+  const tags = ['s', ...Array.from({ length: variant.clients }, (_, k) => `c${k}`)];
+  const load = (tag: string) =>
+    loadConfig(context, tag, {
+      lanes: variant.lanes,
+      kind: 'log',
+      workUsMax: variant.workUsMax,
+      timeoutMs: 0,
+      outcomePath: outcomePath(tag),
+      selfTestDuplicate: context.selfTestFail && tag === 's',
+    });
+  const server = await startServer(context, 'supervisor', {
+    name,
+    incarnation: 1,
+    logPath,
+    options: {
+      ...COMPACT,
+      normalWorkers: variant.normalWorkers,
+      vipWorkers: variant.vipWorkers,
+      maxClients: variant.clients + 2,
+      // Replace at once, and never give up on a worker: the monkey is not a crash loop.
+      restartBackoff: { initialMs: 10, maxMs: 50, factor: 1 },
+      crashLoop: { maxCrashes: 1_000_000, windowMs: 1000 },
+    },
+    load: load('s'),
+    chaos: { minMs: variant.killMinMs, maxMs: variant.killMaxMs, seed: deriveSeed(context.seed, 'chaos') },
+  });
+  const clients: FixtureProcess[] = [];
+  for (const tag of tags.slice(1)) {
+    clients.push(
+      await startClient(context, `client ${tag}`, { name, mode: 'load', connectTimeoutMs: 10_000, load: load(tag) }),
+    );
+  }
+  const callers = [server.process, ...clients];
+  for (const caller of callers) await caller.request({ cmd: 'load-start' }, 'loadStarted', 10_000);
+
+  await mainPhase(context, async () => {
+    const tallies = await progressOf(callers);
+    const sent = tallies.reduce((n, t) => n + (t.sent ?? 0), 0);
+    const crashed = tallies.reduce((n, t) => n + (t.crashed ?? 0), 0);
+    const kills = (tallies[0] as { kills?: number } | undefined)?.kills ?? 0;
+    return `kills ${kills}, calls ${formatCount(sent)}, crash errors ${crashed}`;
+  });
+  context.progress(1, 'stopping the monkey, draining');
+  const chaos = (await server.process.request({ cmd: 'chaos-stop', waitMs: 10_000 }, 'chaos', 20_000))
+    .chaos as ChaosReport;
+  const tallies = await stopLoads(callers, 15_000);
+  const stop = await stopServer(server.process, name, workerPidsOf(server.process));
+  for (const client of clients) client.send({ cmd: 'exit' });
+  await Promise.all(clients.map((c) => Promise.race([c.exited, context.sleep(5000)])));
+
+  const outcomes = new Map(tags.map((tag) => [tag, readOutcomes(outcomePath(tag))]));
+  const once = exactlyOnce(readLog(logPath), outcomes);
+  const total: LoadTally = totalOf(tallies);
+  const otherErrors = Object.values(total.errors).reduce((a, b) => a + b, 0);
+  const recovery = chaos.recoveryMs;
+  // Every crash error must answer a request the supervisor found in flight on a dead worker. A
+  // poison that is not among the crash errors was answered with its reply instead (it finished
+  // just before the kill): the caller still saw exactly one outcome.
+  const poisonSet = new Set(chaos.poisonSeqIds);
+  const crashNotPoison = total.crashedSeqIds.filter((seqId) => !poisonSet.has(seqId)).length;
+  const crashedSet = new Set(total.crashedSeqIds);
+  const poisonsAnsweredOk = chaos.poisonSeqIds.filter((seqId) => !crashedSet.has(seqId)).length;
+  return {
+    metrics: {
+      workers: { normal: variant.normalWorkers, vip: variant.vipWorkers },
+      callers: tags.length,
+      killIntervalMs: [variant.killMinMs, variant.killMaxMs],
+      kills: chaos.kills,
+      crashEvents: chaos.crashEvents,
+      unexpectedCrashes: chaos.unexpectedCrashes,
+      unexpectedCrashFacts: chaos.unexpectedCrashFacts.map((c) => ({ ...c }) as Record<string, MetricValue>),
+      restarts: chaos.restarts,
+      callsSent: total.sent,
+      repliesOk: total.ok,
+      crashErrors: total.crashed,
+      poisonsReported: chaos.poisons,
+      poisonsAnsweredWithReply: poisonsAnsweredOk,
+      crashErrorsNotPoisons: crashNotPoison,
+      poisonsThatRan: once.poisonsThatRan,
+      otherErrors: total.errors,
+      mismatched: total.mismatched,
+      lost: total.pending,
+      duplicated: once.duplicated,
+      repliedNotRun: once.repliedNotRun,
+      unknownRuns: once.unknownRuns,
+      runsLogged: once.runs,
+      recoveryMs: { ...recovery },
+      detectionMs: { ...chaos.detectionMs },
+      unrecovered: chaos.unrecovered,
+      perCaller: Object.fromEntries(
+        tags.map((tag, i) => {
+          const { crashedSeqIds: _ids, ...tally } = tallies[i]!;
+          return [tag, { ...tally, errors: { ...tally.errors }, latencyUs: { ...tally.latencyUs } }];
+        }),
+      ),
+      stop: { ...stop },
+      examples: once.examples,
+    },
+    checks: [
+      atLeast('workers killed', chaos.kills, 1),
+      atLeast('replies ok', total.ok, 1),
+      zero('lost (calls that never settled)', total.pending),
+      zero('duplicated (a request that ran twice)', once.duplicated),
+      zero('replied OK but never ran', once.repliedNotRun),
+      zero('runs of ids nobody sent', once.unknownRuns),
+      zero('mismatched replies (wrong payload)', total.mismatched),
+      check('errors other than ERR_PHOENIX_WORKER_CRASHED', otherErrors === 0, total.errors, '{}'),
+      check(
+        'every kill seen as a crash',
+        chaos.killCrashes === chaos.kills,
+        chaos.killCrashes,
+        `${chaos.kills} (kills)`,
+      ),
+      zero('crashes the monkey did not cause (see unexpectedCrashFacts)', chaos.unexpectedCrashes),
+      zero('crash errors for requests that were not in flight on a dead worker', crashNotPoison),
+      check(
+        'at most one crash error per kill',
+        total.crashed <= chaos.kills,
+        total.crashed,
+        `<= ${chaos.kills} (kills)`,
+      ),
+      zero('killed workers that never served again', chaos.unrecovered),
+      check(
+        'clean stop (workers gone, segment unlinked)',
+        stop.stopped && stop.workersLeft.length === 0 && !stop.segmentLeft,
+        { ...stop },
+        'stopped, no worker, no segment',
+      ),
+    ],
+    summary: `kills ${chaos.kills}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, dup ${once.duplicated}, recovery p50 ${recovery.p50} ms p99 ${recovery.p99} ms max ${recovery.max} ms`,
+  };
+}
+
+export const workerCrashScenarios: Scenario[] = [
+  {
+    name: 'WorkerCrashSimulation.randomKills',
+    description:
+      'SIGKILL a random worker every 50-200 ms under load (supervisor + 2 clients, 2 normal + 1 VIP workers)',
+    defaultDurationMs: 30_000,
+    run: (context) =>
+      runWorkerCrash(context, {
+        normalWorkers: 2,
+        vipWorkers: 1,
+        clients: 2,
+        lanes: 8,
+        killMinMs: 50,
+        killMaxMs: 200,
+        workUsMax: 300,
+      }),
+  },
+  {
+    name: 'WorkerCrashSimulation.killStorm',
+    description: 'SIGKILL every 5-30 ms, faster than workers restart: queues pile up on dead workers',
+    defaultDurationMs: 15_000,
+    run: (context) =>
+      runWorkerCrash(context, {
+        normalWorkers: 2,
+        vipWorkers: 1,
+        clients: 1,
+        lanes: 16,
+        killMinMs: 5,
+        killMaxMs: 30,
+        workUsMax: 1000,
+      }),
+  },
+];
