@@ -1,0 +1,440 @@
+#!/usr/bin/env node
+// Pack smoke test: installs the packages the way a user would and runs them.
+//
+// Run after `pnpm build` (and, for the native addon, after
+// `pnpm --filter @phoenix-ipc/native-shm run prebuild`); it builds nothing.
+//
+//  1. `pnpm pack` every package under packages/ into a temporary directory
+//     (pnpm rewrites workspace:* to the real versions) and checks each
+//     tarball: ESM, CJS and type entry points, README, LICENSE, no tests, no
+//     workspace: specifiers, and for native-shm a prebuilt binary for this
+//     platform.
+//  2. Creates an empty project in os.tmpdir(), outside the workspace, and
+//     installs the tarballs there with npm (plus prom-client), with CC=false
+//     CXX=false so that compiling the addon from source would fail: the
+//     prebuild must be what gets used.
+//  3. Runs two tiny cluster-style programs there, one ESM (.mjs, import) and
+//     one CommonJS (.cjs, require): each starts a server (1 normal worker,
+//     0 VIP), calls echo from the supervisor and from an IpcClient in a child
+//     process, checks the replies, scrapes @phoenix-ipc/server/prometheus,
+//     stops the server and exits 0 on its own.
+//  4. Type-checks an ESM and a CommonJS TypeScript file against the installed
+//     declarations, and looks for the `phoenix` bin.
+//
+// Prints what it does; exits 1 on the first failure. The temporary directory
+// and any segment it created are removed either way (--keep keeps the
+// directory for a post-mortem).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PACKAGES = ['ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server'];
+const PROGRAM_TIMEOUT_MS = 60_000;
+const keep = process.argv.includes('--keep');
+
+const work = mkdtempSync(join(tmpdir(), 'phoenix-pack-smoke-'));
+const tarballDir = join(work, 'tarballs');
+const project = join(work, 'project');
+const segments = [];
+const started = Date.now();
+
+function log(message) {
+  console.log(`[pack-smoke] ${message}`);
+}
+
+class SmokeFailure extends Error {}
+
+function fail(message) {
+  throw new SmokeFailure(message);
+}
+
+/** Runs a command to completion; fails with its output if it exits non-zero. */
+function run(command, args, options = {}) {
+  const { replaceEnv = false, ...spawnOptions } = options;
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...spawnOptions,
+    env: replaceEnv ? options.env : { ...process.env, ...options.env },
+  });
+  if (result.error) fail(`${command} ${args.join(' ')}: ${result.error.message}`);
+  if (result.status !== 0) {
+    fail(
+      `${command} ${args.join(' ')} exited with ${result.status ?? result.signal}\n` +
+        `${result.stdout ?? ''}${result.stderr ?? ''}`.trim(),
+    );
+  }
+  return result.stdout;
+}
+
+/** The environment minus PHOENIX_IPC_WORKER: the programs must start as supervisors. */
+function withoutWorkerRole(env) {
+  const copy = { ...env };
+  delete copy.PHOENIX_IPC_WORKER;
+  return copy;
+}
+
+/** Runs a program of the temp project in its own process group, with a timeout. */
+function runProgram(file, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], {
+      cwd: project,
+      detached: true, // its own process group: a timeout kills the workers too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: withoutWorkerRole(process.env),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(new SmokeFailure(`${file} did not exit within ${PROGRAM_TIMEOUT_MS} ms\n${output}`));
+    }, PROGRAM_TIMEOUT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new SmokeFailure(`${file}: ${error.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new SmokeFailure(`${file} exited with ${code ?? signal}\n${output}`));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ pack
+
+function pack() {
+  mkdirSync(tarballDir, { recursive: true });
+  const tarballs = [];
+  for (const name of PACKAGES) {
+    const dir = join(ROOT, 'packages', name);
+    if (!existsSync(join(dir, 'dist', 'index.js'))) {
+      fail(`packages/${name}/dist is missing: run \`pnpm build\` before the pack smoke test`);
+    }
+    const before = new Set(readdirSync(tarballDir));
+    run('pnpm', ['pack', '--pack-destination', tarballDir], { cwd: dir });
+    const created = readdirSync(tarballDir).filter((file) => file.endsWith('.tgz') && !before.has(file));
+    if (created.length !== 1) fail(`pnpm pack in packages/${name} produced ${created.length} tarballs`);
+    const tarball = join(tarballDir, created[0]);
+    checkTarball(name, tarball);
+    tarballs.push(tarball);
+  }
+  return tarballs;
+}
+
+function checkTarball(name, tarball) {
+  const files = run('tar', ['-tzf', tarball])
+    .split('\n')
+    .filter(Boolean)
+    .map((file) => file.replace(/^package\//, ''));
+  const required = [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'dist/index.js',
+    'dist/index.cjs',
+    'dist/index.d.ts',
+    'dist/index.d.cts',
+  ];
+  for (const file of required) {
+    if (!files.includes(file)) fail(`@phoenix-ipc/${name}: the tarball lacks ${file}`);
+  }
+  const tests = files.filter(
+    (file) => /(^|\/)(test|tests|__tests__)\//.test(file) || /\.(test|spec)\.[cm]?[jt]s$/.test(file),
+  );
+  if (tests.length > 0) fail(`@phoenix-ipc/${name}: the tarball ships tests: ${tests.join(', ')}`);
+  const manifest = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json']));
+  for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+    for (const [dependency, range] of Object.entries(manifest[field] ?? {})) {
+      if (String(range).startsWith('workspace:')) {
+        fail(`@phoenix-ipc/${name}: ${field}.${dependency} is still ${range} in the tarball`);
+      }
+    }
+  }
+  for (const field of ['license', 'repository', 'engines', 'keywords', 'homepage', 'bugs', 'files']) {
+    if (manifest[field] === undefined) fail(`@phoenix-ipc/${name}: package.json has no "${field}"`);
+  }
+  let note = '';
+  if (name === 'native-shm') {
+    const prebuildDir = `prebuilds/${process.platform}-${process.arch}/`;
+    const binaries = files.filter((file) => file.startsWith(prebuildDir) && file.endsWith('.node'));
+    if (binaries.length === 0) {
+      fail(
+        `@phoenix-ipc/native-shm: the tarball has no ${prebuildDir}*.node; ` +
+          'run `pnpm --filter @phoenix-ipc/native-shm run prebuild` before packing',
+      );
+    }
+    note = `, ${binaries.join(', ')}`;
+  }
+  log(`packed @phoenix-ipc/${name}@${manifest.version}: ${files.length} files${note}`);
+}
+
+// --------------------------------------------------------------- install
+
+function install(tarballs) {
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'phoenix-pack-smoke', version: '0.0.0', private: true }, null, 2)}\n`,
+  );
+  log(`npm install in ${project} (CC=false CXX=false: no compiler, the addon must come from the prebuild)`);
+  // Like a user: none of the npm_* variables pnpm sets for its scripts.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', ...tarballs, 'prom-client'], {
+    cwd: project,
+    env: { ...env, CC: 'false', CXX: 'false', npm_config_build_from_source: 'false' },
+    replaceEnv: true,
+  });
+  const native = join(project, 'node_modules', '@phoenix-ipc', 'native-shm');
+  if (existsSync(join(native, 'build')))
+    fail('npm built @phoenix-ipc/native-shm from source instead of using the prebuild');
+  for (const name of PACKAGES) {
+    if (!existsSync(join(project, 'node_modules', '@phoenix-ipc', name, 'package.json'))) {
+      fail(`@phoenix-ipc/${name} is not in the project's node_modules`);
+    }
+  }
+  log('installed all six packages and prom-client; native-shm has no build/ (the prebuild is used)');
+}
+
+// -------------------------------------------------------------- programs
+
+// One program per module system. Cluster-style: run as `node file <segment>`
+// it is the supervisor, and (started again by the supervisor, with
+// PHOENIX_IPC_WORKER set) the worker; run as `node file client <segment>` it is
+// the client process.
+const ESM_PROGRAM = `import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { IpcClient } from '@phoenix-ipc/client';
+import { IpcServer, PhoenixError, Priority } from '@phoenix-ipc/server';
+
+const ECHO = 1001;
+const text = new TextDecoder();
+
+if (process.argv[2] === 'client') {
+  const client = IpcClient.create(process.argv[3]);
+  await client.connect(10_000);
+  const reply = await client.call(ECHO, 'hello from a client', Priority.Normal, 10_000);
+  await client.disconnect();
+  console.log(text.decode(reply.payload));
+} else {
+  const name = process.argv[2];
+  const server = await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
+  server.registerHandler(ECHO, (_header, payload, response, responsePayload) => {
+    responsePayload.set(payload);
+    response.payloadLen = payload.length;
+  });
+  await server.start();
+  if (!server.isWorker) {
+    try {
+      const reply = await server.call(ECHO, 'hello from the supervisor', Priority.Normal, 10_000);
+      if (text.decode(reply.payload) !== 'hello from the supervisor') throw new Error('supervisor: wrong echo');
+      const fromClient = await new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'client', name], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error('client exited ' + code))));
+      });
+      if (fromClient !== 'hello from a client') throw new Error('client: wrong echo: ' + fromClient);
+      const { registerPrometheusMetrics } = await import('@phoenix-ipc/server/prometheus');
+      const { registry } = registerPrometheusMetrics(server);
+      if (!(await registry.metrics()).includes('phoenix_worker_up')) throw new Error('prometheus: no phoenix_worker_up');
+      if (!PhoenixError.isInstance(new PhoenixError('ERR_PHOENIX_TIMEOUT', 'x'))) throw new Error('PhoenixError brand');
+      console.log('esm: supervisor echo ok, client process echo ok, prometheus ok');
+    } finally {
+      await server.stop();
+    }
+  }
+}
+`;
+
+const CJS_PROGRAM = `'use strict';
+const { spawn } = require('node:child_process');
+const { IpcClient } = require('@phoenix-ipc/client');
+const { IpcServer, Priority } = require('@phoenix-ipc/server');
+
+const ECHO = 1001;
+const text = new TextDecoder();
+
+async function client(name) {
+  const client = IpcClient.create(name);
+  await client.connect(10_000);
+  const reply = await client.call(ECHO, 'hello from a client', Priority.Normal, 10_000);
+  await client.disconnect();
+  console.log(text.decode(reply.payload));
+}
+
+async function main(name) {
+  const server = await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
+  server.registerHandler(ECHO, (_header, payload, response, responsePayload) => {
+    responsePayload.set(payload);
+    response.payloadLen = payload.length;
+  });
+  await server.start();
+  if (server.isWorker) return;
+  try {
+    const reply = await server.call(ECHO, 'hello from the supervisor', Priority.Normal, 10_000);
+    if (text.decode(reply.payload) !== 'hello from the supervisor') throw new Error('supervisor: wrong echo');
+    const fromClient = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [__filename, 'client', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error('client exited ' + code))));
+    });
+    if (fromClient !== 'hello from a client') throw new Error('client: wrong echo: ' + fromClient);
+    require.resolve('@phoenix-ipc/server/prometheus');
+    const { registerPrometheusMetrics } = require('@phoenix-ipc/server/prometheus');
+    const { registry } = registerPrometheusMetrics(server);
+    if (!(await registry.metrics()).includes('phoenix_worker_up')) throw new Error('prometheus: no phoenix_worker_up');
+    console.log('cjs: supervisor echo ok, client process echo ok, prometheus ok');
+  } finally {
+    await server.stop();
+  }
+}
+
+const done = process.argv[2] === 'client' ? client(process.argv[3]) : main(process.argv[2]);
+done.catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+// Type-checked, never run: the declarations resolve for import and require.
+const ESM_TYPES = `import { IpcClient } from '@phoenix-ipc/client';
+import { type PhoenixError, IpcServer, Priority, type Reply } from '@phoenix-ipc/server';
+import { registerPrometheusMetrics } from '@phoenix-ipc/server/prometheus';
+import { SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
+import { ThreadMonitor } from '@phoenix-ipc/monitor';
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { SharedSegment } from '@phoenix-ipc/native-shm';
+
+export async function check(): Promise<void> {
+  const server = await IpcServer.create('/typed', { normalWorkers: 1 });
+  server.registerHandler(1001, (_h, payload, response, out) => {
+    out.set(payload);
+    response.payloadLen = payload.length;
+  });
+  const reply: Reply = await server.call(1001, 'x', Priority.High, 1000);
+  const bytes: Uint8Array = reply.payload;
+  const client: IpcClient = IpcClient.create('/typed');
+  const error: PhoenixError['code'] = 'ERR_PHOENIX_TIMEOUT';
+  const size: number = PhoenixShmLayout.requiredSize({}) + SpscRingBuffer.requiredBytes({ capacity: 2, maxMessageSize: 8 });
+  void [bytes, client, error, size, ThreadMonitor.BYTES, SharedSegment, registerPrometheusMetrics(server).registry];
+}
+`;
+
+const CJS_TYPES = `import server = require('@phoenix-ipc/server');
+import client = require('@phoenix-ipc/client');
+import prometheus = require('@phoenix-ipc/server/prometheus');
+
+export async function check(): Promise<number> {
+  const s = await server.IpcServer.create('/typed');
+  const c: client.IpcClient = client.IpcClient.create('/typed');
+  void [c, prometheus.registerPrometheusMetrics(s)];
+  const reply: server.Reply = await s.call(1001, 'x', server.Priority.Normal);
+  return reply.payloadLen;
+}
+`;
+
+async function programs() {
+  writeFileSync(join(project, 'smoke.mjs'), ESM_PROGRAM);
+  writeFileSync(join(project, 'smoke.cjs'), CJS_PROGRAM);
+  for (const [file, label] of [
+    ['smoke.mjs', 'esm'],
+    ['smoke.cjs', 'cjs'],
+  ]) {
+    const segment = `/phoenix-pack-smoke-${process.pid}-${label}`;
+    segments.push(segment);
+    const at = Date.now();
+    const output = await runProgram(join(project, file), [segment]);
+    log(`${file}: ${output.trim().split('\n').join(' | ')} (${Date.now() - at} ms, exited 0)`);
+    if (process.platform === 'linux' && existsSync(`/dev/shm${segment}`)) {
+      fail(`${file} exited but its segment /dev/shm${segment} is still there`);
+    }
+  }
+}
+
+function types() {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) {
+    log('note: no typescript in the workspace; declarations not checked');
+    return;
+  }
+  writeFileSync(join(project, 'types-esm.mts'), ESM_TYPES);
+  writeFileSync(join(project, 'types-cjs.cts'), CJS_TYPES);
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    `${JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['types-esm.mts', 'types-cjs.cts'],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project });
+  log('types: an ESM (.mts) and a CommonJS (.cts) file type-check against the installed declarations');
+}
+
+function bin() {
+  const phoenix = join(project, 'node_modules', '.bin', 'phoenix');
+  if (!existsSync(phoenix)) {
+    log('note: node_modules/.bin/phoenix does not exist (the CLI is not built yet); skipped');
+    return;
+  }
+  const version = run(phoenix, ['--version'], { cwd: project }).trim();
+  log(`bin: node_modules/.bin/phoenix --version -> ${version}`);
+}
+
+// ------------------------------------------------------------------ main
+
+function cleanup() {
+  for (const segment of segments) {
+    if (process.platform === 'linux' && existsSync(`/dev/shm${segment}`)) {
+      rmSync(`/dev/shm${segment}`, { force: true });
+      log(`removed leftover segment ${segment}`);
+    }
+  }
+  if (keep) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+
+let status = 0;
+try {
+  log(`node ${process.version}, ${process.platform}-${process.arch}; working in ${work}`);
+  const tarballs = pack();
+  install(tarballs);
+  await programs();
+  types();
+  bin();
+  log(`PASS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (error) {
+  status = 1;
+  console.error(`[pack-smoke] FAIL: ${error instanceof SmokeFailure ? error.message : (error?.stack ?? error)}`);
+} finally {
+  cleanup();
+}
+process.exit(status);
