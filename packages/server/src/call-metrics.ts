@@ -43,15 +43,20 @@ function histogram(): hdr.Histogram {
 
 function summarize(histogram: hdr.Histogram): LatencySummary {
   if (histogram.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  const min = histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue;
+  const max = histogram.maxValue;
+  // HDR reports a percentile as the top of its bucket, which can lie past the
+  // largest value recorded; clamp so that min <= p50 <= ... <= max always holds.
+  const at = (percentile: number) => Math.min(max, Math.max(min, histogram.getValueAtPercentile(percentile)));
   return {
     count: histogram.totalCount,
-    min: histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue,
+    min,
     mean: histogram.mean,
-    p50: histogram.getValueAtPercentile(50),
-    p90: histogram.getValueAtPercentile(90),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max,
   };
 }
 
