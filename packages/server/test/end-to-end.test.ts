@@ -85,8 +85,20 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(reply.payloadLen).toBe(5);
     expect(reply.seqId).toBeGreaterThan(0);
     expect(Buffer.from(reply.payload).toString()).toBe('hello');
-    // The payload is the caller's own memory, not a view into the segment.
-    expect(reply.payload.buffer.byteLength).toBe(reply.payload.byteLength);
+  });
+
+  it('gives reply payloads as Buffers the caller owns, at every size', async () => {
+    const { server } = await startServer();
+    for (const size of [0, 16, 100, 1024, 5000, 64 * 1024 - 64]) {
+      const sent = Buffer.alloc(size, size & 0xff);
+      const reply = await server.call(ECHO, sent);
+      expect(Buffer.isBuffer(reply.payload)).toBe(true);
+      expect(Buffer.compare(reply.payload, sent)).toBe(0);
+      // Not a view into the segment: later calls through the same ring slots leave it alone.
+      const kept = Buffer.from(reply.payload);
+      for (let i = 0; i < 40; i++) await server.call(ECHO, Buffer.alloc(size, 0xee));
+      expect(Buffer.compare(reply.payload, kept)).toBe(0);
+    }
   });
 
   it('gives each call a new, increasing seq id', async () => {
