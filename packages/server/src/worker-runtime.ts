@@ -137,6 +137,12 @@ export class WorkerRuntime {
   #freeLanes: number;
   #running = false;
   #runScheduled = false;
+  /**
+   * The clock reading taken when the last job finished, while the run loop
+   * has not waited since: the next job starts "now" too, so back-to-back
+   * requests cost one clock read each instead of two (~100 ns on Node 20).
+   */
+  #finishedAt = 0;
   #stopping = false;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
@@ -308,6 +314,7 @@ export class WorkerRuntime {
     this.#runScheduled = false;
     if (this.#running || this.#stopped) return;
     this.#running = true;
+    this.#finishedAt = 0;
     const sliceStart = performance.now();
     try {
       for (;;) {
@@ -340,6 +347,7 @@ export class WorkerRuntime {
 
   // Spins on the rings for the adaptive budget; true if work showed up.
   #idleSpin(): boolean {
+    this.#finishedAt = 0;
     const budgetUs = this.#spin.budgetUs;
     if (budgetUs <= 0) return false;
     const start = performance.now();
@@ -456,7 +464,8 @@ export class WorkerRuntime {
     const funcId = Frames.requestFuncId(words, frame);
     const payloadLen = Frames.requestPayloadLen(words, frame);
     const attempt = Frames.requestAttempt(words, frame);
-    const now = monotonicNowMs();
+    const now = this.#finishedAt !== 0 ? this.#finishedAt : monotonicNowMs();
+    this.#finishedAt = 0;
     // Zero copy: this request's reply is the next message of the response ring.
     if (this.#zeroCopy) lane.monitor.setReplyMark(slot.responses.producedCount);
     lane.monitor.beginTransaction(
@@ -600,7 +609,9 @@ export class WorkerRuntime {
       );
       return;
     }
-    const handlerUs = (monotonicNowMs() - job.startedAt) * 1000;
+    const finishedAt = monotonicNowMs();
+    this.#finishedAt = finishedAt;
+    const handlerUs = (finishedAt - job.startedAt) * 1000;
     const funcId = job.response.funcId >>> 0;
     this.#config.onRequestDone?.(job.funcId, null, job.queueWaitUs, handlerUs);
     if (job.reply >= 0) {
