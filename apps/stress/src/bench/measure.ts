@@ -173,8 +173,13 @@ export function pipelined<R>(
   });
 }
 
-/** idle 1:1: CPU of the caller's process and of each peer over `windowMs` with no calls. */
-export async function idle(peers: readonly Peer[], windowMs: number, settleMs = 200): Promise<IdleResult> {
+/**
+ * idle 1:1: CPU of the caller's process and of each peer over `windowMs` with
+ * no calls. The window opens `settleMs` after the last call: right after a
+ * load burst every V8 process spends a few ms finishing garbage collection,
+ * which is not what "idle" means (a steady state with no traffic).
+ */
+export async function idle(peers: readonly Peer[], windowMs: number, settleMs = 1000): Promise<IdleResult> {
   await sleep(settleMs);
   const own0 = ownCpuUs();
   const peer0 = peers.map((peer) => processCpuUs(peer.pid));

@@ -42,6 +42,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // `pnpm bench -- --quick` hands the script a literal `--` first.
+    if (arg === '--') continue;
     const [flag, inline] =
       arg.startsWith('--') && arg.includes('=')
         ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
