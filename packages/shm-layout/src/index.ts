@@ -8,7 +8,7 @@ export {
   SpscRingBuffer,
 } from '@phoenix-ipc/ringbuffer';
 export { CallerSlot } from './caller-slot.js';
-export { fnv1aHex } from './checksum.js';
+export { fnv1aHex, fnv1aWords } from './checksum.js';
 export * as Frames from './frames.js';
 export { createSegmentViews, type SegmentViews } from './frames.js';
 export {

@@ -1,6 +1,7 @@
 import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
 import { type NativeShmError, SharedSegment, segmentNameProblem } from '@phoenix-ipc/native-shm';
 import {
+  fnv1aWords,
   PhoenixShmLayout,
   SEGMENT_MAGIC,
   SegmentDescriptor,
@@ -102,19 +103,6 @@ interface HeaderIdentity {
   startTime: number;
   epoch: number;
   supervisorState: number;
-}
-
-function fnv1aWords(words: Int32Array, from: number, to: number, skip: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    if (i === skip) continue;
-    const word = words[i]!;
-    for (let shift = 0; shift < 32; shift += 8) {
-      hash ^= (word >>> shift) & 0xff;
-      hash = Math.imul(hash, 0x01000193);
-    }
-  }
-  return hash | 0;
 }
 
 /** Reads the identity words of a header (same checksum as shm-layout's); null if they cannot be trusted. */
