@@ -209,9 +209,9 @@ export class CallerEngine {
         this.#expire(call, 'ERR_PHOENIX_TIMEOUT');
         return this.#syncResult(call);
       }
-      const budgetUs = Math.min(this.#spin.budgetUs, 1000);
+      const start = performance.now();
+      const budgetUs = Math.min(this.#spin.budgetAt(start), 1000);
       if (budgetUs > 0) {
-        const start = performance.now();
         let found = false;
         for (let polls = 1; ; polls++) {
           if (this.#drain() > 0) {
@@ -649,9 +649,9 @@ export class CallerEngine {
       this.#schedulePump();
       return;
     }
-    const budgetUs = this.#spin.budgetUs;
+    const start = performance.now();
+    const budgetUs = this.#spin.budgetAt(start);
     if (budgetUs > 0) {
-      const start = performance.now();
       const limitMs = Math.min(budgetUs / 1000, SPIN_SLICE_MS);
       for (let polls = 1; ; polls++) {
         if (this.#drain() > 0) {

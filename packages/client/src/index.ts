@@ -8,7 +8,7 @@ export {
   Priority,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
-export { AdaptiveSpin } from './adaptive-spin.js';
+export { AdaptiveSpin, runnableThreads } from './adaptive-spin.js';
 export {
   type CallOptions,
   checkFuncId,

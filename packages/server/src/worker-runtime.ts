@@ -348,9 +348,9 @@ export class WorkerRuntime {
   // Spins on the rings for the adaptive budget; true if work showed up.
   #idleSpin(): boolean {
     this.#finishedAt = 0;
-    const budgetUs = this.#spin.budgetUs;
-    if (budgetUs <= 0) return false;
     const start = performance.now();
+    const budgetUs = this.#spin.budgetAt(start);
+    if (budgetUs <= 0) return false;
     const limitMs = Math.min(budgetUs / 1000, SLICE_MS);
     for (let polls = 1; ; polls++) {
       if (this.#hasWork()) {
