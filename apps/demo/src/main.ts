@@ -16,7 +16,13 @@ const name = `/phoenix_demo_${process.pid}`;
 const serverScript = fileURLToPath(new URL('./server.js', import.meta.url));
 const server = spawn(process.execPath, [serverScript, name], { stdio: ['pipe', 'pipe', 'inherit'] });
 server.stdout.setEncoding('utf8');
-server.stdout.on('data', (chunk: string) => process.stdout.write(`[server] ${chunk}`));
+// Prefix every line the server prints (chunks may hold several, or part of one).
+let atLineStart = true;
+server.stdout.on('data', (chunk: string) => {
+  const prefixed = chunk.replace(/^(?=.)/gm, '[server] ');
+  process.stdout.write(atLineStart ? prefixed : prefixed.replace(/^\[server\] /, ''));
+  atLineStart = chunk.endsWith('\n');
+});
 const serverExit = once(server, 'exit');
 
 function fail(message: string): never {
