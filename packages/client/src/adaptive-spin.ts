@@ -32,9 +32,12 @@ export function runnableThreads(): number | null {
  * other's next wait includes that wake-up and its budget grows to cover it.
  *
  * On an oversubscribed machine (two or more threads runnable beyond the
- * CPUs in two checks in a row, LOAD_CHECK_MS apart) a spinner holds a CPU its peer may be queued for, so
- * the budget drops to the floor until the machine has room again: adaptive
- * then behaves like 'block' instead of paying a spin and a wake-up.
+ * CPUs in two checks in a row, LOAD_CHECK_MS apart) a spinner holds a CPU its
+ * peer may be queued for, so the budget drops to the floor until the machine
+ * has room again: adaptive then behaves like 'block' instead of paying a spin
+ * and a wake-up. /proc/loadavg counts the whole machine, so in a container
+ * limited to fewer CPUs than a busy host has, adaptive steps back early.
+ * Where the count is unknown (no /proc), nothing changes.
  *
  * Strategies: 'adaptive' (this), 'spin' (never park while waiting: lowest
  * latency, a whole core per waiting process), 'block' (park at once: every
