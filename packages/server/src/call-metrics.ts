@@ -74,6 +74,22 @@ class StatsCell {
   readonly endToEnd = histogram();
   dirty = false;
 
+  countError(code: string, count = 1): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + count);
+  }
+
+  /** One of the supervisor's own calls (see CallMetrics.recordCall). */
+  recordCall(code: string | null, totalUs: number, local: boolean): void {
+    // Crashes are counted by recordPoison, for every caller alike.
+    if (code !== null && local && code !== 'ERR_PHOENIX_WORKER_CRASHED') this.countError(code);
+    this.endToEnd.recordValue(clampUs(totalUs));
+  }
+
+  recordPoison(): void {
+    this.calls++;
+    this.countError('ERR_PHOENIX_WORKER_CRASHED');
+  }
+
   toStats(): CallStats {
     return {
       calls: this.calls,
@@ -134,7 +150,7 @@ export class CallMetrics {
   recordServed(funcId: number, code: string | null, queueWaitUs: number, handlerUs: number): void {
     const cell = this.#cell(funcId);
     const seen = cell.calls++;
-    if (code !== null) cell.errors.set(code, (cell.errors.get(code) ?? 0) + 1);
+    if (code !== null) cell.countError(code);
     if (seen < SAMPLE_ALL || (seen & SAMPLE_MASK) === 0) {
       if (queueWaitUs >= 0) cell.queueWait.recordValue(clampUs(queueWaitUs));
       cell.handler.recordValue(clampUs(handlerUs));
@@ -144,21 +160,14 @@ export class CallMetrics {
 
   /** One of the supervisor's own calls finished; `local` failures never reached a worker's reply. */
   recordCall(funcId: number, group: 'normal' | 'vip', code: string | null, totalUs: number, local: boolean): void {
-    for (const cell of [this.#cell(funcId), this.#byGroup[group]]) {
-      // Crashes are counted by recordPoison, for every caller alike.
-      if (code !== null && local && code !== 'ERR_PHOENIX_WORKER_CRASHED') {
-        cell.errors.set(code, (cell.errors.get(code) ?? 0) + 1);
-      }
-      cell.endToEnd.recordValue(clampUs(totalUs));
-    }
+    this.#cell(funcId).recordCall(code, totalUs, local);
+    this.#byGroup[group].recordCall(code, totalUs, local);
   }
 
   /** A request a worker died on (any caller's). */
   recordPoison(funcId: number, group: 'normal' | 'vip'): void {
-    for (const cell of [this.#cell(funcId), this.#byGroup[group]]) {
-      cell.calls++;
-      cell.errors.set('ERR_PHOENIX_WORKER_CRASHED', (cell.errors.get('ERR_PHOENIX_WORKER_CRASHED') ?? 0) + 1);
-    }
+    this.#cell(funcId).recordPoison();
+    this.#byGroup[group].recordPoison();
   }
 
   /** Encodes what changed since the last call and starts afresh (worker side). */
@@ -196,7 +205,7 @@ export class CallMetrics {
       for (const cell of [this.#cell(entry.funcId), this.#byGroup[group]]) {
         cell.calls += entry.calls;
         for (const [code, count] of Object.entries(entry.errors ?? {})) {
-          if (typeof count === 'number') cell.errors.set(code, (cell.errors.get(code) ?? 0) + count);
+          if (typeof count === 'number') cell.countError(code, count);
         }
         cell.queueWait.add(queueWait);
         cell.handler.add(handler);

@@ -706,13 +706,11 @@ export class PhoenixShmLayout {
         }
         if (frame >= 0 && requestSeqId(words, frame) === snapshot.seqId) {
           const stateIndex = requestStateIndex(frame);
-          if (
-            Atomics.load(words, stateIndex) === RequestState.Taken &&
-            this.#replyPublished(channel, slot, snapshot.replyMark)
-          ) {
+          const taken = Atomics.load(words, stateIndex) === RequestState.Taken;
+          if (taken && this.#replyPublished(channel, slot, snapshot.replyMark)) {
             // Died after publishing the reply, before marking the request done: it is not a poison.
             Atomics.compareExchange(words, stateIndex, RequestState.Taken, RequestState.Done);
-          } else if (Atomics.load(words, stateIndex) === RequestState.Taken) {
+          } else if (taken) {
             const attempt = requestAttempt(words, frame);
             const funcId = requestFuncId(words, frame);
             const retried = options.shouldRetry?.({ seqId: snapshot.seqId, funcId, attempt }) ?? false;

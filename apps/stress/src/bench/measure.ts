@@ -49,6 +49,26 @@ export interface EchoTransport<R = unknown> {
   close(): Promise<void>;
 }
 
+/** A pipelined phase's figures from its call count, duration and CPU per call. */
+export function throughputResult(
+  calls: number,
+  inFlight: number,
+  seconds: number,
+  size: number,
+  callerCpuUs: number,
+  peerCpuUs: number | null,
+): ThroughputResult {
+  return {
+    calls,
+    inFlight,
+    seconds,
+    msgsPerSec: calls / seconds,
+    mbPerSec: (calls * size) / seconds / 1e6,
+    callerCpuUs,
+    peerCpuUs,
+  };
+}
+
 function perCall(cpuUs: number, calls: number): number {
   return calls > 0 ? cpuUs / calls : 0;
 }
@@ -131,16 +151,14 @@ export function pipelined<R>(
       } else if (phase === 'measure' && (completed - c0 >= plan.maxCalls || now - t0 >= plan.maxMs)) {
         phase = 'drain';
         const calls = completed - c0;
-        const seconds = (now - t0) / 1000;
-        result = {
+        result = throughputResult(
           calls,
           inFlight,
-          seconds,
-          msgsPerSec: calls / seconds,
-          mbPerSec: (calls * size) / seconds / 1e6,
-          callerCpuUs: perCall(ownCpuUs() - cpu0, calls),
-          peerCpuUs: transport.kind === 'thread' ? null : perCall(totalCpuUs(peers) - peer0, calls),
-        };
+          (now - t0) / 1000,
+          size,
+          perCall(ownCpuUs() - cpu0, calls),
+          transport.kind === 'thread' ? null : perCall(totalCpuUs(peers) - peer0, calls),
+        );
       }
     };
     const onError = (error: unknown) => {

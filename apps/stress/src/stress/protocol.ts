@@ -77,6 +77,21 @@ export interface LoadTally {
   latencyUs: { p50: number; p99: number; max: number };
 }
 
+/** A tally with nothing counted yet. */
+export function emptyTally(): LoadTally {
+  return {
+    sent: 0,
+    ok: 0,
+    crashed: 0,
+    mismatched: 0,
+    pending: 0,
+    errors: {},
+    crashedSeqIds: [],
+    maxGapMs: 0,
+    latencyUs: { p50: 0, p99: 0, max: 0 },
+  };
+}
+
 export interface ChaosConfig {
   /** A random worker is SIGKILLed every minMs..maxMs. */
   minMs: number;

@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { latencyHistogram, summarize } from '../histogram.js';
-import { idle } from '../measure.js';
+import { idle, throughputResult } from '../measure.js';
 import { peerScript } from '../paths.js';
 import { PayloadPool } from '../payload.js';
 import { ownCpuUs } from '../proc.js';
@@ -124,16 +124,7 @@ function pipelined(
     } else if (phase === 'measure' && (received - r0 >= plan.maxCalls || now - t0 >= plan.maxMs)) {
       phase = 'drain';
       const calls = received - r0;
-      const seconds = (now - t0) / 1000;
-      result = {
-        calls,
-        inFlight,
-        seconds,
-        msgsPerSec: calls / seconds,
-        mbPerSec: (calls * size) / seconds / 1e6,
-        callerCpuUs: (ownCpuUs() - cpu0) / calls,
-        peerCpuUs: null,
-      };
+      result = throughputResult(calls, inFlight, (now - t0) / 1000, size, (ownCpuUs() - cpu0) / calls, null);
     }
   }
   pool.assertClean(`raw SharedArrayBuffer rings, pipelined ${size} B`);

@@ -5,7 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { statSegment } from '@phoenix-ipc/native-shm';
 import type { IpcServerOptions } from '@phoenix-ipc/server';
 import type { FixtureProcess, Message } from '../child.js';
-import { type ClientConfig, type LoadConfig, type LoadTally, OUTCOME_OK, type ServerConfig } from '../protocol.js';
+import {
+  type ClientConfig,
+  emptyTally,
+  type LoadConfig,
+  type LoadTally,
+  OUTCOME_OK,
+  type ServerConfig,
+} from '../protocol.js';
 import { deriveSeed } from '../random.js';
 import type { ScenarioContext } from '../scenario.js';
 
@@ -252,17 +259,7 @@ export function exactlyOnce(entries: LogEntry[], outcomes: Map<string, Uint8Arra
 
 /** Sums tallies. */
 export function totalOf(tallies: LoadTally[]): LoadTally {
-  const total: LoadTally = {
-    sent: 0,
-    ok: 0,
-    crashed: 0,
-    mismatched: 0,
-    pending: 0,
-    errors: {},
-    crashedSeqIds: [],
-    maxGapMs: 0,
-    latencyUs: { p50: 0, p99: 0, max: 0 },
-  };
+  const total = emptyTally();
   for (const tally of tallies) {
     total.crashedSeqIds.push(...(tally.crashedSeqIds ?? []));
     total.sent += tally.sent;
