@@ -4,6 +4,6 @@ export {
   PhoenixError,
   type PhoenixErrorCode,
   type PhoenixErrorDetails,
-} from './phoenix-error.js';
+} from '@phoenix-ipc/errors';
 export * as RingDescriptor from './ring-descriptor.js';
 export { type RingOptions, type RingRegion, SpscRingBuffer } from './spsc-ring-buffer.js';

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   ERR_PHOENIX_NO_SUCH_PROCESS: 'The process does not exist.',
   ERR_PHOENIX_UNSUPPORTED_PLATFORM: 'This platform lacks POSIX shared memory or eventfd.',
   ERR_PHOENIX_SYSCALL_FAILED: 'A system call failed; see errno and syscall.',
+  ERR_PHOENIX_NO_SPACE: 'The file system (/dev/shm) has no room for the segment; nothing was created.',
   ERR_PHOENIX_INVALID_STATE: 'The operation is not allowed in the current state.',
 } as const;
 
