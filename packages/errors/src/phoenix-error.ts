@@ -63,6 +63,9 @@ export interface PhoenixErrorDetails {
   path?: string;
   remoteName?: string;
   remoteStack?: string;
+  /** ERR_PHOENIX_NO_SPACE: what the segment needs and what /dev/shm has free. */
+  bytesNeeded?: number;
+  bytesAvailable?: number;
 }
 
 export class PhoenixError extends Error {
@@ -82,6 +85,8 @@ export class PhoenixError extends Error {
   declare path?: string;
   declare remoteName?: string;
   declare remoteStack?: string;
+  declare bytesNeeded?: number;
+  declare bytesAvailable?: number;
 
   constructor(code: PhoenixErrorCode, message: string, details: PhoenixErrorDetails = {}) {
     const { cause, ...facts } = details;

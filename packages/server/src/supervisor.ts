@@ -38,7 +38,8 @@ import {
 } from '@phoenix-ipc/shm-layout';
 import { CallMetrics, type MetricsDelta, type MetricsSnapshot } from './call-metrics.js';
 import { ManagedWorker } from './managed-worker.js';
-import { acquireSegment, ownIdentity } from './segment-owner.js';
+import { acquireSegment, type OwnedSegment, ownIdentity } from './segment-owner.js';
+import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
 import { EXIT_CORRUPT_CHANNEL } from './worker-host.js';
@@ -151,7 +152,16 @@ export class Supervisor {
   /** Creates (or takes over) the segment and opens the control socket. Workers start with start(). */
   static create(name: string, options: ResolvedServerOptions, events: EventEmitter): Supervisor {
     const size = PhoenixShmLayout.requiredSize(options.layout);
-    const owned = acquireSegment(name, size, options.mode);
+    checkSegmentSpace(name, size);
+    let owned: OwnedSegment;
+    try {
+      owned = acquireSegment(name, size, options.mode);
+    } catch (error) {
+      // Another process took the room between the check and the reservation.
+      if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_NO_SPACE')
+        throw noSpaceError(name, size, freeShmBytes(), error);
+      throw error;
+    }
     let supervisor: Supervisor | undefined;
     try {
       const identity = ownIdentity();

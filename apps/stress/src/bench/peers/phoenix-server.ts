@@ -23,6 +23,8 @@ const server = await IpcServer.create(config.name, {
   vipWorkers: 0,
   waitStrategy: config.waitStrategy,
   maxClients: config.maxClients,
+  // The 64 KiB rows need room above the 32 KiB default.
+  maxPayloadBytes: 64 * 1024,
 });
 await server.start(peerScript('phoenix-worker'), [config.name]);
 
