@@ -83,6 +83,8 @@ const ACK_FAST_WINDOW_MS = 2000;
 const QUIET_PERIOD_MS = 60_000;
 const STOP_EXIT_WAIT_MS = 1500;
 const CHANNEL_RESET_ACK_MS = 2000;
+/** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
+const START_FAILURE_READ_MS = 250;
 
 interface ClientEntry {
   connection: ControlConnection;
@@ -186,6 +188,7 @@ export class Supervisor {
         controlNonce: nonce,
       };
       supervisor.#listen();
+      process.once('exit', supervisor.#onProcessExit);
       return supervisor;
     } catch (error) {
       if (supervisor !== undefined) supervisor.#releaseResources();
@@ -337,6 +340,7 @@ export class Supervisor {
     worker.plannedExit = null;
     worker.killedForHang = false;
     worker.ready = false;
+    worker.startFailure = null;
     const child = fork(this.#workerPath, this.#workerArgs, {
       execArgv,
       env: { ...process.env, [WORKER_ENV]: encodeWorkerEnvironment(environment) },
@@ -359,12 +363,28 @@ export class Supervisor {
         this.#metrics.addDelta(message.delta, channel.group);
       else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
         this.#markCorrupt(channel.globalIndex, message.slot);
+      else if (message?.t === 'start-failed' && typeof message.message === 'string')
+        worker.startFailure = message.message.slice(0, 2000);
     });
     child.on('error', () => {
       // Spawn failures surface as an exit too; nothing else to do here.
     });
     child.once('exit', (code, signal) => {
-      if (worker.child === child) this.#onExit(worker, code, signal);
+      if (worker.child !== child) return;
+      if (worker.ready || !child.connected) {
+        this.#onExit(worker, code, signal);
+        return;
+      }
+      // It died before serving: it may have said why on its IPC channel, and
+      // that message is read before the channel reports its end.
+      let timer: NodeJS.Timeout | undefined;
+      const exited = () => {
+        clearTimeout(timer);
+        child.removeListener('disconnect', exited);
+        if (worker.child === child) this.#onExit(worker, code, signal);
+      };
+      child.once('disconnect', exited);
+      timer = setTimeout(exited, START_FAILURE_READ_MS);
     });
   }
 
@@ -392,9 +412,10 @@ export class Supervisor {
     worker.child = null;
     worker.ready = false;
     const planned = worker.plannedExit;
+    const because = worker.startFailure === null ? '' : `: ${worker.startFailure}`;
     const startError = new PhoenixError(
       'ERR_PHOENIX_WORKER_START_FAILED',
-      `worker ${channel.group}[${channel.index}] (pid ${pid}) exited before serving (${signal ?? `code ${exitCode}`})`,
+      `worker ${channel.group}[${channel.index}] (pid ${pid}) exited before serving (${signal ?? `code ${exitCode}`})${because}`,
     );
     for (const waiter of worker.readyWaiters.splice(0)) waiter.reject(startError);
     for (const waiter of worker.exitWaiters.splice(0)) waiter();
@@ -1097,7 +1118,17 @@ export class Supervisor {
     return true;
   }
 
+  // The process is exiting without stop() (process.exit, an uncaught error,
+  // or a worker ending that ran this supervisor with nestedSupervisor): leave
+  // nothing behind. Workers die of their parent-death signal anyway; clients
+  // see their control socket close (ERR_PHOENIX_SERVER_GONE).
+  readonly #onProcessExit = (): void => {
+    for (const worker of this.#workers) worker.child?.kill('SIGKILL');
+    this.#releaseResources();
+  };
+
   #releaseResources(): void {
+    process.removeListener('exit', this.#onProcessExit);
     if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
     if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
     this.#heartbeatTimer = null;
