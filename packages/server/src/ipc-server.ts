@@ -85,9 +85,22 @@ export class IpcServer extends Caller {
     return new IpcServer(name, resolved, 'supervisor');
   }
 
-  /** Registers the handler for `funcId` (1001..2^32-1) in this process. Workers run their own registrations. */
+  /**
+   * Registers the handler for `funcId` (1001..2^32-1) in this process.
+   * Workers run their own registrations. A func id that already has a
+   * handler is refused with ERR_PHOENIX_INVALID_ARGUMENT naming it: replace a
+   * handler on purpose with unregisterHandler() first.
+   */
   registerHandler(funcId: number, handler: Handler): void {
     this.#handlers.register(funcId, handler);
+  }
+
+  /**
+   * Removes the handler for `funcId` in this process; returns false if it had
+   * none. Requests for it that arrive afterwards fail ERR_PHOENIX_NO_HANDLER.
+   */
+  unregisterHandler(funcId: number): boolean {
+    return this.#handlers.unregister(funcId);
   }
 
   /**
