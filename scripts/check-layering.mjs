@@ -97,5 +97,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
 );

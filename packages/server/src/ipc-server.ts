@@ -76,7 +76,8 @@ export class IpcServer extends Caller {
         `IpcServer.create('${name}') in a worker process: this process is a worker of segment '${environment.name}' ` +
           `(supervisor pid ${environment.supervisorPid}), so it may not become the supervisor of '${name}'. ` +
           'A script that is both supervisor and worker must use the same segment name in both: a constant, or an ' +
-          "environment variable the supervisor sets before start() (workers inherit it), e.g. process.env.MY_SEGMENT ??= `/svc-${process.pid}`. " +
+          'environment variable the supervisor sets before start() (workers inherit it), e.g. ' +
+          '`process.env.MY_SEGMENT ??= "/svc-" + process.pid`. ' +
           'To run the supervisor of another segment from a worker on purpose, pass { nestedSupervisor: true }.',
       );
       reportWorkerStartFailure(error.message);

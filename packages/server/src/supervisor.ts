@@ -81,6 +81,9 @@ const ACK_POLL_MS = 2;
 const ACK_SLOW_POLL_MS = 20;
 const ACK_FAST_WINDOW_MS = 2000;
 const QUIET_PERIOD_MS = 60_000;
+const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
+/** The supervisor's one steady timer: segment repair, heartbeat, and (default hang timeouts) the hang watch. */
+const HEARTBEAT_MS = 1000;
 const STOP_EXIT_WAIT_MS = 1500;
 const CHANNEL_RESET_ACK_MS = 2000;
 /** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
@@ -127,6 +130,7 @@ export class Supervisor {
   #workerPath = '';
   #workerArgs: string[] = [];
   #hangTimer: NodeJS.Timeout | null = null;
+  #hangWatchTimer: NodeJS.Timeout | null = null;
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   #observer: CallObserver | undefined;
@@ -271,14 +275,44 @@ export class Supervisor {
     }
     if (this.#state !== 'starting') return;
     this.#state = 'running';
-    const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
-    this.#hangTimer = setInterval(() => this.#scanHangs(), period);
-    this.#hangTimer.unref();
     this.#heartbeatTimer = setInterval(() => {
       this.#repairSegment();
       this.layout.beat();
-    }, 1000);
+      if (this.#hangWatchMs === HEARTBEAT_MS) this.#watchForHangs();
+    }, HEARTBEAT_MS);
     this.#heartbeatTimer.unref();
+    if (this.#hangWatchMs < HEARTBEAT_MS) {
+      this.#hangWatchTimer = setInterval(() => this.#watchForHangs(), this.#hangWatchMs);
+      this.#hangWatchTimer.unref();
+    }
+  }
+
+  // Idle is idle: the hang scan runs only while some monitor is PROCESSING.
+  // A cheap look every #hangWatchMs (at most half the hang timeout, so a
+  // hang is still caught within hangTimeoutMs + 2 scans) switches it on; the
+  // scan switches itself off when nothing runs and nothing is suspect.
+  get #hangWatchMs(): number {
+    return Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 2)));
+  }
+
+  #watchForHangs(): void {
+    if (this.#hangTimer !== null || this.#state !== 'running' || !this.#anyProcessing()) return;
+    const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
+    this.#hangTimer = setInterval(() => {
+      this.#scanHangs();
+      if (this.#suspects.size === 0 && !this.#anyProcessing()) {
+        clearInterval(this.#hangTimer!);
+        this.#hangTimer = null;
+      }
+    }, period);
+    this.#hangTimer.unref();
+  }
+
+  #anyProcessing(): boolean {
+    for (const channel of this.layout.channels) {
+      for (const monitor of channel.monitors) if (monitor.isProcessing()) return true;
+    }
+    return false;
   }
 
   #allReady(workers: ManagedWorker[], timeoutMs: number): Promise<void> {
@@ -334,7 +368,11 @@ export class Supervisor {
       slotFds: this.#slotFds.map((_, i) => fdBase + workerCount + i),
       recycleAfter: this.options.recycleAfter,
     };
-    const execArgv = [...process.execArgv];
+    // An idle worker must cost nothing. V8's memory reducer would compact a
+    // worker's small heap a few seconds after every burst (10-20 ms of CPU
+    // each time, in every worker); for heaps this small it saves little, so
+    // it is off for them. The supervisor's own execArgv comes after and wins.
+    const execArgv = [...WORKER_V8_FLAGS, ...process.execArgv];
     if (this.options.workerMaxOldSpaceMb !== undefined)
       execArgv.push(`--max-old-space-size=${this.options.workerMaxOldSpaceMb}`);
     worker.plannedExit = null;
@@ -1059,6 +1097,9 @@ export class Supervisor {
     this.#listenWatcher?.close();
     this.#listenWatcher = null;
     if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    if (this.#hangWatchTimer !== null) clearInterval(this.#hangWatchTimer);
+    this.#hangTimer = null;
+    this.#hangWatchTimer = null;
     for (const worker of this.#workers) {
       if (worker.restartTimer !== null) clearTimeout(worker.restartTimer);
       worker.restartTimer = null;
@@ -1131,8 +1172,10 @@ export class Supervisor {
     process.removeListener('exit', this.#onProcessExit);
     if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
     if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    if (this.#hangWatchTimer !== null) clearInterval(this.#hangWatchTimer);
     this.#heartbeatTimer = null;
     this.#hangTimer = null;
+    this.#hangWatchTimer = null;
     this.#listenWatcher?.close();
     this.#listenWatcher = null;
     if (this.#listenFd >= 0) {

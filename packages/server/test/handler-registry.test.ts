@@ -48,8 +48,6 @@ describe('unregisterHandler', () => {
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0 }));
     await server.start(`${FIXTURES}replace-handler.mjs`, [name]);
     const reply = await server.call(1001, 'x', { timeoutMs: 10_000 });
-    expect(Buffer.from(reply.payload).toString()).toBe(
-      'replaced; ERR_PHOENIX_INVALID_ARGUMENT names 1001; true false',
-    );
+    expect(Buffer.from(reply.payload).toString()).toBe('replaced; ERR_PHOENIX_INVALID_ARGUMENT names 1001; true false');
   });
 });

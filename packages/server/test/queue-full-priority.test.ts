@@ -5,7 +5,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
-import { Harness, waitUntil, WORKER_SCRIPT } from './harness.js';
+import { Harness, WORKER_SCRIPT, waitUntil } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;

@@ -105,7 +105,8 @@ export function inspectSegment(name: string): InspectReport {
   try {
     segment = SharedSegment.open(name, { readOnly: true });
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') throw failure(`no segment named ${name}`);
+    if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND')
+      throw failure(`no segment named ${name}`);
     throw failure(`cannot open ${name}: ${(error as Error).message}`);
   }
   try {
