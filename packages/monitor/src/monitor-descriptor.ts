@@ -14,7 +14,7 @@
  *  |  SEQ_ID high 21 bits                                           |  20
  *  |  START_TIMESTAMP (f64, CLOCK_MONOTONIC ms)                     |  24
  *  |                                                                |
- *  |  CHANNEL (caller slot the request came from)                   |  32
+ *  |  SLOT (caller slot the request came from)                      |  32
  *  |  RING_POSITION (message index of the request in that ring)     |  36
  *  |  FUNC_ID                                                       |  40
  *  |  ATTEMPT (1 for the first run)                                 |  44
@@ -28,22 +28,27 @@ export const MONITOR_BYTES = 64;
 export const MONITOR_ALIGNMENT = 64;
 export const MONITOR_MAGIC = 0x314e4f4d; // "MON1"
 
+const WORD = 4;
+const DOUBLE = 8;
+
 export const STATE_OFFSET = 0;
-export const TRANSACTION_OFFSET = 4;
-export const GROUP_ID_OFFSET = 8;
-export const WORKER_INDEX_OFFSET = 12;
-export const SEQ_ID_LOW_OFFSET = 16;
-export const SEQ_ID_HIGH_OFFSET = 20;
-export const START_TIMESTAMP_OFFSET = 24;
-export const CHANNEL_OFFSET = 32;
-export const RING_POSITION_OFFSET = 36;
-export const FUNC_ID_OFFSET = 40;
-export const ATTEMPT_OFFSET = 44;
-export const PROCESSED_OFFSET = 48;
-export const FAILED_OFFSET = 52;
-export const MAGIC_OFFSET = 56;
+export const TRANSACTION_OFFSET = STATE_OFFSET + WORD;
+export const GROUP_ID_OFFSET = TRANSACTION_OFFSET + WORD;
+export const WORKER_INDEX_OFFSET = GROUP_ID_OFFSET + WORD;
+export const SEQ_ID_LOW_OFFSET = WORKER_INDEX_OFFSET + WORD;
+export const SEQ_ID_HIGH_OFFSET = SEQ_ID_LOW_OFFSET + WORD;
+export const START_TIMESTAMP_OFFSET = SEQ_ID_HIGH_OFFSET + WORD;
+export const SLOT_OFFSET = START_TIMESTAMP_OFFSET + DOUBLE;
+export const RING_POSITION_OFFSET = SLOT_OFFSET + WORD;
+export const FUNC_ID_OFFSET = RING_POSITION_OFFSET + WORD;
+export const ATTEMPT_OFFSET = FUNC_ID_OFFSET + WORD;
+export const PROCESSED_OFFSET = ATTEMPT_OFFSET + WORD;
+export const FAILED_OFFSET = PROCESSED_OFFSET + WORD;
+export const MAGIC_OFFSET = FAILED_OFFSET + WORD;
 /** The worker's response ring count when the transaction began: a higher published count means the reply went out. */
-export const REPLY_MARK_OFFSET = 60;
+export const REPLY_MARK_OFFSET = MAGIC_OFFSET + WORD;
+/** The record is exactly one cache line: REPLY_MARK is its last word. */
+export const MONITOR_END_OFFSET = REPLY_MARK_OFFSET + WORD;
 
 export const MONITOR_STATE_IDLE = 0;
 export const MONITOR_STATE_PROCESSING = 1;

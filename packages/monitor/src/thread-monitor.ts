@@ -1,7 +1,7 @@
 import { PhoenixError } from '@phoenix-ipc/ringbuffer';
 import {
   ATTEMPT_OFFSET,
-  CHANNEL_OFFSET,
+  SLOT_OFFSET,
   FAILED_OFFSET,
   FUNC_ID_OFFSET,
   GROUP_ID_OFFSET,
@@ -30,7 +30,7 @@ const WORKER_INDEX_INDEX = WORKER_INDEX_OFFSET >> 2;
 const SEQ_ID_LOW_INDEX = SEQ_ID_LOW_OFFSET >> 2;
 const SEQ_ID_HIGH_INDEX = SEQ_ID_HIGH_OFFSET >> 2;
 const START_TIMESTAMP_INDEX = START_TIMESTAMP_OFFSET >> 3;
-const CHANNEL_INDEX = CHANNEL_OFFSET >> 2;
+const SLOT_INDEX = SLOT_OFFSET >> 2;
 const RING_POSITION_INDEX = RING_POSITION_OFFSET >> 2;
 const FUNC_ID_INDEX = FUNC_ID_OFFSET >> 2;
 const ATTEMPT_INDEX = ATTEMPT_OFFSET >> 2;
@@ -51,7 +51,8 @@ export interface MonitorSnapshot {
   groupId: number;
   workerIndex: number;
   startTimestamp: number;
-  channel: number;
+  /** The caller slot the request came from (-1 when none). */
+  slot: number;
   ringPosition: number;
   funcId: number;
   attempt: number;
@@ -82,7 +83,7 @@ function checkRegion(buffer: MonitorRegion, byteOffset: number): void {
  * The worker calls beginTransaction before it runs a request and
  * endTransaction after its reply is published; a record left PROCESSING
  * means the worker crashed or hangs on that request, and its fields say
- * exactly which request that is (channel + ring position + seq id).
+ * exactly which request that is (slot + ring position + seq id).
  *
  * Timestamps are CLOCK_MONOTONIC milliseconds (see monotonicNowMs), the same
  * in every process.
@@ -108,7 +109,7 @@ export class ThreadMonitor {
     words.fill(0);
     words[GROUP_ID_INDEX] = groupId;
     words[WORKER_INDEX_INDEX] = workerIndex;
-    words[CHANNEL_INDEX] = -1;
+    words[SLOT_INDEX] = -1;
     Atomics.store(words, MAGIC_INDEX, MONITOR_MAGIC);
     return monitor;
   }
@@ -150,7 +151,7 @@ export class ThreadMonitor {
     seqId: number,
     groupId: number,
     workerIndex: number,
-    channel = -1,
+    slot = -1,
     ringPosition = 0,
     funcId = 0,
     attempt = 1,
@@ -163,7 +164,7 @@ export class ThreadMonitor {
     words[SEQ_ID_LOW_INDEX] = seqId >>> 0;
     words[SEQ_ID_HIGH_INDEX] = (seqId / TWO_POW_32) | 0;
     this.#doubles[START_TIMESTAMP_INDEX] = startTimestamp;
-    words[CHANNEL_INDEX] = channel;
+    words[SLOT_INDEX] = slot;
     words[RING_POSITION_INDEX] = ringPosition | 0;
     words[FUNC_ID_INDEX] = funcId | 0;
     words[ATTEMPT_INDEX] = attempt;
@@ -214,7 +215,7 @@ export class ThreadMonitor {
     Atomics.store(words, STATE_INDEX, MONITOR_STATE_IDLE);
     words[SEQ_ID_LOW_INDEX] = 0;
     words[SEQ_ID_HIGH_INDEX] = 0;
-    words[CHANNEL_INDEX] = -1;
+    words[SLOT_INDEX] = -1;
     this.#doubles[START_TIMESTAMP_INDEX] = 0;
   }
 
@@ -241,8 +242,9 @@ export class ThreadMonitor {
     return this.#doubles[START_TIMESTAMP_INDEX]!;
   }
 
-  getChannel(): number {
-    return this.#words[CHANNEL_INDEX]!;
+  /** The caller slot of the current (or last) transaction; -1 when none. */
+  getSlot(): number {
+    return this.#words[SLOT_INDEX]!;
   }
 
   getRingPosition(): number {
@@ -294,7 +296,7 @@ export class ThreadMonitor {
         groupId: words[GROUP_ID_INDEX]!,
         workerIndex: words[WORKER_INDEX_INDEX]!,
         startTimestamp: this.#doubles[START_TIMESTAMP_INDEX]!,
-        channel: words[CHANNEL_INDEX]!,
+        slot: words[SLOT_INDEX]!,
         ringPosition: words[RING_POSITION_INDEX]! >>> 0,
         funcId: words[FUNC_ID_INDEX]! >>> 0,
         attempt: words[ATTEMPT_INDEX]!,

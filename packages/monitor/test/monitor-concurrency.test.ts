@@ -25,7 +25,7 @@ function inconsistency(s: MonitorSnapshot): string {
   const k = s.seqId % 1000;
   const problems: string[] = [];
   if (k < 1 || channel >= CHANNELS) problems.push('seq id not of the form channel*1000+k');
-  if (s.channel !== channel) problems.push(`channel ${s.channel} for seq ${s.seqId}`);
+  if (s.slot !== channel) problems.push(`slot ${s.slot} for seq ${s.seqId}`);
   if (s.workerIndex !== channel) problems.push(`worker index ${s.workerIndex}`);
   if (s.groupId !== (channel & 1)) problems.push(`group ${s.groupId}`);
   if (s.ringPosition !== s.seqId) problems.push(`ring position ${s.ringPosition}`);

@@ -30,7 +30,7 @@ const IDLE_SNAPSHOT: MonitorSnapshot = {
   groupId: 0,
   workerIndex: 0,
   startTimestamp: 0,
-  channel: -1,
+  slot: -1,
   ringPosition: 0,
   funcId: 0,
   attempt: 0,
@@ -55,21 +55,22 @@ describe('MonitorDescriptor', () => {
       [D.SEQ_ID_LOW_OFFSET, 4],
       [D.SEQ_ID_HIGH_OFFSET, 4],
       [D.START_TIMESTAMP_OFFSET, 8],
-      [D.CHANNEL_OFFSET, 4],
+      [D.SLOT_OFFSET, 4],
       [D.RING_POSITION_OFFSET, 4],
       [D.FUNC_ID_OFFSET, 4],
       [D.ATTEMPT_OFFSET, 4],
       [D.PROCESSED_OFFSET, 4],
       [D.FAILED_OFFSET, 4],
       [D.MAGIC_OFFSET, 4],
+      [D.REPLY_MARK_OFFSET, 4],
     ];
-    expect(fields.map(([offset]) => offset)).toEqual([0, 4, 8, 12, 16, 20, 24, 32, 36, 40, 44, 48, 52, 56]);
+    expect(fields.map(([offset]) => offset)).toEqual([0, 4, 8, 12, 16, 20, 24, 32, 36, 40, 44, 48, 52, 56, 60]);
     for (let i = 1; i < fields.length; i++) {
       const [previous, size] = fields[i - 1]!;
       expect(fields[i]![0]).toBeGreaterThanOrEqual(previous + size);
     }
     expect(D.START_TIMESTAMP_OFFSET % 8).toBe(0);
-    expect(D.MAGIC_OFFSET + 4).toBeLessThanOrEqual(MONITOR_BYTES);
+    expect(D.MONITOR_END_OFFSET).toBe(MONITOR_BYTES);
   });
 
   it('spells the magic "MON1" in memory order', () => {
@@ -79,14 +80,14 @@ describe('MonitorDescriptor', () => {
 });
 
 describe('ThreadMonitor.format', () => {
-  it('gives an IDLE record with zero counters and no channel', () => {
+  it('gives an IDLE record with zero counters and no slot', () => {
     const { monitor } = fresh();
     expect(monitor.isProcessing()).toBe(false);
     expect(monitor.getProcessingSeq()).toBe(0);
     expect(monitor.getTransaction()).toBe(0);
     expect(monitor.getProcessed()).toBe(0);
     expect(monitor.getFailed()).toBe(0);
-    expect(monitor.getChannel()).toBe(-1);
+    expect(monitor.getSlot()).toBe(-1);
     expect(monitor.getStartTimestamp()).toBe(0);
     expect(monitor.snapshot()).toEqual(IDLE_SNAPSHOT);
   });
@@ -231,7 +232,7 @@ describe('ThreadMonitor.beginTransaction', () => {
     expect(monitor.getProcessingSeq()).toBe(123_456);
     expect(monitor.getGroupId()).toBe(GROUP_VIP);
     expect(monitor.getWorkerIndex()).toBe(3);
-    expect(monitor.getChannel()).toBe(7);
+    expect(monitor.getSlot()).toBe(7);
     expect(monitor.getRingPosition()).toBe(42);
     expect(monitor.getFuncId()).toBe(1001);
     expect(monitor.getAttempt()).toBe(2);
@@ -250,17 +251,17 @@ describe('ThreadMonitor.beginTransaction', () => {
     expect(view.getUint32(D.SEQ_ID_LOW_OFFSET, true)).toBe(0x3456_789a);
     expect(view.getUint32(D.SEQ_ID_HIGH_OFFSET, true)).toBe(0x12);
     expect(view.getFloat64(D.START_TIMESTAMP_OFFSET, true)).toBe(1.5);
-    expect(view.getInt32(D.CHANNEL_OFFSET, true)).toBe(7);
+    expect(view.getInt32(D.SLOT_OFFSET, true)).toBe(7);
     expect(view.getUint32(D.RING_POSITION_OFFSET, true)).toBe(42);
     expect(view.getUint32(D.FUNC_ID_OFFSET, true)).toBe(1001);
     expect(view.getInt32(D.ATTEMPT_OFFSET, true)).toBe(2);
     expect(view.getUint32(D.MAGIC_OFFSET, true)).toBe(D.MONITOR_MAGIC);
   });
 
-  it('defaults channel to -1, ring position 0, func id 0 and attempt 1', () => {
+  it('defaults slot to -1, ring position 0, func id 0 and attempt 1', () => {
     const { monitor } = fresh();
     monitor.beginTransaction(5, 0, 1);
-    expect(monitor.getChannel()).toBe(-1);
+    expect(monitor.getSlot()).toBe(-1);
     expect(monitor.getRingPosition()).toBe(0);
     expect(monitor.getFuncId()).toBe(0);
     expect(monitor.getAttempt()).toBe(1);
@@ -335,7 +336,7 @@ describe('ThreadMonitor.beginTransaction', () => {
       groupId: 0,
       workerIndex: 1,
       startTimestamp: 20,
-      channel: 0,
+      slot: 0,
       ringPosition: 1,
       funcId: 1001,
       attempt: 1,
@@ -406,13 +407,13 @@ describe('ThreadMonitor.reset', () => {
     expect(monitor.getProcessingSeq()).toBe(0);
   });
 
-  it('clears the seq id, channel and start timestamp', () => {
+  it('clears the seq id, slot and start timestamp', () => {
     const { monitor } = fresh();
     monitor.beginTransaction(2 ** 50, 0, 0, 3, 4, 1001, 1, 12);
     monitor.reset();
     const snapshot = monitor.snapshot();
     expect(snapshot.seqId).toBe(0);
-    expect(snapshot.channel).toBe(-1);
+    expect(snapshot.slot).toBe(-1);
     expect(snapshot.startTimestamp).toBe(0);
   });
 
@@ -449,7 +450,7 @@ describe('ThreadMonitor.snapshot', () => {
       groupId: 1,
       workerIndex: 4,
       startTimestamp: 777.125,
-      channel: 12,
+      slot: 12,
       ringPosition: 99,
       funcId: 4242,
       attempt: 3,
@@ -463,7 +464,7 @@ describe('ThreadMonitor.snapshot', () => {
     const { monitor } = fresh();
     monitor.beginTransaction(31, 0, 2, 1, 5, 1001, 1, 3);
     monitor.endTransaction();
-    expect(monitor.snapshot()).toMatchObject({ processing: false, seqId: 31, channel: 1, processed: 1 });
+    expect(monitor.snapshot()).toMatchObject({ processing: false, seqId: 31, slot: 1, processed: 1 });
   });
 
   it('has exactly the documented keys', () => {

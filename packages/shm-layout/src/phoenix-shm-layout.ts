@@ -694,7 +694,7 @@ export class PhoenixShmLayout {
     channel.monitors.forEach((monitor, lane) => {
       const snapshot = monitor.snapshot();
       if (!snapshot.processing) return;
-      const slot = snapshot.channel;
+      const slot = snapshot.slot;
       if (Number.isInteger(slot) && slot >= 0 && slot < this.slots.length && !corrupt.has(slot)) {
         touched.add(slot);
         let frame: number;

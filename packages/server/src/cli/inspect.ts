@@ -189,7 +189,7 @@ function readWorker(layout: PhoenixShmLayout, channel: WorkerChannel, connected:
         seqId: snapshot.seqId,
         funcId: snapshot.funcId,
         attempt: snapshot.attempt,
-        slot: snapshot.channel,
+        slot: snapshot.slot,
         startTimestamp: snapshot.startTimestamp,
         forMs: roundMs(Math.max(0, monotonicNowMs() - snapshot.startTimestamp)),
       });
