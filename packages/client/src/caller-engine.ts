@@ -1,17 +1,22 @@
 import { drainEventFd, FdWatcher, pollSync } from '@phoenix-ipc/native-shm';
 import {
   Frames,
+  GROUP_NORMAL,
+  GROUP_VIP,
+  leastLoadedWorker,
   MsgStatus,
   monotonicNowMs,
+  NO_WORKER,
   PhoenixError,
   type PhoenixShmLayout,
+  Priority,
   REQUEST_FRAME_BYTES,
   RESPONSE_FRAME_BYTES,
   RequestState,
   type SpscRingBuffer,
+  WAIT_FOR_WORKER,
   type WaitStrategy,
   type WorkerChannel,
-  WorkerState,
 } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
 import type { ResolvedCall } from './call-options.js';
@@ -265,7 +270,7 @@ export class CallerEngine {
     if (signal?.aborted)
       throw new PhoenixError('ERR_PHOENIX_ABORTED', 'the call was aborted before it was sent', { funcId });
     const layout = this.layout;
-    const groupId = options.priority === 1 && layout.vipChannels.length > 0 ? 1 : 0;
+    const groupId = options.priority === Priority.High && layout.vipChannels.length > 0 ? GROUP_VIP : GROUP_NORMAL;
     const call = new PendingCall();
     call.funcId = funcId;
     call.groupId = groupId;
@@ -313,11 +318,11 @@ export class CallerEngine {
   // when the group has no worker that can ever answer.
   #write(call: PendingCall, payload: Uint8Array, exclude: number): boolean {
     const worker = this.#pickWorker(call.groupId, exclude);
-    if (worker === -2) return false; // the only worker's channel is being reset: wait for it
-    if (worker < 0) {
+    if (worker === WAIT_FOR_WORKER) return false; // only channels being reset could take it: wait for them
+    if (worker === NO_WORKER) {
       throw new PhoenixError(
         'ERR_PHOENIX_UNAVAILABLE',
-        `no ${call.groupId === 1 ? 'VIP' : 'normal'} worker can serve the call (all down or stopped)`,
+        `no ${call.groupId === GROUP_VIP ? 'VIP' : 'normal'} worker can serve the call (all down or stopped)`,
         { funcId: call.funcId, seqId: call.seqId },
       );
     }
@@ -343,34 +348,11 @@ export class CallerEngine {
     return true;
   }
 
+  // dispatch.ts's least-loaded rule, without the channels being reset for
+  // this caller; failover (exclude >= 0) moves requests to running siblings only.
   #pickWorker(groupId: number, exclude: number): number {
-    const layout = this.layout;
-    const offset = groupId === 1 ? layout.options.normalWorkers : 0;
-    if (exclude < 0) {
-      const index = groupId === 1 ? layout.findBestVipWorker() : layout.findBestNormalWorker();
-      if (index < 0) return -1;
-      if (this.#blocked[index + offset] === 0) return index + offset;
-      exclude = index + offset; // its channel is being reset: any other worker of the group
-      const other = this.#pickWorker(groupId, exclude);
-      return other >= 0 ? other : -2;
-    }
-    const group = groupId === 1 ? layout.vipChannels : layout.normalChannels;
-    let best = -1;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (const channel of group) {
-      if (
-        channel.globalIndex === exclude ||
-        channel.state !== WorkerState.Running ||
-        this.#blocked[channel.globalIndex] !== 0
-      )
-        continue;
-      const load = channel.pending;
-      if (load < bestLoad) {
-        best = channel.globalIndex;
-        bestLoad = load;
-      }
-    }
-    return best;
+    const group = groupId === GROUP_VIP ? this.layout.vipChannels : this.layout.normalChannels;
+    return leastLoadedWorker(group, { exclude, closed: this.#blocked, allowNotRunning: exclude < 0 });
   }
 
   // In-flight accounting: local count, the worker's shared PENDING word, and

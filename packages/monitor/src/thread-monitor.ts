@@ -1,7 +1,6 @@
 import { PhoenixError } from '@phoenix-ipc/ringbuffer';
 import {
   ATTEMPT_OFFSET,
-  SLOT_OFFSET,
   FAILED_OFFSET,
   FUNC_ID_OFFSET,
   GROUP_ID_OFFSET,
@@ -16,6 +15,7 @@ import {
   RING_POSITION_OFFSET,
   SEQ_ID_HIGH_OFFSET,
   SEQ_ID_LOW_OFFSET,
+  SLOT_OFFSET,
   START_TIMESTAMP_OFFSET,
   STATE_OFFSET,
   TRANSACTION_OFFSET,

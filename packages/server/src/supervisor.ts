@@ -24,6 +24,7 @@ import {
 } from '@phoenix-ipc/native-shm';
 import {
   Frames,
+  GROUP_VIP,
   monotonicNowMs,
   PhoenixError,
   type PhoenixErrorDetails,
@@ -234,7 +235,7 @@ export class Supervisor {
         observer: (event) => {
           this.#metrics.recordCall(
             event.funcId,
-            event.groupId === 1 ? 'vip' : 'normal',
+            event.groupId === GROUP_VIP ? 'vip' : 'normal',
             event.code,
             event.totalUs,
             event.local,
@@ -660,7 +661,7 @@ export class Supervisor {
 
   #scanHangs(): void {
     const now = monotonicNowMs();
-    const hung = this.layout.scanCrashedWorkers(now, this.options.layout.hangTimeoutMs);
+    const hung = this.layout.scanHungTransactions(now, this.options.layout.hangTimeoutMs);
     const seen = new Set<string>();
     for (const suspect of hung) {
       const key = `${suspect.group}/${suspect.workerIndex}/${suspect.lane}/${suspect.transaction}`;

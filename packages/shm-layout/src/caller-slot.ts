@@ -6,7 +6,7 @@ import {
   SLOT_PID_START_TIME_OFFSET,
   SLOT_STATE_OFFSET,
   type SlotState,
-} from './segment-descriptor.js';
+} from './slot-record.js';
 
 /**
  * A caller's connection slot: slot 0 is the supervisor's, the others are

@@ -9,8 +9,10 @@ export {
 } from '@phoenix-ipc/ringbuffer';
 export { CallerSlot } from './caller-slot.js';
 export { fnv1aHex, fnv1aWords } from './checksum.js';
+export { type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from './dispatch.js';
 export * as Frames from './frames.js';
 export { createSegmentViews, type SegmentViews } from './frames.js';
+export type { SegmentBuffer, SegmentIdentity, SegmentProbe } from './header-codec.js';
 export {
   computeGeometry,
   DEFAULT_LAYOUT_OPTIONS,
@@ -21,16 +23,7 @@ export {
   resolveLayoutOptions,
   spareSlots,
 } from './layout-options.js';
-export {
-  type HungTransaction,
-  PhoenixShmLayout,
-  type PoisonMessage,
-  type RecoverOptions,
-  type RecoveryReport,
-  type SegmentBuffer,
-  type SegmentIdentity,
-  type SegmentProbe,
-} from './phoenix-shm-layout.js';
+export { PhoenixShmLayout } from './phoenix-shm-layout.js';
 export {
   HOST_IS_LITTLE_ENDIAN,
   isApplicationFuncId,
@@ -45,14 +38,9 @@ export {
   RESPONSE_FRAME_BYTES,
   RequestState,
 } from './protocol.js';
+export type { HungTransaction, PoisonMessage, RecoverOptions, RecoveryReport } from './recovery.js';
 export * as SegmentDescriptor from './segment-descriptor.js';
-export {
-  SEGMENT_MAGIC,
-  SEGMENT_VERSION,
-  SlotState,
-  SUPERVISOR_SLOT,
-  SupervisorState,
-  type WaitStrategy,
-  WorkerState,
-} from './segment-descriptor.js';
+export { SEGMENT_MAGIC, SEGMENT_VERSION, SupervisorState, type WaitStrategy } from './segment-header.js';
+export { SlotState, SUPERVISOR_SLOT } from './slot-record.js';
 export { type ChannelGeometry, type GroupName, WorkerChannel } from './worker-channel.js';
+export { GROUP_NORMAL, GROUP_VIP, WorkerState } from './worker-record.js';

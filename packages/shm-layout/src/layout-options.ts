@@ -1,13 +1,9 @@
 import { MONITOR_BYTES } from '@phoenix-ipc/monitor';
 import { PhoenixError, RingDescriptor, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import { MIN_ERROR_PAYLOAD_BYTES, REQUEST_FRAME_BYTES, RESPONSE_FRAME_BYTES } from './protocol.js';
-import {
-  SEGMENT_HEADER_BYTES,
-  SLOT_ACKS_OFFSET,
-  type WaitStrategy,
-  WaitStrategyCode,
-  WORKER_MONITORS_OFFSET,
-} from './segment-descriptor.js';
+import { SEGMENT_HEADER_BYTES, type WaitStrategy, WaitStrategyCode } from './segment-header.js';
+import { SLOT_ACKS_OFFSET } from './slot-record.js';
+import { WORKER_MONITORS_OFFSET } from './worker-record.js';
 
 /** The configuration a segment is formatted with; recorded in its header. */
 export interface LayoutOptions {

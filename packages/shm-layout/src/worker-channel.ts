@@ -1,10 +1,9 @@
-import { type MonitorRegion, ThreadMonitor } from '@phoenix-ipc/monitor';
+import { GROUP_NORMAL, GROUP_VIP, type MonitorRegion, ThreadMonitor } from '@phoenix-ipc/monitor';
 import { SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import {
   WORKER_CRASHES_OFFSET,
   WORKER_GENERATION_OFFSET,
   WORKER_GROUP_OFFSET,
-  WORKER_HEARTBEAT_OFFSET,
   WORKER_INDEX_OFFSET,
   WORKER_MONITORS_OFFSET,
   WORKER_PARKED_OFFSET,
@@ -15,7 +14,7 @@ import {
   WORKER_RESTARTS_OFFSET,
   WORKER_STATE_OFFSET,
   type WorkerState,
-} from './segment-descriptor.js';
+} from './worker-record.js';
 
 export type GroupName = 'normal' | 'vip';
 
@@ -66,7 +65,7 @@ export class WorkerChannel {
     monitors: ThreadMonitor[],
   ) {
     this.group = group;
-    this.groupId = group === 'normal' ? 0 : 1;
+    this.groupId = group === 'normal' ? GROUP_NORMAL : GROUP_VIP;
     this.index = index;
     this.globalIndex = globalIndex;
     this.#buffer = buffer;
@@ -128,7 +127,7 @@ export class WorkerChannel {
   }
 
   // Record fields. The supervisor writes state/pid/generation/crashes/restarts;
-  // callers add to pending; the worker writes parked/heartbeat.
+  // callers add to pending; the worker writes parked.
 
   get state(): WorkerState {
     return Atomics.load(this.#words, this.#base + (WORKER_STATE_OFFSET >> 2)) as WorkerState;
@@ -208,10 +207,6 @@ export class WorkerChannel {
   /** i32 index of the PARKED doorbell flag. */
   get parkedIndex(): number {
     return this.#base + (WORKER_PARKED_OFFSET >> 2);
-  }
-
-  get heartbeatIndex(): number {
-    return this.#base + (WORKER_HEARTBEAT_OFFSET >> 2);
   }
 
   /** Byte offset of monitor `lane`. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from '../src/dispatch.js';
 import { type PhoenixShmLayout, type WorkerChannel, WorkerState } from '../src/index.js';
 import { makeLayout, SMALL } from './helpers.js';
 
@@ -167,5 +168,52 @@ describe('dispatch groups', () => {
   it('findBestVipWorker returns -1 when vipWorkers is 0', () => {
     const { layout } = makeLayout({ ...SMALL, vipWorkers: 0 });
     expect(layout.findBestVipWorker()).toBe(-1);
+  });
+});
+
+describe('leastLoadedWorker: the rule every caller shares', () => {
+  function group(workers: [WorkerState, number][]) {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: workers.length });
+    setWorkers(layout, layout.normalChannels, workers);
+    return layout.normalChannels;
+  }
+
+  it('skips the excluded worker (the dead one requests move away from)', () => {
+    const channels = group([
+      [Running, 0],
+      [Running, 3],
+    ]);
+    expect(leastLoadedWorker(channels, { exclude: 0 })).toBe(1);
+  });
+
+  it('skips channels closed to this caller, and says WAIT_FOR_WORKER when only closed ones could answer', () => {
+    const channels = group([
+      [Running, 0],
+      [Restarting, 0],
+    ]);
+    const closed = new Uint8Array(channels.length);
+    closed[0] = 1;
+    expect(leastLoadedWorker(channels, { closed })).toBe(1);
+    closed[1] = 1;
+    expect(leastLoadedWorker(channels, { closed })).toBe(WAIT_FOR_WORKER);
+  });
+
+  it('says NO_WORKER when every worker is DOWN or STOPPED, closed or not', () => {
+    const channels = group([
+      [Down, 0],
+      [Stopped, 0],
+    ]);
+    const closed = new Uint8Array([1, 0]);
+    expect(leastLoadedWorker(channels, { closed })).toBe(NO_WORKER);
+  });
+
+  it('takes only running workers when not-running ones are not allowed (failover)', () => {
+    const channels = group([
+      [Running, 0],
+      [Starting, 0],
+      [Retiring, 0],
+    ]);
+    expect(leastLoadedWorker(channels, { exclude: 0, allowNotRunning: false })).toBe(NO_WORKER);
+    expect(leastLoadedWorker(channels, { exclude: 0 })).toBe(1);
   });
 });

@@ -106,18 +106,18 @@ function crashed(options: LayoutOptions = SMALL) {
 const state = (layout: PhoenixShmLayout, frame: number) =>
   Atomics.load(layout.views.words, Frames.requestStateIndex(frame));
 
-describe('scanCrashedWorkers', () => {
+describe('scanHungTransactions', () => {
   it('does not report a monitor before the threshold has passed', () => {
     const { supervisor, channel } = crashed();
     const start = channel.monitor.getStartTimestamp();
-    expect(supervisor.scanCrashedWorkers(start, 1000)).toEqual([]);
-    expect(supervisor.scanCrashedWorkers(start + 1000, 1000)).toEqual([]);
+    expect(supervisor.scanHungTransactions(start, 1000)).toEqual([]);
+    expect(supervisor.scanHungTransactions(start + 1000, 1000)).toEqual([]);
   });
 
   it('reports the monitor once the threshold has passed', () => {
     const { supervisor, channel } = crashed();
     const start = channel.monitor.getStartTimestamp();
-    expect(supervisor.scanCrashedWorkers(start + 1000.5, 1000)).toEqual([
+    expect(supervisor.scanHungTransactions(start + 1000.5, 1000)).toEqual([
       {
         group: 'normal',
         workerIndex: 1,
@@ -141,7 +141,7 @@ describe('scanCrashedWorkers', () => {
     const env = setup();
     env.queue('vip', 0, 2, [7]);
     new SimulatedWorker(env.buffer, 'vip', 0).finish(2);
-    expect(env.supervisor.scanCrashedWorkers(Number.MAX_VALUE, 0)).toEqual([]);
+    expect(env.supervisor.scanHungTransactions(Number.MAX_VALUE, 0)).toEqual([]);
   });
 
   it('reports every stuck monitor, each with its own worker', () => {
@@ -150,7 +150,7 @@ describe('scanCrashedWorkers', () => {
     env.queue('vip', 1, 2, [2]);
     new SimulatedWorker(env.buffer, 'normal', 0).start(1);
     new SimulatedWorker(env.buffer, 'vip', 1).start(2);
-    const found = env.supervisor.scanCrashedWorkers(Number.MAX_VALUE, 0);
+    const found = env.supervisor.scanHungTransactions(Number.MAX_VALUE, 0);
     expect(found.map((h) => [h.group, h.workerIndex, h.seqId])).toEqual([
       ['normal', 0, 1],
       ['vip', 1, 2],
@@ -197,8 +197,8 @@ describe('recoverWorker after a crash mid-request', () => {
     supervisor.recoverWorker(channel);
     expect(channel.monitor.isProcessing()).toBe(false);
     expect(channel.monitor.getProcessingSeq()).toBe(0);
-    expect(channel.monitor.getChannel()).toBe(-1);
-    expect(supervisor.scanCrashedWorkers(Number.MAX_VALUE, 0)).toEqual([]);
+    expect(channel.monitor.getSlot()).toBe(-1);
+    expect(supervisor.scanHungTransactions(Number.MAX_VALUE, 0)).toEqual([]);
   });
 
   it('lets a replacement worker carry on with the next request', () => {

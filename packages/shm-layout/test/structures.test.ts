@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type LayoutOptions, PhoenixShmLayout, SpscRingBuffer, ThreadMonitor } from '../src/index.js';
+import {
+  type LayoutOptions,
+  PhoenixShmLayout,
+  SegmentDescriptor,
+  SpscRingBuffer,
+  ThreadMonitor,
+} from '../src/index.js';
 import { expectPhoenixError, makeLayout, SMALL } from './helpers.js';
 
 type Interval = { name: string; start: number; end: number };
@@ -297,5 +303,69 @@ describe('caller slots', () => {
       ]);
       expect(new Set([...words, slot.parkedIndex]).size).toBe(words.length + 1);
     }
+  });
+});
+
+describe('the segment header descriptor', () => {
+  it('derives the offsets of format version 1, field by field', () => {
+    const D = SegmentDescriptor;
+    expect([
+      D.MAGIC_OFFSET,
+      D.VERSION_OFFSET,
+      D.HEADER_BYTES_OFFSET,
+      D.TOTAL_BYTES_OFFSET,
+      D.NORMAL_WORKERS_OFFSET,
+      D.VIP_WORKERS_OFFSET,
+      D.NORMAL_QUEUE_CAPACITY_OFFSET,
+      D.VIP_QUEUE_CAPACITY_OFFSET,
+      D.MAX_PAYLOAD_BYTES_OFFSET,
+      D.MAX_CLIENTS_OFFSET,
+      D.CONCURRENCY_OFFSET,
+      D.HANG_TIMEOUT_MS_OFFSET,
+      D.WAIT_STRATEGY_OFFSET,
+      D.RESERVED_CONFIG_OFFSET,
+      D.NORMAL_RING_DATA_BYTES_OFFSET,
+      D.VIP_RING_DATA_BYTES_OFFSET,
+      D.WORKER_RECORD_BYTES_OFFSET,
+      D.SLOT_RECORD_BYTES_OFFSET,
+      D.WORKERS_OFFSET_OFFSET,
+      D.SLOTS_OFFSET_OFFSET,
+      D.RINGS_OFFSET_OFFSET,
+      D.SLOT_STRIDE_OFFSET,
+      D.NORMAL_PAIR_BYTES_OFFSET,
+      D.VIP_PAIR_BYTES_OFFSET,
+      D.EPOCH_OFFSET,
+      D.SUPERVISOR_PID_OFFSET,
+      D.CONTROL_NONCE_OFFSET,
+    ]).toEqual(Array.from({ length: 27 }, (_, i) => 4 * i));
+    expect(D.SUPERVISOR_START_TIME_OFFSET).toBe(112);
+    expect(D.HEADER_CHECKSUM_OFFSET).toBe(120);
+    expect(D.CHECKSUMMED_WORDS).toBe(30);
+    expect(D.SEQ_BLOCK_OFFSET).toBe(128);
+    expect([D.SUPERVISOR_STATE_OFFSET, D.HEARTBEAT_OFFSET, D.SLOT_EPOCH_OFFSET, D.WORKER_EPOCH_OFFSET]).toEqual([
+      192, 196, 200, 204,
+    ]);
+    expect(D.HEARTBEAT_AT_OFFSET).toBe(208);
+    expect(D.SUPERVISOR_LINE_END_OFFSET).toBeLessThanOrEqual(256);
+    expect(D.SEGMENT_HEADER_BYTES).toBe(512);
+  });
+
+  it('keeps the worker and slot records where version 1 put them', () => {
+    const D = SegmentDescriptor;
+    expect([
+      D.WORKER_STATE_OFFSET,
+      D.WORKER_PID_OFFSET,
+      D.WORKER_GENERATION_OFFSET,
+      D.WORKER_CRASHES_OFFSET,
+      D.WORKER_RESTARTS_OFFSET,
+      D.WORKER_GROUP_OFFSET,
+      D.WORKER_INDEX_OFFSET,
+    ]).toEqual([0, 4, 8, 12, 16, 20, 24]);
+    expect([D.WORKER_RESTART_AT_OFFSET, D.WORKER_PID_START_TIME_OFFSET]).toEqual([32, 40]);
+    expect([D.WORKER_PENDING_OFFSET, D.WORKER_PARKED_OFFSET, D.WORKER_MONITORS_OFFSET]).toEqual([64, 128, 256]);
+    expect([D.SLOT_STATE_OFFSET, D.SLOT_GENERATION_OFFSET, D.SLOT_PID_OFFSET, D.SLOT_PID_START_TIME_OFFSET]).toEqual([
+      0, 4, 8, 16,
+    ]);
+    expect([D.SLOT_PARKED_OFFSET, D.SLOT_ACKS_OFFSET]).toEqual([64, 128]);
   });
 });

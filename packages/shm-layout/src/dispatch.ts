@@ -1,0 +1,74 @@
+/**
+ * Least-loaded dispatch: the one definition of which worker of a group a
+ * call goes to, shared by the layout's findBest*Worker and every caller.
+ *
+ * Load is a worker's PENDING count (requests sent to it and not yet
+ * answered, over all callers). A RUNNING worker is preferred; when none of
+ * the group runs, a worker that will (STARTING, RESTARTING, RETIRING — or a
+ * state word a broken peer overwrote) takes the call and serves it when it
+ * is up. Only DOWN and STOPPED say a worker will never answer.
+ */
+
+import type { WorkerChannel } from './worker-channel.js';
+import { WorkerState } from './worker-record.js';
+
+/** No worker of the group can ever answer: fail the call (ERR_PHOENIX_UNAVAILABLE). */
+export const NO_WORKER = -1;
+/** The only workers that could answer are closed to this caller for now (a channel being reset): wait. */
+export const WAIT_FOR_WORKER = -2;
+
+export interface DispatchOptions {
+  /** A worker (global index) that must not get the call: the dead one its requests are moving away from. */
+  exclude?: number;
+  /** Per global index, non-zero when this caller may not use that worker's channel right now. */
+  closed?: Uint8Array;
+  /**
+   * Whether a worker that is not running yet may take the call. Failover
+   * moves requests only to running siblings: the others wait in place for
+   * their own worker's replacement.
+   */
+  allowNotRunning?: boolean;
+}
+
+function willAnswer(state: number): boolean {
+  return state !== WorkerState.Down && state !== WorkerState.Stopped;
+}
+
+/**
+ * The global index of the least-loaded usable worker of `group`,
+ * WAIT_FOR_WORKER when the only ones that could answer are closed to this
+ * caller, or NO_WORKER.
+ */
+export function leastLoadedWorker(group: readonly WorkerChannel[], options: DispatchOptions = {}): number {
+  const exclude = options.exclude ?? -1;
+  const closed = options.closed;
+  const allowNotRunning = options.allowNotRunning ?? true;
+  let best = NO_WORKER;
+  let bestLoad = Number.POSITIVE_INFINITY;
+  let fallback = NO_WORKER;
+  let fallbackLoad = Number.POSITIVE_INFINITY;
+  let closedButAlive = false;
+  for (let i = 0; i < group.length; i++) {
+    const channel = group[i]!;
+    const globalIndex = channel.globalIndex;
+    if (globalIndex === exclude) continue;
+    const state = channel.state;
+    if (closed !== undefined && closed[globalIndex] !== 0) {
+      if (willAnswer(state)) closedButAlive = true;
+      continue;
+    }
+    const load = channel.pending;
+    if (state === WorkerState.Running) {
+      if (load < bestLoad) {
+        best = globalIndex;
+        bestLoad = load;
+      }
+    } else if (allowNotRunning && willAnswer(state) && load < fallbackLoad) {
+      fallback = globalIndex;
+      fallbackLoad = load;
+    }
+  }
+  if (best !== NO_WORKER) return best;
+  if (fallback !== NO_WORKER) return fallback;
+  return closedButAlive ? WAIT_FOR_WORKER : NO_WORKER;
+}
