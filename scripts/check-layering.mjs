@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
-// ringbuffer -> monitor -> shm-layout -> client -> server; native-shm is a leaf
-// that only client and server may use at run time. Apps may use anything.
+// ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm
+// is a leaf that only client and server may use at run time. Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
 // native-shm as a harness, to map one ring into two real processes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -25,6 +25,14 @@ const ALLOWED = {
     '@phoenix-ipc/shm-layout',
     '@phoenix-ipc/native-shm',
     '@phoenix-ipc/client',
+  ],
+  // Typed services: values over any caller. Never the nats package (which may use it).
+  '@phoenix-ipc/service': [
+    '@phoenix-ipc/ringbuffer',
+    '@phoenix-ipc/monitor',
+    '@phoenix-ipc/shm-layout',
+    '@phoenix-ipc/client',
+    '@phoenix-ipc/server',
   ],
 };
 
@@ -90,5 +98,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
+  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm under client/server)',
 );
