@@ -9,9 +9,18 @@ function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
 
-// Probes that libraries and runtimes make on any object (await, JSON, test
-// matchers, React...): answered with undefined instead of a TypeError.
-const PROBES = new Set(['then', 'toJSON', 'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', 'inspect']);
+// What libraries and runtimes probe on any object (await, JSON, test
+// matchers, React...), answered with undefined instead of a TypeError. So are
+// names that cannot be a typo of a method name (symbols, `@@iterator`,
+// `$$typeof`, `_private`...).
+const PROBES = new Set(['then', 'catch', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect']);
+const METHOD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+// Payloads at least this large are handed back to the codec once their call
+// has settled, so that their memory is reused (no fresh memory per large
+// call). Smaller ones are not worth two closures per call: their memory goes
+// to the garbage collector.
+const RELEASE_BYTES = 1024;
 
 type BoundFunction = (input?: unknown, options?: ServiceCallOptions, extra?: unknown) => Promise<unknown>;
 
@@ -19,6 +28,7 @@ type BoundFunction = (input?: unknown, options?: ServiceCallOptions, extra?: unk
 function boundMethod(service: Service<unknown>, method: MethodDefinition, caller: Caller): BoundFunction {
   const { codec } = service;
   const { id, label } = method;
+  const release = codec.release?.bind(codec);
   const onReply = (reply: { payload: Uint8Array }): unknown => {
     try {
       return decodeValue(codec, reply.payload);
@@ -70,14 +80,26 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     } catch (error) {
       pending = Promise.reject(error); // a caller that throws instead of rejecting
     }
-    return pending.then(onReply, onFailure);
+    if (release === undefined || payload.length < RELEASE_BYTES) return pending.then(onReply, onFailure);
+    // The call has settled: the caller no longer needs the payload, the codec may reuse its memory.
+    return pending.then(
+      (reply) => {
+        release(payload);
+        return onReply(reply);
+      },
+      (error: unknown) => {
+        release(payload);
+        return onFailure(error);
+      },
+    );
   };
 }
 
 /**
- * The proxy behind `service.bind(caller)`. Its methods are made once here
- * (no allocation per call beyond the call's own promise). An unknown method
- * name throws a TypeError that names the service.
+ * The object behind `service.bind(caller)`: the methods are its own
+ * properties (made once here; a call allocates nothing beyond its promises),
+ * and its prototype is a Proxy that answers every other name: an unknown
+ * method name throws a TypeError that names the service.
  */
 export function bindService<I>(service: Service<I>, caller: Caller): BoundService<I> {
   if (typeof caller !== 'object' || caller === null || typeof caller.callAsync !== 'function') {
@@ -85,16 +107,18 @@ export function bindService<I>(service: Service<I>, caller: Caller): BoundServic
       `${service.name}.bind(caller): caller must have callAsync(funcId, payload, options) (IpcClient, IpcServer, NatsCaller)`,
     );
   }
-  const target: Record<string, BoundFunction> = {};
-  for (const method of service.methods) {
-    target[method.name] = boundMethod(service as Service<unknown>, method, caller);
-  }
-  Object.freeze(target);
   const names = service.methods.map((method) => method.name).join(', ');
-  return new Proxy(target, {
-    get(object, key, receiver) {
-      if (typeof key === 'symbol' || key in object || PROBES.has(key)) return Reflect.get(object, key, receiver);
+  const unknownMethod = new Proxy(Object.create(Object.prototype) as object, {
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' || key in target || PROBES.has(key) || !METHOD_NAME.test(key)) {
+        return Reflect.get(target, key, receiver);
+      }
       throw new TypeError(`service "${service.name}" has no method "${key}" (its methods: ${names})`);
     },
-  }) as unknown as BoundService<I>;
+  });
+  const api = Object.create(unknownMethod) as Record<string, BoundFunction>;
+  for (const method of service.methods) {
+    api[method.name] = boundMethod(service as Service<unknown>, method, caller);
+  }
+  return Object.freeze(api) as unknown as BoundService<I>;
 }

@@ -5,7 +5,8 @@ import type { ServiceCallOptions } from './types.js';
  * Anything a service can be called through: IpcClient, IpcServer (the
  * supervisor's own calls) and NatsCaller (@phoenix-ipc/nats) all have this
  * method. Structural, so this package depends on none of the transports
- * above the client.
+ * above the client. `payload` is lent for the call: a caller must not use it
+ * once the returned promise has settled (its memory is reused).
  */
 export interface Caller {
   callAsync(funcId: number, payload: Uint8Array, options?: ServiceCallOptions): Promise<{ payload: Uint8Array }>;

@@ -17,10 +17,15 @@ export interface Codec {
    */
   decode(bytes: Uint8Array): unknown;
   /**
-   * Optional: encodes straight into `target` (a worker's reply area in shared
-   * memory) and returns the encoded bytes: a view at the start of `target`
-   * when they fit there, else bytes of its own (the caller copies or rejects
-   * them). Saves one copy of every reply.
+   * Optional: encodes straight into the start of `target` (a worker's reply
+   * area in shared memory) and returns how many bytes it wrote, or -1 to say
+   * "use encode" (the value does not fit, or the codec finds encode cheaper
+   * for it). Saves a copy of the reply.
    */
-  encodeInto?(value: unknown, target: Uint8Array): Uint8Array;
+  encodeInto?(value: unknown, target: Uint8Array): number;
+  /**
+   * Optional: `bytes` (a result of encode) is no longer used by anyone, its
+   * memory may be reused. A bound service calls it once its call has settled.
+   */
+  release?(bytes: Uint8Array): void;
 }

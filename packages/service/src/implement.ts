@@ -39,7 +39,8 @@ function validate(
 /**
  * The raw handler of one method: decode the input (zero copy: binary values
  * are views of the request in shared memory), check it, run the handler,
- * check its result, encode the reply straight into the reply area.
+ * check its result, encode the reply. A method without schemas and a
+ * synchronous handler takes no closure and no promise per call.
  */
 function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandler): Handler {
   const { label, input: inputSchema, output: outputSchema } = method;
@@ -54,10 +55,60 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     throw new PhoenixError(
       'ERR_PHOENIX_HANDLER_FAILED',
       `${label}: the handler returned an invalid result: ${describeIssues(list)}`,
-      {
-        issues: list,
-      },
+      { issues: list },
     );
+  };
+  const handlerFailed = (error: unknown): never => {
+    throw failureOf(error, codec);
+  };
+
+  const write = (output: unknown, response: ResponseHeader, responsePayload: Uint8Array): undefined => {
+    if (output === undefined) {
+      response.payloadLen = 0;
+      return undefined;
+    }
+    let bytes: Uint8Array;
+    try {
+      const written = codec.encodeInto === undefined ? -1 : codec.encodeInto(output, responsePayload);
+      if (written >= 0) {
+        response.payloadLen = written;
+        return undefined;
+      }
+      bytes = codec.encode(output);
+    } catch (error) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_HANDLER_FAILED',
+        `${label}: the handler's result cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
+      );
+    }
+    if (bytes.length > responsePayload.length) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `${label}: the reply of ${bytes.length} bytes exceeds maxPayloadBytes ${responsePayload.length}`,
+      );
+    }
+    responsePayload.set(bytes);
+    response.payloadLen = bytes.length;
+    codec.release?.(bytes);
+    return undefined;
+  };
+
+  const finish = (output: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown =>
+    outputSchema === undefined
+      ? write(output, response, responsePayload)
+      : validate(outputSchema, output, badOutput, (value) => write(value, response, responsePayload));
+
+  const run = (input: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown => {
+    let output: unknown;
+    try {
+      output = handler(input);
+    } catch (error) {
+      return handlerFailed(error);
+    }
+    if (isThenable(output)) {
+      return Promise.resolve(output).then((value) => finish(value, response, responsePayload), handlerFailed);
+    }
+    return finish(output, response, responsePayload);
   };
 
   return (_header, payload, response, responsePayload) => {
@@ -67,66 +118,12 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     } catch (error) {
       throw invalid(`${label}: the request does not decode with the ${codec.name} codec (${reasonOf(error)})`);
     }
-    const reply = (output: unknown): Uint8Array | undefined =>
-      writeReply(label, codec, output, response, responsePayload);
-    const afterHandler = (output: unknown): unknown =>
-      outputSchema === undefined ? reply(output) : validate(outputSchema, output, badOutput, reply);
-    const run = (value: unknown): unknown => {
-      let output: unknown;
-      try {
-        output = handler(value);
-      } catch (error) {
-        throw failureOf(error, codec);
-      }
-      if (isThenable(output)) {
-        return Promise.resolve(output).then(afterHandler, (error: unknown) => {
-          throw failureOf(error, codec);
-        });
-      }
-      return afterHandler(output);
-    };
-    return (inputSchema === undefined ? run(input) : validate(inputSchema, input, badInput, run)) as
-      | Uint8Array
-      | undefined
-      | Promise<Uint8Array | undefined>;
+    const result =
+      inputSchema === undefined
+        ? run(input, response, responsePayload)
+        : validate(inputSchema, input, badInput, (value) => run(value, response, responsePayload));
+    return result as Uint8Array | undefined | Promise<Uint8Array | undefined>;
   };
-}
-
-/**
- * Encodes the handler's result into the reply area; returns nothing when it
- * is written there, else the bytes for the worker to copy.
- */
-function writeReply(
-  label: string,
-  codec: Codec,
-  output: unknown,
-  response: ResponseHeader,
-  responsePayload: Uint8Array,
-): Uint8Array | undefined {
-  if (output === undefined) {
-    response.payloadLen = 0;
-    return undefined;
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = codec.encodeInto !== undefined ? codec.encodeInto(output, responsePayload) : codec.encode(output);
-  } catch (error) {
-    throw new PhoenixError(
-      'ERR_PHOENIX_HANDLER_FAILED',
-      `${label}: the handler's result cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
-    );
-  }
-  if (bytes.buffer === responsePayload.buffer && bytes.byteOffset === responsePayload.byteOffset) {
-    response.payloadLen = bytes.length;
-    return undefined;
-  }
-  if (bytes.length > responsePayload.length) {
-    throw new PhoenixError(
-      'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-      `${label}: the reply of ${bytes.length} bytes exceeds maxPayloadBytes ${responsePayload.length}`,
-    );
-  }
-  return bytes;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { jsonCodec, msgpackCodec } from '../src/index.js';
 
@@ -26,13 +27,27 @@ describe('the msgpackr codec', () => {
     expect(roundTrip(value)).toStrictEqual(value);
   });
 
-  it('keeps shared and cyclic references', () => {
+  it('copies shared references and refuses a cycle with an error', () => {
     const shared = { id: 1 };
-    const value: { a: object; b: object; self?: unknown } = { a: shared, b: shared };
-    value.self = value;
-    const decoded = roundTrip(value) as typeof value;
-    expect(decoded.a).toBe(decoded.b);
-    expect(decoded.self).toBe(decoded);
+    const decoded = roundTrip({ a: shared, b: shared }) as { a: object; b: object };
+    expect(decoded).toStrictEqual({ a: { id: 1 }, b: { id: 1 } });
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    expect(() => msgpackCodec.encode(cyclic)).toThrow();
+  });
+
+  it('keeps the type of Map keys and the order of entries', () => {
+    const map = new Map<unknown, unknown>([
+      [3, 'three'],
+      ['3', 'string three'],
+      [null, 0],
+      [new Date(1), [1]],
+    ]);
+    const decoded = roundTrip(map) as Map<unknown, unknown>;
+    expect([...decoded.keys()]).toStrictEqual([3, '3', null, new Date(1)]);
+    expect(roundTrip(new Map())).toStrictEqual(new Map());
+    const big = new Map(Array.from({ length: 70_000 }, (_, i) => [i, i]));
+    expect(roundTrip(big)).toStrictEqual(big);
   });
 
   it('decodes a Uint8Array and a Buffer as views of the encoded bytes, not copies', () => {
@@ -54,7 +69,10 @@ describe('the msgpackr codec', () => {
   });
 
   it('never writes over bytes it returned earlier', () => {
-    const kept = Array.from({ length: 2000 }, (_, i) => ({ value: { i, pad: 'p'.repeat(i % 50) } }));
+    // Now and then a value larger than the arena, which makes msgpackr move to a larger buffer.
+    const kept = Array.from({ length: 2000 }, (_, i) => ({
+      value: { i, pad: 'p'.repeat(i % 100 === 0 ? 40_000 : i % 50) },
+    }));
     const encoded = kept.map(({ value }) => {
       const bytes = msgpackCodec.encode(value);
       if (value.i % 7 === 0) msgpackCodec.encodeInto!({ other: value.i }, new Uint8Array(4096));
@@ -63,15 +81,105 @@ describe('the msgpackr codec', () => {
     expect(encoded.map((bytes) => msgpackCodec.decode(bytes))).toStrictEqual(kept.map(({ value }) => value));
   });
 
-  it('encodes into a target it is given, or elsewhere when the value does not fit there', () => {
-    const target = new Uint8Array(new ArrayBuffer(64 * 1024), 512, 32 * 1024);
-    const small = msgpackCodec.encodeInto!({ a: 1, data: new Uint8Array(100) }, target);
-    expect(small.buffer).toBe(target.buffer);
-    expect(small.byteOffset).toBe(target.byteOffset);
-    expect(msgpackCodec.decode(small)).toStrictEqual({ a: 1, data: new Uint8Array(100) });
-    const large = msgpackCodec.encodeInto!({ data: new Uint8Array(40 * 1024) }, target);
-    expect(large.buffer).not.toBe(target.buffer);
-    expect((msgpackCodec.decode(large) as { data: Uint8Array }).data.length).toBe(40 * 1024);
+  it('reuses the memory of released results, and never writes over results not released', () => {
+    const kept = { keep: 'me', data: new Uint8Array(30_000).fill(9) };
+    const held = msgpackCodec.encode(kept);
+    const seen = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 200; i++) {
+      const bytes = msgpackCodec.encode({ i, data: new Uint8Array(30_000).fill(i & 0xff) });
+      expect((msgpackCodec.decode(bytes) as { i: number }).i).toBe(i);
+      seen.add(bytes.buffer);
+      msgpackCodec.release!(bytes);
+    }
+    expect(seen.size).toBeLessThan(20);
+    expect(msgpackCodec.decode(held)).toStrictEqual(kept);
+  });
+
+  it('encodes plain values into a target in place, and says when it cannot', () => {
+    const memory = new ArrayBuffer(64 * 1024);
+    const target = new Uint8Array(memory, 512, 1024);
+    const plain = { a: 1, name: 'ünï', list: [1.5, null, true] };
+    const written = msgpackCodec.encodeInto!(plain, target);
+    expect(written).toBeGreaterThan(0);
+    expect(msgpackCodec.decode(target.subarray(0, written))).toStrictEqual(plain);
+    // Too large for the target: "use encode".
+    expect(msgpackCodec.encodeInto!({ text: 'x'.repeat(2000) }, target)).toBe(-1);
+  });
+
+  it('encodes other values in place once it has seen a large one', () => {
+    const target = new Uint8Array(new ArrayBuffer(128 * 1024), 512, 64 * 1024);
+    const value = { when: new Date(3), data: new Uint8Array(8000).fill(1) };
+    msgpackCodec.encode(value); // a large msgpackr result
+    const written = msgpackCodec.encodeInto!(value, target);
+    expect(written).toBeGreaterThan(8000);
+    expect(msgpackCodec.decode(target.subarray(0, written))).toStrictEqual(value);
+    const small = new Uint8Array(new ArrayBuffer(1024), 0, 100);
+    expect(msgpackCodec.encodeInto!({ data: new Uint8Array(4000) }, small)).toBe(-1);
+  });
+
+  it('agrees with msgpackr on plain values, both ways', () => {
+    const samples: unknown[] = [
+      0,
+      1,
+      127,
+      128,
+      -1,
+      -32,
+      -33,
+      255,
+      256,
+      65_535,
+      65_536,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      2 ** 32,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      0.5,
+      -1.25,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      1e-300,
+      -0,
+      '',
+      'a',
+      'ascii text',
+      'x'.repeat(31),
+      'x'.repeat(32),
+      'y'.repeat(300),
+      'ü',
+      '日本語',
+      '𝄞 emoji',
+      'x'.repeat(70_000),
+      true,
+      false,
+      null,
+      [],
+      {},
+      [[[]]],
+      { a: { b: { c: [1, { d: 'e' }] } } },
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i}`, i])),
+      Array.from({ length: 20 }, (_, i) => i * 1.5),
+      { __proto__x: 1, 'with space': 2, ünï: 3, '': 4 },
+    ];
+    const reference = new Packr({ useRecords: false, moreTypes: true });
+    for (const value of samples) {
+      const ours = msgpackCodec.encode(value);
+      expect(reference.unpack(Buffer.from(ours)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
+        value === 0 ? 0 : value,
+      );
+      expect(msgpackCodec.decode(reference.pack(value)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
+        value === 0 ? 0 : value,
+      );
+    }
+  });
+
+  it('renames a __proto__ key, never setting a prototype', () => {
+    const bytes = new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x81, 0xa1, 0x78, 0x01]);
+    const decoded = msgpackCodec.decode(bytes) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(decoded.__proto_).toEqual({ x: 1 });
   });
 
   it('throws on bytes that are not msgpack', () => {

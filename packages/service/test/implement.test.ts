@@ -212,7 +212,23 @@ describe('implement', () => {
     expect(error.message).toContain('big.make');
   });
 
-  it('returns the bytes for the worker to copy when the codec cannot encode in place', async () => {
+  it('writes every result into the reply area and sets its length', async () => {
+    const host = new FakeHost();
+    const big = defineService<{ make(): { when: Date; data: Uint8Array } }>('big', { make: 1001 });
+    implement(host, big, { make: () => ({ when: new Date(2), data: new Uint8Array(5000).fill(4) }) });
+    const handler = host.handlers.get(1001)!;
+    for (let i = 0; i < 2; i++) {
+      const area = new Uint8Array(8192);
+      const response: ResponseHeader = { seqId: 1, funcId: 1001, payloadLen: 0 };
+      expect(await handler({} as never, new Uint8Array(0), response, area)).toBeUndefined();
+      expect(msgpackCodec.decode(area.subarray(0, response.payloadLen))).toStrictEqual({
+        when: new Date(2),
+        data: new Uint8Array(5000).fill(4),
+      });
+    }
+  });
+
+  it('copies what a codec without encodeInto encodes', async () => {
     const host = new FakeHost();
     const json = defineService<{ hello(): string }>('json', { hello: 1001 }, { codec: jsonCodec });
     implement(host, json, { hello: () => 'hi' });

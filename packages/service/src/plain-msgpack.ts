@@ -1,0 +1,364 @@
+/**
+ * A fast path for the JSON-like subset of msgpack: plain objects, arrays,
+ * strings, numbers, booleans and null, the bulk of request/response values.
+ * It writes and reads standard msgpack, the same bytes msgpackr reads and
+ * writes for these values (objects as maps, no records), at about half
+ * msgpackr's cost per small value (measured in apps/stress, `--filter
+ * service`): no arena set-up, no extension lookups.
+ *
+ * Anything else (undefined, Date, Map, Set, BigInt, binary data, class
+ * instances, cycles, very deep values; bin, ext and 64-bit integers when
+ * reading) makes it give up, and the caller hands the whole value or message
+ * to msgpackr. So do bytes that are not well-formed: msgpackr then says why.
+ */
+
+/** Returned by decodePlain when the message is not plain msgpack (or not well-formed). */
+export const NOT_PLAIN: unique symbol = Symbol('not plain msgpack');
+
+const MAX_DEPTH = 64;
+
+/** Node's Buffer methods without argument checks (msgpackr uses them too). */
+type NodeBuffer = Buffer & {
+  utf8Write(text: string, offset: number, length: number): number;
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+};
+
+// The value being written (module state, like msgpackr's: faster than an object's fields).
+let out: Buffer = Buffer.alloc(0);
+let outView: DataView = new DataView(new ArrayBuffer(0));
+let outPosition = 0;
+let outEnd = 0;
+
+// Writes a string: ASCII up to 31 characters byte by byte, anything else with utf8Write.
+function writeString(text: string): boolean {
+  const length = text.length;
+  let position = outPosition;
+  if (length < 32) {
+    if (position + 1 + length > outEnd) return false;
+    out[position++] = 0xa0 | length;
+    let ascii = true;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        ascii = false;
+        break;
+      }
+      out[position++] = code;
+    }
+    if (ascii) {
+      outPosition = position;
+      return true;
+    }
+    position = outPosition;
+  }
+  const most = length * 3;
+  const header = most < 0x100 ? 2 : most < 0x10000 ? 3 : 5;
+  if (position + header + most > outEnd) return false;
+  const written = (out as NodeBuffer).utf8Write(text, position + header, most);
+  if (header === 2) {
+    out[position] = 0xd9;
+    out[position + 1] = written;
+  } else if (header === 3) {
+    out[position] = 0xda;
+    outView.setUint16(position + 1, written);
+  } else {
+    out[position] = 0xdb;
+    outView.setUint32(position + 1, written);
+  }
+  outPosition = position + header + written;
+  return true;
+}
+
+function writeNumber(value: number): boolean {
+  const position = outPosition;
+  if (position + 9 > outEnd) return false;
+  if ((value | 0) === value) {
+    if (value >= 0 && value < 0x80) {
+      out[position] = value;
+      outPosition = position + 1;
+    } else if (value < 0 && value >= -32) {
+      out[position] = value & 0xff;
+      outPosition = position + 1;
+    } else {
+      out[position] = 0xd2;
+      outView.setInt32(position + 1, value);
+      outPosition = position + 5;
+    }
+    return true;
+  }
+  // Other integers, fractions, NaN and the infinities: float64, exact (like msgpackr).
+  out[position] = 0xcb;
+  outView.setFloat64(position + 1, value);
+  outPosition = position + 9;
+  return true;
+}
+
+function writeValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return writeString(value);
+    case 'number':
+      return writeNumber(value);
+    case 'boolean':
+      if (outPosition >= outEnd) return false;
+      out[outPosition++] = value ? 0xc3 : 0xc2;
+      return true;
+    case 'object': {
+      if (value === null) {
+        if (outPosition >= outEnd) return false;
+        out[outPosition++] = 0xc0;
+        return true;
+      }
+      if (depth >= MAX_DEPTH) return false;
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype === Array.prototype) return writeArray(value as unknown[], depth);
+      if (prototype === Object.prototype) return writeObject(value as Record<string, unknown>, depth);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+function writeArray(array: unknown[], depth: number): boolean {
+  const length = array.length;
+  const position = outPosition;
+  if (length < 16) {
+    if (position + 1 > outEnd) return false;
+    out[position] = 0x90 | length;
+    outPosition = position + 1;
+  } else {
+    if (position + 5 > outEnd) return false;
+    out[position] = 0xdd;
+    outView.setUint32(position + 1, length);
+    outPosition = position + 5;
+  }
+  for (let i = 0; i < length; i++) if (!writeValue(array[i], depth + 1)) return false;
+  return true;
+}
+
+function writeObject(object: Record<string, unknown>, depth: number): boolean {
+  const keys = Object.keys(object);
+  const count = keys.length;
+  const position = outPosition;
+  if (count < 16) {
+    if (position + 1 > outEnd) return false;
+    out[position] = 0x80 | count;
+    outPosition = position + 1;
+  } else {
+    if (count > 0xffff || position + 3 > outEnd) return false;
+    out[position] = 0xde;
+    outView.setUint16(position + 1, count);
+    outPosition = position + 3;
+  }
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    const value = object[key];
+    if (value === undefined) return false; // msgpackr's: it keeps undefined apart from null
+    if (!writeString(key) || !writeValue(value, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes `value` into buffer[start, end) (`view` covers the same memory as
+ * `buffer`); returns where it ends, or -1 if it is not plain or does not fit
+ * (what was written is then garbage).
+ */
+export function encodePlain(buffer: Buffer, view: DataView, start: number, end: number, value: unknown): number {
+  out = buffer;
+  outView = view;
+  outPosition = start;
+  outEnd = end;
+  return writeValue(value, 0) ? outPosition : -1;
+}
+
+// The message being read (module state, like msgpackr's: faster than an object's fields).
+let sourceBuffer: Buffer = Buffer.alloc(0);
+let sourceView: DataView = new DataView(new ArrayBuffer(0));
+let sourcePosition = 0;
+let sourceEnd = 0;
+
+const fromCharCode = String.fromCharCode;
+
+function readString(length: number): string | typeof NOT_PLAIN {
+  const start = sourcePosition;
+  const end = start + length;
+  if (length < 0 || end > sourceEnd) return NOT_PLAIN;
+  sourcePosition = end;
+  const buffer = sourceBuffer as NodeBuffer;
+  if (length <= 8) {
+    // Short ASCII (most keys): one fromCharCode call, no slice.
+    let ascii = 0;
+    for (let i = start; i < end; i++) ascii |= buffer[i]!;
+    if (ascii < 0x80) {
+      switch (length) {
+        case 0:
+          return '';
+        case 1:
+          return fromCharCode(buffer[start]!);
+        case 2:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!);
+        case 3:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!, buffer[start + 2]!);
+        case 4:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!, buffer[start + 2]!, buffer[start + 3]!);
+        default:
+          return buffer.latin1Slice(start, end);
+      }
+    }
+  }
+  return buffer.utf8Slice(start, end);
+}
+
+function readLength(bytes: 1 | 2 | 4): number {
+  const position = sourcePosition;
+  if (position + bytes > sourceEnd) return -1;
+  sourcePosition = position + bytes;
+  if (bytes === 1) return sourceBuffer[position]!;
+  return bytes === 2 ? sourceView.getUint16(position) : sourceView.getUint32(position);
+}
+
+function readArray(length: number, depth: number): unknown {
+  // Each element takes at least a byte: a longer claim is not well-formed.
+  if (length < 0 || length > sourceEnd - sourcePosition) return NOT_PLAIN;
+  const array = new Array(length);
+  for (let i = 0; i < length; i++) {
+    const item = readValue(depth + 1);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    array[i] = item;
+  }
+  return array;
+}
+
+// Object keys repeat from message to message: short ASCII keys come from a
+// cache, the same string each time (V8 then finds the property without
+// hashing a new string).
+interface CachedKey {
+  low: number;
+  high: number;
+  length: number;
+  key: string;
+}
+const KEY_CACHE: (CachedKey | undefined)[] = new Array(4096);
+
+function readKey(length: number): string | typeof NOT_PLAIN {
+  const start = sourcePosition;
+  if (length > 8 || start + length > sourceEnd) return readString(length);
+  const buffer = sourceBuffer;
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < length; i++) {
+    const byte = buffer[start + i]!;
+    if (byte >= 0x80) return readString(length);
+    if (i < 4) low |= byte << (i * 8);
+    else high |= byte << ((i - 4) * 8);
+  }
+  const slot = (Math.imul(low, 31) ^ Math.imul(high, 17) ^ length) & 4095;
+  const cached = KEY_CACHE[slot];
+  if (cached !== undefined && cached.low === low && cached.high === high && cached.length === length) {
+    sourcePosition = start + length;
+    return cached.key;
+  }
+  const key = readString(length);
+  if (key !== NOT_PLAIN) KEY_CACHE[slot] = { low, high, length, key };
+  return key;
+}
+
+function readObject(length: number, depth: number): unknown {
+  if (length < 0 || length > (sourceEnd - sourcePosition) / 2) return NOT_PLAIN;
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i < length; i++) {
+    if (sourcePosition >= sourceEnd) return NOT_PLAIN;
+    const head = sourceBuffer[sourcePosition++]!;
+    let key: string | typeof NOT_PLAIN;
+    if (head >= 0xa0 && head <= 0xbf) key = readKey(head & 0x1f);
+    else if (head === 0xd9) key = readString(readLength(1));
+    else return NOT_PLAIN; // keys other than short strings: leave it to msgpackr
+    if (key === NOT_PLAIN) return NOT_PLAIN;
+    const value = readValue(depth + 1);
+    if (value === NOT_PLAIN) return NOT_PLAIN;
+    // As msgpackr does: never let a message set an object's prototype.
+    object[key === '__proto__' ? '__proto_' : key] = value;
+  }
+  return object;
+}
+
+// Bytes after the head of the fixed-size values this reader knows (float32/64, uint8-32, int8-32), from 0xc0.
+const FIXED_SIZE = new Uint8Array(0x20);
+FIXED_SIZE.set([4, 8, 1, 2, 4], 0xca - 0xc0);
+FIXED_SIZE.set([1, 2, 4], 0xd0 - 0xc0);
+
+function readValue(depth: number): unknown {
+  if (sourcePosition >= sourceEnd || depth > MAX_DEPTH) return NOT_PLAIN;
+  const position = sourcePosition;
+  const head = sourceBuffer[position]!;
+  sourcePosition = position + 1;
+  if (head < 0x80) return head;
+  if (head >= 0xe0) return head - 0x100;
+  if (head >= 0xa0 && head <= 0xbf) return readString(head & 0x1f);
+  if (head >= 0x90 && head <= 0x9f) return readArray(head & 0x0f, depth);
+  if (head <= 0x8f) return readObject(head & 0x0f, depth);
+  const view = sourceView;
+  // Fixed-size values: the bytes after the head must be there.
+  const size = FIXED_SIZE[head - 0xc0]!;
+  if (size > 0) {
+    if (position + 1 + size > sourceEnd) return NOT_PLAIN;
+    sourcePosition = position + 1 + size;
+  }
+  switch (head) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xca:
+      return view.getFloat32(position + 1);
+    case 0xcb:
+      return view.getFloat64(position + 1);
+    case 0xcc:
+      return view.getUint8(position + 1);
+    case 0xcd:
+      return view.getUint16(position + 1);
+    case 0xce:
+      return view.getUint32(position + 1);
+    case 0xd0:
+      return view.getInt8(position + 1);
+    case 0xd1:
+      return view.getInt16(position + 1);
+    case 0xd2:
+      return view.getInt32(position + 1);
+    case 0xd9:
+      return readString(readLength(1));
+    case 0xda:
+      return readString(readLength(2));
+    case 0xdb:
+      return readString(readLength(4));
+    case 0xdc:
+      return readArray(readLength(2), depth);
+    case 0xdd:
+      return readArray(readLength(4), depth);
+    case 0xde:
+      return readObject(readLength(2), depth);
+    case 0xdf:
+      return readObject(readLength(4), depth);
+    default:
+      return NOT_PLAIN; // bin, ext, 64-bit integers, 0xc1: msgpackr's
+  }
+}
+
+/**
+ * The value of the message buffer[start, end), or NOT_PLAIN if it holds
+ * anything outside the plain subset or is not well-formed. `view` covers the
+ * same memory as `buffer`.
+ */
+export function decodePlain(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+  sourceBuffer = buffer;
+  sourceView = view;
+  sourcePosition = start;
+  sourceEnd = end;
+  const value = readValue(0);
+  return sourcePosition === end ? value : NOT_PLAIN;
+}
