@@ -23,8 +23,9 @@ const server = await IpcServer.create(config.name, {
   vipWorkers: 0,
   waitStrategy: config.waitStrategy,
   maxClients: config.maxClients,
+  ...(config.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: config.maxPayloadBytes }),
 });
-await server.start(peerScript('phoenix-worker'), [config.name]);
+await server.start(peerScript(config.worker ?? 'phoenix-worker'), [config.name]);
 
 const reply = (message: ServerReply) => process.send!(message);
 let stopping = false;
