@@ -11,13 +11,16 @@
  * Each workload: sequential calls (p50, p99) and 64 calls in flight (calls/s),
  * repeated in rounds that alternate the workloads (median of the rounds), so
  * drift on a shared machine hits all of them alike. Every reply is checked.
- * Then the codecs on their own, in this process: msgpackr (the service's
- * default) against v8.serialize and JSON, on the same values.
+ * Then the codecs on their own, in this process: the service's codec
+ * (msgpackr, records off, with its plain-value fast path) against msgpackr
+ * as the issue measured it ({ structuredClone: true }), v8.serialize and
+ * JSON, on the same values.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { IpcClient } from '@phoenix-ipc/client';
 import { type Codec, jsonCodec, msgpackCodec } from '@phoenix-ipc/service';
+import { Packr } from 'msgpackr';
 import { ECHO_FUNC_ID } from './echo-handler.js';
 import { latencyHistogram, summarize } from './histogram.js';
 import { benchService, SERVICE_BENCH_MAX_PAYLOAD } from './service-definition.js';
@@ -176,8 +179,18 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+const structuredClone = new Packr({ structuredClone: true });
+
 const CODECS: { name: string; codec: Codec }[] = [
-  { name: 'msgpackr (service default)', codec: msgpackCodec },
+  { name: 'service codec (msgpackr, plain fast path)', codec: msgpackCodec },
+  {
+    name: 'msgpackr { structuredClone: true }',
+    codec: {
+      name: 'msgpackr',
+      encode: (value) => structuredClone.pack(value),
+      decode: (bytes) => structuredClone.unpack(bytes),
+    },
+  },
   {
     name: 'v8.serialize',
     codec: { name: 'v8', encode: (value) => serialize(value), decode: (bytes) => deserialize(bytes) },
