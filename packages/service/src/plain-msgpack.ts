@@ -1,14 +1,15 @@
 /**
  * A fast path for the JSON-like subset of msgpack: plain objects, arrays,
- * strings, numbers, booleans and null, the bulk of request/response values.
+ * strings, numbers, booleans and null, plus Buffers and Uint8Arrays, the bulk
+ * of request/response values.
  * It writes and reads standard msgpack, the same bytes msgpackr reads and
  * writes for these values (objects as maps, no records), at about half
  * msgpackr's cost per small value (measured in apps/stress, `--filter
  * service`): no arena set-up, no extension lookups.
  *
- * Anything else (undefined, Date, Map, Set, BigInt, binary data, class
- * instances, cycles, very deep values; bin, ext and 64-bit integers when
- * reading) makes it give up, and the caller hands the whole value or message
+ * Anything else (undefined, Date, Map, Set, BigInt, other typed arrays, class
+ * instances, cycles, very deep values; other extensions and 64-bit integers
+ * when reading) makes it give up, and the caller hands the whole value or message
  * to msgpackr. So do bytes that are not well-formed: msgpackr then says why.
  */
 
@@ -16,6 +17,8 @@
 export const NOT_PLAIN: unique symbol = Symbol('not plain msgpack');
 
 const MAX_DEPTH = 64;
+const TYPED_ARRAY_EXTENSION = 0x74; // msgpackr's 't'
+const UINT8_ARRAY_KIND = 1;
 
 /** Node's Buffer methods without argument checks (msgpackr uses them too). */
 type NodeBuffer = Buffer & {
@@ -114,11 +117,54 @@ function writeValue(value: unknown, depth: number): boolean {
       const prototype = Object.getPrototypeOf(value);
       if (prototype === Array.prototype) return writeArray(value as unknown[], depth);
       if (prototype === Object.prototype) return writeObject(value as Record<string, unknown>, depth);
+      if (prototype === Uint8Array.prototype) return writeBytes(value as Uint8Array, false);
+      if (Buffer.isBuffer(value)) return writeBytes(value, true);
       return false;
     }
     default:
       return false;
   }
+}
+
+// Bytes as msgpackr writes them: a Buffer as msgpack bin, a Uint8Array as
+// msgpackr's typed-array extension ('t', kind 1). Both are raw bytes.
+function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
+  const length = bytes.length;
+  let position = outPosition;
+  if (position + 6 + length > outEnd) return false;
+  if (isBuffer) {
+    if (length < 0x100) {
+      out[position++] = 0xc4;
+      out[position++] = length;
+    } else if (length < 0x10000) {
+      out[position++] = 0xc5;
+      outView.setUint16(position, length);
+      position += 2;
+    } else {
+      out[position++] = 0xc6;
+      outView.setUint32(position, length);
+      position += 4;
+    }
+  } else {
+    const size = length + 1; // the kind byte counts
+    if (size < 0x100) {
+      out[position++] = 0xc7;
+      out[position++] = size;
+    } else if (size < 0x10000) {
+      out[position++] = 0xc8;
+      outView.setUint16(position, size);
+      position += 2;
+    } else {
+      out[position++] = 0xc9;
+      outView.setUint32(position, size);
+      position += 4;
+    }
+    out[position++] = TYPED_ARRAY_EXTENSION;
+    out[position++] = UINT8_ARRAY_KIND;
+  }
+  out.set(bytes, position);
+  outPosition = position + length;
+  return true;
 }
 
 function writeArray(array: unknown[], depth: number): boolean {
@@ -285,6 +331,23 @@ function readObject(length: number, depth: number): unknown {
   return object;
 }
 
+// Zero copy: a Buffer view of the message's memory (in shared memory on the worker side).
+function readBin(length: number): unknown {
+  const start = sourcePosition;
+  if (length < 0 || start + length > sourceEnd) return NOT_PLAIN;
+  sourcePosition = start + length;
+  return sourceBuffer.subarray(start, start + length);
+}
+
+// msgpackr's typed-array extension: only Uint8Arrays (a view, zero copy); other kinds are msgpackr's.
+function readTypedArray(size: number): unknown {
+  const start = sourcePosition;
+  if (size < 1 || start + 1 + size > sourceEnd) return NOT_PLAIN;
+  if (sourceBuffer[start] !== TYPED_ARRAY_EXTENSION || sourceBuffer[start + 1] !== UINT8_ARRAY_KIND) return NOT_PLAIN;
+  sourcePosition = start + 1 + size;
+  return new Uint8Array(sourceBuffer.buffer, sourceBuffer.byteOffset + start + 2, size - 1);
+}
+
 // Bytes after the head of the fixed-size values this reader knows (float32/64, uint8-32, int8-32), from 0xc0.
 const FIXED_SIZE = new Uint8Array(0x20);
 FIXED_SIZE.set([4, 8, 1, 2, 4], 0xca - 0xc0);
@@ -344,8 +407,20 @@ function readValue(depth: number): unknown {
       return readObject(readLength(2), depth);
     case 0xdf:
       return readObject(readLength(4), depth);
+    case 0xc4:
+      return readBin(readLength(1));
+    case 0xc5:
+      return readBin(readLength(2));
+    case 0xc6:
+      return readBin(readLength(4));
+    case 0xc7:
+      return readTypedArray(readLength(1));
+    case 0xc8:
+      return readTypedArray(readLength(2));
+    case 0xc9:
+      return readTypedArray(readLength(4));
     default:
-      return NOT_PLAIN; // bin, ext, 64-bit integers, 0xc1: msgpackr's
+      return NOT_PLAIN; // other extensions, 64-bit integers, 0xc1: msgpackr's
   }
 }
 

@@ -117,7 +117,7 @@ describe('the msgpackr codec', () => {
     expect(msgpackCodec.encodeInto!({ data: new Uint8Array(4000) }, small)).toBe(-1);
   });
 
-  it('agrees with msgpackr on plain values, both ways', () => {
+  it('agrees with msgpackr on plain values and bytes, both ways', () => {
     const samples: unknown[] = [
       0,
       1,
@@ -162,6 +162,14 @@ describe('the msgpackr codec', () => {
       Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i}`, i])),
       Array.from({ length: 20 }, (_, i) => i * 1.5),
       { __proto__x: 1, 'with space': 2, ünï: 3, '': 4 },
+      Buffer.from('abc'),
+      Buffer.alloc(0),
+      Buffer.alloc(300, 1),
+      Buffer.alloc(70_000, 2),
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(0),
+      new Uint8Array(300).fill(3),
+      { data: new Uint8Array(70_000).fill(4), name: 'bytes' },
     ];
     const reference = new Packr({ useRecords: false, moreTypes: true });
     for (const value of samples) {
