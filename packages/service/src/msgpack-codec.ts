@@ -1,6 +1,7 @@
 import { addExtension, C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
-import { decodePlain, encodePlain, NOT_PLAIN } from './plain-msgpack.js';
+import { decodePlain, NOT_PLAIN } from './plain-read.js';
+import { encodePlain } from './plain-write.js';
 
 /*
  * msgpackr, tuned for request/response values (measured in apps/stress,
