@@ -88,12 +88,12 @@ function servicePlan(options: BenchOptions): ServiceBenchPlan {
         codecIterations: 200,
       }
     : {
-        rounds: 3,
-        warmupCalls: 2000,
-        latencyCalls: 20_000,
+        rounds: 15,
+        warmupCalls: 300,
+        latencyCalls: 3000,
         inFlight: IN_FLIGHT,
         throughputMaxCalls: 10_000_000,
-        throughputMaxMs: 1000,
+        throughputMaxMs: 150,
         codecIterations: 100_000,
       };
 }
@@ -410,7 +410,7 @@ async function main(): Promise<number> {
   if (service !== null) {
     log();
     log(
-      `## Typed services (@phoenix-ipc/service) against raw calls, same client and server, median of ${service.rounds} round(s)`,
+      `## Typed services (@phoenix-ipc/service) against raw calls, same client and server, ${service.rounds} round(s) taking the calls in turn`,
     );
     log();
     log(serviceTable(service));

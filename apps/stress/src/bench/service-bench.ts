@@ -9,8 +9,9 @@
  *   service 64 KiB      api.bytes({ data: 64 KiB Uint8Array })  { data } back (view in, encoded in place out)
  *
  * Each workload: sequential calls (p50, p99) and 64 calls in flight (calls/s),
- * repeated in rounds that alternate the workloads (median of the rounds), so
- * drift on a shared machine hits all of them alike. Every reply is checked.
+ * in many short rounds that take the workloads in turn (the figures are over
+ * all rounds), so a load that comes and goes on a shared machine hits all of
+ * them alike. Every reply is checked.
  * Then the codecs on their own, in this process: the service's codec
  * (msgpackr, records off, with its plain-value fast path) against msgpackr
  * as the issue measured it ({ structuredClone: true }), v8.serialize and
@@ -20,6 +21,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { IpcClient } from '@phoenix-ipc/client';
 import { type Codec, jsonCodec, msgpackCodec } from '@phoenix-ipc/service';
+import type { Histogram } from 'hdr-histogram-js';
 import { Packr } from 'msgpackr';
 import { ECHO_FUNC_ID } from './echo-handler.js';
 import { latencyHistogram, summarize } from './histogram.js';
@@ -39,7 +41,7 @@ export interface ServiceBenchPlan {
 export interface WorkloadResult {
   id: 'raw-16' | 'service-record' | 'raw-64k' | 'service-64k';
   label: string;
-  /** Median over the rounds. */
+  /** Over every round's calls. */
   p50Us: number;
   p99Us: number;
   msgsPerSec: number;
@@ -122,9 +124,14 @@ function workloads(client: IpcClient, inFlight: number): Workload[] {
   ];
 }
 
-async function latency(workload: Workload, plan: ServiceBenchPlan, counter: { n: number; bad: number }) {
+/** Sequential calls after a short warm-up, recorded into `histogram` (ns). */
+async function latency(
+  workload: Workload,
+  plan: ServiceBenchPlan,
+  counter: { n: number; bad: number },
+  histogram: Histogram,
+): Promise<void> {
   for (let i = 0; i < plan.warmupCalls; i++) if (!(await workload.call(++counter.n, 0))) counter.bad++;
-  const histogram = latencyHistogram();
   for (let i = 0; i < plan.latencyCalls; i++) {
     const n = ++counter.n;
     const t0 = performance.now();
@@ -132,13 +139,14 @@ async function latency(workload: Workload, plan: ServiceBenchPlan, counter: { n:
     histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
     if (!ok) counter.bad++;
   }
-  const summary = summarize(histogram);
-  histogram.destroy();
-  return summary;
 }
 
-/** `inFlight` calls always outstanding; counts the replies of the window after a warm-up. */
-function throughput(workload: Workload, plan: ServiceBenchPlan, counter: { n: number; bad: number }): Promise<number> {
+/** `inFlight` calls always outstanding; counts the replies of a window after a warm-up. */
+function throughput(
+  workload: Workload,
+  plan: ServiceBenchPlan,
+  counter: { n: number; bad: number },
+): Promise<{ calls: number; seconds: number }> {
   return new Promise((resolve, reject) => {
     let completed = 0;
     let outstanding = 0;
@@ -146,7 +154,7 @@ function throughput(workload: Workload, plan: ServiceBenchPlan, counter: { n: nu
     let done = false;
     let t0 = 0;
     let c0 = 0;
-    let rate = 0;
+    let window = { calls: 0, seconds: 0 };
     const launch = (slot: number) => {
       outstanding++;
       workload.call(++counter.n, slot).then((ok) => {
@@ -164,19 +172,14 @@ function throughput(workload: Workload, plan: ServiceBenchPlan, counter: { n: nu
           (completed - c0 >= plan.throughputMaxCalls || now - t0 >= plan.throughputMaxMs)
         ) {
           done = true;
-          rate = ((completed - c0) * 1000) / (now - t0);
+          window = { calls: completed - c0, seconds: (now - t0) / 1000 };
         }
         if (!done) launch(slot);
-        else if (outstanding === 0) resolve(rate);
+        else if (outstanding === 0) resolve(window);
       }, reject);
     };
     for (let slot = 0; slot < plan.inFlight; slot++) launch(slot);
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const structuredClone = new Packr({ structuredClone: true });
@@ -231,9 +234,15 @@ export function compareCodecs(iterations: number): CodecResult[] {
         continue;
       }
       const runs = value.includes('64 KiB') ? Math.max(10, iterations / 20) : iterations;
-      for (let i = 0; i < runs / 10; i++) implementation.decode(implementation.encode(sample));
+      // As a service uses a codec: the encoded bytes are released once done with (if it can reuse them).
+      const roundTrip = () => {
+        const bytes = implementation.encode(sample);
+        implementation.decode(bytes);
+        implementation.release?.(bytes);
+      };
+      for (let i = 0; i < runs / 10; i++) roundTrip();
       const t0 = performance.now();
-      for (let i = 0; i < runs; i++) implementation.decode(implementation.encode(sample));
+      for (let i = 0; i < runs; i++) roundTrip();
       const roundTripUs = ((performance.now() - t0) * 1000) / runs;
       results.push({ codec, value, roundTripUs, roundTrips: isDeepStrictEqual(decoded, sample) });
     }
@@ -255,36 +264,41 @@ export async function runServiceBench(segment: string, plan: ServiceBenchPlan): 
     await client.connect(10_000);
     const list = workloads(client, plan.inFlight);
     const counter = { n: 0, bad: 0 };
-    const samples = new Map(
-      list.map((w) => [w.id, { p50: [] as number[], p99: [] as number[], rate: [] as number[], verified: 0 }]),
+    const totals = new Map(
+      list.map((workload) => [workload.id, { histogram: latencyHistogram(), calls: 0, seconds: 0, verified: 0 }]),
     );
+    // Many short rounds, each running every workload in turn: a load that comes
+    // and goes on a shared machine falls on all of them alike.
     for (let round = 0; round < plan.rounds; round++) {
       for (const workload of list) {
+        const total = totals.get(workload.id)!;
         const before = counter.n;
-        const summary = await latency(workload, plan, counter);
-        const sample = samples.get(workload.id)!;
-        sample.p50.push(summary.p50Us);
-        sample.p99.push(summary.p99Us);
-        sample.verified += counter.n - before;
+        await latency(workload, plan, counter, total.histogram);
+        total.verified += counter.n - before;
       }
       for (const workload of list) {
+        const total = totals.get(workload.id)!;
         const before = counter.n;
-        samples.get(workload.id)!.rate.push(await throughput(workload, plan, counter));
-        samples.get(workload.id)!.verified += counter.n - before;
+        const window = await throughput(workload, plan, counter);
+        total.calls += window.calls;
+        total.seconds += window.seconds;
+        total.verified += counter.n - before;
       }
     }
     if (counter.bad > 0) throw new Error(`${counter.bad} of ${counter.n} typed-service benchmark replies were wrong`);
     return {
       rounds: plan.rounds,
       workloads: list.map((workload) => {
-        const sample = samples.get(workload.id)!;
+        const total = totals.get(workload.id)!;
+        const summary = summarize(total.histogram);
+        total.histogram.destroy();
         return {
           id: workload.id,
           label: workload.label,
-          p50Us: median(sample.p50),
-          p99Us: median(sample.p99),
-          msgsPerSec: median(sample.rate),
-          verified: sample.verified,
+          p50Us: summary.p50Us,
+          p99Us: summary.p99Us,
+          msgsPerSec: total.calls / total.seconds,
+          verified: total.verified,
         };
       }),
       codecs: compareCodecs(plan.codecIterations),
