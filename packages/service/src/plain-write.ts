@@ -76,6 +76,11 @@ function writeValue(value: unknown, depth: number): boolean {
     case 'string':
       return writeString(value);
     case 'number':
+      // Small non-negative integers, the commonest numbers: one byte, no call.
+      if (value >= 0 && value < 0x80 && (value | 0) === value && outPosition < outEnd) {
+        out[outPosition++] = value;
+        return true;
+      }
       return writeNumber(value);
     case 'boolean':
       if (outPosition >= outEnd) return false;
@@ -88,11 +93,12 @@ function writeValue(value: unknown, depth: number): boolean {
         return true;
       }
       if (depth >= MAX_DEPTH) return false;
-      const prototype = Object.getPrototypeOf(value);
-      if (prototype === Array.prototype) return writeArray(value as unknown[], depth);
-      if (prototype === Object.prototype) return writeObject(value as Record<string, unknown>, depth);
-      if (prototype === Uint8Array.prototype) return writeBytes(value as Uint8Array, false);
-      if (Buffer.isBuffer(value)) return writeBytes(value, true);
+      // The constructor, as msgpackr looks at it (an inline-cached load; getPrototypeOf is a call).
+      const constructor = (value as { constructor?: unknown }).constructor;
+      if (constructor === Object) return writeObject(value as Record<string, unknown>, depth);
+      if (constructor === Array) return writeArray(value as unknown[], depth);
+      if (constructor === Uint8Array) return writeBytes(value as Uint8Array, false);
+      if (constructor === Buffer) return writeBytes(value as Buffer, true);
       return false;
     }
     default:
