@@ -94,11 +94,11 @@ function writeValue(value: unknown, depth: number): boolean {
       }
       if (depth >= MAX_DEPTH) return false;
       // The constructor, as msgpackr looks at it (an inline-cached load; getPrototypeOf is a call).
-      const constructor = (value as { constructor?: unknown }).constructor;
-      if (constructor === Object) return writeObject(value as Record<string, unknown>, depth);
-      if (constructor === Array) return writeArray(value as unknown[], depth);
-      if (constructor === Uint8Array) return writeBytes(value as Uint8Array, false);
-      if (constructor === Buffer) return writeBytes(value as Buffer, true);
+      const type = (value as { constructor?: unknown }).constructor;
+      if (type === Object) return writeObject(value as Record<string, unknown>, depth);
+      if (type === Array) return writeArray(value as unknown[], depth);
+      if (type === Uint8Array) return writeBytes(value as Uint8Array, false);
+      if (type === Buffer) return writeBytes(value as Buffer, true);
       return false;
     }
     default:
