@@ -112,6 +112,8 @@ const ARENA_BYTES = 16 * 1024;
 // msgpackr starts a fresh buffer itself when fewer than 2 KiB are left.
 const ARENA_RESERVE = 2048 + 16;
 const SPARE_ARENAS = 4;
+// Larger arenas (made for a rare huge value) go to the garbage collector rather than wait as spares.
+const SPARE_ARENA_BYTES = 1024 * 1024;
 
 interface Arena {
   buffer: Buffer;
@@ -144,7 +146,7 @@ function retire(old: Arena): void {
 }
 
 function spare(old: Arena): void {
-  if (spares.length >= SPARE_ARENAS) return;
+  if (spares.length >= SPARE_ARENAS || old.buffer.length > SPARE_ARENA_BYTES) return;
   old.used = 0;
   old.retired = false;
   // Largest last: the next arena is the largest spare.
@@ -165,7 +167,7 @@ function currentArena(): Arena {
   arena =
     largest !== undefined && largest.buffer.length >= room
       ? spares.pop()!
-      : newArena(Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, room * 4)), 0);
+      : newArena(Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, Math.min(room * 4, room + SPARE_ARENA_BYTES))), 0);
   return arena;
 }
 
