@@ -218,6 +218,9 @@ function mayHoldBinary(bytes: Uint8Array): boolean {
   return false;
 }
 
+// 0: not encoding; 1: the plain writer is; 2: msgpackr is (see #encodeNested).
+let encoding: 0 | 1 | 2 = 0;
+
 // Replies msgpackr encodes: in place only once one was at least this large
 // (the set-up costs more than copying a small reply).
 const IN_PLACE_BYTES = 4096;
@@ -236,6 +239,26 @@ export class MsgpackCodec implements Codec {
   }
 
   encode(value: unknown): Uint8Array {
+    if (encoding !== 0) return this.#encodeNested(value);
+    encoding = 1;
+    try {
+      return this.#encode(value);
+    } finally {
+      encoding = 0;
+    }
+  }
+
+  // A getter of the value being encoded encodes something itself: leave the
+  // outer encoding's buffers alone (msgpackr's own pack is re-entrant). (A
+  // getter of a plain object may run twice: once for the plain writer, once
+  // for msgpackr if the writer meets a value it leaves to msgpackr.)
+  #encodeNested(value: unknown): Uint8Array {
+    const packr = this.#packr;
+    if (encoding === 1) packr.useBuffer(Buffer.allocUnsafeSlow(ARENA_BYTES)); // msgpackr is not packing: a buffer of its own
+    return Uint8Array.prototype.slice.call(packr.pack(value));
+  }
+
+  #encode(value: unknown): Uint8Array {
     let into = currentArena();
     const end = encodePlain(into.buffer, into.view, into.used, into.buffer.length, value);
     if (end >= 0) {
@@ -249,6 +272,7 @@ export class MsgpackCodec implements Codec {
     const packr = this.#packr;
     packr.useBuffer(into.buffer);
     packr.position = into.used;
+    encoding = 2;
     const bytes = packr.pack(value);
     if (bytes.buffer !== into.buffer.buffer) {
       // msgpackr needed more room and moved to a larger buffer of its own (what it wrote into ours
@@ -271,6 +295,16 @@ export class MsgpackCodec implements Codec {
   }
 
   encodeInto(value: unknown, target: Uint8Array): number {
+    if (encoding !== 0) return -1;
+    encoding = 1;
+    try {
+      return this.#encodeInto(value, target);
+    } finally {
+      encoding = 0;
+    }
+  }
+
+  #encodeInto(value: unknown, target: Uint8Array): number {
     // Plain values: written in place through the Buffer over the whole memory (no set-up per call).
     const memory = sourceOf(target.buffer);
     const end = encodePlain(memory.buffer, memory.view, target.byteOffset, target.byteOffset + target.length, value);
@@ -282,6 +316,7 @@ export class MsgpackCodec implements Codec {
     packr.useBuffer(
       Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength),
     );
+    encoding = 2;
     const bytes = packr.pack(value);
     lastInPlaceSize = bytes.length;
     return bytes.buffer === target.buffer && bytes.byteOffset === target.byteOffset ? bytes.length : -1;

@@ -95,6 +95,30 @@ describe('the msgpackr codec', () => {
     expect(msgpackCodec.decode(held)).toStrictEqual(kept);
   });
 
+  it('copes with a getter that encodes something while its object is being encoded', () => {
+    const inner = { inner: 'value', when: new Date(1) };
+    let nested: Uint8Array | undefined;
+    const plainOuter = {
+      a: 1,
+      get b() {
+        nested = msgpackCodec.encode(inner);
+        return 'b';
+      },
+      c: 'after',
+    };
+    expect(msgpackCodec.decode(msgpackCodec.encode(plainOuter))).toStrictEqual({ a: 1, b: 'b', c: 'after' });
+    expect(msgpackCodec.decode(nested!)).toStrictEqual(inner);
+    const richOuter = {
+      when: new Date(2),
+      get b() {
+        nested = msgpackCodec.encode(inner);
+        return new Set(['b']);
+      },
+    };
+    expect(msgpackCodec.decode(msgpackCodec.encode(richOuter))).toStrictEqual({ when: new Date(2), b: new Set(['b']) });
+    expect(msgpackCodec.decode(nested!)).toStrictEqual(inner);
+  });
+
   it('encodes plain values into a target in place, and says when it cannot', () => {
     const memory = new ArrayBuffer(64 * 1024);
     const target = new Uint8Array(memory, 512, 1024);
