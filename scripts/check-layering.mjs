@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
-// ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm
-// is a leaf that only client and server may use at run time. Apps may use anything.
+// errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service;
+// errors (the one catalogue, PhoenixError) is the bottom, usable by all.
+// native-shm uses only errors, and only client and server may use native-shm
+// at run time. Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
 // native-shm as a harness, to map one ring into two real processes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,17 +11,22 @@ import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const ALLOWED = {
-  '@phoenix-ipc/ringbuffer': [],
-  '@phoenix-ipc/monitor': ['@phoenix-ipc/ringbuffer'],
-  '@phoenix-ipc/shm-layout': ['@phoenix-ipc/ringbuffer', '@phoenix-ipc/monitor'],
-  '@phoenix-ipc/native-shm': [],
+  // The private test kit imports none of our packages, so any package's tests may use it.
+  '@phoenix-ipc/test-kit': [],
+  '@phoenix-ipc/errors': [],
+  '@phoenix-ipc/ringbuffer': ['@phoenix-ipc/errors'],
+  '@phoenix-ipc/monitor': ['@phoenix-ipc/errors', '@phoenix-ipc/ringbuffer'],
+  '@phoenix-ipc/shm-layout': ['@phoenix-ipc/errors', '@phoenix-ipc/ringbuffer', '@phoenix-ipc/monitor'],
+  '@phoenix-ipc/native-shm': ['@phoenix-ipc/errors'],
   '@phoenix-ipc/client': [
+    '@phoenix-ipc/errors',
     '@phoenix-ipc/ringbuffer',
     '@phoenix-ipc/monitor',
     '@phoenix-ipc/shm-layout',
     '@phoenix-ipc/native-shm',
   ],
   '@phoenix-ipc/server': [
+    '@phoenix-ipc/errors',
     '@phoenix-ipc/ringbuffer',
     '@phoenix-ipc/monitor',
     '@phoenix-ipc/shm-layout',
@@ -28,6 +35,7 @@ const ALLOWED = {
   ],
   // Typed services: values over any caller. Never the nats package (which may use it).
   '@phoenix-ipc/service': [
+    '@phoenix-ipc/errors',
     '@phoenix-ipc/ringbuffer',
     '@phoenix-ipc/monitor',
     '@phoenix-ipc/shm-layout',
@@ -36,7 +44,7 @@ const ALLOWED = {
   ],
 };
 
-const HARNESS = '@phoenix-ipc/native-shm';
+const HARNESS = ['@phoenix-ipc/native-shm', '@phoenix-ipc/test-kit'];
 const problems = [];
 const importPattern = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"](@phoenix-ipc\/[a-z-]+)/g;
 
@@ -65,7 +73,7 @@ for (const folder of readdirSync(join(root, 'packages'))) {
     problems.push(`${pkg.name}: not in the layering table (scripts/check-layering.mjs)`);
     continue;
   }
-  const testAllowed = [...allowed, HARNESS];
+  const testAllowed = [...allowed, ...HARNESS];
   const runtime = { ...pkg.dependencies, ...pkg.peerDependencies };
   for (const dep of Object.keys(runtime)) {
     if (dep.startsWith('@phoenix-ipc/') && !allowed.includes(dep)) {
@@ -98,5 +106,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm under client/server)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm under client/server)',
 );

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service'];
+const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service'];
 const PROGRAM_TIMEOUT_MS = 60_000;
 const keep = process.argv.includes('--keep');
 

@@ -92,7 +92,12 @@ export class CallerEngine {
   readonly #blocked: Uint8Array;
   readonly #dirtyList: number[] = [];
   readonly #inFlight = new Map<number, PendingCall>();
-  readonly #waiting = new Fifo<PendingCall>();
+  /**
+   * Calls waiting for queue space, one FIFO per target group (normal, VIP):
+   * a call whose group has room goes out at once, whatever waits for the other.
+   */
+  readonly #waiting = [new Fifo<PendingCall>(), new Fifo<PendingCall>()] as const;
+  #waitingCount = 0;
   readonly #deadlines = new DeadlineQueues<PendingCall>();
   readonly #spin: AdaptiveSpin;
   readonly #config: CallerEngineConfig;
@@ -199,7 +204,7 @@ export class CallerEngine {
     const words = this.#words;
     for (;;) {
       this.#drain();
-      if (this.#waiting.length > 0) {
+      if (this.#waitingCount > 0) {
         this.#retryWaiting();
         this.#flushDirty();
       }
@@ -274,8 +279,9 @@ export class CallerEngine {
       call.timeoutMs = options.timeoutMs;
       call.deadline = call.startedAt + options.timeoutMs;
     }
-    // FIFO: while earlier calls wait for space, later ones queue behind them.
-    const written = this.#waiting.length === 0 && this.#write(call, payload, -1);
+    // FIFO within the group: while earlier calls to it wait for space, later ones queue behind them.
+    const waiting = this.#waiting[groupId]!;
+    const written = waiting.length === 0 && this.#write(call, payload, -1);
     if (!written) {
       if (call.onQueueFull === 'reject') {
         throw new PhoenixError('ERR_PHOENIX_QUEUE_FULL', "the target worker's queue is full", {
@@ -284,7 +290,8 @@ export class CallerEngine {
         });
       }
       call.payload = payload;
-      this.#waiting.push(call);
+      waiting.push(call);
+      this.#waitingCount++;
       this.#armRetry();
     }
     this.#live++;
@@ -419,7 +426,7 @@ export class CallerEngine {
         total += read;
       }
     }
-    if (total > 0 && this.#waiting.length > 0) this.#retryWaiting();
+    if (total > 0 && this.#waitingCount > 0) this.#retryWaiting();
     return total;
   }
 
@@ -593,23 +600,31 @@ export class CallerEngine {
     this.#retryTimer = undefined;
     this.#retryWaiting();
     this.#flushDirty();
-    if (this.#waiting.length > 0) this.#armRetry();
+    if (this.#waitingCount > 0) this.#armRetry();
     else if (this.#inFlight.size > 0) this.#schedulePump();
   }
 
+  // Each group's waiting calls go out in order as far as that group has room;
+  // a full normal group never holds up a VIP call, nor the reverse.
   #retryWaiting(): void {
-    const waiting = this.#waiting;
-    try {
-      for (let call = waiting.peek(); call !== undefined; call = waiting.peek()) {
-        if (!call.settled && !this.#write(call, call.payload!, -1)) break;
-        waiting.shift();
+    for (const waiting of this.#waiting) {
+      if (waiting.length === 0) continue;
+      try {
+        for (let call = waiting.peek(); call !== undefined; call = waiting.peek()) {
+          if (!call.settled && !this.#write(call, call.payload!, -1)) break;
+          waiting.shift();
+          this.#waitingCount--;
+        }
+      } catch (error) {
+        // UNAVAILABLE: the group lost every worker while these calls waited.
+        const failure = PhoenixError.from(error, 'ERR_PHOENIX_UNAVAILABLE');
+        for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) {
+          this.#waitingCount--;
+          this.#settle(call, null, failure);
+        }
       }
-    } catch (error) {
-      // UNAVAILABLE: the group lost every worker while these calls waited.
-      const failure = PhoenixError.from(error, 'ERR_PHOENIX_UNAVAILABLE');
-      for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) this.#settle(call, null, failure);
     }
-    if (waiting.length === 0 && this.#retryTimer !== undefined) {
+    if (this.#waitingCount === 0 && this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
     }
@@ -760,7 +775,8 @@ export class CallerEngine {
       try {
         if (!this.#write(call, payload, globalIndex)) {
           call.payload = payload;
-          this.#waiting.unshift(call);
+          this.#waiting[call.groupId]!.unshift(call);
+          this.#waitingCount++;
           this.#armRetry();
         } else if (attempt > 1) {
           Frames.setRequestAttempt(words, call.frame, attempt);
@@ -824,7 +840,7 @@ export class CallerEngine {
     this.#requestRings[worker]!.resync();
     this.#responseRings[worker]!.resync();
     this.#blocked[worker] = 0;
-    if (this.#waiting.length > 0) {
+    if (this.#waitingCount > 0) {
       this.#retryWaiting();
       this.#flushDirty();
     }
@@ -834,8 +850,9 @@ export class CallerEngine {
   close(error: PhoenixError): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (let call = this.#waiting.shift(); call !== undefined; call = this.#waiting.shift())
-      this.#settle(call, null, error);
+    for (const waiting of this.#waiting)
+      for (let call = waiting.shift(); call !== undefined; call = waiting.shift()) this.#settle(call, null, error);
+    this.#waitingCount = 0;
     for (const call of this.#inFlight.values()) this.#settle(call, null, error);
     this.#inFlight.clear();
     if (this.#timer !== undefined) clearTimeout(this.#timer);

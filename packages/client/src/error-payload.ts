@@ -41,6 +41,8 @@ export interface TransportedDetails {
   errno?: number;
   syscall?: string;
   path?: string;
+  bytesNeeded?: number;
+  bytesAvailable?: number;
   remote?: RemoteError;
   remoteData?: Uint8Array;
   issues?: ValidationIssue[];
@@ -87,6 +89,8 @@ const FACTS: Readonly<Record<string, (value: unknown) => boolean>> = {
   errno: isInteger,
   syscall: isString,
   path: isString,
+  bytesNeeded: isInteger,
+  bytesAvailable: isInteger,
   remote: isRemoteError,
   issues: isIssueList,
 };

@@ -59,12 +59,14 @@ describe('a thrown PhoenixError in a failure reply', () => {
     expect(error).toMatchObject({ seqId: 42, funcId: 1001 });
   });
 
-  it('carries its syscall facts, validation issues and remote description', () => {
+  it('carries its syscall facts, sizes, validation issues and remote description', () => {
     const error = roundTrip(
       new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'bad input', {
         errno: 2,
         syscall: 'open',
         path: '/x',
+        bytesNeeded: 4096,
+        bytesAvailable: 1024,
         issues: [{ message: 'Required', path: ['data', 0] }],
         remote: { name: 'TypeError', message: 'nested', code: 'E_NESTED' },
       }),
@@ -73,6 +75,8 @@ describe('a thrown PhoenixError in a failure reply', () => {
       errno: 2,
       syscall: 'open',
       path: '/x',
+      bytesNeeded: 4096,
+      bytesAvailable: 1024,
       issues: [{ message: 'Required', path: ['data', 0] }],
       remote: { name: 'TypeError', message: 'nested', code: 'E_NESTED' },
     });

@@ -6,57 +6,22 @@
 
 namespace phoenix {
 
-// The Symbol.for brand lets PhoenixError.isInstance recognise native errors.
-static void BrandError(Napi::Env env, Napi::Error& error) {
-  Napi::Object object = error.Value();
-  Napi::Value brand = Napi::Symbol::For(env, "phoenix-ipc.error");
-  object.Set(brand, Napi::Boolean::New(env, true));
-}
-
-static const char* CodeForErrno(int err) {
-  switch (err) {
-    case ENOENT:
-      return kSegmentNotFound;
-    case EEXIST:
-      return kSegmentExists;
-    case EACCES:
-    case EPERM:
-      return kPermission;
-    case EBADF:
-      return kBadFd;
-    case EINVAL:
-    case ENAMETOOLONG:
-      return kInvalidArgument;
-    case ECONNREFUSED:
-      return kConnectRefused;
-    case EPIPE:
-    case ECONNRESET:
-      return kPeerGone;
-    case ESRCH:
-      return kNoSuchProcess;
-    default:
-      return kSyscallFailed;
-  }
-}
-
-void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& path, const char* code) {
-  const char* resolved = code != nullptr ? code : CodeForErrno(err);
+// Syscall failures report the facts only: errno, the syscall and the path.
+// Which catalogue code they mean is policy, decided in TypeScript
+// (src/native-errors.ts), so there is one catalogue and one error class.
+void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& path) {
   std::string message = std::string(syscall) + " failed: " + std::strerror(err);
   if (!path.empty()) message += " ('" + path + "')";
   Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, resolved));
   error.Set("errno", Napi::Number::New(env, err));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Set("path", Napi::String::New(env, path));
-  BrandError(env, error);
   throw error;
 }
 
+// A value of the wrong type: a TypeError, mapped to ERR_PHOENIX_INVALID_ARGUMENT in TypeScript.
 void ThrowInvalidArgument(Napi::Env env, const std::string& message) {
-  Napi::TypeError error = Napi::TypeError::New(env, message);
-  error.Set("code", Napi::String::New(env, kInvalidArgument));
-  BrandError(env, error);
-  throw error;
+  throw Napi::TypeError::New(env, message);
 }
 
 double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* name) {

@@ -230,7 +230,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     if (rc != 0) {
       delete handle_;
       handle_ = nullptr;
-      ThrowErrno(env, "uv_poll_init", -rc, "", -rc == EBADF || -rc == ENOTSOCK ? kBadFd : nullptr);
+      ThrowErrno(env, "uv_poll_init", -rc);
     }
     handle_->data = this;
     // Created only once nothing can throw: the destructor does not run when the constructor throws.
@@ -260,7 +260,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
 
  private:
   void RequireOpen(Napi::Env env) {
-    if (handle_ == nullptr) ThrowErrno(env, "uv_poll", EBADF, "", kBadFd);
+    if (handle_ == nullptr) ThrowErrno(env, "uv_poll", EBADF);
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -1,4 +1,10 @@
-// POSIX shared-memory segments: shm_open + ftruncate + mmap(MAP_SHARED).
+// POSIX shared-memory segments: shm_open + ftruncate + posix_fallocate + mmap(MAP_SHARED).
+//
+// A segment this process creates has every page reserved before anyone maps
+// it (posix_fallocate). tmpfs otherwise backs pages lazily: the first touch of
+// a page it cannot back (/dev/shm full) kills the toucher with SIGBUS, which no
+// code can catch. Reserved, the creation fails with ENOSPC instead, and later
+// pressure on /dev/shm can no longer reach the segment.
 //
 // The mapping is exposed to JS as an external ArrayBuffer (no copy). Its
 // lifetime is tied to the ArrayBuffer: the finalizer unmaps it when the buffer
@@ -10,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +44,25 @@ void FinalizeMapping(Napi::Env /*env*/, void* data, Mapping* mapping) {
   if (it != g_mappings.end() && it->second == mapping) g_mappings.erase(it);
   munmap(mapping->address, mapping->length);
   delete mapping;
+}
+
+// Allocates every page of the file now. Returns 0 or an errno (ENOSPC when
+// the file system cannot hold it). Where posix_fallocate does not exist for
+// shared memory (macOS), pages are not lazily backed by a sized tmpfs either.
+int ReservePages(int fd, size_t length) {
+#ifdef __linux__
+  for (;;) {
+    int err = posix_fallocate(fd, 0, static_cast<off_t>(length));
+    if (err == EINTR) continue;
+    // A file system without fallocate (not tmpfs): nothing to reserve with.
+    if (err == EOPNOTSUPP) return 0;
+    return err;
+  }
+#else
+  (void)fd;
+  (void)length;
+  return 0;
+#endif
 }
 
 Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
@@ -76,6 +102,12 @@ Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
       close(fd);
       shm_unlink(name.c_str());
       ThrowErrno(env, "ftruncate", err, name);
+    }
+    int err = ReservePages(fd, length);
+    if (err != 0) {
+      close(fd);
+      shm_unlink(name.c_str());
+      ThrowErrno(env, "posix_fallocate", err, name);
     }
   } else {
     struct stat st;
@@ -204,6 +236,21 @@ Napi::Value StatFd(const Napi::CallbackInfo& info) {
   return StatToObject(info.Env(), st);
 }
 
+// statvfs(2): the size and free space of the file system holding `path`
+// (/dev/shm for segments), so an oversized segment is refused before it
+// takes any memory.
+Napi::Value StatFileSystem(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) ThrowErrno(env, "statvfs", errno, path);
+  Napi::Object result = Napi::Object::New(env);
+  double unit = static_cast<double>(st.f_frsize != 0 ? st.f_frsize : st.f_bsize);
+  result.Set("totalBytes", Napi::Number::New(env, unit * static_cast<double>(st.f_blocks)));
+  result.Set("freeBytes", Napi::Number::New(env, unit * static_cast<double>(st.f_bavail)));
+  return result;
+}
+
 // flock(2) on a segment fd: mode 0 unlocks, 1 shared, 2 exclusive.
 // Returns false when non-blocking and someone else holds the lock.
 Napi::Value LockFd(const Napi::CallbackInfo& info) {
@@ -231,6 +278,7 @@ void InitSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("statSegment", Napi::Function::New(env, StatSegment, "statSegment"));
   exports.Set("statFd", Napi::Function::New(env, StatFd, "statFd"));
   exports.Set("lockFd", Napi::Function::New(env, LockFd, "lockFd"));
+  exports.Set("statFileSystem", Napi::Function::New(env, StatFileSystem, "statFileSystem"));
 }
 
 }  // namespace phoenix

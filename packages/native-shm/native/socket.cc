@@ -72,7 +72,7 @@ Napi::Value ListenSeqpacket(const Napi::CallbackInfo& info) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd, backlog) != 0) {
     int err = errno;
     close(fd);
-    ThrowErrno(env, "bind", err, name, err == EADDRINUSE ? kSegmentExists : nullptr);
+    ThrowErrno(env, "bind", err, name);
   }
   return Napi::Number::New(env, fd);
 }
@@ -88,7 +88,7 @@ Napi::Value ConnectSeqpacket(const Napi::CallbackInfo& info) {
     if (errno == EINTR) continue;
     int err = errno;
     close(fd);
-    ThrowErrno(env, "connect", err, name, err == ENOENT ? kConnectRefused : nullptr);
+    ThrowErrno(env, "connect", err, name);
   }
   return Napi::Number::New(env, fd);
 }

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeShmError } from './errors.js';
+import { PhoenixError } from '@phoenix-ipc/errors';
+import { withPhoenixErrors } from './native-errors.js';
 
 /** The raw addon surface. Policy and validation live in the TypeScript modules. */
 export interface NativeBinding {
@@ -18,6 +19,7 @@ export interface NativeBinding {
   statSegment(name: string): RawStat;
   statFd(fd: number): RawStat;
   lockFd(fd: number, mode: 0 | 1 | 2, nonBlocking: boolean): boolean;
+  statFileSystem(path: string): { totalBytes: number; freeBytes: number };
   createEventFd(inheritable: boolean): number;
   signalEventFd(fd: number): void;
   drainEventFd(fd: number): number;
@@ -67,11 +69,14 @@ function packageRoot(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
-/** Loads the addon once: a prebuild for this platform if present, else the local build. */
+/**
+ * Loads the addon once: a prebuild for this platform if present, else the
+ * local build. Every function of the binding throws PhoenixErrors.
+ */
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
   if (process.platform === 'win32') {
-    throw new NativeShmError(
+    throw new PhoenixError(
       'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
       `PhoenixIPC needs POSIX shared memory; ${process.platform} is not supported (Linux is tested, macOS best-effort)`,
     );
@@ -80,14 +85,14 @@ export function loadBinding(): NativeBinding {
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
   const root = process.env.PHOENIX_NATIVE_SHM_DIR ?? packageRoot();
   try {
-    cached = nodeGypBuild(root);
+    cached = withPhoenixErrors(nodeGypBuild(root));
   } catch (cause) {
-    const error = new NativeShmError(
+    throw new PhoenixError(
       'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
       `no PhoenixIPC native binary for ${process.platform}-${process.arch} in ${join(root, 'prebuilds')} or ${join(root, 'build')}: ` +
         `install a C++ toolchain (g++, make, python3) and reinstall to build it from source (${(cause as Error).message})`,
+      { cause },
     );
-    throw Object.assign(error, { cause });
   }
   return cached;
 }

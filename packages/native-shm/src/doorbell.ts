@@ -1,5 +1,7 @@
+import { PhoenixError } from '@phoenix-ipc/errors';
 import { loadBinding, type RawFdWatcher } from './binding.js';
-import { checkArray, checkOptionsObject, invalidArgument, NativeShmError } from './errors.js';
+import { checkArray, checkOptionsObject, invalidArgument } from './errors.js';
+import { fromNative } from './native-errors.js';
 
 /**
  * Creates an eventfd doorbell: non-blocking, close-on-exec unless `inheritable`
@@ -77,8 +79,9 @@ export class FdWatcher {
     this.#raw = new (loadBinding().FdWatcher)(
       fd,
       (status) => {
+        // libuv reports -errno.
         callback(
-          status < 0 ? new NativeShmError('ERR_PHOENIX_SYSCALL_FAILED', `poll on fd ${fd} failed (${status})`) : null,
+          status < 0 ? fromNative({ errno: -status, syscall: 'uv_poll', message: `poll on fd ${fd} failed` }) : null,
         );
       },
       options.drain ?? true,
@@ -95,7 +98,7 @@ export class FdWatcher {
   }
 
   start(): void {
-    if (!this.#raw) throw new NativeShmError('ERR_PHOENIX_BAD_FD', `watcher for fd ${this.fd} is closed`);
+    if (!this.#raw) throw new PhoenixError('ERR_PHOENIX_BAD_FD', `watcher for fd ${this.fd} is closed`);
     this.#raw.start();
   }
 

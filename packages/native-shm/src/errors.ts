@@ -1,12 +1,14 @@
 /**
- * Errors thrown by the native layer. The `code` is stable; the message may change.
- * The `Symbol.for('phoenix-ipc.error')` brand lets `PhoenixError.isInstance` (and
- * `instanceof PhoenixError`) in the higher packages recognise these errors too,
- * even across two copies of the packages.
+ * Errors of the native layer are PhoenixErrors from the one catalogue (in
+ * @phoenix-ipc/errors): the C++ side reports only what failed
+ * (`errno`, `syscall`, `path`), and native-errors.ts maps that to a code.
+ * Argument checks made here in TypeScript throw the same class.
  */
-export const PHOENIX_ERROR_BRAND: unique symbol = Symbol.for('phoenix-ipc.error') as never;
+import { PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/errors';
 
-export type NativeShmErrorCode =
+/** The codes the native layer uses (all from the one catalogue). */
+export type NativeShmErrorCode = Extract<
+  PhoenixErrorCode,
   | 'ERR_PHOENIX_INVALID_ARGUMENT'
   | 'ERR_PHOENIX_SEGMENT_NOT_FOUND'
   | 'ERR_PHOENIX_SEGMENT_EXISTS'
@@ -15,25 +17,13 @@ export type NativeShmErrorCode =
   | 'ERR_PHOENIX_CONNECT_REFUSED'
   | 'ERR_PHOENIX_PEER_GONE'
   | 'ERR_PHOENIX_NO_SUCH_PROCESS'
+  | 'ERR_PHOENIX_NO_SPACE'
   | 'ERR_PHOENIX_UNSUPPORTED_PLATFORM'
-  | 'ERR_PHOENIX_SYSCALL_FAILED';
+  | 'ERR_PHOENIX_SYSCALL_FAILED'
+>;
 
-export class NativeShmError extends Error {
-  readonly code: NativeShmErrorCode;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-
-  constructor(code: NativeShmErrorCode, message: string) {
-    super(message);
-    this.name = 'NativeShmError';
-    this.code = code;
-    Object.defineProperty(this, PHOENIX_ERROR_BRAND, { value: true });
-  }
-}
-
-export function invalidArgument(message: string): NativeShmError {
-  return new NativeShmError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+export function invalidArgument(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
 
 /** Throws ERR_PHOENIX_INVALID_ARGUMENT unless `value` is undefined or a plain object (an options bag). */

@@ -1,9 +1,9 @@
-import { NativeShmError } from './errors.js';
+import { PhoenixError } from '@phoenix-ipc/errors';
 
 // No POSIX shared memory on Windows: say so at import, clearly, instead of
 // failing later in a way that looks like a bug.
 if (process.platform === 'win32') {
-  throw new NativeShmError(
+  throw new PhoenixError(
     'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
     'PhoenixIPC needs POSIX shared memory, which Windows does not have (Linux is supported; macOS is best-effort)',
   );
@@ -20,11 +20,15 @@ export {
   signalEventFd,
   waitSync,
 } from './doorbell.js';
-export { NativeShmError, type NativeShmErrorCode, PHOENIX_ERROR_BRAND } from './errors.js';
+export type { NativeShmErrorCode } from './errors.js';
+export { codeForErrno } from './native-errors.js';
 export { isProcessAlive, isSameProcessAlive, openPidFd, processStartTime, setParentDeathSignal } from './process.js';
 export {
+  type FileSystemSpace,
+  fileSystemSpace,
   type OpenSegmentOptions,
   type SegmentStat,
+  SHM_DIRECTORY,
   SharedSegment,
   statSegment,
   unlinkSegment,

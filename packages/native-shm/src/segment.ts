@@ -1,5 +1,6 @@
+import { PhoenixError } from '@phoenix-ipc/errors';
 import { loadBinding, type RawStat } from './binding.js';
-import { checkOptionsObject, invalidArgument, NativeShmError } from './errors.js';
+import { checkOptionsObject, invalidArgument } from './errors.js';
 import { validateSegmentName } from './segment-name.js';
 
 export interface OpenSegmentOptions {
@@ -7,7 +8,12 @@ export interface OpenSegmentOptions {
   create?: boolean;
   /** With `create`: fail with ERR_PHOENIX_SEGMENT_EXISTS if the name exists (default false). */
   exclusive?: boolean;
-  /** Size in bytes of a segment this call creates. An existing segment keeps its size. */
+  /**
+   * Size in bytes of a segment this call creates. An existing segment keeps
+   * its size. Every page of a created segment is reserved at once
+   * (posix_fallocate on Linux): ERR_PHOENIX_NO_SPACE if /dev/shm cannot hold
+   * it (nothing is left behind), and no SIGBUS later, however full /dev/shm gets.
+   */
   size?: number;
   /** Permission bits of a segment this call creates (default 0o600). */
   mode?: number;
@@ -99,7 +105,7 @@ export class SharedSegment {
 
   /** The mapping. Throws ERR_PHOENIX_BAD_FD after close(). */
   get buffer(): ArrayBuffer {
-    if (this.#fd < 0) throw new NativeShmError('ERR_PHOENIX_BAD_FD', `segment ${this.name} is closed`);
+    if (this.#fd < 0) throw new PhoenixError('ERR_PHOENIX_BAD_FD', `segment ${this.name} is closed`);
     return this.#buffer;
   }
 
@@ -141,7 +147,7 @@ export class SharedSegment {
   }
 
   #requireFd(): number {
-    if (this.#fd < 0) throw new NativeShmError('ERR_PHOENIX_BAD_FD', `segment ${this.name} is closed`);
+    if (this.#fd < 0) throw new PhoenixError('ERR_PHOENIX_BAD_FD', `segment ${this.name} is closed`);
     return this.#fd;
   }
 }
@@ -156,4 +162,21 @@ export function unlinkSegment(name: string): boolean {
 export function statSegment(name: string): SegmentStat {
   validateSegmentName(name);
   return toStat(loadBinding().statSegment(name));
+}
+
+/** Size and free space of a file system, in bytes (statvfs). */
+export interface FileSystemSpace {
+  totalBytes: number;
+  /** Bytes an unprivileged process may still allocate there. */
+  freeBytes: number;
+}
+
+/** Where POSIX shared memory lives on this platform; null where it is not a file system we can ask. */
+export const SHM_DIRECTORY: string | null = process.platform === 'linux' ? '/dev/shm' : null;
+
+/** statvfs(2) of `path` (default: the shared-memory file system). */
+export function fileSystemSpace(path: string | null = SHM_DIRECTORY): FileSystemSpace | null {
+  if (path === null) return null;
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path must be a non-empty string');
+  return loadBinding().statFileSystem(path);
 }

@@ -1,6 +1,7 @@
 // Bad input must never crash the process: every wrong call throws an Error with
 // a stable code and the PhoenixIPC brand; syscall failures also carry errno,
 // syscall and the errno text.
+import { PhoenixError } from '@phoenix-ipc/errors';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
@@ -220,7 +221,8 @@ describe('the raw addon', () => {
         const error = thrown as Record<string | symbol, unknown>;
         expect(error, `${name}(${JSON.stringify(args)})`).toBeInstanceOf(Error);
         expect(error.code, `${name}(${JSON.stringify(args)})`).toMatch(/^ERR_PHOENIX_/);
-        expect(error[Symbol.for('phoenix-ipc.error')]).toBe(true);
+        expect(PhoenixError.isInstance(error)).toBe(true);
+        expect(error.name).toBe('PhoenixError');
       }
     },
   );

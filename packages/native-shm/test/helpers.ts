@@ -5,6 +5,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PhoenixError } from '@phoenix-ipc/errors';
 import { afterAll, afterEach, expect } from 'vitest';
 import { closeFd, type FdWatcher, type SharedSegment, unlinkSegment } from '../src/index.js';
 
@@ -218,7 +219,8 @@ export function expectPhoenixError(fn: () => unknown, code: string, message?: Re
   expect(thrown, `expected ${code}`).toBeInstanceOf(Error);
   const error = thrown as Error & Record<string | symbol, unknown>;
   expect(error.code, error.message).toBe(code);
-  expect(error[Symbol.for('phoenix-ipc.error')]).toBe(true);
+  expect(PhoenixError.isInstance(error)).toBe(true);
+  expect(error.name).toBe('PhoenixError');
   if (message) expect(error.message).toMatch(message);
   return error as Error & Record<string, unknown>;
 }

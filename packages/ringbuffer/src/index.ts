@@ -6,6 +6,6 @@ export {
   type PhoenixErrorDetails,
   type RemoteError,
   type ValidationIssue,
-} from './phoenix-error.js';
+} from '@phoenix-ipc/errors';
 export * as RingDescriptor from './ring-descriptor.js';
 export { type RingOptions, type RingRegion, SpscRingBuffer } from './spsc-ring-buffer.js';

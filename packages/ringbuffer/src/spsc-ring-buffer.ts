@@ -1,4 +1,4 @@
-import { PhoenixError } from './phoenix-error.js';
+import { PhoenixError } from '@phoenix-ipc/errors';
 import {
   alignRecord,
   CAPACITY_OFFSET,

@@ -36,12 +36,25 @@ export type HandlerResult = void | Uint8Array | undefined;
 export class HandlerRegistry {
   readonly #handlers = new Map<number, Handler>();
 
+  /** Adds the handler for `funcId`; a func id that already has one is refused (unregister it first). */
   register(funcId: number, handler: Handler): void {
     const id = checkFuncId(funcId);
     if (typeof handler !== 'function') {
       throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `handler for func id ${id} must be a function`);
     }
+    if (this.#handlers.has(id)) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        `func id ${id} already has a handler; call unregisterHandler(${id}) first to replace it on purpose`,
+        { funcId: id },
+      );
+    }
     this.#handlers.set(id, handler);
+  }
+
+  /** Removes the handler for `funcId`; false if it had none. */
+  unregister(funcId: number): boolean {
+    return this.#handlers.delete(checkFuncId(funcId));
   }
 
   get(funcId: number): Handler | undefined {

@@ -5,7 +5,7 @@ import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
 import { type ServerState, Supervisor, type WorkerStats } from './supervisor.js';
-import { readWorkerEnvironment, WORKER_ENV } from './worker-environment.js';
+import { readWorkerEnvironment, reportWorkerStartFailure, WORKER_ENV } from './worker-environment.js';
 import { WorkerHost } from './worker-host.js';
 
 export interface StopOptions {
@@ -54,7 +54,10 @@ export class IpcServer extends Caller {
    * Creates the supervisor for segment `name` (or, in a worker process, the
    * worker side). Rejects ERR_PHOENIX_INVALID_ARGUMENT for a bad name or
    * option, ERR_PHOENIX_SEGMENT_EXISTS when a live supervisor owns the name,
-   * ERR_PHOENIX_BAD_SEGMENT when a foreign file is there (never overwritten).
+   * ERR_PHOENIX_BAD_SEGMENT when a foreign file is there (never overwritten),
+   * ERR_PHOENIX_NO_SPACE when /dev/shm cannot hold the segment. In a worker
+   * process, a name other than the one it serves is refused
+   * (ERR_PHOENIX_INVALID_ARGUMENT) unless `nestedSupervisor: true` is given.
    */
   static async create(name: string, options: IpcServerOptions = {}): Promise<IpcServer> {
     const problem = segmentNameProblem(name);
@@ -64,12 +67,41 @@ export class IpcServer extends Caller {
       // The segment's recorded configuration rules in a worker: options are not re-applied.
       return new IpcServer(name, null, 'worker');
     }
-    return new IpcServer(name, resolveServerOptions(options), 'supervisor');
+    const resolved = resolveServerOptions(options);
+    if (environment !== null && !resolved.nestedSupervisor) {
+      // A worker never becomes a supervisor by accident: a cluster-style script
+      // that computes its name differently in the worker would otherwise start
+      // workers of its own, which start workers of their own... (a fork bomb).
+      const error = invalid(
+        `IpcServer.create('${name}') in a worker process: this process is a worker of segment '${environment.name}' ` +
+          `(supervisor pid ${environment.supervisorPid}), so it may not become the supervisor of '${name}'. ` +
+          'A script that is both supervisor and worker must use the same segment name in both: a constant, or an ' +
+          'environment variable the supervisor sets before start() (workers inherit it), e.g. ' +
+          '`process.env.MY_SEGMENT ??= "/svc-" + process.pid`. ' +
+          'To run the supervisor of another segment from a worker on purpose, pass { nestedSupervisor: true }.',
+      );
+      reportWorkerStartFailure(error.message);
+      throw error;
+    }
+    return new IpcServer(name, resolved, 'supervisor');
   }
 
-  /** Registers the handler for `funcId` (1001..2^32-1) in this process. Workers run their own registrations. */
+  /**
+   * Registers the handler for `funcId` (1001..2^32-1) in this process.
+   * Workers run their own registrations. A func id that already has a
+   * handler is refused with ERR_PHOENIX_INVALID_ARGUMENT naming it: replace a
+   * handler on purpose with unregisterHandler() first.
+   */
   registerHandler(funcId: number, handler: Handler): void {
     this.#handlers.register(funcId, handler);
+  }
+
+  /**
+   * Removes the handler for `funcId` in this process; returns false if it had
+   * none. Requests for it that arrive afterwards fail ERR_PHOENIX_NO_HANDLER.
+   */
+  unregisterHandler(funcId: number): boolean {
+    return this.#handlers.unregister(funcId);
   }
 
   /**

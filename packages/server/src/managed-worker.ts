@@ -25,6 +25,8 @@ export class ManagedWorker {
   readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** Resolves when the current process has exited. */
   exitWaiters: (() => void)[] = [];
+  /** Why the current process said it cannot start (before it exits), if it did. */
+  startFailure: string | null = null;
   /** A recycle was asked for (recycleAfter) and not yet done. */
   recycling = false;
   /** The supervisor's own copy of what it publishes in the segment (a broken peer may overwrite that). */

@@ -1,6 +1,5 @@
 import {
   isSameProcessAlive,
-  type NativeShmError,
   processStartTime,
   SharedSegment,
   statSegment,
@@ -48,7 +47,7 @@ function createExclusive(name: string, size: number, mode: number): SharedSegmen
   try {
     segment = SharedSegment.open(name, { create: true, exclusive: true, size, mode });
   } catch (error) {
-    if ((error as NativeShmError).code === 'ERR_PHOENIX_SEGMENT_EXISTS') return null;
+    if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_EXISTS') return null;
     throw PhoenixError.from(error);
   }
   if (!segment.tryLock()) {
@@ -64,7 +63,7 @@ function retireStale(name: string): { epoch: number; pid: number } | null {
   try {
     existing = SharedSegment.open(name);
   } catch (error) {
-    if ((error as NativeShmError).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') return null;
+    if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') return null;
     throw PhoenixError.from(error);
   }
   try {

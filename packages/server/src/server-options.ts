@@ -48,6 +48,13 @@ export interface IpcServerOptions extends LayoutOptions {
   startTimeoutMs?: number;
   /** Permission bits of the segment (default 0o600: the owner's user only). */
   mode?: number;
+  /**
+   * In a worker process only: create the supervisor of another segment on
+   * purpose. Without it, IpcServer.create in a worker refuses any name but
+   * the one it serves (a cluster-style script that computes its segment name
+   * differently in the worker would otherwise spawn workers recursively).
+   */
+  nestedSupervisor?: boolean;
 }
 
 export interface ResolvedServerOptions {
@@ -61,6 +68,7 @@ export interface ResolvedServerOptions {
   recycleAfter: RecycleOptions | undefined;
   startTimeoutMs: number;
   mode: number;
+  nestedSupervisor: boolean;
 }
 
 function invalid(name: string, value: unknown, expected: string): PhoenixError {
@@ -101,6 +109,7 @@ const KNOWN = new Set([
   'recycleAfter',
   'startTimeoutMs',
   'mode',
+  'nestedSupervisor',
 ]);
 
 /** Validates every option; throws ERR_PHOENIX_INVALID_ARGUMENT naming the option and its value. */
@@ -160,5 +169,12 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
     startTimeoutMs:
       options.startTimeoutMs === undefined ? 30_000 : positive('startTimeoutMs', options.startTimeoutMs, false),
     mode,
+    nestedSupervisor: booleanOption('nestedSupervisor', options.nestedSupervisor),
   };
+}
+
+function booleanOption(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalid(name, value, 'a boolean');
+  return value;
 }

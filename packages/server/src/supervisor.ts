@@ -38,7 +38,8 @@ import {
 } from '@phoenix-ipc/shm-layout';
 import { CallMetrics, type MetricsDelta, type MetricsSnapshot } from './call-metrics.js';
 import { ManagedWorker } from './managed-worker.js';
-import { acquireSegment, ownIdentity } from './segment-owner.js';
+import { acquireSegment, type OwnedSegment, ownIdentity } from './segment-owner.js';
+import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
 import { EXIT_CORRUPT_CHANNEL } from './worker-host.js';
@@ -80,8 +81,13 @@ const ACK_POLL_MS = 2;
 const ACK_SLOW_POLL_MS = 20;
 const ACK_FAST_WINDOW_MS = 2000;
 const QUIET_PERIOD_MS = 60_000;
+const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
+/** The supervisor's one steady timer: segment repair, heartbeat, and (default hang timeouts) the hang watch. */
+const HEARTBEAT_MS = 1000;
 const STOP_EXIT_WAIT_MS = 1500;
 const CHANNEL_RESET_ACK_MS = 2000;
+/** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
+const START_FAILURE_READ_MS = 250;
 
 interface ClientEntry {
   connection: ControlConnection;
@@ -124,6 +130,7 @@ export class Supervisor {
   #workerPath = '';
   #workerArgs: string[] = [];
   #hangTimer: NodeJS.Timeout | null = null;
+  #hangWatchTimer: NodeJS.Timeout | null = null;
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   #observer: CallObserver | undefined;
@@ -151,7 +158,16 @@ export class Supervisor {
   /** Creates (or takes over) the segment and opens the control socket. Workers start with start(). */
   static create(name: string, options: ResolvedServerOptions, events: EventEmitter): Supervisor {
     const size = PhoenixShmLayout.requiredSize(options.layout);
-    const owned = acquireSegment(name, size, options.mode);
+    checkSegmentSpace(name, size);
+    let owned: OwnedSegment;
+    try {
+      owned = acquireSegment(name, size, options.mode);
+    } catch (error) {
+      // Another process took the room between the check and the reservation.
+      if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_NO_SPACE')
+        throw noSpaceError(name, size, freeShmBytes(), error);
+      throw error;
+    }
     let supervisor: Supervisor | undefined;
     try {
       const identity = ownIdentity();
@@ -176,6 +192,7 @@ export class Supervisor {
         controlNonce: nonce,
       };
       supervisor.#listen();
+      process.once('exit', supervisor.#onProcessExit);
       return supervisor;
     } catch (error) {
       if (supervisor !== undefined) supervisor.#releaseResources();
@@ -258,14 +275,44 @@ export class Supervisor {
     }
     if (this.#state !== 'starting') return;
     this.#state = 'running';
-    const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
-    this.#hangTimer = setInterval(() => this.#scanHangs(), period);
-    this.#hangTimer.unref();
     this.#heartbeatTimer = setInterval(() => {
       this.#repairSegment();
       this.layout.beat();
-    }, 1000);
+      if (this.#hangWatchMs === HEARTBEAT_MS) this.#watchForHangs();
+    }, HEARTBEAT_MS);
     this.#heartbeatTimer.unref();
+    if (this.#hangWatchMs < HEARTBEAT_MS) {
+      this.#hangWatchTimer = setInterval(() => this.#watchForHangs(), this.#hangWatchMs);
+      this.#hangWatchTimer.unref();
+    }
+  }
+
+  // Idle is idle: the hang scan runs only while some monitor is PROCESSING.
+  // A cheap look every #hangWatchMs (at most half the hang timeout, so a
+  // hang is still caught within hangTimeoutMs + 2 scans) switches it on; the
+  // scan switches itself off when nothing runs and nothing is suspect.
+  get #hangWatchMs(): number {
+    return Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 2)));
+  }
+
+  #watchForHangs(): void {
+    if (this.#hangTimer !== null || this.#state !== 'running' || !this.#anyProcessing()) return;
+    const period = Math.min(250, Math.max(10, Math.floor(this.options.layout.hangTimeoutMs / 4)));
+    this.#hangTimer = setInterval(() => {
+      this.#scanHangs();
+      if (this.#suspects.size === 0 && !this.#anyProcessing()) {
+        clearInterval(this.#hangTimer!);
+        this.#hangTimer = null;
+      }
+    }, period);
+    this.#hangTimer.unref();
+  }
+
+  #anyProcessing(): boolean {
+    for (const channel of this.layout.channels) {
+      for (const monitor of channel.monitors) if (monitor.isProcessing()) return true;
+    }
+    return false;
   }
 
   #allReady(workers: ManagedWorker[], timeoutMs: number): Promise<void> {
@@ -321,12 +368,17 @@ export class Supervisor {
       slotFds: this.#slotFds.map((_, i) => fdBase + workerCount + i),
       recycleAfter: this.options.recycleAfter,
     };
-    const execArgv = [...process.execArgv];
+    // An idle worker must cost nothing. V8's memory reducer would compact a
+    // worker's small heap a few seconds after every burst (10-20 ms of CPU
+    // each time, in every worker); for heaps this small it saves little, so
+    // it is off for them. The supervisor's own execArgv comes after and wins.
+    const execArgv = [...WORKER_V8_FLAGS, ...process.execArgv];
     if (this.options.workerMaxOldSpaceMb !== undefined)
       execArgv.push(`--max-old-space-size=${this.options.workerMaxOldSpaceMb}`);
     worker.plannedExit = null;
     worker.killedForHang = false;
     worker.ready = false;
+    worker.startFailure = null;
     const child = fork(this.#workerPath, this.#workerArgs, {
       execArgv,
       env: { ...process.env, [WORKER_ENV]: encodeWorkerEnvironment(environment) },
@@ -349,12 +401,28 @@ export class Supervisor {
         this.#metrics.addDelta(message.delta, channel.group);
       else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
         this.#markCorrupt(channel.globalIndex, message.slot);
+      else if (message?.t === 'start-failed' && typeof message.message === 'string')
+        worker.startFailure = message.message.slice(0, 2000);
     });
     child.on('error', () => {
       // Spawn failures surface as an exit too; nothing else to do here.
     });
     child.once('exit', (code, signal) => {
-      if (worker.child === child) this.#onExit(worker, code, signal);
+      if (worker.child !== child) return;
+      if (worker.ready || !child.connected) {
+        this.#onExit(worker, code, signal);
+        return;
+      }
+      // It died before serving: it may have said why on its IPC channel, and
+      // that message is read before the channel reports its end.
+      let timer: NodeJS.Timeout | undefined;
+      const exited = () => {
+        clearTimeout(timer);
+        child.removeListener('disconnect', exited);
+        if (worker.child === child) this.#onExit(worker, code, signal);
+      };
+      child.once('disconnect', exited);
+      timer = setTimeout(exited, START_FAILURE_READ_MS);
     });
   }
 
@@ -382,9 +450,10 @@ export class Supervisor {
     worker.child = null;
     worker.ready = false;
     const planned = worker.plannedExit;
+    const because = worker.startFailure === null ? '' : `: ${worker.startFailure}`;
     const startError = new PhoenixError(
       'ERR_PHOENIX_WORKER_START_FAILED',
-      `worker ${channel.group}[${channel.index}] (pid ${pid}) exited before serving (${signal ?? `code ${exitCode}`})`,
+      `worker ${channel.group}[${channel.index}] (pid ${pid}) exited before serving (${signal ?? `code ${exitCode}`})${because}`,
     );
     for (const waiter of worker.readyWaiters.splice(0)) waiter.reject(startError);
     for (const waiter of worker.exitWaiters.splice(0)) waiter();
@@ -1028,6 +1097,9 @@ export class Supervisor {
     this.#listenWatcher?.close();
     this.#listenWatcher = null;
     if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    if (this.#hangWatchTimer !== null) clearInterval(this.#hangWatchTimer);
+    this.#hangTimer = null;
+    this.#hangWatchTimer = null;
     for (const worker of this.#workers) {
       if (worker.restartTimer !== null) clearTimeout(worker.restartTimer);
       worker.restartTimer = null;
@@ -1087,11 +1159,23 @@ export class Supervisor {
     return true;
   }
 
+  // The process is exiting without stop() (process.exit, an uncaught error,
+  // or a worker ending that ran this supervisor with nestedSupervisor): leave
+  // nothing behind. Workers die of their parent-death signal anyway; clients
+  // see their control socket close (ERR_PHOENIX_SERVER_GONE).
+  readonly #onProcessExit = (): void => {
+    for (const worker of this.#workers) worker.child?.kill('SIGKILL');
+    this.#releaseResources();
+  };
+
   #releaseResources(): void {
+    process.removeListener('exit', this.#onProcessExit);
     if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
     if (this.#hangTimer !== null) clearInterval(this.#hangTimer);
+    if (this.#hangWatchTimer !== null) clearInterval(this.#hangWatchTimer);
     this.#heartbeatTimer = null;
     this.#hangTimer = null;
+    this.#hangWatchTimer = null;
     this.#listenWatcher?.close();
     this.#listenWatcher = null;
     if (this.#listenFd >= 0) {

@@ -40,3 +40,17 @@ export function readWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): Wor
   }
   return null;
 }
+
+/**
+ * Tells the supervisor why this worker is about to fail before serving, so
+ * that its start() rejects with that reason rather than a bare exit code. The
+ * message is written to the IPC channel at once (libuv writes a pipe
+ * synchronously when it can), before the process dies of the error.
+ */
+export function reportWorkerStartFailure(message: string): void {
+  try {
+    process.send?.({ t: 'start-failed', message });
+  } catch {
+    // no channel: the exit code is all the supervisor gets
+  }
+}

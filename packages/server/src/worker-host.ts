@@ -81,17 +81,20 @@ export class WorkerHost {
       // replacement on a freshly formatted channel.
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
-      onRequestDone: (funcId, code, queueWaitUs, handlerUs) =>
-        this.#metrics.recordServed(funcId, code, queueWaitUs, handlerUs),
+      onRequestDone: (funcId, code, queueWaitUs, handlerUs) => {
+        this.#metrics.recordServed(funcId, code, queueWaitUs, handlerUs);
+        // Metrics go out about once a second while requests are served, and not at all when idle.
+        if (this.#metricsTimer === undefined && this.#state === 'running') {
+          this.#metricsTimer = setTimeout(this.#flushMetrics, METRICS_INTERVAL_MS);
+          this.#metricsTimer.unref();
+        }
+      },
     });
     process.on('message', (message: { t?: string }) => {
       if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
     });
     this.#runtime.start();
     this.#state = 'running';
-    // Metrics go to the supervisor about once a second, as deltas.
-    this.#metricsTimer = setInterval(() => this.#sendMetrics(), METRICS_INTERVAL_MS);
-    this.#metricsTimer.unref();
     process.send?.({ t: 'ready', pid: process.pid });
   }
 
@@ -102,6 +105,11 @@ export class WorkerHost {
     if (process.send === undefined) exit();
     else process.send({ t: 'corrupt-slot', slot, message }, undefined, {}, exit);
   }
+
+  readonly #flushMetrics = (): void => {
+    this.#metricsTimer = undefined;
+    this.#sendMetrics();
+  };
 
   #sendMetrics(): void {
     const delta = this.#metrics.takeDelta();
@@ -124,7 +132,8 @@ export class WorkerHost {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
     await this.#runtime?.stop();
-    if (this.#metricsTimer !== undefined) clearInterval(this.#metricsTimer);
+    if (this.#metricsTimer !== undefined) clearTimeout(this.#metricsTimer);
+    this.#metricsTimer = undefined;
     this.#sendMetrics();
     this.#state = 'stopped';
   }

@@ -96,6 +96,7 @@ const BATCH_PER_SLOT = 64;
 const SLICE_MS = 2;
 const BACKLOG_RETRY_MS = 1;
 const SAFETY_WAKE_MS = 250;
+const SAFETY_WAKE_MAX_MS = 4000;
 
 /**
  * The worker's serving loop. It consumes its request ring in every active
@@ -149,6 +150,8 @@ export class WorkerRuntime {
   #idleWaiters: (() => void)[] = [];
   #backlogTimer: NodeJS.Timeout | undefined;
   #safetyTimer: NodeJS.Timeout | undefined;
+  #safetyDelayMs = 0;
+  #processedAtSafetyWake = 0;
   #roundRobin = 0;
   #processed = 0;
 
@@ -192,13 +195,31 @@ export class WorkerRuntime {
   start(): void {
     this.#watcher.start();
     this.#schedule();
-    // A safety net for a PARKED word a broken peer overwrote (producers then
-    // cannot ring us): look at the rings a few times a second while parked.
-    this.#safetyTimer = setInterval(() => {
-      if (!this.#running && !this.#runScheduled && this.#hasWork()) this.#run();
-    }, SAFETY_WAKE_MS);
+    this.#armSafetyWake(SAFETY_WAKE_MS);
+  }
+
+  // A safety net for a PARKED word a broken peer overwrote (producers then
+  // cannot ring us): a look at the rings now and then. It backs off, up to
+  // SAFETY_WAKE_MAX_MS, while the worker stays idle, so an idle worker costs
+  // next to nothing; any served request brings it back to SAFETY_WAKE_MS.
+  #armSafetyWake(delayMs: number): void {
+    this.#safetyDelayMs = delayMs;
+    this.#safetyTimer = setTimeout(this.#onSafetyWake, delayMs);
     this.#safetyTimer.unref();
   }
+
+  readonly #onSafetyWake = (): void => {
+    if (this.#stopped) return;
+    let next = Math.min(this.#safetyDelayMs * 2, SAFETY_WAKE_MAX_MS);
+    if (!this.#running && !this.#runScheduled && this.#hasWork()) {
+      this.#run();
+      next = SAFETY_WAKE_MS;
+    } else if (this.#processed !== this.#processedAtSafetyWake) {
+      next = SAFETY_WAKE_MS;
+    }
+    this.#processedAtSafetyWake = this.#processed;
+    this.#armSafetyWake(next);
+  };
 
   get processed(): number {
     return this.#processed;
@@ -221,7 +242,7 @@ export class WorkerRuntime {
     for (const slot of this.#active) this.#releaseDone(slot);
     this.#watcher.close();
     if (this.#backlogTimer !== undefined) clearTimeout(this.#backlogTimer);
-    if (this.#safetyTimer !== undefined) clearInterval(this.#safetyTimer);
+    if (this.#safetyTimer !== undefined) clearTimeout(this.#safetyTimer);
     Atomics.store(this.#words, this.#channel.parkedIndex, 0);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }

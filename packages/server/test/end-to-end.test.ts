@@ -89,7 +89,7 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
 
   it('gives reply payloads as Buffers the caller owns, at every size', async () => {
     const { server } = await startServer();
-    for (const size of [0, 16, 100, 1024, 5000, 64 * 1024 - 64]) {
+    for (const size of [0, 16, 100, 1024, 5000, 32 * 1024]) {
       const sent = Buffer.alloc(size, size & 0xff);
       const reply = await server.call(ECHO, sent);
       expect(Buffer.isBuffer(reply.payload)).toBe(true);

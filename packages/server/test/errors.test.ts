@@ -121,6 +121,7 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     [{ onWorkerCrash: 'retry' }, 'onWorkerCrash'],
     [{ restartBackoff: { factor: 0.5 } }, 'restartBackoff.factor'],
     [{ crashLoop: { maxCrashes: 0 } }, 'crashLoop.maxCrashes'],
+    [{ nestedSupervisor: 'yes' }, 'nestedSupervisor'],
     [{ noSuchOption: 1 }, 'noSuchOption'],
   ])('refuses the option %j, naming it', async (options, option) => {
     const name = harness.name('opt');

@@ -29,7 +29,8 @@ export const DEFAULT_LAYOUT_OPTIONS: ResolvedLayoutOptions = {
   vipWorkers: 2,
   normalQueueCapacity: 1024,
   vipQueueCapacity: 256,
-  maxPayloadBytes: 64 * 1024,
+  // 32 KiB keeps the default segment at 31.6 MiB, inside a stock container's 64 MiB /dev/shm (docs/tuning.md).
+  maxPayloadBytes: 32 * 1024,
   maxClients: 16,
   concurrency: 1,
   hangTimeoutMs: 30_000,

@@ -32,13 +32,13 @@ function modelSize(options: ResolvedLayoutOptions): number {
 }
 
 describe('DEFAULT_LAYOUT_OPTIONS', () => {
-  it('are 4 normal + 2 VIP workers, 1024/256 queue capacities, 64 KiB payloads and 16 clients', () => {
+  it('are 4 normal + 2 VIP workers, 1024/256 queue capacities, 32 KiB payloads and 16 clients', () => {
     expect(DEFAULT_LAYOUT_OPTIONS).toEqual({
       normalWorkers: 4,
       vipWorkers: 2,
       normalQueueCapacity: 1024,
       vipQueueCapacity: 256,
-      maxPayloadBytes: 64 * 1024,
+      maxPayloadBytes: 32 * 1024,
       maxClients: 16,
       concurrency: 1,
       hangTimeoutMs: 30_000,
@@ -60,11 +60,12 @@ describe('DEFAULT_LAYOUT_OPTIONS', () => {
 });
 
 describe('PhoenixShmLayout.requiredSize', () => {
-  it('is 66,165,248 bytes for the defaults', () => {
+  it('is 33,135,104 bytes (31.6 MiB) for the defaults: under 32 MiB, half a stock container /dev/shm', () => {
     // 8192 (header, 6 worker records of 320 B, 21 slot records of 192 B, page
-    // aligned) + 21 slots (1 + 16 clients + 4 spares) x 6 workers x 2 rings x (384 + 256 KiB).
-    expect(PhoenixShmLayout.requiredSize()).toBe(66_165_248);
-    expect(PhoenixShmLayout.requiredSize()).toBe(8192 + 21 * 6 * 2 * (384 + 262_144));
+    // aligned) + 21 slots (1 + 16 clients + 4 spares) x 6 workers x 2 rings x (384 + 128 KiB).
+    expect(PhoenixShmLayout.requiredSize()).toBe(33_135_104);
+    expect(PhoenixShmLayout.requiredSize()).toBe(8192 + 21 * 6 * 2 * (384 + 131_072));
+    expect(PhoenixShmLayout.requiredSize()).toBeLessThanOrEqual(32 * 1024 * 1024);
   });
 
   it('is 13,056 bytes for the smallest configuration', () => {

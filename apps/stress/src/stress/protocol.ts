@@ -110,7 +110,7 @@ export interface ServerConfig {
   chaos?: ChaosConfig;
 }
 
-export type ClientMode = 'load' | 'churn' | 'probe' | 'bench' | 'hang';
+export type ClientMode = 'load' | 'churn' | 'probe' | 'bench' | 'hang' | 'idle';
 
 export interface ClientConfig {
   name: string;
@@ -124,6 +124,8 @@ export interface ClientConfig {
   /** 'bench': sequential round trips for seqMs, then pipelined calls with `inFlight` for pipeMs. */
   bench?: { seqMs: number; pipeMs: number; inFlight: number; payloadBytes: number; selfTestWrongReply?: boolean };
   waitStrategy?: 'adaptive' | 'spin' | 'block';
+  /** 'idle': make this many echo calls (half sequential, half 64 in flight), say {"idle":...}, then stay connected. */
+  idleCalls?: number;
 }
 
 export interface RingPeerConfig {

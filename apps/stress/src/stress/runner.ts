@@ -77,9 +77,9 @@ export async function runScenario(
       resources.segments.add(name);
       return name;
     },
-    spawn(label: string, role: string, config: unknown): FixtureProcess {
+    spawn(label: string, role: string, config: unknown, execArgv: string[] = []): FixtureProcess {
       context.checkAborted();
-      const child = new FixtureProcess(label, role, config, options.tag);
+      const child = new FixtureProcess(label, role, config, options.tag, execArgv);
       resources.children.add(child);
       return child;
     },

@@ -40,8 +40,8 @@ export interface ScenarioContext {
   readonly resources: Resources;
   /** A fresh segment name, unlinked afterwards. */
   segmentName(tag: string): string;
-  /** Starts a fixture process (killed afterwards). */
-  spawn(label: string, role: string, config: unknown): FixtureProcess;
+  /** Starts a fixture process (killed afterwards), with extra Node/V8 flags if given. */
+  spawn(label: string, role: string, config: unknown, execArgv?: string[]): FixtureProcess;
   /** Progress of the main phase (0..1) and a short status. */
   progress(fraction: number, status?: string): void;
   /** Resolves after `ms`, rejects when the scenario is aborted. */

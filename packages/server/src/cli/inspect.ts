@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { monotonicNowMs } from '@phoenix-ipc/monitor';
-import { type NativeShmError, SharedSegment } from '@phoenix-ipc/native-shm';
+import { SharedSegment } from '@phoenix-ipc/native-shm';
 import {
   PhoenixShmLayout,
   type ResolvedLayoutOptions,
@@ -105,7 +105,8 @@ export function inspectSegment(name: string): InspectReport {
   try {
     segment = SharedSegment.open(name, { readOnly: true });
   } catch (error) {
-    if ((error as NativeShmError).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') throw failure(`no segment named ${name}`);
+    if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND')
+      throw failure(`no segment named ${name}`);
     throw failure(`cannot open ${name}: ${(error as Error).message}`);
   }
   try {

@@ -1,5 +1,5 @@
 import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
-import { type NativeShmError, SharedSegment, segmentNameProblem } from '@phoenix-ipc/native-shm';
+import { SharedSegment, segmentNameProblem } from '@phoenix-ipc/native-shm';
 import {
   fnv1aWords,
   PhoenixShmLayout,
@@ -186,7 +186,7 @@ export function classifySegment(name: string, locks: readonly FileLock[] = readL
   try {
     segment = SharedSegment.open(name, { readOnly: true });
   } catch (error) {
-    const code = (error as NativeShmError).code;
+    const code = (error as { code?: string }).code;
     if (code === 'ERR_PHOENIX_SEGMENT_NOT_FOUND') return null;
     entry.status = 'unreadable';
     entry.note = (error as Error).message;

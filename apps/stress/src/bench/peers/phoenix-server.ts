@@ -23,7 +23,8 @@ const server = await IpcServer.create(config.name, {
   vipWorkers: 0,
   waitStrategy: config.waitStrategy,
   maxClients: config.maxClients,
-  ...(config.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: config.maxPayloadBytes }),
+  // The 64 KiB rows need room above the 32 KiB default (the typed-service job asks for more).
+  maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,
 });
 await server.start(peerScript(config.worker ?? 'phoenix-worker'), [config.name]);
 

@@ -48,8 +48,9 @@ export async function startServer(
   context: ScenarioContext,
   label: string,
   config: ServerConfig,
+  execArgv: string[] = [],
 ): Promise<StartedServer> {
-  const server = context.spawn(label, 'server', config);
+  const server = context.spawn(label, 'server', config, execArgv);
   const ready = await server.waitFor((m) => 'ready' in m || 'startFailed' in m, START_TIMEOUT_MS);
   if ('startFailed' in ready) throw new Error(`${label} did not start: ${ready.startFailed} ${ready.message}`);
   return { process: server, ready, workers: ready.stats as WorkerBrief[], epoch: Number(ready.epoch) };
@@ -60,8 +61,9 @@ export async function startClient(
   label: string,
   config: ClientConfig,
   timeoutMs = START_TIMEOUT_MS,
+  execArgv: string[] = [],
 ): Promise<FixtureProcess> {
-  const client = context.spawn(label, 'client', config);
+  const client = context.spawn(label, 'client', config, execArgv);
   const first = await client.waitFor((m) => 'connected' in m || 'connectFailed' in m, timeoutMs);
   if ('connectFailed' in first) throw new Error(`${label} could not connect: ${first.connectFailed}`);
   return client;

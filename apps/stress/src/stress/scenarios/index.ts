@@ -2,6 +2,7 @@ import type { Scenario } from '../scenario.js';
 import { clientCrashScenarios } from './client-crash.js';
 import { corruptSegmentScenarios } from './corrupt-segment.js';
 import { hangScenarios } from './hang.js';
+import { idleScenarios } from './idle.js';
 import { performanceScenarios } from './performance.js';
 import { ringScenarios } from './ring.js';
 import { stabilityScenarios } from './stability.js';
@@ -18,4 +19,5 @@ export const SCENARIOS: Scenario[] = [
   ...corruptSegmentScenarios,
   ...stabilityScenarios,
   ...performanceScenarios,
+  ...idleScenarios,
 ];

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   ERR_PHOENIX_NO_SUCH_PROCESS: 'The process does not exist.',
   ERR_PHOENIX_UNSUPPORTED_PLATFORM: 'This platform lacks POSIX shared memory or eventfd.',
   ERR_PHOENIX_SYSCALL_FAILED: 'A system call failed; see errno and syscall.',
+  ERR_PHOENIX_NO_SPACE: 'The file system (/dev/shm) has no room for the segment; nothing was created.',
   ERR_PHOENIX_INVALID_STATE: 'The operation is not allowed in the current state.',
 } as const;
 
@@ -88,6 +89,9 @@ export interface PhoenixErrorDetails {
   path?: string;
   remoteName?: string;
   remoteStack?: string;
+  /** ERR_PHOENIX_NO_SPACE: what the segment needs and what /dev/shm has free. */
+  bytesNeeded?: number;
+  bytesAvailable?: number;
   /** ERR_PHOENIX_HANDLER_FAILED: what the handler threw (name, message, code, own fields). */
   remote?: RemoteError;
   /** The same description encoded by a typed service's codec (full fidelity: Dates, Maps, BigInts...). */
@@ -113,6 +117,8 @@ export class PhoenixError extends Error {
   declare path?: string;
   declare remoteName?: string;
   declare remoteStack?: string;
+  declare bytesNeeded?: number;
+  declare bytesAvailable?: number;
   declare remote?: RemoteError;
   declare remoteData?: Uint8Array;
   declare issues?: ValidationIssue[];

@@ -1,0 +1,109 @@
+// Idle.*: a PhoenixIPC deployment with no traffic must cost next to nothing.
+// A supervisor with 4 normal + 2 VIP workers and one connected client serve
+// some traffic, then sit idle; 1 s after the last call, the CPU time of every
+// thread of every process is read from /proc/<pid>/task/*/schedstat
+// (nanoseconds) over the scenario's duration.
+import { processCpuUs } from '../../bench/proc.js';
+import { atMost, check, type Scenario, type ScenarioContext, type ScenarioResult } from '../scenario.js';
+import { startClient, startServer, stopServer, workerPidsOf } from './common.js';
+
+/** % of one core, in total, that the idle deployment may use. */
+const IDLE_LIMIT_PERCENT = 0.3;
+const SETTLE_MS = 1000;
+/**
+ * V8 compacts a process's small heap once, about 8 s after it first goes
+ * idle (its "memory reducer"): 10-20 ms of CPU per process, whatever the
+ * process does. The supervisor gives its workers a flag that skips it for
+ * small heaps; the supervisor and the client are application processes, so
+ * here they get the same flag on their command line, as docs/tuning.md
+ * recommends for idle-sensitive deployments. What is measured is then
+ * PhoenixIPC's own idle cost: its timers and wake-ups.
+ */
+const APPLICATION_FLAGS = ['--no-memory-reducer-for-small-heaps'];
+
+interface ProcessCpu {
+  role: string;
+  pid: number;
+  percentOfCore: number;
+}
+
+async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
+  const name = context.segmentName('idle');
+  const server = await startServer(
+    context,
+    'supervisor',
+    {
+      name,
+      incarnation: 1,
+      options: { normalWorkers: 4, vipWorkers: 2, maxClients: 2 },
+    },
+    APPLICATION_FLAGS,
+  );
+  const client = await startClient(
+    context,
+    'client',
+    {
+      name,
+      mode: 'idle',
+      connectTimeoutMs: 10_000,
+      idleCalls: 2000,
+    },
+    undefined,
+    APPLICATION_FLAGS,
+  );
+  const traffic = await client.waitFor((m) => 'idle' in m, 60_000);
+  const supervisorCall = await server.process.request({ cmd: 'call', funcId: 1001, payload: 'last' }, 'called', 10_000);
+  await context.sleep(SETTLE_MS);
+  const roles: [string, number][] = [
+    ['supervisor', server.process.pid],
+    ...server.workers.map((w): [string, number] => [`${w.group}[${w.index}]`, w.pid]),
+    ['client', client.pid],
+  ];
+  const before = roles.map(([, pid]) => processCpuUs(pid));
+  const started = performance.now();
+  const ticker = setInterval(() => context.progress((performance.now() - started) / context.durationMs, 'idle'), 250);
+  try {
+    await context.sleep(context.durationMs);
+  } finally {
+    clearInterval(ticker);
+  }
+  const elapsedUs = (performance.now() - started) * 1000;
+  const perProcess: ProcessCpu[] = roles.map(([role, pid], i) => ({
+    role,
+    pid,
+    percentOfCore: Math.round(((processCpuUs(pid) - before[i]!) / elapsedUs) * 100 * 1000) / 1000,
+  }));
+  const total = perProcess.reduce((sum, p) => sum + p.percentOfCore, 0);
+  const stop = await stopServer(server.process, name, workerPidsOf(server.process));
+  const idleFacts = traffic.idle as { calls: number; failed: number };
+  return {
+    metrics: {
+      windowMs: Math.round(elapsedUs / 1000),
+      totalPercentOfCore: Math.round(total * 1000) / 1000,
+      processes: perProcess.map((p) => ({ ...p })),
+      trafficCalls: idleFacts.calls,
+      stop: { ...stop },
+    },
+    checks: [
+      check('traffic served before the idle window', idleFacts.failed === 0, { ...idleFacts }, 'no failed call'),
+      check('the supervisor served its own call', supervisorCall.ok === true, supervisorCall.ok === true, 'true'),
+      atMost('idle CPU, all processes', total, IDLE_LIMIT_PERCENT, '% of one core'),
+      check(
+        'clean stop (workers gone, segment unlinked)',
+        stop.stopped && stop.workersLeft.length === 0 && !stop.segmentLeft,
+        { ...stop },
+        'stopped, no worker, no segment',
+      ),
+    ],
+    summary: `idle ${total.toFixed(3)}% of one core in all (${perProcess.map((p) => `${p.role} ${p.percentOfCore.toFixed(3)}%`).join(', ')})`,
+  };
+}
+
+export const idleScenarios: Scenario[] = [
+  {
+    name: 'Idle.connectedClient',
+    description: `supervisor + 4 normal + 2 VIP workers + 1 connected client, idle after traffic: under ${IDLE_LIMIT_PERCENT}% of one core in all (schedstat)`,
+    defaultDurationMs: 10_000,
+    run: runIdle,
+  },
+];

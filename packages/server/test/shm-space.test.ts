@@ -1,0 +1,79 @@
+// /dev/shm running out must never kill a process with SIGBUS. Each test runs
+// a real supervisor, its workers and a client in a private mount namespace
+// whose /dev/shm is a small tmpfs (runWithPrivateShm), so nothing here can
+// fill the machine's real /dev/shm.
+import { fileURLToPath } from 'node:url';
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { runWithPrivateShm } from '@phoenix-ipc/test-kit';
+import { describe, expect, it } from 'vitest';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/shm-space.mjs', import.meta.url));
+const MIB = 1024 * 1024;
+
+function run(mode: string, size: string, options: object = {}) {
+  return runWithPrivateShm([process.execPath, FIXTURE, mode, '/phx-space', JSON.stringify(options)], {
+    size,
+    timeoutMs: 120_000,
+  });
+}
+
+describe('a segment that does not fit in /dev/shm', () => {
+  it('rejects create with ERR_PHOENIX_NO_SPACE and leaves nothing behind', async () => {
+    // The default options need 31.6 MiB.
+    const result = await run('too-small', '24m');
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.messages[0]!;
+    expect(report).toMatchObject({ created: false, code: 'ERR_PHOENIX_NO_SPACE', name: 'PhoenixError', leftover: [] });
+    const needed = PhoenixShmLayout.requiredSize();
+    expect(report.bytesNeeded).toBe(needed);
+    expect(report.bytesAvailable).toBeLessThanOrEqual(24 * MIB);
+  });
+
+  it('says what it needs, what is free, which options shrink it and how to give a container more room', async () => {
+    const result = await run('too-small', '24m');
+    const message = String(result.messages[0]!.message);
+    const needed = PhoenixShmLayout.requiredSize();
+    expect(message).toContain(`${needed} bytes`);
+    expect(message).toMatch(/has \d+ bytes \(.* MiB\) free/);
+    for (const option of ['maxPayloadBytes', 'maxClients', 'normalQueueCapacity', 'vipQueueCapacity']) {
+      expect(message).toContain(option);
+    }
+    expect(message).toContain('--shm-size');
+  });
+});
+
+describe('the default options', () => {
+  it('need at most 32 MiB, so they fit a stock 64 MiB container /dev/shm with room to spare', () => {
+    expect(PhoenixShmLayout.requiredSize()).toBeLessThanOrEqual(32 * MIB);
+  });
+
+  it('create and start a server in a 64 MiB /dev/shm', async () => {
+    const result = await run('too-small', '64m', {});
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.messages[0]).toEqual({ created: true });
+  });
+});
+
+describe('a segment that fits, after /dev/shm fills up', () => {
+  it('serves traffic that wraps every ring of every channel, and no process dies', async () => {
+    const options = { normalWorkers: 2, vipWorkers: 1, maxClients: 2, maxPayloadBytes: 60_000 };
+    const size = PhoenixShmLayout.requiredSize(options);
+    const result = await run('fill', `${Math.ceil(size / MIB) + 4}m`, options);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.signal).toBeNull();
+    const find = (key: string) => result.messages.find((message) => key in message)?.[key] as Record<string, unknown>;
+    expect(find('filled').free).toBeLessThan(64 * 1024);
+    // 24 rounds of one 60 KB call per worker: each 128 KiB ring wraps many times.
+    expect(find('supervisor')).toEqual({ ok: 24 * 3, bad: 0 });
+    expect(find('client')).toEqual({ ok: 24 * 3, bad: 0 });
+    expect(find('clientExit')).toEqual({ code: 0, signal: null });
+    const final = result.messages.find((message) => 'stats' in message)!;
+    expect(final.crashes).toBe(0);
+    expect(final.state).toBe('running');
+    for (const worker of final.stats as { processed: number; crashes: number }[]) {
+      expect(worker.crashes).toBe(0);
+      expect(worker.processed).toBeGreaterThanOrEqual(2 * 24);
+    }
+    expect(result.messages.at(-1)).toEqual({ done: true, leftover: [] });
+  });
+});

@@ -1,0 +1,1 @@
+export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
