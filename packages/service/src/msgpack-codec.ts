@@ -29,6 +29,11 @@ import { encodePlain } from './plain-write.js';
  * Extensions are module state in msgpackr: the build bundles a private copy
  * of msgpackr into this package (tsup.config.ts), so these registrations reach
  * nobody else's msgpackr.
+ *
+ * Plain values (objects, arrays, strings, numbers, booleans, null, Buffers and
+ * Uint8Arrays) skip msgpackr: plain-write.ts and plain-read.ts write and read
+ * the very same bytes with less work per call. Everything else, and every
+ * message they do not find well-formed, goes to msgpackr.
  */
 const MAP_EXTENSION = 0x6d; // 'm': [key, value, key, value, ...]
 const TYPED_ARRAY_EXTENSION = 0x74; // msgpackr's own 't'
