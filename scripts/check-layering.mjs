@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
-// errors -> ringbuffer -> monitor -> shm-layout -> client -> server; errors
-// (the one catalogue, PhoenixError) is the bottom, usable by all. native-shm
-// uses only errors, and only client and server may use native-shm at run
-// time. Apps may use anything.
+// errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service;
+// errors (the one catalogue, PhoenixError) is the bottom, usable by all.
+// native-shm uses only errors, and only client and server may use native-shm
+// at run time. Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
 // native-shm as a harness, to map one ring into two real processes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,6 +32,15 @@ const ALLOWED = {
     '@phoenix-ipc/shm-layout',
     '@phoenix-ipc/native-shm',
     '@phoenix-ipc/client',
+  ],
+  // Typed services: values over any caller. Never the nats package (which may use it).
+  '@phoenix-ipc/service': [
+    '@phoenix-ipc/errors',
+    '@phoenix-ipc/ringbuffer',
+    '@phoenix-ipc/monitor',
+    '@phoenix-ipc/shm-layout',
+    '@phoenix-ipc/client',
+    '@phoenix-ipc/server',
   ],
 };
 
@@ -97,5 +106,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm under client/server)',
 );

@@ -17,7 +17,9 @@
 //     one CommonJS (.cjs, require): each starts a server (1 normal worker,
 //     0 VIP), calls echo from the supervisor and from an IpcClient in a child
 //     process, checks the replies, scrapes @phoenix-ipc/server/prometheus,
-//     stops the server and exits 0 on its own.
+//     stops the server and exits 0 on its own. Then the same for a typed
+//     service (@phoenix-ipc/service), ESM and CommonJS: structured values
+//     and a handler's error, from the supervisor and from a client process.
 //  4. Type-checks an ESM and a CommonJS TypeScript file against the installed
 //     declarations, and looks for the `phoenix` bin.
 //
@@ -31,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server'];
+const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service'];
 const PROGRAM_TIMEOUT_MS = 60_000;
 const keep = process.argv.includes('--keep');
 
@@ -205,7 +207,7 @@ function install(tarballs) {
       fail(`@phoenix-ipc/${name} is not in the project's node_modules`);
     }
   }
-  log('installed all six packages and prom-client; native-shm has no build/ (the prebuild is used)');
+  log(`installed all ${PACKAGES.length} packages and prom-client; native-shm has no build/ (the prebuild is used)`);
 }
 
 // -------------------------------------------------------------- programs
@@ -312,8 +314,88 @@ done.catch((error) => {
 });
 `;
 
+// A typed service, cluster-style like the programs above; __IMPORTS__ is
+// filled in per module system. Values of every kind and a handler's error
+// travel from the supervisor and from a client process.
+const SERVICE_BODY = `
+const shop = defineService('shop', { quote: 1001, refuse: 1002 });
+
+async function callShop(caller) {
+  const api = shop.bind(caller);
+  const input = { when: new Date(5), lines: new Map([['pen', 2n ** 70n]]), data: new Uint8Array([1, 2, 3]), none: undefined };
+  const quote = await api.quote(input, { timeoutMs: 10_000 });
+  if (!(quote.when instanceof Date) || quote.when.getTime() !== 5) throw new Error('quote: Date lost');
+  if (!(quote.lines instanceof Map) || quote.lines.get('pen') !== 2n ** 70n) throw new Error('quote: Map or BigInt lost');
+  if (!(quote.data instanceof Uint8Array) || quote.data.join() !== '1,2,3' || !('none' in quote)) throw new Error('quote: bytes or undefined lost');
+  const error = await api.refuse().then(() => null, (e) => e);
+  if (!PhoenixError.isInstance(error) || error.code !== 'ERR_PHOENIX_HANDLER_FAILED') throw new Error('refuse: wrong error ' + error);
+  if (error.remote.code !== 'E_CLOSED' || !(error.remote.until instanceof Date)) throw new Error('refuse: remote lost');
+  return 'ok';
+}
+
+async function main(role, name) {
+  if (role === 'client') {
+    const client = IpcClient.create(name);
+    await client.connect(10_000);
+    try {
+      console.log(await callShop(client));
+    } finally {
+      await client.disconnect();
+    }
+    return;
+  }
+  const server = await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
+  implement(server, shop, {
+    quote: (input) => input,
+    refuse: () => {
+      throw Object.assign(new Error('closed'), { code: 'E_CLOSED', until: new Date(0) });
+    },
+  });
+  await server.start();
+  if (server.isWorker) return;
+  try {
+    await callShop(server);
+    const fromClient = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [SELF, 'client', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error('client exited ' + code))));
+    });
+    if (fromClient !== 'ok') throw new Error('client: ' + fromClient);
+    console.log(MODULES + ': typed service from the supervisor ok, from a client process ok');
+  } finally {
+    await server.stop();
+  }
+}
+
+const [first, second] = process.argv.slice(2);
+main(first === 'client' ? 'client' : 'server', first === 'client' ? second : first).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+const SERVICE_ESM_PROGRAM = `import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { IpcClient } from '@phoenix-ipc/client';
+import { IpcServer } from '@phoenix-ipc/server';
+import { defineService, implement, PhoenixError } from '@phoenix-ipc/service';
+const SELF = fileURLToPath(import.meta.url);
+const MODULES = 'esm';
+${SERVICE_BODY}`;
+
+const SERVICE_CJS_PROGRAM = `'use strict';
+const { spawn } = require('node:child_process');
+const { IpcClient } = require('@phoenix-ipc/client');
+const { IpcServer } = require('@phoenix-ipc/server');
+const { defineService, implement, PhoenixError } = require('@phoenix-ipc/service');
+const SELF = __filename;
+const MODULES = 'cjs';
+${SERVICE_BODY}`;
+
 // Type-checked, never run: the declarations resolve for import and require.
 const ESM_TYPES = `import { IpcClient } from '@phoenix-ipc/client';
+import { defineService } from '@phoenix-ipc/service';
 import { type PhoenixError, IpcServer, Priority, type Reply } from '@phoenix-ipc/server';
 import { registerPrometheusMetrics } from '@phoenix-ipc/server/prometheus';
 import { SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
@@ -333,28 +415,38 @@ export async function check(): Promise<void> {
   const error: PhoenixError['code'] = 'ERR_PHOENIX_TIMEOUT';
   const size: number = PhoenixShmLayout.requiredSize({}) + SpscRingBuffer.requiredBytes({ capacity: 2, maxMessageSize: 8 });
   void [bytes, client, error, size, ThreadMonitor.BYTES, SharedSegment, registerPrometheusMetrics(server).registry];
+  const api = defineService<{ add(input: { a: number; b: number }): number }>('calc', { add: 1001 }).bind(client);
+  const sum: number = await api.add({ a: 1, b: 2 }, { timeoutMs: 100 });
+  void sum;
 }
 `;
 
 const CJS_TYPES = `import server = require('@phoenix-ipc/server');
 import client = require('@phoenix-ipc/client');
 import prometheus = require('@phoenix-ipc/server/prometheus');
+import service = require('@phoenix-ipc/service');
 
 export async function check(): Promise<number> {
   const s = await server.IpcServer.create('/typed');
   const c: client.IpcClient = client.IpcClient.create('/typed');
   void [c, prometheus.registerPrometheusMetrics(s)];
   const reply: server.Reply = await s.call(1001, 'x', server.Priority.Normal);
-  return reply.payloadLen;
+  const api = service.defineService<{ twice(input: number): number }>('calc', { twice: 1001 }).bind(s);
+  const twice: number = await api.twice(2);
+  return reply.payloadLen + twice;
 }
 `;
 
 async function programs() {
   writeFileSync(join(project, 'smoke.mjs'), ESM_PROGRAM);
   writeFileSync(join(project, 'smoke.cjs'), CJS_PROGRAM);
+  writeFileSync(join(project, 'service.mjs'), SERVICE_ESM_PROGRAM);
+  writeFileSync(join(project, 'service.cjs'), SERVICE_CJS_PROGRAM);
   for (const [file, label] of [
     ['smoke.mjs', 'esm'],
     ['smoke.cjs', 'cjs'],
+    ['service.mjs', 'service-esm'],
+    ['service.cjs', 'service-cjs'],
   ]) {
     const segment = `/phoenix-pack-smoke-${process.pid}-${label}`;
     segments.push(segment);

@@ -1,13 +1,15 @@
 /**
  * The quick start, end to end: starts the server (4 normal + 2 VIP workers)
- * as its own process, connects to it from this client process, calls the echo
- * (1001) and empty (1002) handlers with normal and VIP priority, measures the
- * round trip, then stops the server and exits 0.
+ * as its own process, connects to it from this client process, calls the
+ * typed service `shop` by name (structured values, an error with its fields),
+ * then the bytes API's echo (1001) and empty (1002) handlers with normal and
+ * VIP priority, measures both round trips, then stops the server and exits 0.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { IpcClient, Priority } from '@phoenix-ipc/client';
+import { IpcClient, PhoenixError, Priority } from '@phoenix-ipc/client';
+import { shop } from './demo-service.js';
 
 const ECHO = 1001;
 const EMPTY = 1002;
@@ -37,6 +39,28 @@ const client = IpcClient.create(name);
 await client.connect(30_000);
 console.log(`client pid ${process.pid} connected to ${name} (slot ${client.slot})`);
 
+// The typed API: methods by name, values with their types.
+const api = shop.bind(client);
+const quote = await api.quote({ item: 'pen', count: 3, at: new Date('2024-01-02T03:04:05Z') });
+console.log(
+  `typed quote  -> ${quote.item}: ${quote.total} (a ${typeof quote.total}), quoted at ${quote.quotedAt.toISOString()} (a ${quote.quotedAt.constructor.name}), by worker pid ${quote.by}`,
+);
+const vip = await api.quote({ item: 'ink', count: 1, at: new Date() }, { priority: Priority.High, timeoutMs: 5000 });
+console.log(`typed quote  VIP -> ${vip.item}: ${vip.total}, by worker pid ${vip.by}`);
+const stats = await api.stats();
+console.log(
+  `typed stats  -> served ${stats.served} since ${stats.since.toISOString()}, items a ${stats.items.constructor.name} of ${stats.items.size}`,
+);
+try {
+  await api.reserve({ item: 'pen' });
+} catch (error) {
+  if (!PhoenixError.isInstance(error)) throw error;
+  const remote = error.remote as unknown as { name: string; code: string; item: string; restockAt: Date };
+  console.log(
+    `typed error  -> ${error.code}: ${error.message} (${remote.name}, code ${remote.code}, item ${remote.item}, restock at a ${remote.restockAt.constructor.name})`,
+  );
+}
+
 const decoder = new TextDecoder();
 for (const [label, priority] of [
   ['normal', Priority.Normal],
@@ -61,6 +85,18 @@ samples.sort();
 const micros = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 console.log(
   `round trip, 16 B, ${rounds} sequential calls: p50 ${micros(samples[rounds >> 1]!)}, p99 ${micros(samples[Math.floor(rounds * 0.99)]!)}`,
+);
+
+const tags = ['a', 'b'];
+for (let i = 0; i < 2000; i++) await api.record({ id: i, name: 'x', tags });
+for (let i = 0; i < rounds; i++) {
+  const start = performance.now();
+  await api.record({ id: i, name: 'x', tags });
+  samples[i] = performance.now() - start;
+}
+samples.sort();
+console.log(
+  `typed round trip, { id, name, tags }, ${rounds} sequential calls: p50 ${micros(samples[rounds >> 1]!)}, p99 ${micros(samples[Math.floor(rounds * 0.99)]!)}`,
 );
 
 await client.disconnect();

@@ -5,10 +5,14 @@
  *
  *   node dist/server.js [/segment-name]
  *
- * It prints "ready" once all workers serve, and stops cleanly on SIGTERM,
- * SIGINT or a line "stop" on stdin, printing the worker stats first.
+ * It serves the bytes API (echo on 1001, an empty reply on 1002) and the
+ * typed service `shop` (src/demo-service.ts). It prints "ready" once all
+ * workers serve, and stops cleanly on SIGTERM, SIGINT or a line "stop" on
+ * stdin, printing the worker stats first.
  */
 import { IpcServer } from '@phoenix-ipc/server';
+import { implement } from '@phoenix-ipc/service';
+import { shop } from './demo-service.js';
 
 export const ECHO = 1001;
 export const EMPTY = 1002;
@@ -27,6 +31,31 @@ server.registerHandler(ECHO, (header, payload, response, responsePayload) => {
 // Empty reply.
 server.registerHandler(EMPTY, (_header, _payload, response) => {
   response.payloadLen = 0;
+});
+
+// The typed service (every worker implements it; each keeps its own stats).
+const since = new Date();
+const items = new Map<string, number>();
+class OutOfStock extends Error {
+  override name = 'OutOfStock';
+  readonly code = 'E_OUT_OF_STOCK';
+  constructor(
+    readonly item: string,
+    readonly restockAt: Date,
+  ) {
+    super(`no ${item} left`);
+  }
+}
+implement(server, shop, {
+  quote: ({ item, count, at }) => {
+    items.set(item, (items.get(item) ?? 0) + count);
+    return { item, total: BigInt(count) * 1_000_000_000_000n, quotedAt: at, by: process.pid };
+  },
+  stats: () => ({ served: [...items.values()].reduce((sum, count) => sum + count, 0), since, items }),
+  reserve: ({ item }) => {
+    throw new OutOfStock(item, new Date(since.getTime() + 86_400_000));
+  },
+  record: ({ id, name, tags }) => ({ id, name, tags }),
 });
 
 await server.start();

@@ -44,6 +44,8 @@ import {
   type TargetVerdict,
   targetLines,
 } from './bench/report.js';
+import type { ServiceBenchPlan, ServiceBenchResult } from './bench/service-bench.js';
+import { codecTable, judgeServiceTargets, serviceTable } from './bench/service-report.js';
 import type { RunPlan, TransportResult } from './bench/types.js';
 
 const SIZES = [16, 1024, 64 * 1024];
@@ -72,6 +74,28 @@ function plans(options: BenchOptions): { plan: (spins: boolean, id: string) => R
     }),
     jobTimeoutMs: 180_000,
   };
+}
+
+function servicePlan(options: BenchOptions): ServiceBenchPlan {
+  return options.quick
+    ? {
+        rounds: 1,
+        warmupCalls: 64,
+        latencyCalls: 200,
+        inFlight: IN_FLIGHT,
+        throughputMaxCalls: 300,
+        throughputMaxMs: 10_000,
+        codecIterations: 200,
+      }
+    : {
+        rounds: 15,
+        warmupCalls: 300,
+        latencyCalls: 3000,
+        inFlight: IN_FLIGHT,
+        throughputMaxCalls: 10_000_000,
+        throughputMaxMs: 150,
+        codecIterations: 100_000,
+      };
 }
 
 let segmentCounter = 0;
@@ -300,6 +324,27 @@ async function main(): Promise<number> {
     }
   }
 
+  let service: ServiceBenchResult | null = null;
+  if (selected(options, 'service', 'PhoenixIPC typed service (@phoenix-ipc/service) against raw calls, codecs')) {
+    const t0 = performance.now();
+    try {
+      const { outcome, foreignPercent } = await runInRunner(
+        { kind: 'service', segment: nextSegment(), plan: servicePlan(options) },
+        jobTimeoutMs,
+      );
+      if (outcome.kind !== 'service') throw new Error(`unexpected ${outcome.kind} result`);
+      service = outcome.result;
+      noise.service = foreignPercent;
+      const verified = service.workloads.reduce((sum, workload) => sum + workload.verified, 0);
+      log(
+        `ok    ${'service'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${verified.toLocaleString('en-US')} replies verified; other load ${foreignPercent.toFixed(0)}%`,
+      );
+    } catch (error) {
+      errors.push(`service: ${(error as Error).message}`);
+      log(`FAIL  service                      ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
   const scaling: ScalingResult[] = [];
   if (selected(options, 'scaling', `PhoenixIPC throughput scaling, workers 1..${options.workers}`)) {
     for (let workers = 1; workers <= options.workers; workers++) {
@@ -362,6 +407,18 @@ async function main(): Promise<number> {
     log();
     log(scalingTable(scaling));
   }
+  if (service !== null) {
+    log();
+    log(
+      `## Typed services (@phoenix-ipc/service) against raw calls, same client and server, ${service.rounds} round(s) taking the calls in turn`,
+    );
+    log();
+    log(serviceTable(service));
+    log();
+    log('Codecs alone, in one process (encode + decode; "round-trips": equal after, types included):');
+    log();
+    log(codecTable(service));
+  }
   let targets: TargetVerdict[] = [];
   log();
   log('## Targets');
@@ -369,7 +426,7 @@ async function main(): Promise<number> {
   if (options.quick) {
     log('not judged in --quick (too few calls for meaningful figures)');
   } else {
-    targets = judgeTargets(results);
+    targets = [...judgeTargets(results), ...judgeServiceTargets(service)];
     log(targetLines(targets));
   }
   const durationMs = Math.round(performance.now() - started);
@@ -394,6 +451,7 @@ async function main(): Promise<number> {
       results,
       million,
       scaling,
+      service,
       targets,
       errors,
       durationMs,

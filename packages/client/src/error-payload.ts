@@ -1,42 +1,295 @@
+import type { RemoteError, ValidationIssue } from '@phoenix-ipc/ringbuffer';
 import { isPhoenixErrorCode, PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/shm-layout';
 
 /**
- * Failure replies carry a small UTF-8 JSON document. Workers write it with
- * encodeErrorPayload; callers read it with decodeErrorPayload, which never
- * trusts the bytes (they come from shared memory).
+ * Failure replies: how a worker tells its caller why a request failed.
+ *
+ * Format (the reply's payload, status Failed):
+ *
+ *   UTF-8 JSON document                                   always
+ *   0x00, then the byte fields, one after the other       only if the document has "bytes"
+ *
+ * The document is `{ code, message, name?, stack?, details?, bytes? }`:
+ * `details` holds the JSON-safe facts of the PhoenixError (see FACTS below),
+ * `bytes` maps each byte field (Uint8Array facts such as `remoteData`) to its
+ * length, in the order they follow the 0x00. JSON text never contains a raw
+ * 0x00 byte, so the first one ends the document.
+ *
+ * Workers write it with encodeErrorPayload; callers read it with
+ * decodeErrorPayload, which never trusts the bytes (they come from shared
+ * memory): it keeps only the facts it knows, with the right types, and only
+ * codes of the catalogue.
  */
 export interface ErrorPayload {
   code: PhoenixErrorCode;
   message: string;
   name?: string;
   stack?: string;
+  /** PhoenixError facts that travel with the error (JSON-safe values, or Uint8Array for byte fields). */
+  details?: TransportedDetails;
 }
+
+/** The facts of a PhoenixError that travel in a failure reply (the caller sets seqId and funcId itself). */
+export interface TransportedDetails {
+  group?: 'normal' | 'vip';
+  workerIndex?: number;
+  pid?: number | null;
+  signal?: string | null;
+  exitCode?: number | null;
+  reason?: 'exit' | 'hang' | 'corrupt';
+  attempt?: number;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  bytesNeeded?: number;
+  bytesAvailable?: number;
+  remote?: RemoteError;
+  remoteData?: Uint8Array;
+  issues?: ValidationIssue[];
+}
+
+const isInteger = (value: unknown): boolean => Number.isSafeInteger(value);
+const isString = (value: unknown): boolean => typeof value === 'string';
+const orNull =
+  (check: (value: unknown) => boolean) =>
+  (value: unknown): boolean =>
+    value === null || check(value);
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isRemoteError(value: unknown): boolean {
+  return isPlainRecord(value) && typeof value.name === 'string' && typeof value.message === 'string';
+}
+
+function isIssueList(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (issue) =>
+        isPlainRecord(issue) &&
+        typeof issue.message === 'string' &&
+        (issue.path === undefined ||
+          (Array.isArray(issue.path) &&
+            issue.path.every((key) => typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))))),
+    )
+  );
+}
+
+/** The JSON facts a failure reply may carry, each with the check its value must pass. */
+const FACTS: Readonly<Record<string, (value: unknown) => boolean>> = {
+  group: (value) => value === 'normal' || value === 'vip',
+  workerIndex: isInteger,
+  pid: orNull(isInteger),
+  signal: orNull(isString),
+  exitCode: orNull(isInteger),
+  reason: (value) => value === 'exit' || value === 'hang' || value === 'corrupt',
+  attempt: isInteger,
+  errno: isInteger,
+  syscall: isString,
+  path: isString,
+  bytesNeeded: isInteger,
+  bytesAvailable: isInteger,
+  remote: isRemoteError,
+  issues: isIssueList,
+};
+
+/** The byte facts (Uint8Array values), carried after the document. */
+const BYTE_FACTS: readonly string[] = ['remoteData'];
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** Encodes into `target`, shortening message and stack to fit; returns the byte length. */
-export function encodeErrorPayload(target: Uint8Array, error: ErrorPayload): number {
-  let document: ErrorPayload = error;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const encoded = encoder.encode(JSON.stringify(document));
-    if (encoded.length <= target.length) {
-      target.set(encoded);
-      return encoded.length;
+/**
+ * Describes anything a handler threw as a RemoteError: its name, message,
+ * code and own enumerable fields, values as they are (not made JSON-safe).
+ */
+export function describeThrown(thrown: unknown): RemoteError {
+  if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: String(thrown) };
+  const source = thrown as Record<string, unknown>;
+  const description: RemoteError = {
+    name: typeof source.name === 'string' ? source.name : 'Error',
+    message: typeof source.message === 'string' ? source.message : String(thrown),
+  };
+  if (source.code !== undefined) description.code = source.code;
+  for (const key of Object.keys(source)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'code') continue;
+    description[key] = source[key];
+  }
+  return description;
+}
+
+/**
+ * A JSON copy of `value`: Dates become ISO strings, BigInts decimal strings,
+ * Maps arrays of entries, Sets arrays; binary data, functions, symbols and
+ * undefined are left out. Undefined if the value cannot be made JSON (a cycle).
+ */
+export function toJsonSafe(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(
+      value,
+      function replace(this: Record<string, unknown>, key: string, converted: unknown) {
+        const original = this[key];
+        if (typeof original === 'bigint') return original.toString();
+        if (ArrayBuffer.isView(original) || original instanceof ArrayBuffer) return undefined;
+        if (original instanceof Map) return [...original.entries()];
+        if (original instanceof Set) return [...original.values()];
+        return converted;
+      },
+    );
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A RemoteError whose field values are all JSON values (fields that cannot be are left out). */
+function jsonSafeRemote(remote: RemoteError): RemoteError {
+  const safe = toJsonSafe(remote);
+  if (isRemoteError(safe)) return safe as RemoteError;
+  return { name: String(remote.name), message: String(remote.message) };
+}
+
+/**
+ * The failure document for anything a handler threw. A PhoenixError keeps
+ * its code and its transportable facts (a handler that calls another service
+ * passes on ERR_PHOENIX_TIMEOUT, not ERR_PHOENIX_HANDLER_FAILED); for a
+ * relayed error its remote name and stack are kept. Anything else is
+ * ERR_PHOENIX_HANDLER_FAILED with the thrown error's message, name and stack,
+ * and `remote`: its description made JSON-safe.
+ */
+export function errorPayloadFrom(thrown: unknown): ErrorPayload {
+  if (PhoenixError.isInstance(thrown)) {
+    const details: Record<string, unknown> = {};
+    const facts = thrown as unknown as Record<string, unknown>;
+    for (const key of Object.keys(FACTS)) {
+      const value = facts[key];
+      if (value === undefined) continue;
+      if (key === 'remote' && isPlainRecord(value)) details.remote = jsonSafeRemote(value as RemoteError);
+      else if (FACTS[key]!(value)) details[key] = value;
     }
+    for (const key of BYTE_FACTS) if (facts[key] instanceof Uint8Array) details[key] = facts[key];
+    return {
+      code: thrown.code,
+      message: thrown.message,
+      name: thrown.remoteName ?? thrown.name,
+      stack: thrown.remoteStack ?? thrown.stack,
+      details: details as TransportedDetails,
+    };
+  }
+  const remote = describeThrown(thrown);
+  const stack = thrown instanceof Error ? thrown.stack : undefined;
+  const payload: ErrorPayload = { code: 'ERR_PHOENIX_HANDLER_FAILED', message: remote.message, name: remote.name };
+  if (stack !== undefined) payload.stack = stack;
+  payload.details = { remote: jsonSafeRemote(remote) };
+  return payload;
+}
+
+/** The document without its byte fields, and the byte fields to append. */
+function split(error: ErrorPayload): { document: Record<string, unknown>; bytes: Uint8Array[] } {
+  const { details, ...head } = error;
+  const document: Record<string, unknown> = { ...head };
+  const bytes: Uint8Array[] = [];
+  if (details !== undefined) {
+    const json: Record<string, unknown> = {};
+    const lengths: Record<string, number> = {};
+    for (const [key, value] of Object.entries(details)) {
+      if (value === undefined) continue;
+      if (BYTE_FACTS.includes(key)) {
+        if (value instanceof Uint8Array) {
+          lengths[key] = value.length;
+          bytes.push(value);
+        }
+      } else json[key] = key === 'remote' ? jsonSafeRemote(value as RemoteError) : value;
+    }
+    if (Object.keys(json).length > 0) document.details = json;
+    if (bytes.length > 0) document.bytes = lengths;
+  }
+  return { document, bytes };
+}
+
+// Writes document + byte fields into target; -1 if they do not fit.
+function write(target: Uint8Array, document: Record<string, unknown>, bytes: Uint8Array[]): number {
+  const text = encoder.encode(JSON.stringify(document));
+  const byteTotal = bytes.reduce((sum, field) => sum + field.length, 0);
+  const total = text.length + (bytes.length > 0 ? 1 + byteTotal : 0);
+  if (total > target.length) return -1;
+  target.set(text);
+  if (bytes.length === 0) return text.length;
+  let at = text.length;
+  target[at++] = 0;
+  for (const field of bytes) {
+    target.set(field, at);
+    at += field.length;
+  }
+  return at;
+}
+
+/**
+ * Encodes into `target`; returns the byte length. What does not fit is given
+ * up in this order: the stack, the byte fields, the remote description and
+ * the issues, then message length. The code always survives.
+ */
+export function encodeErrorPayload(target: Uint8Array, error: ErrorPayload): number {
+  const { document, bytes } = split(error);
+  const lighter: (() => void)[] = [
+    () => delete document.stack,
+    () => {
+      bytes.length = 0;
+      delete document.bytes;
+    },
+    () => {
+      const details = document.details as Record<string, unknown> | undefined;
+      if (details === undefined) return;
+      delete details.remote;
+      delete details.issues;
+    },
+  ];
+  let length = write(target, document, bytes);
+  for (let step = 0; length < 0 && step < lighter.length; step++) {
+    lighter[step]!();
+    length = write(target, document, bytes);
+  }
+  if (length >= 0) return length;
+  for (let attempt = 0; attempt < 4; attempt++) {
     const room = Math.max(16, Math.floor(target.length / (attempt + 2)) - 64);
-    document = { code: error.code, message: error.message.slice(0, room), name: error.name };
+    length = write(target, { code: error.code, message: error.message.slice(0, room), name: error.name }, []);
+    if (length >= 0) return length;
   }
   const fallback = encoder.encode(JSON.stringify({ code: error.code, message: '' }));
-  const length = Math.min(fallback.length, target.length);
-  target.set(fallback.subarray(0, length));
-  return length;
+  const fitted = Math.min(fallback.length, target.length);
+  target.set(fallback.subarray(0, fitted));
+  return fitted;
+}
+
+// The facts of a parsed document that are known and well typed; byte fields copied out of `bytes`.
+function readFacts(document: Record<string, unknown>, bytes: Uint8Array | null): Record<string, unknown> {
+  const facts: Record<string, unknown> = {};
+  const details = document.details;
+  if (isPlainRecord(details)) {
+    for (const [key, check] of Object.entries(FACTS)) {
+      if (Object.hasOwn(details, key) && check(details[key])) facts[key] = details[key];
+    }
+  }
+  const lengths = document.bytes;
+  if (bytes !== null && isPlainRecord(lengths)) {
+    let at = 0;
+    for (const [key, length] of Object.entries(lengths)) {
+      if (!Number.isSafeInteger(length) || (length as number) < 0 || at + (length as number) > bytes.length) break;
+      // A copy: the reply's memory is reused once the caller has read it.
+      if (BYTE_FACTS.includes(key)) facts[key] = bytes.slice(at, at + (length as number));
+      at += length as number;
+    }
+  }
+  return facts;
 }
 
 export function decodeErrorPayload(bytes: Uint8Array, details: { seqId: number; funcId: number }): PhoenixError {
+  const end = bytes.indexOf(0);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(bytes));
+    parsed = JSON.parse(decoder.decode(end < 0 ? bytes : bytes.subarray(0, end)));
   } catch {
     return new PhoenixError(
       'ERR_PHOENIX_HANDLER_FAILED',
@@ -44,10 +297,11 @@ export function decodeErrorPayload(bytes: Uint8Array, details: { seqId: number; 
       details,
     );
   }
-  const document = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const document = isPlainRecord(parsed) ? parsed : {};
   const code = isPhoenixErrorCode(document.code) ? document.code : 'ERR_PHOENIX_HANDLER_FAILED';
   const message = typeof document.message === 'string' ? document.message : 'the handler failed';
   return new PhoenixError(code, message, {
+    ...readFacts(document, end < 0 ? null : bytes.subarray(end + 1)),
     ...details,
     remoteName: typeof document.name === 'string' ? document.name : undefined,
     remoteStack: typeof document.stack === 'string' ? document.stack : undefined,

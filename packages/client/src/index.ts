@@ -32,6 +32,14 @@ export {
   encodeControlMessage,
 } from './control-protocol.js';
 export { ringIfParked } from './doorbell-flag.js';
-export { decodeErrorPayload, type ErrorPayload, encodeErrorPayload } from './error-payload.js';
+export {
+  decodeErrorPayload,
+  describeThrown,
+  type ErrorPayload,
+  encodeErrorPayload,
+  errorPayloadFrom,
+  type TransportedDetails,
+  toJsonSafe,
+} from './error-payload.js';
 export { type ClientState, IpcClient, type IpcClientOptions } from './ipc-client.js';
 export type { Reply } from './reply.js';

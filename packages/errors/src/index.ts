@@ -4,4 +4,6 @@ export {
   PhoenixError,
   type PhoenixErrorCode,
   type PhoenixErrorDetails,
+  type RemoteError,
+  type ValidationIssue,
 } from './phoenix-error.js';

@@ -46,7 +46,33 @@ export type PhoenixErrorCode = keyof typeof ERROR_CODES;
 
 const BRAND: unique symbol = Symbol.for('phoenix-ipc.error') as never;
 
-/** Extra facts some errors carry (crash details, syscall details, remote stack). */
+/**
+ * What a handler threw, as its caller sees it: the thrown error's `name`,
+ * `message`, `code` (if it had one) and its own enumerable fields. Over the
+ * raw API the values are JSON values (Dates become strings, BigInts decimal
+ * strings, binary fields are left out); a typed service decodes the full
+ * values from `remoteData` with its codec.
+ */
+export interface RemoteError {
+  name: string;
+  message: string;
+  code?: unknown;
+  [field: string]: unknown;
+}
+
+/** One problem a schema found in a value (Standard Schema issues, made JSON-safe). */
+export interface ValidationIssue {
+  message: string;
+  /** Where in the value: property names and array indexes, outermost first. */
+  path?: (string | number)[];
+}
+
+/**
+ * Extra facts some errors carry (crash details, syscall details, what a
+ * handler threw). Every value is JSON-safe or a Uint8Array, so that the
+ * facts can travel with the error: from a worker to its caller, and across
+ * hosts.
+ */
 export interface PhoenixErrorDetails {
   cause?: unknown;
   group?: 'normal' | 'vip';
@@ -66,6 +92,12 @@ export interface PhoenixErrorDetails {
   /** ERR_PHOENIX_NO_SPACE: what the segment needs and what /dev/shm has free. */
   bytesNeeded?: number;
   bytesAvailable?: number;
+  /** ERR_PHOENIX_HANDLER_FAILED: what the handler threw (name, message, code, own fields). */
+  remote?: RemoteError;
+  /** The same description encoded by a typed service's codec (full fidelity: Dates, Maps, BigInts...). */
+  remoteData?: Uint8Array;
+  /** ERR_PHOENIX_INVALID_ARGUMENT from a schema: the problems it found. */
+  issues?: ValidationIssue[];
 }
 
 export class PhoenixError extends Error {
@@ -87,6 +119,9 @@ export class PhoenixError extends Error {
   declare remoteStack?: string;
   declare bytesNeeded?: number;
   declare bytesAvailable?: number;
+  declare remote?: RemoteError;
+  declare remoteData?: Uint8Array;
+  declare issues?: ValidationIssue[];
 
   constructor(code: PhoenixErrorCode, message: string, details: PhoenixErrorDetails = {}) {
     const { cause, ...facts } = details;

@@ -4,6 +4,8 @@ export {
   PhoenixError,
   type PhoenixErrorCode,
   type PhoenixErrorDetails,
+  type RemoteError,
+  type ValidationIssue,
 } from '@phoenix-ipc/errors';
 export * as RingDescriptor from './ring-descriptor.js';
 export { type RingOptions, type RingRegion, SpscRingBuffer } from './spsc-ring-buffer.js';

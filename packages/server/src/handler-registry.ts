@@ -14,8 +14,13 @@ export interface ResponseHeader {
  * A request handler. `payload` and `responsePayload` are views into shared
  * memory (zero copy), valid until the handler returns or its promise settles.
  * Write the reply into responsePayload and set response.payloadLen, or return
- * (or resolve to) a Uint8Array to be the reply payload. A throw or rejection
- * answers the caller with ERR_PHOENIX_HANDLER_FAILED and its message.
+ * (or resolve to) a Uint8Array to be the reply payload.
+ *
+ * A throw or rejection answers the caller with a failure (never a successful
+ * reply): a thrown PhoenixError keeps its code and facts, so a handler can
+ * pass on the ERR_PHOENIX_TIMEOUT of a call it made; anything else becomes
+ * ERR_PHOENIX_HANDLER_FAILED with its message, `remoteName`, `remoteStack`
+ * and `remote` (name, message, code and own fields, made JSON-safe).
  */
 export type Handler = (
   header: MsgHeader,

@@ -1,4 +1,10 @@
-import { AdaptiveSpin, encodeErrorPayload, ringIfParked } from '@phoenix-ipc/client';
+import {
+  AdaptiveSpin,
+  encodeErrorPayload,
+  errorPayloadFrom,
+  ringIfParked,
+  type TransportedDetails,
+} from '@phoenix-ipc/client';
 import { FdWatcher } from '@phoenix-ipc/native-shm';
 import {
   Frames,
@@ -91,11 +97,6 @@ const SLICE_MS = 2;
 const BACKLOG_RETRY_MS = 1;
 const SAFETY_WAKE_MS = 250;
 const SAFETY_WAKE_MAX_MS = 4000;
-
-function describe(error: unknown): { message: string; name?: string; stack?: string } {
-  if (error instanceof Error) return { message: error.message, name: error.name, stack: error.stack };
-  return { message: String(error) };
-}
 
 /**
  * The worker's serving loop. It consumes its request ring in every active
@@ -654,19 +655,30 @@ export class WorkerRuntime {
     }
   }
 
+  // A PhoenixError keeps its code and facts (a handler may pass on the
+  // ERR_PHOENIX_TIMEOUT of a call it made); anything else is
+  // ERR_PHOENIX_HANDLER_FAILED with the thrown error's description.
   #handlerFailed(job: Job, error: unknown): void {
-    const { message, name, stack } = describe(error);
-    this.#fail(job, 'ERR_PHOENIX_HANDLER_FAILED', message, name, stack);
+    const { code, message, name, stack, details } = errorPayloadFrom(error);
+    this.#fail(job, code, message, name, stack, details, true);
   }
 
-  // Answers the request with a failure reply.
-  #fail(job: Job, code: PhoenixErrorCode, message: string, name?: string, stack?: string): void {
-    const handlerUs = code === 'ERR_PHOENIX_HANDLER_FAILED' ? (monotonicNowMs() - job.startedAt) * 1000 : 0;
+  // Answers the request with a failure reply (a PhoenixIPC failure at the transport level, never a success).
+  #fail(
+    job: Job,
+    code: PhoenixErrorCode,
+    message: string,
+    name?: string,
+    stack?: string,
+    details?: TransportedDetails,
+    handlerRan = code === 'ERR_PHOENIX_HANDLER_FAILED',
+  ): void {
+    const handlerUs = handlerRan ? (monotonicNowMs() - job.startedAt) * 1000 : 0;
     this.#config.onRequestDone?.(job.funcId, code, job.queueWaitUs, handlerUs);
     if (job.reply >= 0) {
       const start = job.reply + RESPONSE_FRAME_BYTES;
       const room = new Uint8Array(this.#buffer, start, this.#replyRoom);
-      const length = encodeErrorPayload(room, { code, message, name, stack });
+      const length = encodeErrorPayload(room, { code, message, name, stack, details });
       Frames.writeResponseFrame(
         this.#words,
         job.reply,
@@ -683,7 +695,7 @@ export class WorkerRuntime {
       return;
     }
     const room = new Uint8Array(this.#replyRoom);
-    const length = encodeErrorPayload(room, { code, message, name, stack });
+    const length = encodeErrorPayload(room, { code, message, name, stack, details });
     this.#publishCopy(job, job.funcId, room.subarray(0, length), MsgStatus.Failed, true, handlerUs);
   }
 

@@ -1,3 +1,4 @@
+import type { ServiceBenchPlan, ServiceBenchResult } from './service-bench.js';
 import type { RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
 
 /** What the orchestrator (bench-main) asks a runner process to do. */
@@ -23,6 +24,12 @@ export type Job =
       warmupMs: number;
       durationMs: number;
       maxCalls: number;
+    }
+  | {
+      /** The typed service (@phoenix-ipc/service) against raw calls, and the codecs (bench/service-bench). */
+      kind: 'service';
+      segment: string;
+      plan: ServiceBenchPlan;
     }
   | {
       /** One client process of a scaling job (started by the scaling runner). */
@@ -82,7 +89,8 @@ export type JobResult =
   | { kind: 'transport'; result: TransportResult }
   | { kind: 'million'; result: MillionResult }
   | { kind: 'scaling'; result: ScalingResult }
-  | { kind: 'load'; result: ThroughputResult & { verified: number } };
+  | { kind: 'load'; result: ThroughputResult & { verified: number } }
+  | { kind: 'service'; result: ServiceBenchResult };
 
 /** Runner → parent messages. */
 export type RunnerMessage =

@@ -38,7 +38,7 @@ function cpuPair(caller: number, peer: number | null): string {
   return peer === null ? `${formatUs(caller)} (both)` : `${formatUs(caller)} / ${formatUs(peer)}`;
 }
 
-function markdownTable(header: string[], rows: string[][], rightAligned: (column: number) => boolean): string {
+export function markdownTable(header: string[], rows: string[][], rightAligned: (column: number) => boolean): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) =>
     `| ${cells.map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;

@@ -14,6 +14,7 @@ import { type EchoTransport, measureTransport, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { peerScript } from './paths.js';
 import { rssOf } from './proc.js';
+import { runServiceBench } from './service-bench.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
 import { PhoenixServerProcess, phoenixClientTransport } from './transports/phoenix.js';
 import { measureSab } from './transports/sab.js';
@@ -278,6 +279,8 @@ export async function runJob(job: Job): Promise<JobResult> {
       return { kind: 'scaling', result: await runScaling(job) };
     case 'load':
       return { kind: 'load', result: await runLoad(job) };
+    case 'service':
+      return { kind: 'service', result: await runServiceBench(job.segment, job.plan) };
   }
 }
 

@@ -23,10 +23,10 @@ const server = await IpcServer.create(config.name, {
   vipWorkers: 0,
   waitStrategy: config.waitStrategy,
   maxClients: config.maxClients,
-  // The 64 KiB rows need room above the 32 KiB default.
-  maxPayloadBytes: 64 * 1024,
+  // The 64 KiB rows need room above the 32 KiB default (the typed-service job asks for more).
+  maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,
 });
-await server.start(peerScript('phoenix-worker'), [config.name]);
+await server.start(peerScript(config.worker ?? 'phoenix-worker'), [config.name]);
 
 const reply = (message: ServerReply) => process.send!(message);
 let stopping = false;

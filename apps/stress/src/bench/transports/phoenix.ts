@@ -28,6 +28,10 @@ export interface PhoenixServerConfig {
   workers: number;
   waitStrategy: WaitStrategy;
   maxClients: number;
+  /** The workers' peer script (default 'phoenix-worker', the echo worker). */
+  worker?: string;
+  /** Default: the layout's default. */
+  maxPayloadBytes?: number;
 }
 
 export type ServerRequest = { t: 'bench'; plan: RunPlan } | { t: 'stats' } | { t: 'stop' };

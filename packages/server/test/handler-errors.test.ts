@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IpcServer, PhoenixError } from '../src/index.js';
+import { Harness } from './harness.js';
+
+// The codes of fixtures/error-worker.mjs.
+const THROWS_PHOENIX = 1201;
+const REJECTS_PHOENIX = 1202;
+const THROWS_WITH_FIELDS = 1203;
+const THROWS_NUMBER = 1204;
+const ECHO = 1205;
+const WORKER = fileURLToPath(new URL('./fixtures/error-worker.mjs', import.meta.url));
+
+async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
+  const outcome = await promise.then(
+    () => new Error('the call resolved'),
+    (error: unknown) => error,
+  );
+  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
+  return outcome as PhoenixError;
+}
+
+const asJson = (value: unknown) => JSON.stringify(value);
+
+// Both reply paths of the worker: written in place (concurrency 1) and copied (concurrency 2).
+describe.each([1, 2])('a handler that throws, concurrency %i', (concurrency) => {
+  const harness = new Harness();
+  let server: IpcServer;
+  beforeAll(async () => {
+    const name = harness.name('throws');
+    server = harness.track(
+      await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1, concurrency }),
+    );
+    await server.start(WORKER, [name]);
+  });
+  afterAll(() => harness.cleanup());
+
+  it.each([THROWS_PHOENIX, REJECTS_PHOENIX])('keeps the code and facts of a PhoenixError (func id %i)', async (id) => {
+    const error = await failure(
+      server.callAsync(id, asJson({ code: 'ERR_PHOENIX_TIMEOUT', message: 'the database call timed out' })),
+    );
+    expect(error.code).toBe('ERR_PHOENIX_TIMEOUT');
+    expect(error.message).toBe('the database call timed out');
+    expect(error).toMatchObject({ workerIndex: 3, attempt: 2, issues: [{ message: 'why', path: ['a'] }], funcId: id });
+    expect(error.remoteName).toBe('PhoenixError');
+  });
+
+  it('passes on ERR_PHOENIX_UNAVAILABLE as a failure, not as a reply', async () => {
+    const error = await failure(
+      server.callAsync(THROWS_PHOENIX, asJson({ code: 'ERR_PHOENIX_UNAVAILABLE', message: 'nobody home' })),
+    );
+    expect(error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
+  });
+
+  it('turns an error with fields into ERR_PHOENIX_HANDLER_FAILED with a JSON-safe remote', async () => {
+    const error = await failure(server.callAsync(THROWS_WITH_FIELDS));
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(error.message).toBe('the oven is cold');
+    expect(error.remoteName).toBe('OvenError');
+    expect(error.remoteStack).toContain('the oven is cold');
+    expect(error.remote).toEqual({
+      name: 'OvenError',
+      message: 'the oven is cold',
+      code: 'E_COLD',
+      degrees: 12,
+      since: '1970-01-01T00:00:00.000Z',
+      serial: '7',
+    });
+  });
+
+  it('turns a thrown number into ERR_PHOENIX_HANDLER_FAILED', async () => {
+    const error = await failure(server.callAsync(THROWS_NUMBER));
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_HANDLER_FAILED', message: '42' });
+  });
+
+  it('keeps serving afterwards', async () => {
+    const reply = await server.callAsync(ECHO, 'still here');
+    expect(Buffer.from(reply.payload).toString()).toBe('still here');
+    expect(server.getWorkerStats().every((stats) => stats.crashes === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,124 @@
+import { PhoenixError } from '@phoenix-ipc/client';
+import type { Caller } from './caller.js';
+import type { MethodDefinition, Service } from './define-service.js';
+import { restoreRemote } from './remote-error.js';
+import type { BoundService, ServiceCallOptions } from './types.js';
+import { decodeValue, encodeValue, reasonOf } from './values.js';
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+// What libraries and runtimes probe on any object (await, JSON, test
+// matchers, React...), answered with undefined instead of a TypeError. So are
+// names that cannot be a typo of a method name (symbols, `@@iterator`,
+// `$$typeof`, `_private`...).
+const PROBES = new Set(['then', 'catch', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect']);
+const METHOD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+// Payloads at least this large are handed back to the codec once their call
+// has settled, so that their memory is reused (no fresh memory per large
+// call). Smaller ones are not worth two closures per call: their memory goes
+// to the garbage collector.
+const RELEASE_BYTES = 1024;
+
+type BoundFunction = (input?: unknown, options?: ServiceCallOptions, extra?: unknown) => Promise<unknown>;
+
+/** The function that calls one method through `caller`. */
+function boundMethod(service: Service<unknown>, method: MethodDefinition, caller: Caller): BoundFunction {
+  const { codec } = service;
+  const { id, label } = method;
+  const release = codec.release?.bind(codec);
+  const onReply = (reply: { payload: Uint8Array }): unknown => {
+    try {
+      return decodeValue(codec, reply.payload);
+    } catch (error) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_HANDLER_FAILED',
+        `${label}: the reply does not decode with the ${codec.name} codec (${reasonOf(error)})`,
+        { cause: error, funcId: id },
+      );
+    }
+  };
+  const onFailure = (error: unknown): never => {
+    if (!PhoenixError.isInstance(error)) throw error;
+    if (error.code === 'ERR_PHOENIX_PAYLOAD_TOO_LARGE' && !error.message.includes(label)) {
+      const {
+        name: _name,
+        message: _message,
+        stack: _stack,
+        code,
+        ...facts
+      } = error as PhoenixError & Record<string, unknown>;
+      throw new PhoenixError(code, `${label}: ${error.message}`, { ...facts, cause: error });
+    }
+    restoreRemote(error, codec);
+    throw error;
+  };
+  return (input?: unknown, options?: ServiceCallOptions, extra?: unknown): Promise<unknown> => {
+    if (extra !== undefined) {
+      return Promise.reject(invalid(`${label} takes at most one input value and the call options, got more`));
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      return Promise.reject(invalid(`${label}: the call options must be an object { priority, timeoutMs, signal }`));
+    }
+    let payload: Uint8Array;
+    try {
+      payload = encodeValue(codec, input);
+    } catch (error) {
+      return Promise.reject(
+        new PhoenixError(
+          'ERR_PHOENIX_INVALID_ARGUMENT',
+          `${label}: the input cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
+          { cause: error, funcId: id },
+        ),
+      );
+    }
+    let pending: Promise<{ payload: Uint8Array }>;
+    try {
+      pending = caller.callAsync(id, payload, options);
+    } catch (error) {
+      pending = Promise.reject(error); // a caller that throws instead of rejecting
+    }
+    if (release === undefined || payload.length < RELEASE_BYTES) return pending.then(onReply, onFailure);
+    // The call has settled: the caller no longer needs the payload, the codec may reuse its memory.
+    return pending.then(
+      (reply) => {
+        release(payload);
+        return onReply(reply);
+      },
+      (error: unknown) => {
+        release(payload);
+        return onFailure(error);
+      },
+    );
+  };
+}
+
+/**
+ * The object behind `service.bind(caller)`: the methods are its own
+ * properties (made once here; a call allocates nothing beyond its promises),
+ * and its prototype is a Proxy that answers every other name: an unknown
+ * method name throws a TypeError that names the service.
+ */
+export function bindService<I>(service: Service<I>, caller: Caller): BoundService<I> {
+  if (typeof caller !== 'object' || caller === null || typeof caller.callAsync !== 'function') {
+    throw invalid(
+      `${service.name}.bind(caller): caller must have callAsync(funcId, payload, options) (IpcClient, IpcServer, NatsCaller)`,
+    );
+  }
+  const names = service.methods.map((method) => method.name).join(', ');
+  const unknownMethod = new Proxy(Object.create(Object.prototype) as object, {
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' || key in target || PROBES.has(key) || !METHOD_NAME.test(key)) {
+        return Reflect.get(target, key, receiver);
+      }
+      throw new TypeError(`service "${service.name}" has no method "${key}" (its methods: ${names})`);
+    },
+  });
+  const api = Object.create(unknownMethod) as Record<string, BoundFunction>;
+  for (const method of service.methods) {
+    api[method.name] = boundMethod(service as Service<unknown>, method, caller);
+  }
+  return Object.freeze(api) as unknown as BoundService<I>;
+}

@@ -1,0 +1,31 @@
+/**
+ * How a service turns values into bytes and back. Both ends of a service
+ * must use the same codec (it is part of the service's definition).
+ *
+ * The service layer handles `undefined` at the top level itself (an empty
+ * payload), so a codec only sees the values of calls that pass one.
+ */
+export interface Codec {
+  /** Names the codec in error messages. */
+  readonly name: string;
+  /** The value as bytes; throws if the value cannot be encoded. */
+  encode(value: unknown): Uint8Array;
+  /**
+   * The value the bytes encode; throws if they do not decode. `bytes` may be
+   * a view into shared memory: binary values the result holds may be views
+   * of it (no copy), valid as long as `bytes` is.
+   */
+  decode(bytes: Uint8Array): unknown;
+  /**
+   * Optional: encodes straight into the start of `target` (a worker's reply
+   * area in shared memory) and returns how many bytes it wrote, or -1 to say
+   * "use encode" (the value does not fit, or the codec finds encode cheaper
+   * for it). Saves a copy of the reply.
+   */
+  encodeInto?(value: unknown, target: Uint8Array): number;
+  /**
+   * Optional: `bytes` (a result of encode) is no longer used by anyone, its
+   * memory may be reused. A bound service calls it once its call has settled.
+   */
+  release?(bytes: Uint8Array): void;
+}

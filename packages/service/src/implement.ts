@@ -1,0 +1,165 @@
+import { PhoenixError } from '@phoenix-ipc/client';
+import type { Handler, ResponseHeader } from '@phoenix-ipc/server';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { HandlerHost } from './caller.js';
+import type { Codec } from './codec.js';
+import type { MethodDefinition, Service } from './define-service.js';
+import { failureOf } from './remote-error.js';
+import type { ServiceHandlers } from './types.js';
+import { describeIssues, issuesOf, type Schema } from './validation.js';
+import { decodeValue, reasonOf } from './values.js';
+
+type AnyHandler = (input: unknown) => unknown;
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** Runs `schema` on `value`; `then` gets the validated value (synchronously when the schema is). */
+function validate(
+  schema: Schema,
+  value: unknown,
+  fail: (issues: ReadonlyArray<StandardSchemaV1.Issue>) => never,
+  then: (value: unknown) => unknown,
+): unknown {
+  const result = schema['~standard'].validate(value);
+  const settle = (outcome: StandardSchemaV1.Result<unknown>): unknown =>
+    outcome.issues !== undefined ? fail(outcome.issues) : then(outcome.value);
+  return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
+}
+
+/**
+ * The raw handler of one method: decode the input (zero copy: binary values
+ * are views of the request in shared memory), check it, run the handler,
+ * check its result, encode the reply. A method without schemas and a
+ * synchronous handler takes no closure and no promise per call.
+ */
+function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandler): Handler {
+  const { label, input: inputSchema, output: outputSchema } = method;
+  const badInput = (issues: ReadonlyArray<StandardSchemaV1.Issue>): never => {
+    const list = issuesOf(issues);
+    throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `${label}: invalid input: ${describeIssues(list)}`, {
+      issues: list,
+    });
+  };
+  const badOutput = (issues: ReadonlyArray<StandardSchemaV1.Issue>): never => {
+    const list = issuesOf(issues);
+    throw new PhoenixError(
+      'ERR_PHOENIX_HANDLER_FAILED',
+      `${label}: the handler returned an invalid result: ${describeIssues(list)}`,
+      { issues: list },
+    );
+  };
+  const handlerFailed = (error: unknown): never => {
+    throw failureOf(error, codec);
+  };
+
+  const write = (output: unknown, response: ResponseHeader, responsePayload: Uint8Array): undefined => {
+    if (output === undefined) {
+      response.payloadLen = 0;
+      return undefined;
+    }
+    let bytes: Uint8Array;
+    try {
+      const written = codec.encodeInto === undefined ? -1 : codec.encodeInto(output, responsePayload);
+      if (written >= 0) {
+        response.payloadLen = written;
+        return undefined;
+      }
+      bytes = codec.encode(output);
+    } catch (error) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_HANDLER_FAILED',
+        `${label}: the handler's result cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
+      );
+    }
+    if (bytes.length > responsePayload.length) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `${label}: the reply of ${bytes.length} bytes exceeds maxPayloadBytes ${responsePayload.length}`,
+      );
+    }
+    responsePayload.set(bytes);
+    response.payloadLen = bytes.length;
+    codec.release?.(bytes);
+    return undefined;
+  };
+
+  const finish = (output: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown =>
+    outputSchema === undefined
+      ? write(output, response, responsePayload)
+      : validate(outputSchema, output, badOutput, (value) => write(value, response, responsePayload));
+
+  const run = (input: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown => {
+    let output: unknown;
+    try {
+      output = handler(input);
+    } catch (error) {
+      return handlerFailed(error);
+    }
+    if (isThenable(output)) {
+      return Promise.resolve(output).then((value) => finish(value, response, responsePayload), handlerFailed);
+    }
+    return finish(output, response, responsePayload);
+  };
+
+  return (_header, payload, response, responsePayload) => {
+    let input: unknown;
+    try {
+      input = decodeValue(codec, payload);
+    } catch (error) {
+      throw invalid(`${label}: the request does not decode with the ${codec.name} codec (${reasonOf(error)})`);
+    }
+    const result =
+      inputSchema === undefined
+        ? run(input, response, responsePayload)
+        : validate(inputSchema, input, badInput, (value) => run(value, response, responsePayload));
+    return result as Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  };
+}
+
+/**
+ * Registers one handler per method of `service` on `server` (IpcServer; call
+ * it in every process of the cluster, like registerHandler). Each handler
+ * takes the method's input and returns (or resolves to) its result.
+ *
+ * Binary values in the input (Uint8Array, Buffer) are views into shared
+ * memory, not copies: valid while the handler runs (until its promise
+ * settles), like the payload of a raw handler. Copy what you keep longer.
+ *
+ * Handlers are called with `handlers` as `this`. Throws
+ * ERR_PHOENIX_INVALID_ARGUMENT if a method has no handler or a function in
+ * `handlers` names no method of the service.
+ */
+export function implement<I>(server: HandlerHost, service: Service<I>, handlers: ServiceHandlers<I>): void {
+  if (typeof server !== 'object' || server === null || typeof server.registerHandler !== 'function') {
+    throw invalid(`implement(${service?.name}): server must be an IpcServer (it has registerHandler)`);
+  }
+  if (typeof handlers !== 'object' || handlers === null) {
+    throw invalid(`implement(${service.name}): handlers must be an object with one function per method`);
+  }
+  const table = handlers as Record<string, unknown>;
+  // A function for no method is most likely a misspelt handler; other fields (state for `this`) are the caller's.
+  for (const key of Object.keys(table)) {
+    if (typeof table[key] === 'function' && service.method(key) === undefined) {
+      throw invalid(`implement(${service.name}): the service has no method "${key}"`);
+    }
+  }
+  const found = service.methods.map((method) => {
+    const handler = table[method.name];
+    if (typeof handler !== 'function')
+      throw invalid(`implement(${service.name}): no handler for method "${method.name}"`);
+    return { method, handler: (handler as AnyHandler).bind(handlers) };
+  });
+  for (const { method, handler } of found) {
+    server.registerHandler(method.id, methodHandler(method, service.codec, handler));
+  }
+}

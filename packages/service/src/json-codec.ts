@@ -1,0 +1,37 @@
+import type { Codec } from './codec.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * UTF-8 JSON, for callers in other languages (over NATS). Plain JSON values
+ * only: Dates arrive as ISO strings, Uint8Arrays (and Buffers) as base64
+ * strings, Maps, Sets and `undefined` inside values are not kept, and a
+ * BigInt cannot be encoded (ERR_PHOENIX_INVALID_ARGUMENT). Prefer the default
+ * msgpackr codec between Node processes.
+ */
+export class JsonCodec implements Codec {
+  readonly name = 'json';
+
+  encode(value: unknown): Uint8Array {
+    const text = JSON.stringify(
+      value,
+      function replace(this: Record<string, unknown>, key: string, converted: unknown) {
+        const original = this[key];
+        // Before Buffer#toJSON's { type, data } form: bytes as base64, the usual JSON convention.
+        if (original instanceof Uint8Array)
+          return Buffer.from(original.buffer, original.byteOffset, original.length).toString('base64');
+        return converted;
+      },
+    );
+    // JSON has no undefined: the service layer sends it as an empty payload before a codec is asked.
+    return encoder.encode(text ?? 'null');
+  }
+
+  decode(bytes: Uint8Array): unknown {
+    return JSON.parse(decoder.decode(bytes));
+  }
+}
+
+/** JSON (see JsonCodec): the codec for services called from other languages. */
+export const jsonCodec: Codec = new JsonCodec();

@@ -1,0 +1,354 @@
+import { addExtension, C1, type Options, Packr } from 'msgpackr';
+import type { Codec } from './codec.js';
+import { decodePlain, NOT_PLAIN } from './plain-read.js';
+import { encodePlain } from './plain-write.js';
+
+/*
+ * msgpackr, tuned for request/response values (measured in apps/stress,
+ * `--filter service`):
+ *
+ *   { moreTypes: true, useRecords: false, useBigIntExtension: true }
+ *
+ * moreTypes keeps Set, typed arrays, Error and RegExp; BigInts of any size
+ * round-trip; Date and `undefined` (distinct from null) always do. Objects
+ * travel as plain msgpack maps: msgpackr's records, its default, define each
+ * object shape inside every message when nothing is shared between the ends,
+ * and cost about twice as much per call (measured). With plain maps msgpackr
+ * would write a Map as a msgpack map too and decode it as an object ("with
+ * useRecords: false, Map does not round-trip"), so Maps travel as an
+ * extension of their own, keys of any type kept: the bundled msgpackr has a
+ * one-line change for it (build/msgpackr-map-extension.ts). No shared state
+ * between the two ends: every message decodes on its own, and objects are
+ * standard msgpack maps any msgpack library reads.
+ *
+ * Binary stays binary: a Buffer travels as msgpack `bin`, a Uint8Array as
+ * msgpackr's typed-array extension, both raw bytes. `bin` decodes as a view of
+ * the input; msgpackr's typed-array reader copies (to align wider types), so
+ * the codec registers its own reader that returns Uint8Arrays as views.
+ *
+ * Extensions are module state in msgpackr: the build bundles a private copy
+ * of msgpackr into this package (tsup.config.ts), so these registrations reach
+ * nobody else's msgpackr.
+ *
+ * Plain values (objects, arrays, strings, numbers, booleans, null, Buffers and
+ * Uint8Arrays) skip msgpackr: plain-write.ts and plain-read.ts write and read
+ * the very same bytes with less work per call. Everything else, and every
+ * message they do not find well-formed, goes to msgpackr.
+ */
+const MAP_EXTENSION = 0x6d; // 'm': [key, value, key, value, ...]
+const TYPED_ARRAY_EXTENSION = 0x74; // msgpackr's own 't'
+const UINT8_ARRAY = 1;
+const TYPED_ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
+const ARRAY_BUFFER = 16;
+const DATA_VIEW = 17;
+
+function readTypedArray(data: Uint8Array): unknown {
+  const kind = data[0]!;
+  // Zero copy: a view of the message (in shared memory on the worker side).
+  if (kind === UINT8_ARRAY) return new Uint8Array(data.buffer, data.byteOffset + 1, data.length - 1);
+  // Wider element types need an aligned buffer of their own: copy.
+  const aligned = Uint8Array.prototype.slice.call(data, 1).buffer;
+  if (kind === ARRAY_BUFFER) return aligned;
+  if (kind === DATA_VIEW) return new DataView(aligned);
+  const TypedArray = TYPED_ARRAYS[kind];
+  if (TypedArray === undefined) throw new Error(`unknown typed array kind ${kind}`);
+  return new TypedArray(aligned);
+}
+
+type Allocate = (size: number) => { target: Uint8Array; position: number; targetView: DataView };
+
+// A tag (fixext 1, type 'm'), then an array of 2 × size: keys and values in turn.
+function writeMap(map: Map<unknown, unknown>, allocate: Allocate, pack: (value: unknown) => void): void {
+  const length = map.size * 2;
+  if (length < 16) {
+    const { target, position } = allocate(4);
+    target.set([0xd4, MAP_EXTENSION, 0, 0x90 | length], position);
+  } else if (length < 0x10000) {
+    const { target, position } = allocate(6);
+    target.set([0xd4, MAP_EXTENSION, 0, 0xdc, length >> 8, length & 0xff], position);
+  } else {
+    const { target, position, targetView } = allocate(8);
+    target.set([0xd4, MAP_EXTENSION, 0, 0xdd], position);
+    targetView.setUint32(position + 4, length);
+  }
+  for (const [key, value] of map) {
+    pack(key);
+    pack(value);
+  }
+}
+
+function readMap(entries: unknown): Map<unknown, unknown> {
+  if (!Array.isArray(entries) || entries.length % 2 !== 0) throw new Error('a Map extension without key/value pairs');
+  const map = new Map<unknown, unknown>();
+  for (let i = 0; i < entries.length; i += 2) map.set(entries[i], entries[i + 1]);
+  return map;
+}
+
+let installed = false;
+function installExtensions(): void {
+  if (installed) return;
+  installed = true;
+  addExtension({ type: TYPED_ARRAY_EXTENSION, unpack: readTypedArray });
+  addExtension({ Class: Map, type: MAP_EXTENSION, pack: writeMap as never, read: readMap } as never);
+}
+
+// msgpackr writes into one output buffer kept in its module state. Every
+// call here first points it where this call must write: encodeInto at the
+// caller's target, encode at the free part of an arena of ours, after every
+// result it handed out from it. A full arena is retired; once every result
+// handed out from it has been released (release(), called by a bound service
+// when its call has settled), it is reused instead of allocated anew, so
+// steady traffic allocates no encoding memory (measured: a 64 KiB field
+// costs 2.6 µs to encode into reused memory, 14 µs into fresh memory).
+// Results nobody releases leave their arena to the garbage collector.
+const ARENA_BYTES = 16 * 1024;
+// msgpackr starts a fresh buffer itself when fewer than 2 KiB are left.
+const ARENA_RESERVE = 2048 + 16;
+const SPARE_ARENAS = 4;
+// Larger arenas (made for a rare huge value) go to the garbage collector rather than wait as spares.
+const SPARE_ARENA_BYTES = 1024 * 1024;
+
+interface Arena {
+  buffer: Buffer;
+  view: DataView;
+  used: number;
+  /** Results handed out and not yet released. */
+  leases: number;
+  retired: boolean;
+}
+
+let arena: Arena | null = null;
+const spares: Arena[] = [];
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+function newArena(buffer: Buffer, used: number): Arena {
+  const fresh: Arena = {
+    buffer,
+    view: new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength),
+    used,
+    leases: 0,
+    retired: false,
+  };
+  arenas.set(buffer.buffer, fresh);
+  return fresh;
+}
+
+function retire(old: Arena): void {
+  old.retired = true;
+  if (old.leases === 0) spare(old);
+}
+
+function spare(old: Arena): void {
+  if (spares.length >= SPARE_ARENAS || old.buffer.length > SPARE_ARENA_BYTES) return;
+  old.used = 0;
+  old.retired = false;
+  // Largest last: the next arena is the largest spare.
+  let at = spares.length;
+  while (at > 0 && spares[at - 1]!.buffer.length > old.buffer.length) at--;
+  spares.splice(at, 0, old);
+}
+
+// The size of the last value encoded: the next is expected to be about as large.
+let lastSize = 0;
+
+/** The arena with room for the next value (as large as the last one, or msgpackr's minimum). */
+function currentArena(): Arena {
+  const room = Math.max(ARENA_RESERVE, lastSize + (lastSize >> 3) + 64);
+  if (arena !== null && arena.buffer.length - arena.used >= room) return arena;
+  if (arena !== null) retire(arena);
+  const largest = spares.at(-1);
+  arena =
+    largest !== undefined && largest.buffer.length >= room
+      ? spares.pop()!
+      : newArena(Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, Math.min(room * 4, room + SPARE_ARENA_BYTES))), 0);
+  return arena;
+}
+
+// Decoding (and encoding in place) goes through one Buffer and one DataView
+// over the whole memory the bytes live in (the segment, or the pool slab of a
+// small reply) with a start and an end: a new view per call would cost a
+// Buffer and a DataView each time. Binary values decode as views of that
+// memory. A few memories are remembered, most recent first: a worker that
+// calls services reads the segment and the pool in turn.
+interface Source {
+  memory: ArrayBufferLike | null;
+  buffer: Buffer;
+  view: DataView;
+}
+const EMPTY: Source = { memory: null, buffer: Buffer.alloc(0), view: new DataView(new ArrayBuffer(0)) };
+const sources: Source[] = [EMPTY, EMPTY, EMPTY, EMPTY];
+
+function sourceOf(memory: ArrayBufferLike): Source {
+  let found = sources[0]!;
+  if (found.memory === memory && found.buffer.length > 0) return found;
+  let at = 1;
+  while (at < sources.length && (sources[at]!.memory !== memory || sources[at]!.buffer.length === 0)) at++;
+  if (at < sources.length) found = sources[at]!;
+  else {
+    at = sources.length - 1;
+    found = { memory, buffer: Buffer.from(memory, 0, memory.byteLength), view: new DataView(memory as ArrayBuffer) };
+  }
+  sources.copyWithin(1, 0, at);
+  sources[0] = found;
+  return found;
+}
+
+const range = { start: 0, end: 0 };
+
+// Small messages without binary values are copied to the start of a scratch
+// buffer first: msgpackr caches object keys only for sources shorter than 180
+// bytes (its srcEnd), and a view into a segment ends far beyond that. Safe
+// because such a message decodes to nothing that points into its bytes.
+const SMALL_MESSAGE = 160;
+const scratch = Buffer.allocUnsafeSlow(SMALL_MESSAGE);
+
+/** True if the bytes may hold bin or ext values (whose decoded views would point into them). */
+function mayHoldBinary(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if ((byte >= 0xc4 && byte <= 0xc9) || (byte >= 0xd4 && byte <= 0xd8)) return true;
+  }
+  return false;
+}
+
+// 0: not encoding; 1: the plain writer is; 2: msgpackr is (see #encodeNested).
+let encoding: 0 | 1 | 2 = 0;
+
+// Replies msgpackr encodes: in place only once one was at least this large
+// (the set-up costs more than copying a small reply).
+const IN_PLACE_BYTES = 4096;
+let lastInPlaceSize = 0;
+
+/** msgpackr (see above): the default codec of a service. */
+export class MsgpackCodec implements Codec {
+  readonly name = 'msgpackr';
+  readonly #packr: Packr;
+
+  constructor() {
+    installExtensions();
+    // mapsAsExtension: the one-line change of the bundled msgpackr (build/msgpackr-map-extension.ts).
+    const options = { moreTypes: true, useRecords: false, useBigIntExtension: true, mapsAsExtension: true };
+    this.#packr = new Packr(options as Options);
+  }
+
+  encode(value: unknown): Uint8Array {
+    if (encoding !== 0) return this.#encodeNested(value);
+    encoding = 1;
+    try {
+      return this.#encode(value);
+    } finally {
+      encoding = 0;
+    }
+  }
+
+  // A getter of the value being encoded encodes something itself: leave the
+  // outer encoding's buffers alone (msgpackr's own pack is re-entrant). (A
+  // getter of a plain object may run twice: once for the plain writer, once
+  // for msgpackr if the writer meets a value it leaves to msgpackr.)
+  #encodeNested(value: unknown): Uint8Array {
+    const packr = this.#packr;
+    if (encoding === 1) packr.useBuffer(Buffer.allocUnsafeSlow(ARENA_BYTES)); // msgpackr is not packing: a buffer of its own
+    return Uint8Array.prototype.slice.call(packr.pack(value));
+  }
+
+  #encode(value: unknown): Uint8Array {
+    let into = currentArena();
+    const end = encodePlain(into.buffer, into.view, into.used, into.buffer.length, value);
+    if (end >= 0) {
+      // A plain Uint8Array view: cheaper to make than a Buffer's subarray.
+      const bytes = new Uint8Array(into.buffer.buffer, into.buffer.byteOffset + into.used, end - into.used);
+      into.used = end;
+      into.leases++;
+      lastSize = bytes.length;
+      return bytes;
+    }
+    const packr = this.#packr;
+    packr.useBuffer(into.buffer);
+    packr.position = into.used;
+    encoding = 2;
+    const bytes = packr.pack(value);
+    if (bytes.buffer !== into.buffer.buffer) {
+      // msgpackr needed more room and moved to a larger buffer of its own (what it wrote into ours
+      // belongs to no result): that buffer becomes the arena, reused in turn once released.
+      retire(into);
+      into = arena = arenas.get(bytes.buffer) ?? newArena(Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength), 0);
+    }
+    into.used = bytes.byteOffset + bytes.length;
+    into.leases++;
+    lastSize = bytes.length;
+    lastInPlaceSize = bytes.length;
+    return bytes;
+  }
+
+  release(bytes: Uint8Array): void {
+    const owner = arenas.get(bytes.buffer);
+    if (owner === undefined || owner.leases === 0) return;
+    owner.leases--;
+    if (owner.leases === 0 && owner.retired) spare(owner);
+  }
+
+  encodeInto(value: unknown, target: Uint8Array): number {
+    if (encoding !== 0) return -1;
+    encoding = 1;
+    try {
+      return this.#encodeInto(value, target);
+    } finally {
+      encoding = 0;
+    }
+  }
+
+  #encodeInto(value: unknown, target: Uint8Array): number {
+    // Plain values: written in place through the Buffer over the whole memory (no set-up per call).
+    const memory = sourceOf(target.buffer);
+    const end = encodePlain(memory.buffer, memory.view, target.byteOffset, target.byteOffset + target.length, value);
+    if (end >= 0) return end - target.byteOffset;
+    // Others through msgpackr, which needs a Buffer view of target and a DataView of it per call:
+    // only worth it for large values (judged by the last one), else encode and copy.
+    if (lastInPlaceSize < IN_PLACE_BYTES) return -1;
+    const packr = this.#packr;
+    packr.useBuffer(
+      Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength),
+    );
+    encoding = 2;
+    const bytes = packr.pack(value);
+    lastInPlaceSize = bytes.length;
+    return bytes.buffer === target.buffer && bytes.byteOffset === target.byteOffset ? bytes.length : -1;
+  }
+
+  decode(bytes: Uint8Array): unknown {
+    if (bytes.length === 0) throw new Error('no bytes to decode');
+    const memory = sourceOf(bytes.buffer);
+    const plain = decodePlain(memory.buffer, memory.view, bytes.byteOffset, bytes.byteOffset + bytes.length);
+    if (plain !== NOT_PLAIN) return plain;
+    let source: Buffer;
+    if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) {
+      scratch.set(bytes);
+      source = scratch;
+      range.start = 0;
+      range.end = bytes.length;
+    } else {
+      source = memory.buffer;
+      range.start = bytes.byteOffset;
+      range.end = bytes.byteOffset + bytes.length;
+    }
+    const value: unknown = this.#packr.unpack(source, range);
+    // msgpack's never-used byte 0xc1 decodes to a marker in msgpackr: garbage, not a value.
+    if (value === C1) throw new Error('0xc1 is not a msgpack value');
+    return value;
+  }
+}
+
+/** The default codec (msgpackr, see MsgpackCodec). */
+export const msgpackCodec: Codec = new MsgpackCodec();

@@ -1,0 +1,223 @@
+/** The reading half of the plain fast path (see plain-format.ts). */
+import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
+
+/** Returned by decodePlain when the message is not plain msgpack (or not well-formed). */
+export const NOT_PLAIN: unique symbol = Symbol('not plain msgpack');
+
+// The message being read (module state, like msgpackr's: faster than an object's fields).
+let sourceBuffer: Buffer = Buffer.alloc(0);
+let sourceView: DataView = new DataView(new ArrayBuffer(0));
+let sourcePosition = 0;
+let sourceEnd = 0;
+
+const fromCharCode = String.fromCharCode;
+
+function readString(length: number): string | typeof NOT_PLAIN {
+  const start = sourcePosition;
+  const end = start + length;
+  if (length < 0 || end > sourceEnd) return NOT_PLAIN;
+  sourcePosition = end;
+  const buffer = sourceBuffer as NodeBuffer;
+  if (length <= 8) {
+    // Short ASCII (most keys): one fromCharCode call, no slice.
+    let ascii = 0;
+    for (let i = start; i < end; i++) ascii |= buffer[i]!;
+    if (ascii < 0x80) {
+      switch (length) {
+        case 0:
+          return '';
+        case 1:
+          return fromCharCode(buffer[start]!);
+        case 2:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!);
+        case 3:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!, buffer[start + 2]!);
+        case 4:
+          return fromCharCode(buffer[start]!, buffer[start + 1]!, buffer[start + 2]!, buffer[start + 3]!);
+        default:
+          return buffer.latin1Slice(start, end);
+      }
+    }
+  }
+  return buffer.utf8Slice(start, end);
+}
+
+function readLength(bytes: 1 | 2 | 4): number {
+  const position = sourcePosition;
+  if (position + bytes > sourceEnd) return -1;
+  sourcePosition = position + bytes;
+  if (bytes === 1) return sourceBuffer[position]!;
+  return bytes === 2 ? sourceView.getUint16(position) : sourceView.getUint32(position);
+}
+
+function readArray(length: number, depth: number): unknown {
+  // Each element takes at least a byte: a longer claim is not well-formed.
+  if (length < 0 || length > sourceEnd - sourcePosition) return NOT_PLAIN;
+  const array = new Array(length);
+  for (let i = 0; i < length; i++) {
+    const item = readValue(depth + 1);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    array[i] = item;
+  }
+  return array;
+}
+
+// Object keys repeat from message to message: short ASCII keys come from a
+// cache, the same string each time (V8 then finds the property without
+// hashing a new string).
+interface CachedKey {
+  low: number;
+  high: number;
+  length: number;
+  key: string;
+}
+const KEY_CACHE: (CachedKey | undefined)[] = new Array(4096);
+
+function readKey(length: number): string | typeof NOT_PLAIN {
+  const start = sourcePosition;
+  if (length > 8 || start + length > sourceEnd) return readString(length);
+  const buffer = sourceBuffer;
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < length; i++) {
+    const byte = buffer[start + i]!;
+    if (byte >= 0x80) return readString(length);
+    if (i < 4) low |= byte << (i * 8);
+    else high |= byte << ((i - 4) * 8);
+  }
+  const slot = (Math.imul(low, 31) ^ Math.imul(high, 17) ^ length) & 4095;
+  const cached = KEY_CACHE[slot];
+  if (cached !== undefined && cached.low === low && cached.high === high && cached.length === length) {
+    sourcePosition = start + length;
+    return cached.key;
+  }
+  const key = readString(length);
+  if (key !== NOT_PLAIN) KEY_CACHE[slot] = { low, high, length, key };
+  return key;
+}
+
+function readObject(length: number, depth: number): unknown {
+  if (length < 0 || length > (sourceEnd - sourcePosition) / 2) return NOT_PLAIN;
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i < length; i++) {
+    if (sourcePosition >= sourceEnd) return NOT_PLAIN;
+    const head = sourceBuffer[sourcePosition++]!;
+    let key: string | typeof NOT_PLAIN;
+    if (head >= 0xa0 && head <= 0xbf) key = readKey(head & 0x1f);
+    else if (head === 0xd9) key = readString(readLength(1));
+    else return NOT_PLAIN; // keys other than short strings: leave it to msgpackr
+    if (key === NOT_PLAIN) return NOT_PLAIN;
+    const value = readValue(depth + 1);
+    if (value === NOT_PLAIN) return NOT_PLAIN;
+    // As msgpackr does: never let a message set an object's prototype.
+    object[key === '__proto__' ? '__proto_' : key] = value;
+  }
+  return object;
+}
+
+// Zero copy: a Buffer view of the message's memory (in shared memory on the worker side).
+function readBin(length: number): unknown {
+  const start = sourcePosition;
+  if (length < 0 || start + length > sourceEnd) return NOT_PLAIN;
+  sourcePosition = start + length;
+  return sourceBuffer.subarray(start, start + length);
+}
+
+// msgpackr's typed-array extension: only Uint8Arrays (a view, zero copy); other kinds are msgpackr's.
+function readTypedArray(size: number): unknown {
+  const start = sourcePosition;
+  if (size < 1 || start + 1 + size > sourceEnd) return NOT_PLAIN;
+  if (sourceBuffer[start] !== TYPED_ARRAY_EXTENSION || sourceBuffer[start + 1] !== UINT8_ARRAY_KIND) return NOT_PLAIN;
+  sourcePosition = start + 1 + size;
+  return new Uint8Array(sourceBuffer.buffer, sourceBuffer.byteOffset + start + 2, size - 1);
+}
+
+// Bytes after the head of the fixed-size values this reader knows (float32/64, uint8-32, int8-32), from 0xc0.
+const FIXED_SIZE = new Uint8Array(0x20);
+FIXED_SIZE.set([4, 8, 1, 2, 4], 0xca - 0xc0);
+FIXED_SIZE.set([1, 2, 4], 0xd0 - 0xc0);
+
+function readValue(depth: number): unknown {
+  if (sourcePosition >= sourceEnd || depth > MAX_DEPTH) return NOT_PLAIN;
+  const position = sourcePosition;
+  const head = sourceBuffer[position]!;
+  sourcePosition = position + 1;
+  if (head < 0x80) return head;
+  if (head >= 0xe0) return head - 0x100;
+  if (head >= 0xa0 && head <= 0xbf) return readString(head & 0x1f);
+  if (head >= 0x90 && head <= 0x9f) return readArray(head & 0x0f, depth);
+  if (head <= 0x8f) return readObject(head & 0x0f, depth);
+  const view = sourceView;
+  // Fixed-size values: the bytes after the head must be there.
+  const size = FIXED_SIZE[head - 0xc0]!;
+  if (size > 0) {
+    if (position + 1 + size > sourceEnd) return NOT_PLAIN;
+    sourcePosition = position + 1 + size;
+  }
+  switch (head) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xca:
+      return view.getFloat32(position + 1);
+    case 0xcb:
+      return view.getFloat64(position + 1);
+    case 0xcc:
+      return view.getUint8(position + 1);
+    case 0xcd:
+      return view.getUint16(position + 1);
+    case 0xce:
+      return view.getUint32(position + 1);
+    case 0xd0:
+      return view.getInt8(position + 1);
+    case 0xd1:
+      return view.getInt16(position + 1);
+    case 0xd2:
+      return view.getInt32(position + 1);
+    case 0xd9:
+      return readString(readLength(1));
+    case 0xda:
+      return readString(readLength(2));
+    case 0xdb:
+      return readString(readLength(4));
+    case 0xdc:
+      return readArray(readLength(2), depth);
+    case 0xdd:
+      return readArray(readLength(4), depth);
+    case 0xde:
+      return readObject(readLength(2), depth);
+    case 0xdf:
+      return readObject(readLength(4), depth);
+    case 0xc4:
+      return readBin(readLength(1));
+    case 0xc5:
+      return readBin(readLength(2));
+    case 0xc6:
+      return readBin(readLength(4));
+    case 0xc7:
+      return readTypedArray(readLength(1));
+    case 0xc8:
+      return readTypedArray(readLength(2));
+    case 0xc9:
+      return readTypedArray(readLength(4));
+    default:
+      return NOT_PLAIN; // other extensions, 64-bit integers, 0xc1: msgpackr's
+  }
+}
+
+/**
+ * The value of the message buffer[start, end), or NOT_PLAIN if it holds
+ * anything outside the plain subset or is not well-formed. `view` covers the
+ * same memory as `buffer`.
+ */
+export function decodePlain(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+  sourceBuffer = buffer;
+  sourceView = view;
+  sourcePosition = start;
+  sourceEnd = end;
+  const value = readValue(0);
+  return sourcePosition === end ? value : NOT_PLAIN;
+}

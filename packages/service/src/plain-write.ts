@@ -1,0 +1,201 @@
+/** The writing half of the plain fast path (see plain-format.ts). */
+import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
+
+// The value being written (module state, like msgpackr's: faster than an object's fields).
+let out: Buffer = Buffer.alloc(0);
+let outView: DataView = new DataView(new ArrayBuffer(0));
+let outPosition = 0;
+let outEnd = 0;
+
+// Writes a string: ASCII up to 31 characters byte by byte, anything else with utf8Write.
+function writeString(text: string): boolean {
+  const length = text.length;
+  let position = outPosition;
+  if (length < 32) {
+    if (position + 1 + length > outEnd) return false;
+    out[position++] = 0xa0 | length;
+    let ascii = true;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        ascii = false;
+        break;
+      }
+      out[position++] = code;
+    }
+    if (ascii) {
+      outPosition = position;
+      return true;
+    }
+    position = outPosition;
+  }
+  const most = length * 3;
+  const header = most < 0x100 ? 2 : most < 0x10000 ? 3 : 5;
+  if (position + header + most > outEnd) return false;
+  const written = (out as NodeBuffer).utf8Write(text, position + header, most);
+  if (header === 2) {
+    out[position] = 0xd9;
+    out[position + 1] = written;
+  } else if (header === 3) {
+    out[position] = 0xda;
+    outView.setUint16(position + 1, written);
+  } else {
+    out[position] = 0xdb;
+    outView.setUint32(position + 1, written);
+  }
+  outPosition = position + header + written;
+  return true;
+}
+
+function writeNumber(value: number): boolean {
+  const position = outPosition;
+  if (position + 9 > outEnd) return false;
+  if ((value | 0) === value) {
+    if (value >= 0 && value < 0x80) {
+      out[position] = value;
+      outPosition = position + 1;
+    } else if (value < 0 && value >= -32) {
+      out[position] = value & 0xff;
+      outPosition = position + 1;
+    } else {
+      out[position] = 0xd2;
+      outView.setInt32(position + 1, value);
+      outPosition = position + 5;
+    }
+    return true;
+  }
+  // Other integers, fractions, NaN and the infinities: float64, exact (like msgpackr).
+  out[position] = 0xcb;
+  outView.setFloat64(position + 1, value);
+  outPosition = position + 9;
+  return true;
+}
+
+function writeValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return writeString(value);
+    case 'number':
+      // Small non-negative integers, the commonest numbers: one byte, no call.
+      if (value >= 0 && value < 0x80 && (value | 0) === value && outPosition < outEnd) {
+        out[outPosition++] = value;
+        return true;
+      }
+      return writeNumber(value);
+    case 'boolean':
+      if (outPosition >= outEnd) return false;
+      out[outPosition++] = value ? 0xc3 : 0xc2;
+      return true;
+    case 'object': {
+      if (value === null) {
+        if (outPosition >= outEnd) return false;
+        out[outPosition++] = 0xc0;
+        return true;
+      }
+      if (depth >= MAX_DEPTH) return false;
+      // The constructor, as msgpackr looks at it (an inline-cached load; getPrototypeOf is a call).
+      const type = (value as { constructor?: unknown }).constructor;
+      if (type === Object) return writeObject(value as Record<string, unknown>, depth);
+      if (type === Array) return writeArray(value as unknown[], depth);
+      if (type === Uint8Array) return writeBytes(value as Uint8Array, false);
+      if (type === Buffer) return writeBytes(value as Buffer, true);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+// Bytes as msgpackr writes them: a Buffer as msgpack bin, a Uint8Array as
+// msgpackr's typed-array extension ('t', kind 1). Both are raw bytes.
+function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
+  const length = bytes.length;
+  let position = outPosition;
+  if (position + 6 + length > outEnd) return false;
+  if (isBuffer) {
+    if (length < 0x100) {
+      out[position++] = 0xc4;
+      out[position++] = length;
+    } else if (length < 0x10000) {
+      out[position++] = 0xc5;
+      outView.setUint16(position, length);
+      position += 2;
+    } else {
+      out[position++] = 0xc6;
+      outView.setUint32(position, length);
+      position += 4;
+    }
+  } else {
+    const size = length + 1; // the kind byte counts
+    if (size < 0x100) {
+      out[position++] = 0xc7;
+      out[position++] = size;
+    } else if (size < 0x10000) {
+      out[position++] = 0xc8;
+      outView.setUint16(position, size);
+      position += 2;
+    } else {
+      out[position++] = 0xc9;
+      outView.setUint32(position, size);
+      position += 4;
+    }
+    out[position++] = TYPED_ARRAY_EXTENSION;
+    out[position++] = UINT8_ARRAY_KIND;
+  }
+  out.set(bytes, position);
+  outPosition = position + length;
+  return true;
+}
+
+function writeArray(array: unknown[], depth: number): boolean {
+  const length = array.length;
+  const position = outPosition;
+  if (length < 16) {
+    if (position + 1 > outEnd) return false;
+    out[position] = 0x90 | length;
+    outPosition = position + 1;
+  } else {
+    if (position + 5 > outEnd) return false;
+    out[position] = 0xdd;
+    outView.setUint32(position + 1, length);
+    outPosition = position + 5;
+  }
+  for (let i = 0; i < length; i++) if (!writeValue(array[i], depth + 1)) return false;
+  return true;
+}
+
+function writeObject(object: Record<string, unknown>, depth: number): boolean {
+  const keys = Object.keys(object);
+  const count = keys.length;
+  const position = outPosition;
+  if (count < 16) {
+    if (position + 1 > outEnd) return false;
+    out[position] = 0x80 | count;
+    outPosition = position + 1;
+  } else {
+    if (count > 0xffff || position + 3 > outEnd) return false;
+    out[position] = 0xde;
+    outView.setUint16(position + 1, count);
+    outPosition = position + 3;
+  }
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    const value = object[key];
+    if (value === undefined) return false; // msgpackr's: it keeps undefined apart from null
+    if (!writeString(key) || !writeValue(value, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes `value` into buffer[start, end) (`view` covers the same memory as
+ * `buffer`); returns where it ends, or -1 if it is not plain or does not fit
+ * (what was written is then garbage).
+ */
+export function encodePlain(buffer: Buffer, view: DataView, start: number, end: number, value: unknown): number {
+  out = buffer;
+  outView = view;
+  outPosition = start;
+  outEnd = end;
+  return writeValue(value, 0) ? outPosition : -1;
+}

@@ -1,0 +1,240 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { jsonCodec, msgpackCodec } from '../src/index.js';
+
+const roundTrip = (value: unknown) => msgpackCodec.decode(msgpackCodec.encode(value));
+
+describe('the msgpackr codec', () => {
+  it('round-trips every value type a service passes', () => {
+    const value = {
+      object: { id: 42, name: 'x', tags: ['a', 'b'] },
+      strings: ['', 'ünïcödé'],
+      numbers: [0, -1, 1.5, 2 ** 53 - 1, Number.NaN, Number.POSITIVE_INFINITY],
+      flags: [true, false],
+      nothing: [null, undefined],
+      missing: undefined,
+      when: new Date('2020-01-01T00:00:00.123Z'),
+      map: new Map<unknown, unknown>([
+        [1, 'one'],
+        ['two', new Date(2)],
+      ]),
+      set: new Set(['a', 1]),
+      bigints: [1n, -(2n ** 80n)],
+      bytes: new Uint8Array([1, 2, 3]),
+      buffer: Buffer.from('buf'),
+      floats: new Float64Array([1.5, -2]),
+    };
+    expect(roundTrip(value)).toStrictEqual(value);
+  });
+
+  it('copies shared references and refuses a cycle with an error', () => {
+    const shared = { id: 1 };
+    const decoded = roundTrip({ a: shared, b: shared }) as { a: object; b: object };
+    expect(decoded).toStrictEqual({ a: { id: 1 }, b: { id: 1 } });
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    expect(() => msgpackCodec.encode(cyclic)).toThrow();
+  });
+
+  it('keeps the type of Map keys and the order of entries', () => {
+    const map = new Map<unknown, unknown>([
+      [3, 'three'],
+      ['3', 'string three'],
+      [null, 0],
+      [new Date(1), [1]],
+    ]);
+    const decoded = roundTrip(map) as Map<unknown, unknown>;
+    expect([...decoded.keys()]).toStrictEqual([3, '3', null, new Date(1)]);
+    expect(roundTrip(new Map())).toStrictEqual(new Map());
+    const big = new Map(Array.from({ length: 70_000 }, (_, i) => [i, i]));
+    expect(roundTrip(big)).toStrictEqual(big);
+  });
+
+  it('decodes a Uint8Array and a Buffer as views of the encoded bytes, not copies', () => {
+    const bytes = msgpackCodec.encode({ plain: new Uint8Array(4096).fill(1), buffer: Buffer.alloc(4096, 2) });
+    const decoded = msgpackCodec.decode(bytes) as { plain: Uint8Array; buffer: Buffer };
+    expect(decoded.plain.buffer).toBe(bytes.buffer);
+    expect(decoded.buffer.buffer).toBe(bytes.buffer);
+    expect(Buffer.isBuffer(decoded.plain)).toBe(false);
+    expect(Buffer.isBuffer(decoded.buffer)).toBe(true);
+  });
+
+  it('decodes views of a plain Uint8Array input too (a view into shared memory is one)', () => {
+    const encoded = msgpackCodec.encode({ data: new Uint8Array([5, 6, 7]) });
+    const memory = new Uint8Array(new ArrayBuffer(1024), 100, encoded.length);
+    memory.set(encoded);
+    const decoded = msgpackCodec.decode(memory) as { data: Uint8Array };
+    expect(decoded.data).toEqual(new Uint8Array([5, 6, 7]));
+    expect(decoded.data.buffer).toBe(memory.buffer);
+  });
+
+  it('never writes over bytes it returned earlier', () => {
+    // Now and then a value larger than the arena, which makes msgpackr move to a larger buffer.
+    const kept = Array.from({ length: 2000 }, (_, i) => ({
+      value: { i, pad: 'p'.repeat(i % 100 === 0 ? 40_000 : i % 50) },
+    }));
+    const encoded = kept.map(({ value }) => {
+      const bytes = msgpackCodec.encode(value);
+      if (value.i % 7 === 0) msgpackCodec.encodeInto!({ other: value.i }, new Uint8Array(4096));
+      return bytes;
+    });
+    expect(encoded.map((bytes) => msgpackCodec.decode(bytes))).toStrictEqual(kept.map(({ value }) => value));
+  });
+
+  it('reuses the memory of released results, and never writes over results not released', () => {
+    const kept = { keep: 'me', data: new Uint8Array(30_000).fill(9) };
+    const held = msgpackCodec.encode(kept);
+    const seen = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 200; i++) {
+      const bytes = msgpackCodec.encode({ i, data: new Uint8Array(30_000).fill(i & 0xff) });
+      expect((msgpackCodec.decode(bytes) as { i: number }).i).toBe(i);
+      seen.add(bytes.buffer);
+      msgpackCodec.release!(bytes);
+    }
+    expect(seen.size).toBeLessThan(20);
+    expect(msgpackCodec.decode(held)).toStrictEqual(kept);
+  });
+
+  it('copes with a getter that encodes something while its object is being encoded', () => {
+    const inner = { inner: 'value', when: new Date(1) };
+    let nested: Uint8Array | undefined;
+    const plainOuter = {
+      a: 1,
+      get b() {
+        nested = msgpackCodec.encode(inner);
+        return 'b';
+      },
+      c: 'after',
+    };
+    expect(msgpackCodec.decode(msgpackCodec.encode(plainOuter))).toStrictEqual({ a: 1, b: 'b', c: 'after' });
+    expect(msgpackCodec.decode(nested!)).toStrictEqual(inner);
+    const richOuter = {
+      when: new Date(2),
+      get b() {
+        nested = msgpackCodec.encode(inner);
+        return new Set(['b']);
+      },
+    };
+    expect(msgpackCodec.decode(msgpackCodec.encode(richOuter))).toStrictEqual({ when: new Date(2), b: new Set(['b']) });
+    expect(msgpackCodec.decode(nested!)).toStrictEqual(inner);
+  });
+
+  it('encodes plain values into a target in place, and says when it cannot', () => {
+    const memory = new ArrayBuffer(64 * 1024);
+    const target = new Uint8Array(memory, 512, 1024);
+    const plain = { a: 1, name: 'ünï', list: [1.5, null, true] };
+    const written = msgpackCodec.encodeInto!(plain, target);
+    expect(written).toBeGreaterThan(0);
+    expect(msgpackCodec.decode(target.subarray(0, written))).toStrictEqual(plain);
+    // Too large for the target: "use encode".
+    expect(msgpackCodec.encodeInto!({ text: 'x'.repeat(2000) }, target)).toBe(-1);
+  });
+
+  it('encodes other values in place once it has seen a large one', () => {
+    const target = new Uint8Array(new ArrayBuffer(128 * 1024), 512, 64 * 1024);
+    const value = { when: new Date(3), data: new Uint8Array(8000).fill(1) };
+    msgpackCodec.encode(value); // a large msgpackr result
+    const written = msgpackCodec.encodeInto!(value, target);
+    expect(written).toBeGreaterThan(8000);
+    expect(msgpackCodec.decode(target.subarray(0, written))).toStrictEqual(value);
+    const small = new Uint8Array(new ArrayBuffer(1024), 0, 100);
+    expect(msgpackCodec.encodeInto!({ data: new Uint8Array(4000) }, small)).toBe(-1);
+  });
+
+  it('agrees with msgpackr on plain values and bytes, both ways', () => {
+    const samples: unknown[] = [
+      0,
+      1,
+      127,
+      128,
+      -1,
+      -32,
+      -33,
+      255,
+      256,
+      65_535,
+      65_536,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      2 ** 32,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      0.5,
+      -1.25,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      1e-300,
+      -0,
+      '',
+      'a',
+      'ascii text',
+      'x'.repeat(31),
+      'x'.repeat(32),
+      'y'.repeat(300),
+      'ü',
+      '日本語',
+      '𝄞 emoji',
+      'x'.repeat(70_000),
+      true,
+      false,
+      null,
+      [],
+      {},
+      [[[]]],
+      { a: { b: { c: [1, { d: 'e' }] } } },
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i}`, i])),
+      Array.from({ length: 20 }, (_, i) => i * 1.5),
+      { __proto__x: 1, 'with space': 2, ünï: 3, '': 4 },
+      Buffer.from('abc'),
+      Buffer.alloc(0),
+      Buffer.alloc(300, 1),
+      Buffer.alloc(70_000, 2),
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(0),
+      new Uint8Array(300).fill(3),
+      { data: new Uint8Array(70_000).fill(4), name: 'bytes' },
+    ];
+    const reference = new Packr({ useRecords: false, moreTypes: true });
+    for (const value of samples) {
+      const ours = msgpackCodec.encode(value);
+      expect(reference.unpack(Buffer.from(ours)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
+        value === 0 ? 0 : value,
+      );
+      expect(msgpackCodec.decode(reference.pack(value)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
+        value === 0 ? 0 : value,
+      );
+    }
+  });
+
+  it('renames a __proto__ key, never setting a prototype', () => {
+    const bytes = new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x81, 0xa1, 0x78, 0x01]);
+    const decoded = msgpackCodec.decode(bytes) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(decoded.__proto_).toEqual({ x: 1 });
+  });
+
+  it('throws on bytes that are not msgpack', () => {
+    for (const garbage of [[0xc1], [0x92, 0x01], [0x68, 0x65, 0x6c, 0x6c, 0x6f], [0xc7, 0x05, 0x74, 0x01]]) {
+      expect(() => msgpackCodec.decode(new Uint8Array(garbage)), garbage.join(',')).toThrow();
+    }
+  });
+});
+
+describe('the JSON codec', () => {
+  it('round-trips JSON values', () => {
+    const value = { a: [1, 'x', null, false, { b: 2.5 }], c: 'ünïcödé' };
+    expect(jsonCodec.decode(jsonCodec.encode(value))).toStrictEqual(value);
+  });
+
+  it('writes bytes as base64, Dates as ISO strings', () => {
+    const decoded = jsonCodec.decode(jsonCodec.encode({ data: Buffer.from('hi'), when: new Date(0) }));
+    expect(decoded).toEqual({ data: 'aGk=', when: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('refuses a BigInt and bytes that are not UTF-8 JSON', () => {
+    expect(() => jsonCodec.encode({ n: 1n })).toThrow();
+    expect(() => jsonCodec.decode(new Uint8Array([0xff, 0xfe]))).toThrow();
+    expect(() => jsonCodec.decode(new TextEncoder().encode('{"a":'))).toThrow();
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type Caller, defineService, jsonCodec, msgpackCodec, PhoenixError } from '../src/index.js';
+
+interface Pair {
+  first(): number;
+  second(input: string): string;
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'returned';
+  } catch (error) {
+    return PhoenixError.isInstance(error) ? error.code : `not a PhoenixError: ${String(error)}`;
+  }
+}
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+    return '';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe('defineService', () => {
+  it('maps each method to its func id, with its schemas, in definition order', () => {
+    const input = z.string();
+    const pair = defineService<Pair>('pair', { first: 1001, second: { id: 1002, input } });
+    expect(pair.name).toBe('pair');
+    expect(pair.codec).toBe(msgpackCodec);
+    expect(pair.methods.map(({ name, id }) => [name, id])).toEqual([
+      ['first', 1001],
+      ['second', 1002],
+    ]);
+    expect(pair.method('second')?.input).toBe(input);
+    expect(pair.method('third')).toBeUndefined();
+  });
+
+  it('takes a codec per service', () => {
+    expect(defineService<Pair>('pair', { first: 1001, second: 1002 }, { codec: jsonCodec }).codec).toBe(jsonCodec);
+  });
+
+  it.each([
+    ['a func id below 1001', { first: 1000, second: 1002 }],
+    ['a func id that is not an integer', { first: 1001.5, second: 1002 }],
+    ['a func id above 2^32-1', { first: 2 ** 32, second: 1002 }],
+    ['a func id given as a string', { first: '1001', second: 1002 }],
+    ['a method entry without id', { first: {}, second: 1002 }],
+  ])('rejects %s with ERR_PHOENIX_INVALID_ARGUMENT', (_what, methods) => {
+    expect(codeOf(() => defineService<Pair>('pair', methods as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('names the method whose func id is wrong', () => {
+    expect(messageOf(() => defineService<Pair>('pair', { first: 7, second: 1002 }))).toContain('pair.first');
+  });
+
+  it('rejects two methods with the same func id', () => {
+    const message = messageOf(() => defineService<Pair>('pair', { first: 1001, second: 1001 }));
+    expect(message).toMatch(/first and second both use func id 1001/);
+    expect(codeOf(() => defineService<Pair>('pair', { first: 1001, second: 1001 }))).toBe(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+    );
+  });
+
+  it('rejects a schema that is not a Standard Schema', () => {
+    const bad = { first: 1001, second: { id: 1002, input: { parse: () => 'x' } } };
+    expect(codeOf(() => defineService<Pair>('pair', bad as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('rejects a bad name, a bad codec and a method called then', () => {
+    expect(codeOf(() => defineService<Pair>('', { first: 1001, second: 1002 }))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(codeOf(() => defineService<Pair>('pair', { first: 1001, second: 1002 }, { codec: {} as never }))).toBe(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+    );
+    const thenable = Object.fromEntries([['then', 1001]]) as never;
+    expect(codeOf(() => defineService<{ then(): void }>('thenable', thenable))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
+
+describe('service.bind', () => {
+  const pair = defineService<Pair>('pair', { first: 1001, second: 1002 });
+  const calls: { funcId: number; payload: Uint8Array; options: unknown }[] = [];
+  const recorder: Caller = {
+    callAsync(funcId, payload, options) {
+      calls.push({ funcId, payload, options });
+      return Promise.resolve({ payload: msgpackCodec.encode(`reply to ${funcId}`) });
+    },
+  };
+
+  it('rejects a caller without callAsync', () => {
+    expect(codeOf(() => pair.bind({} as Caller))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('calls the func id with the encoded input and passes the options on', async () => {
+    const api = pair.bind(recorder);
+    const signal = new AbortController().signal;
+    expect(await api.second('hello', { timeoutMs: 5, signal })).toBe('reply to 1002');
+    const call = calls.at(-1)!;
+    expect(call.funcId).toBe(1002);
+    expect(msgpackCodec.decode(call.payload)).toBe('hello');
+    expect(call.options).toEqual({ timeoutMs: 5, signal });
+  });
+
+  it('sends an empty payload for a method without input', async () => {
+    const api = pair.bind(recorder);
+    await api.first();
+    await api.first(undefined, { timeoutMs: 50 });
+    expect(calls.slice(-2).map((call) => call.payload.length)).toEqual([0, 0]);
+  });
+
+  it('throws a TypeError that names the service for an unknown method, and passes probes', async () => {
+    const api = pair.bind(recorder) as unknown as Record<string, unknown>;
+    expect(() => api.third).toThrow(TypeError);
+    expect(() => api.third).toThrow('service "pair" has no method "third"');
+    expect(api.then).toBeUndefined();
+    expect(await Promise.resolve(api)).toBe(api);
+    expect(typeof api.toString).toBe('function');
+  });
+
+  it('rejects more than one input value, and options that are not an object', async () => {
+    const api = pair.bind(recorder) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const tooMany = await api.second!('a', 'b', {}).catch((error: PhoenixError) => error.code);
+    expect(tooMany).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    const priority = await api.second!('a', 1).catch((error: PhoenixError) => error.code);
+    expect(priority).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('rejects an input the codec cannot encode, before calling', async () => {
+    const json = defineService<Pair>('pair', { first: 1001, second: 1002 }, { codec: jsonCodec }).bind(recorder);
+    const before = calls.length;
+    const error = await json.second(10n as unknown as string).catch((e: PhoenixError) => e);
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' });
+    expect((error as Error).message).toContain('pair.second');
+    expect(calls.length).toBe(before);
+  });
+
+  it('rejects a reply that does not decode with ERR_PHOENIX_HANDLER_FAILED', async () => {
+    const garbage: Caller = { callAsync: () => Promise.resolve({ payload: new Uint8Array([0xc1]) }) };
+    const error = await pair
+      .bind(garbage)
+      .first()
+      .catch((e: PhoenixError) => e);
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_HANDLER_FAILED' });
+  });
+
+  it('names the method in ERR_PHOENIX_PAYLOAD_TOO_LARGE, keeping the facts', async () => {
+    const tooLarge: Caller = {
+      callAsync: () =>
+        Promise.reject(
+          new PhoenixError('ERR_PHOENIX_PAYLOAD_TOO_LARGE', 'request payload of 9 bytes exceeds maxPayloadBytes 8', {
+            funcId: 1002,
+          }),
+        ),
+    };
+    const error = await pair
+      .bind(tooLarge)
+      .second('x')
+      .catch((e: PhoenixError) => e);
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_PAYLOAD_TOO_LARGE', funcId: 1002 });
+    expect((error as Error).message).toBe('pair.second: request payload of 9 bytes exceeds maxPayloadBytes 8');
+  });
+});
