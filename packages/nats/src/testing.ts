@@ -163,17 +163,21 @@ export class NatsServer {
     this.#child = child;
     child.once('exit', () => running.delete(child));
     let listening = false;
+    let output = ''; // this launch's log (the ports change with each launch)
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
-        this.#log = (this.#log + chunk.toString('utf8')).slice(-65_536);
-        const monitor = /Starting http monitor on [^\s]*:(\d+)/.exec(this.#log);
-        if (monitor !== null) this.#monitorPort = Number(monitor[1]);
-        const client = /Listening for client connections on [^\s]*:(\d+)/.exec(this.#log);
-        if (client !== null && !listening) {
+        const text = chunk.toString('utf8');
+        this.#log = (this.#log + text).slice(-65_536);
+        if (listening) return;
+        output += text;
+        const monitor = /Starting http monitor on [^\s]*:(\d+)/.exec(output);
+        const client = /Listening for client connections on [^\s]*:(\d+)/.exec(output);
+        if (monitor !== null && client !== null && output.includes('Server is ready')) {
           listening = true;
+          this.#monitorPort = Number(monitor[1]);
           this.#port = Number(client[1]);
+          resolve();
         }
-        if (listening && this.#log.includes('Server is ready')) resolve();
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
