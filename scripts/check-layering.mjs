@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
-// ringbuffer -> monitor -> shm-layout -> client -> server; native-shm is a leaf
-// that only client and server may use at run time. Apps may use anything.
+// ringbuffer -> monitor -> shm-layout -> client -> server -> nats; native-shm
+// is a leaf that only client, server and nats may use at run time. nats (the
+// bridge over NATS) is the top layer: no package may use it, apps may.
+// Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
-// native-shm as a harness, to map one ring into two real processes.
+// native-shm as a harness, to map one ring into two real processes; tests of
+// @phoenix-ipc/service may use nats (its nats-server test helper, typed calls
+// over NATS).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -26,6 +30,19 @@ const ALLOWED = {
     '@phoenix-ipc/native-shm',
     '@phoenix-ipc/client',
   ],
+  '@phoenix-ipc/nats': [
+    '@phoenix-ipc/ringbuffer',
+    '@phoenix-ipc/monitor',
+    '@phoenix-ipc/shm-layout',
+    '@phoenix-ipc/native-shm',
+    '@phoenix-ipc/client',
+    '@phoenix-ipc/server',
+  ],
+};
+
+/** What a package's tests (test/, devDependencies) may use beyond its layer and the harness. */
+const TEST_ONLY = {
+  '@phoenix-ipc/service': ['@phoenix-ipc/nats'],
 };
 
 const HARNESS = '@phoenix-ipc/native-shm';
@@ -57,7 +74,7 @@ for (const folder of readdirSync(join(root, 'packages'))) {
     problems.push(`${pkg.name}: not in the layering table (scripts/check-layering.mjs)`);
     continue;
   }
-  const testAllowed = [...allowed, HARNESS];
+  const testAllowed = [...allowed, HARNESS, ...(TEST_ONLY[pkg.name] ?? [])];
   const runtime = { ...pkg.dependencies, ...pkg.peerDependencies };
   for (const dep of Object.keys(runtime)) {
     if (dep.startsWith('@phoenix-ipc/') && !allowed.includes(dep)) {
@@ -90,5 +107,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server; native-shm under client/server)',
+  'layering check: ok (ringbuffer -> monitor -> shm-layout -> client -> server -> nats; native-shm under client/server/nats)',
 );
