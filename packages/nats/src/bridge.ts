@@ -15,7 +15,7 @@
 import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PhoenixError, Priority, type Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
-import { type ResolvedBridgeOptions, resolveBridgeOptions } from './bridge-options.js';
+import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { encodeError } from './error-wire.js';
 import { MicroServiceResponder } from './micro-service.js';
@@ -346,7 +346,7 @@ function describeIds(ids: readonly number[]): string {
 export async function serveOverNats(
   server: IpcServer,
   connection: NatsConnection | NatsConnectOptions,
-  options: { service: string; queue?: string; funcIds?: readonly number[]; maxInFlight?: number },
+  options: ServeOverNatsOptions,
 ): Promise<NatsBridge> {
   const checked = checkServer(server);
   const resolved = resolveBridgeOptions(options, () => checked.registeredFuncIds());
