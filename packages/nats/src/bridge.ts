@@ -139,7 +139,13 @@ export class NatsBridge {
     this.#subscription = connection.subscribe(this.subject, {
       queue: this.queue,
       callback: (error, msg) => {
-        if (error === null) this.#onRequest(msg);
+        if (error !== null) return;
+        try {
+          this.#onRequest(msg);
+        } catch (failure) {
+          // Whatever a foreign message does, the bridge keeps serving (and says why it could not).
+          this.#fail(msg, PhoenixError.from(failure, 'ERR_PHOENIX_INVALID_ARGUMENT'));
+        }
       },
     });
   }
@@ -239,7 +245,7 @@ export class NatsBridge {
       return;
     }
     this.#inFlight++;
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const call =
       timeLeft === 0
         ? this.#server.callAsync(funcId, msg.data, priority)
@@ -251,11 +257,11 @@ export class NatsBridge {
     );
   }
 
-  #settle(msg: Msg, funcId: number, started: bigint, answer: Reply | null, error: PhoenixError | null): void {
+  #settle(msg: Msg, funcId: number, started: number, answer: Reply | null, error: PhoenixError | null): void {
     this.#inFlight--;
     if (answer !== null) this.#respond(msg, funcId, answer);
     else this.#fail(msg, error!);
-    this.#micro.record(funcId, Number(process.hrtime.bigint() - started), error);
+    this.#micro.record(funcId, Math.round((performance.now() - started) * 1e6), error);
     if (this.#inFlight === 0 && this.#onIdle !== null) {
       const resolve = this.#onIdle;
       this.#onIdle = null;

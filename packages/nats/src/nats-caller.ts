@@ -118,7 +118,12 @@ export class NatsCaller {
     this.#inbox = `${createInbox()}.`;
     this.#subscription = connection.subscribe(`${this.#inbox}*`, {
       callback: (error, msg) => {
-        if (error === null) this.#onReply(msg);
+        if (error !== null) return;
+        try {
+          this.#onReply(msg);
+        } catch {
+          // A malformed message on our inbox: not a reply we can read; its call times out.
+        }
       },
     });
     connection.closed().then(

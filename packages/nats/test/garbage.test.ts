@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect, headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,26 @@ describe('garbage on the subject gets a clear error reply, and the bridge keeps 
     // A call with a deadline that has not passed runs (and journals): the late one never did.
     await request(`phoenix.test.${JOURNAL}`, `${dir}\ton-time\t0`, validHeaders());
     expect(readFileSync(join(dir, 'target.log'), 'utf8')).toBe('on-time\n');
+  });
+
+  it('a header block that is not NATS/1.0, sent with the raw protocol', async () => {
+    const socket = tcpConnect(nats.port, '127.0.0.1');
+    try {
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const block = 'GARBAGE \xff\r\nno colon here\r\n\r\n';
+      socket.write('CONNECT {"verbose":false,"headers":true,"no_responders":true,"protocol":1}\r\nSUB raw.inbox 1\r\n');
+      socket.write(`HPUB phoenix.test.1001 raw.inbox ${block.length} ${block.length + 2}\r\n${block}hi\r\n`, 'latin1');
+      await waitUntil(() => received.includes('HMSG raw.inbox'), 10_000, 'the error reply');
+      expect(received).toContain('Phoenix-Error: ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(received).toContain('no Phoenix-Version header');
+    } finally {
+      socket.destroy();
+    }
+    await stillServes();
   });
 
   it('a publish without a reply subject is counted as failed and answered by nothing', async () => {
