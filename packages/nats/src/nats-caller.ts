@@ -166,7 +166,7 @@ export class NatsCaller {
    * ERR_PHOENIX_UNAVAILABLE (no bridge serves the service), _TIMEOUT (no
    * reply in time: the outcome is unknown), _PAYLOAD_TOO_LARGE (above the
    * NATS server's max_payload; not sent), _SERVER_GONE (the connection
-   * closed), _ABORTED, _NOT_CONNECTED (after close()).
+   * closed, or close() was called), _ABORTED.
    */
   call(
     funcId: number,
@@ -197,8 +197,8 @@ export class NatsCaller {
   }
 
   /**
-   * Stops: pending calls reject ERR_PHOENIX_NOT_CONNECTED (their outcome is
-   * unknown), later calls too; closes the connection if connect() opened it.
+   * Stops: pending calls reject ERR_PHOENIX_SERVER_GONE (their outcome is
+   * unknown), later calls too: the caller's connection is closed; closes the connection if connect() opened it.
    * Idempotent.
    */
   close(): Promise<void> {
@@ -207,7 +207,7 @@ export class NatsCaller {
   }
 
   async #close(): Promise<void> {
-    if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'the NatsCaller is closed');
+    if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the NatsCaller is closed');
     this.#failAll(this.#gone);
     if (this.#connection.isClosed()) return;
     if (this.#ownsConnection) await this.#connection.close();

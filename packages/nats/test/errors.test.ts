@@ -201,13 +201,15 @@ describe("the caller's own errors", () => {
     expect((await failure(own.call(ECHO, 'x'))).code).toBe('ERR_PHOENIX_SERVER_GONE');
   });
 
-  it('ERR_PHOENIX_NOT_CONNECTED after close(), which leaves a connection it did not open open', async () => {
+  it('ERR_PHOENIX_SERVER_GONE after close(), for calls in flight and later ones; a connection it did not open stays open', async () => {
     const nc = harness.track(await connect({ servers: nats.url }));
     const own = new NatsCaller(nc, SERVICE);
     expect((await own.call(ECHO, 'x')).payload.toString()).toBe('x');
+    const inFlight = own.call(SLOW_ECHO, '1000');
     await own.close();
+    expect((await failure(inFlight)).code).toBe('ERR_PHOENIX_SERVER_GONE');
     expect(nc.isClosed()).toBe(false);
-    expect((await failure(own.call(ECHO, 'x'))).code).toBe('ERR_PHOENIX_NOT_CONNECTED');
+    expect((await failure(own.call(ECHO, 'x'))).code).toBe('ERR_PHOENIX_SERVER_GONE');
   });
 });
 
