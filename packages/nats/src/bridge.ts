@@ -144,7 +144,11 @@ export class NatsBridge {
           this.#onRequest(msg);
         } catch (failure) {
           // Whatever a foreign message does, the bridge keeps serving (and says why it could not).
-          this.#fail(msg, PhoenixError.from(failure, 'ERR_PHOENIX_INVALID_ARGUMENT'));
+          try {
+            this.#fail(msg, PhoenixError.from(failure, 'ERR_PHOENIX_INVALID_ARGUMENT'));
+          } catch {
+            // not even an error reply can be sent for it
+          }
         }
       },
     });

@@ -5,49 +5,27 @@
  * (`<inbox>.<call id>`), so a call costs no subscription of its own.
  */
 
-import {
-  createInbox,
-  errors,
-  headers,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   type CallOptions,
   checkFuncId,
   checkTimeout,
   DefaultCallOptions,
-  MsgStatus,
   PhoenixError,
   type Priority,
-  type Reply,
   type ResolvedCall,
   resolveCallOptions,
   toPayload,
 } from '@phoenix-ipc/client';
+import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
 import { isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
-import { decodeError } from './error-wire.js';
-import {
-  checkToken,
-  DEADLINE_HEADER,
-  ERROR_HEADER,
-  FUNC_ID_HEADER,
-  headerBlockBytes,
-  PRIORITY_HEADER,
-  requestSubject,
-  VERSION_HEADER,
-  WIRE_VERSION,
-} from './wire.js';
+import { checkToken, requestSubject } from './wire.js';
+
+export type { NatsReply } from './caller-wire.js';
 
 export interface NatsCallerOptions {
   /** Timeout of calls that give none, for call() and callAsync() alike (default 30000 ms; Infinity: none). */
   defaultTimeoutMs?: number;
-}
-
-/** A successful remote call's answer; `payload` is a Buffer the caller owns, as from IpcClient. */
-export interface NatsReply extends Reply {
-  payload: Buffer;
 }
 
 interface PendingRequest {
@@ -78,13 +56,6 @@ function checkCallerOptions(options: unknown): number {
   const { defaultTimeoutMs } = options as NatsCallerOptions;
   return defaultTimeoutMs === undefined ? 30_000 : checkTimeout(defaultTimeoutMs, 'option defaultTimeoutMs');
 }
-
-/** The bytes a request's headers take: a deadline has at most 16 digits. */
-const REQUEST_HEADER_BYTES = headerBlockBytes([
-  [VERSION_HEADER, WIRE_VERSION],
-  [PRIORITY_HEADER, '0'],
-  [DEADLINE_HEADER, '0'.repeat(16)],
-]);
 
 export class NatsCaller {
   readonly service: string;
@@ -261,10 +232,7 @@ export class NatsCaller {
       return Promise.reject(error);
     }
     const seqId = ++this.#nextId;
-    const hdrs = headers();
-    hdrs.set(VERSION_HEADER, WIRE_VERSION);
-    hdrs.set(PRIORITY_HEADER, options.priority === 1 ? '1' : '0');
-    hdrs.set(DEADLINE_HEADER, options.timeoutMs === 0 ? '0' : String(Date.now() + options.timeoutMs));
+    const hdrs = requestHeaders(options.priority, options.timeoutMs);
     return new Promise<NatsReply>((resolve, reject) => {
       const pending: PendingRequest = {
         id: seqId,
@@ -308,7 +276,7 @@ export class NatsCaller {
       try {
         this.#connection.publish(this.#subject(id), bytes, { reply: `${this.#inbox}${seqId}`, headers: hdrs });
       } catch (error) {
-        this.#finish(pending, this.#publishFailure(error, id));
+        this.#finish(pending, publishFailure(error, id));
       }
     });
   }
@@ -320,24 +288,6 @@ export class NatsCaller {
       if (this.#subjects.size < 4096) this.#subjects.set(funcId, subject);
     }
     return subject;
-  }
-
-  #publishFailure(error: unknown, funcId: number): PhoenixError {
-    if (error instanceof errors.InvalidArgumentError && /max_payload/.test(error.message)) {
-      return new PhoenixError(
-        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-        `the request exceeds the NATS server's max_payload; not sent`,
-        {
-          funcId,
-          cause: error,
-        },
-      );
-    }
-    return new PhoenixError(
-      'ERR_PHOENIX_SERVER_GONE',
-      `the NATS connection cannot send: ${error instanceof Error ? error.message : String(error)}`,
-      { funcId, cause: error },
-    );
   }
 
   /** Settles a pending call once, with `outcome`: a reply or a PhoenixError. */
@@ -353,45 +303,7 @@ export class NatsCaller {
   #onReply(msg: Msg): void {
     const pending = this.#pending.get(Number(msg.subject.slice(this.#inbox.length)));
     if (pending === undefined) return; // late (timed out, aborted) or not ours
-    const hdrs = msg.headers;
-    if (hdrs !== undefined) {
-      if (hdrs.code === 503) {
-        this.#finish(
-          pending,
-          new PhoenixError(
-            'ERR_PHOENIX_UNAVAILABLE',
-            `no responders: nobody serves ${requestSubject(this.service, pending.funcId)} (is a bridge of service '${this.service}' running?)`,
-            { seqId: pending.id, funcId: pending.funcId },
-          ),
-        );
-        return;
-      }
-      const code = hdrs.get(ERROR_HEADER);
-      if (code !== '') {
-        this.#finish(pending, decodeError(msg.data, code, { funcId: pending.funcId }));
-        return;
-      }
-      if (hdrs.hasError) {
-        this.#finish(
-          pending,
-          new PhoenixError(
-            'ERR_PHOENIX_HANDLER_FAILED',
-            `the NATS server answered status ${hdrs.code} ${hdrs.description}`.trim(),
-            { seqId: pending.id, funcId: pending.funcId },
-          ),
-        );
-        return;
-      }
-    }
-    const replyFuncId = hdrs === undefined ? '' : hdrs.get(FUNC_ID_HEADER);
-    const payload = Buffer.from(msg.data); // a copy: msg.data is a view of the socket's read buffer
-    this.#finish(pending, {
-      seqId: pending.id,
-      funcId: replyFuncId === '' ? pending.funcId : Number(replyFuncId),
-      status: MsgStatus.Completed,
-      payloadLen: payload.length,
-      payload,
-    });
+    this.#finish(pending, readReply(msg, this.#subject(pending.funcId), pending.id, pending.funcId));
   }
 
   #connectionClosed(): void {
