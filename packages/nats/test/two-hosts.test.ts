@@ -49,7 +49,7 @@ describe('two hosts in one queue group', () => {
     const alpha = await harness.host(nats, 'alpha');
     await harness.host(nats, 'beta');
     const dir = harness.directory();
-    const caller = harness.track(await NatsCaller.connect({ servers: nats.url }, SERVICE, { defaultTimeoutMs: 3000 }));
+    const caller = harness.track(await NatsCaller.connect({ servers: nats.url }, SERVICE, { defaultTimeoutMs: 5000 }));
 
     interface Outcome {
       id: number;
