@@ -86,7 +86,9 @@ export class NatsCaller {
       throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is closed');
     this.#connection = connection;
     this.#defaults = new DefaultCallOptions(defaultTimeoutMs, 'wait');
-    this.#inbox = `${createInbox()}.`;
+    // Honour the connection's inboxPrefix (accounts that may only subscribe below a prefix).
+    const inboxPrefix = (connection as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.#inbox = `${createInbox(inboxPrefix)}.`;
     this.#subscription = connection.subscribe(`${this.#inbox}*`, {
       callback: (error, msg) => {
         if (error !== null) return;

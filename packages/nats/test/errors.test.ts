@@ -81,6 +81,20 @@ describe('a successful call', () => {
     expect([...reply.payload]).toEqual([7]);
   });
 
+  it("replies come to an inbox under the connection's inboxPrefix", async () => {
+    const nc = harness.track(
+      await connect({ servers: nats.url, inboxPrefix: 'accounts.imaging.inbox', name: 'prefixed' }),
+    );
+    const own = new NatsCaller(nc, SERVICE);
+    expect((await own.call(ECHO, 'prefixed')).payload.toString()).toBe('prefixed');
+    const connz = await nats.monitor<{ connections: { name?: string; subscriptions_list?: string[] }[] }>(
+      '/connz?subs=1',
+    );
+    const subscriptions = connz.connections.find((connection) => connection.name === 'prefixed')?.subscriptions_list;
+    expect(subscriptions?.some((subject) => subject.startsWith('accounts.imaging.inbox.'))).toBe(true);
+    await own.close();
+  });
+
   it('carries an empty payload and payloads up to the NATS max_payload', async () => {
     expect((await caller.call(ECHO)).payloadLen).toBe(0);
     const big = Buffer.alloc(NATS_MAX_PAYLOAD - 1024, 7);
