@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Fails when a package depends on (or imports) a package above it.
-// errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service;
-// errors (the one catalogue, PhoenixError) is the bottom, usable by all.
-// native-shm uses only errors, and only client and server may use native-shm
-// at run time. Apps may use anything.
+// errors -> ringbuffer -> monitor -> shm-layout -> client -> server, then the
+// top layers service (typed values) and nats (beyond one host), which nothing
+// below imports; service never imports nats (its tests may). errors (the one
+// catalogue, PhoenixError) is the bottom, usable by all. native-shm uses only
+// errors, and only client, server and nats may use native-shm at run time.
+// Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
-// native-shm as a harness, to map one ring into two real processes.
+// native-shm as a harness, to map one ring into two real processes; tests of
+// @phoenix-ipc/service may use nats (its nats-server test helper, typed calls
+// over NATS).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -42,6 +46,20 @@ const ALLOWED = {
     '@phoenix-ipc/client',
     '@phoenix-ipc/server',
   ],
+  '@phoenix-ipc/nats': [
+    '@phoenix-ipc/errors',
+    '@phoenix-ipc/ringbuffer',
+    '@phoenix-ipc/monitor',
+    '@phoenix-ipc/shm-layout',
+    '@phoenix-ipc/native-shm',
+    '@phoenix-ipc/client',
+    '@phoenix-ipc/server',
+  ],
+};
+
+/** What a package's tests (test/, devDependencies) may use beyond its layer and the harness. */
+const TEST_ONLY = {
+  '@phoenix-ipc/service': ['@phoenix-ipc/nats'],
 };
 
 const HARNESS = ['@phoenix-ipc/native-shm', '@phoenix-ipc/test-kit'];
@@ -73,7 +91,7 @@ for (const folder of readdirSync(join(root, 'packages'))) {
     problems.push(`${pkg.name}: not in the layering table (scripts/check-layering.mjs)`);
     continue;
   }
-  const testAllowed = [...allowed, ...HARNESS];
+  const testAllowed = [...allowed, ...HARNESS, ...(TEST_ONLY[pkg.name] ?? [])];
   const runtime = { ...pkg.dependencies, ...pkg.peerDependencies };
   for (const dep of Object.keys(runtime)) {
     if (dep.startsWith('@phoenix-ipc/') && !allowed.includes(dep)) {
@@ -106,5 +124,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service; native-shm under client/server)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service, nats; native-shm under client/server/nats)',
 );

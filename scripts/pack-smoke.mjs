@@ -20,7 +20,12 @@
 //     stops the server and exits 0 on its own. Then the same for a typed
 //     service (@phoenix-ipc/service), ESM and CommonJS: structured values
 //     and a handler's error, from the supervisor and from a client process.
-//  4. Type-checks an ESM and a CommonJS TypeScript file against the installed
+//  4. @phoenix-ipc/nats, in ESM and CommonJS: a server serves echo over NATS
+//     through serveOverNats and a NatsCaller calls it, against a nats-server
+//     started with @phoenix-ipc/nats/testing. Without a nats-server binary
+//     only the imports are checked (a note says so), except under CI=1, where
+//     a missing nats-server fails the smoke test (.ci/run installs it).
+//  5. Type-checks an ESM and a CommonJS TypeScript file against the installed
 //     declarations, and looks for the `phoenix` bin.
 //
 // Prints what it does; exits 1 on the first failure. The temporary directory
@@ -29,11 +34,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service'];
+const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service', 'nats'];
 const PROGRAM_TIMEOUT_MS = 60_000;
 const keep = process.argv.includes('--keep');
 
@@ -393,6 +398,81 @@ const SELF = __filename;
 const MODULES = 'cjs';
 ${SERVICE_BODY}`;
 
+// @phoenix-ipc/nats: cluster-style again; the supervisor starts a nats-server
+// (@phoenix-ipc/nats/testing), serves echo over it and calls it through a
+// NatsCaller. With PHOENIX_SMOKE_NATS=0 (no nats-server here) it checks the
+// exports only.
+const NATS_ESM_PROGRAM = `import { IpcServer, PhoenixError } from '@phoenix-ipc/server';
+import { NatsCaller, serveOverNats, WIRE_VERSION } from '@phoenix-ipc/nats';
+import { NatsServer } from '@phoenix-ipc/nats/testing';
+
+const server = await IpcServer.create(process.argv[2], { normalWorkers: 1, vipWorkers: 0, maxClients: 1 });
+server.registerHandler(1001, (_header, payload) => payload.slice());
+await server.start();
+if (!server.isWorker) {
+  let nats = null;
+  try {
+    if (typeof serveOverNats !== 'function' || typeof NatsCaller.connect !== 'function' || WIRE_VERSION !== '1') {
+      throw new Error('@phoenix-ipc/nats exports are wrong');
+    }
+    if (process.env.PHOENIX_SMOKE_NATS === '0') {
+      console.log('esm nats: imports ok (no nats-server here: no call made)');
+    } else {
+      nats = await NatsServer.start();
+      const bridge = await serveOverNats(server, { servers: nats.url }, { service: 'smoke' });
+      const caller = await NatsCaller.connect({ servers: nats.url }, 'smoke', { defaultTimeoutMs: 10_000 });
+      const reply = await caller.call(1001, 'hello over NATS');
+      if (!Buffer.isBuffer(reply.payload) || reply.payload.toString() !== 'hello over NATS') throw new Error('nats: wrong echo');
+      const error = await caller.call(1999, 'x').catch((e) => e);
+      if (!PhoenixError.isInstance(error) || error.code !== 'ERR_PHOENIX_NO_HANDLER') throw new Error('nats: no NO_HANDLER');
+      await caller.close();
+      await bridge.stop();
+      console.log('esm nats: echo over NATS ok, NO_HANDLER ok, stats ' + JSON.stringify(bridge.stats()));
+    }
+  } finally {
+    await nats?.stop();
+    await server.stop();
+  }
+}
+`;
+
+const NATS_CJS_PROGRAM = `'use strict';
+const { IpcServer } = require('@phoenix-ipc/server');
+const { NatsCaller, serveOverNats } = require('@phoenix-ipc/nats');
+const { NatsServer } = require('@phoenix-ipc/nats/testing');
+
+async function main(name) {
+  const server = await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 });
+  server.registerHandler(1001, (_header, payload) => payload.slice());
+  await server.start();
+  if (server.isWorker) return;
+  let nats = null;
+  try {
+    if (process.env.PHOENIX_SMOKE_NATS === '0') {
+      if (typeof serveOverNats !== 'function' || typeof NatsServer.start !== 'function') throw new Error('bad exports');
+      console.log('cjs nats: imports ok (no nats-server here: no call made)');
+      return;
+    }
+    nats = await NatsServer.start();
+    const bridge = await serveOverNats(server, { servers: nats.url }, { service: 'smoke' });
+    const caller = await NatsCaller.connect({ servers: nats.url }, 'smoke', { defaultTimeoutMs: 10_000 });
+    const reply = await caller.call(1001, 'hello over NATS');
+    if (reply.payload.toString() !== 'hello over NATS') throw new Error('nats: wrong echo');
+    await caller.close();
+    await bridge.stop();
+    console.log('cjs nats: echo over NATS ok, stats ' + JSON.stringify(bridge.stats()));
+  } finally {
+    if (nats !== null) await nats.stop();
+    await server.stop();
+  }
+}
+
+main(process.argv[2]).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
 // Type-checked, never run: the declarations resolve for import and require.
 const ESM_TYPES = `import { IpcClient } from '@phoenix-ipc/client';
 import { defineService } from '@phoenix-ipc/service';
@@ -402,6 +482,8 @@ import { SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import { ThreadMonitor } from '@phoenix-ipc/monitor';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
+import { type BridgeStats, NatsCaller, serveOverNats } from '@phoenix-ipc/nats';
+import { NatsServer } from '@phoenix-ipc/nats/testing';
 
 export async function check(): Promise<void> {
   const server = await IpcServer.create('/typed', { normalWorkers: 1 });
@@ -418,6 +500,12 @@ export async function check(): Promise<void> {
   const api = defineService<{ add(input: { a: number; b: number }): number }>('calc', { add: 1001 }).bind(client);
   const sum: number = await api.add({ a: 1, b: 2 }, { timeoutMs: 100 });
   void sum;
+  const nats = await NatsServer.start();
+  const bridge = await serveOverNats(server, { servers: nats.url }, { service: 'typed', maxInFlight: 8 });
+  const stats: BridgeStats = bridge.stats();
+  const caller = await NatsCaller.connect({ servers: nats.url }, 'typed', { defaultTimeoutMs: 1000 });
+  const remote: Buffer = (await caller.call(1001, 'x', { priority: Priority.High, timeoutMs: 500 })).payload;
+  void [stats, remote];
 }
 `;
 
@@ -425,6 +513,8 @@ const CJS_TYPES = `import server = require('@phoenix-ipc/server');
 import client = require('@phoenix-ipc/client');
 import prometheus = require('@phoenix-ipc/server/prometheus');
 import service = require('@phoenix-ipc/service');
+import nats = require('@phoenix-ipc/nats');
+import testing = require('@phoenix-ipc/nats/testing');
 
 export async function check(): Promise<number> {
   const s = await server.IpcServer.create('/typed');
@@ -433,20 +523,54 @@ export async function check(): Promise<number> {
   const reply: server.Reply = await s.call(1001, 'x', server.Priority.Normal);
   const api = service.defineService<{ twice(input: number): number }>('calc', { twice: 1001 }).bind(s);
   const twice: number = await api.twice(2);
-  return reply.payloadLen + twice;
+  const caller = await nats.NatsCaller.connect({ servers: (await testing.NatsServer.start()).url }, 'typed');
+  const remote: nats.NatsReply = await caller.callAsync(1001, 'x', { timeoutMs: 100 });
+  return reply.payloadLen + twice + remote.payloadLen;
 }
 `;
+
+/** Where nats-server is (NATS_SERVER_BIN, PATH, /usr/sbin...), or null; like @phoenix-ipc/nats/testing's search. */
+function natsServerBinary() {
+  const configured = process.env.NATS_SERVER_BIN;
+  if (configured) return existsSync(configured) ? configured : null;
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/opt/homebrew/bin',
+  ];
+  for (const dir of dirs.filter(Boolean)) if (existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
+  return null;
+}
 
 async function programs() {
   writeFileSync(join(project, 'smoke.mjs'), ESM_PROGRAM);
   writeFileSync(join(project, 'smoke.cjs'), CJS_PROGRAM);
   writeFileSync(join(project, 'service.mjs'), SERVICE_ESM_PROGRAM);
   writeFileSync(join(project, 'service.cjs'), SERVICE_CJS_PROGRAM);
+  writeFileSync(join(project, 'nats-smoke.mjs'), NATS_ESM_PROGRAM);
+  writeFileSync(join(project, 'nats-smoke.cjs'), NATS_CJS_PROGRAM);
+  const natsServer = natsServerBinary();
+  if (natsServer === null) {
+    if (process.env.CI)
+      fail(
+        'CI=1 and no nats-server (NATS_SERVER_BIN, PATH, /usr/sbin): .ci/run installs it; see scripts/install-nats-server.sh',
+      );
+    log(
+      'note: no nats-server on this machine: @phoenix-ipc/nats is imported but makes no call (scripts/install-nats-server.sh)',
+    );
+  } else {
+    log(`nats-server: ${natsServer}`);
+  }
+  process.env.PHOENIX_SMOKE_NATS = natsServer === null ? '0' : '1';
   for (const [file, label] of [
     ['smoke.mjs', 'esm'],
     ['smoke.cjs', 'cjs'],
     ['service.mjs', 'service-esm'],
     ['service.cjs', 'service-cjs'],
+    ['nats-smoke.mjs', 'nats-esm'],
+    ['nats-smoke.cjs', 'nats-cjs'],
   ]) {
     const segment = `/phoenix-pack-smoke-${process.pid}-${label}`;
     segments.push(segment);

@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { msgpackrMapExtensionEsbuild } from './build/msgpackr-map-extension.js';
+import { msgpackrMapExtensionEsbuild } from './scripts/msgpackr-map-extension.js';
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -12,7 +12,7 @@ export default defineConfig({
   // A private copy of msgpackr: the codec registers extensions (Uint8Arrays
   // decode as views, Maps keep their type with records off), and msgpackr
   // keeps extensions in module state. Bundled, they reach nobody else's
-  // msgpackr. The copy gets a one-line change (build/msgpackr-map-extension.ts).
+  // msgpackr. The copy gets a one-line change (scripts/msgpackr-map-extension.ts).
   noExternal: ['msgpackr'],
   esbuildPlugins: [msgpackrMapExtensionEsbuild],
   // msgpackr's optional native string decoder stays outside and is never

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { msgpackrMapExtensionVite } from './build/msgpackr-map-extension.js';
+import { msgpackrMapExtensionVite } from './scripts/msgpackr-map-extension.js';
 
 export default defineConfig({
   // The tests run the sources against the same msgpackr the build bundles (see tsup.config.ts).

@@ -39,6 +39,7 @@ import {
   idleTable,
   judgeTargets,
   millionReport,
+  natsTable,
   resultTable,
   scalingTable,
   type TargetVerdict,
@@ -390,6 +391,15 @@ async function main(): Promise<number> {
   log();
   log(resultTable(results));
   log();
+  const nats = natsTable(results);
+  if (nats !== null) {
+    log(
+      '## PhoenixIPC over NATS: what the bridge adds (NatsCaller→bridge→worker next to a plain NATS echo and the local path)',
+    );
+    log();
+    log(nats);
+    log();
+  }
   log('## Idle CPU of a connected pair');
   log();
   log(idleTable(results));

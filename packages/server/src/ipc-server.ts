@@ -105,6 +105,15 @@ export class IpcServer extends Caller {
   }
 
   /**
+   * The func ids registered in this process, ascending (a copy). In the
+   * supervisor of a cluster-style script these are the ids its workers serve:
+   * bridges such as `@phoenix-ipc/nats` use it to know what to offer.
+   */
+  registeredFuncIds(): number[] {
+    return this.#handlers.ids().sort((a, b) => a - b);
+  }
+
+  /**
    * Supervisor: spawns the workers running `workerPath` (default: this
    * process's main script) with `args` (default: this process's arguments) and
    * resolves once every worker serves. Rejects ERR_PHOENIX_WORKER_START_FAILED

@@ -17,7 +17,7 @@ import { encodePlain } from './plain-write.js';
  * would write a Map as a msgpack map too and decode it as an object ("with
  * useRecords: false, Map does not round-trip"), so Maps travel as an
  * extension of their own, keys of any type kept: the bundled msgpackr has a
- * one-line change for it (build/msgpackr-map-extension.ts). No shared state
+ * one-line change for it (scripts/msgpackr-map-extension.ts). No shared state
  * between the two ends: every message decodes on its own, and objects are
  * standard msgpack maps any msgpack library reads.
  *
@@ -238,7 +238,7 @@ export class MsgpackCodec implements Codec {
 
   constructor() {
     installExtensions();
-    // mapsAsExtension: the one-line change of the bundled msgpackr (build/msgpackr-map-extension.ts).
+    // mapsAsExtension: the one-line change of the bundled msgpackr (scripts/msgpackr-map-extension.ts).
     const options = { moreTypes: true, useRecords: false, useBigIntExtension: true, mapsAsExtension: true };
     this.#packr = new Packr(options as Options);
   }

@@ -39,7 +39,17 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   },
   { id: 'c-spin', label: 'C, two processes, POSIX shm rings, busy-spin', kind: 'process', spins: true },
   { id: 'c-eventfd', label: 'C, two processes, POSIX shm rings, eventfd', kind: 'process', spins: false },
+  {
+    id: 'nats-echo',
+    label: 'NATS request/reply echo (nats.js; the bridge is judged against it)',
+    kind: 'process',
+    spins: false,
+  },
+  { id: 'nats-phoenix', label: 'PhoenixIPC over NATS: NatsCaller→bridge→worker', kind: 'process', spins: false },
 ];
+
+/** The plain NATS echo the bridge (nats-phoenix) is judged against. */
+export const NATS_REFERENCE = 'nats-echo';
 
 /** The reference every ratio is taken against. */
 export const PHOENIX_REFERENCE = 'phoenix-client-adaptive';

@@ -1,5 +1,5 @@
 /** Tables and target verdicts, from results measured in one run. */
-import { C_LIMIT, PHOENIX_REFERENCE } from './catalogue.js';
+import { C_LIMIT, NATS_REFERENCE, PHOENIX_REFERENCE } from './catalogue.js';
 import type { MillionResult, ScalingResult } from './jobs.js';
 import type { RssSample, SizeResult, TransportResult } from './types.js';
 
@@ -153,6 +153,53 @@ export function scalingTable(rows: readonly ScalingResult[]): string {
   );
 }
 
+/**
+ * What the bridge costs: PhoenixIPC over NATS (NatsCaller→bridge→worker)
+ * next to the plain NATS request/reply echo and the local path
+ * (client→worker, adaptive), per payload size; null when the NATS rows were
+ * not measured.
+ */
+export function natsTable(results: readonly TransportResult[]): string | null {
+  const bridge = results.find((result) => result.id === 'nats-phoenix');
+  const echo = results.find((result) => result.id === NATS_REFERENCE);
+  if (bridge === undefined || echo === undefined) return null;
+  const local = results.find((result) => result.id === PHOENIX_REFERENCE);
+  const rows = bridge.sizes.map((size) => {
+    const plain = sizeOf(echo, size.payloadBytes);
+    const here = sizeOf(local, size.payloadBytes);
+    return [
+      formatSize(size.payloadBytes),
+      plain === undefined ? '–' : formatUs(plain.latency.p50Us),
+      formatUs(size.latency.p50Us),
+      plain === undefined ? '–' : formatRatio(size.latency.p50Us / plain.latency.p50Us),
+      plain === undefined ? '–' : formatUs(plain.latency.p99Us),
+      formatUs(size.latency.p99Us),
+      plain === undefined ? '–' : formatRate(plain.throughput.msgsPerSec),
+      formatRate(size.throughput.msgsPerSec),
+      plain === undefined ? '–' : formatRatio(plain.throughput.msgsPerSec / size.throughput.msgsPerSec),
+      here === undefined ? '–' : formatUs(here.latency.p50Us),
+      here === undefined ? '–' : formatRate(here.throughput.msgsPerSec),
+    ];
+  });
+  return markdownTable(
+    [
+      'payload',
+      'NATS echo p50 µs',
+      'bridge p50 µs',
+      'p50 ×echo',
+      'NATS echo p99 µs',
+      'bridge p99 µs',
+      'NATS echo calls/s x64',
+      'bridge calls/s x64',
+      'echo/bridge calls/s',
+      'local p50 µs',
+      'local calls/s x64',
+    ],
+    rows,
+    (column) => column >= 1,
+  );
+}
+
 export interface TargetVerdict {
   target: string;
   status: 'PASS' | 'FAIL' | 'n/a';
@@ -240,6 +287,22 @@ export function judgeTargets(results: readonly TransportResult[]): TargetVerdict
     phoenix >= 5e5,
     `${formatRate(phoenix)} calls/s`,
   ]);
+  add(
+    '16 B round trip over NATS: NatsCaller→bridge→worker p50 at most 1.3× the plain NATS request/reply echo',
+    [p50('nats-phoenix', 16), p50(NATS_REFERENCE, 16)],
+    (bridge, echo) => [
+      bridge / echo <= 1.3,
+      `bridge ${formatUs(bridge)} µs / NATS echo ${formatUs(echo)} µs = ${formatRatio(bridge / echo)}`,
+    ],
+  );
+  add(
+    'pipelined 16 B x64 over NATS: the plain NATS echo at most 1.3× the bridge’s calls/s',
+    [rate('nats-phoenix', 16), rate(NATS_REFERENCE, 16)],
+    (bridge, echo) => [
+      echo / bridge <= 1.3,
+      `NATS echo ${formatRate(echo)} / bridge ${formatRate(bridge)} calls/s = ${formatRatio(echo / bridge)}`,
+    ],
+  );
   for (const strategy of ['adaptive', 'block'] as const) {
     const idle = byId(`phoenix-client-${strategy}`)?.idle ?? undefined;
     add(

@@ -16,6 +16,7 @@ import { peerScript } from './paths.js';
 import { rssOf } from './proc.js';
 import { runServiceBench } from './service-bench.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
+import { natsEchoTransport, natsPhoenixTransport } from './transports/nats.js';
 import { PhoenixServerProcess, phoenixClientTransport } from './transports/phoenix.js';
 import { measureSab } from './transports/sab.js';
 import { piscinaTransport, workerThreadsTransport } from './transports/threads.js';
@@ -73,6 +74,10 @@ async function runTransport(job: Job & { kind: 'transport' }): Promise<Transport
       return measureNative(job.nativeBinary, 'spin', job.plan, job.workDir);
     case 'c-eventfd':
       return measureNative(job.nativeBinary, 'eventfd', job.plan, job.workDir);
+    case 'nats-echo':
+      return withTransport(natsEchoTransport(), job);
+    case 'nats-phoenix':
+      return withTransport(natsPhoenixTransport(job.segment), job);
     default:
       throw new Error(`unknown transport ${id}`);
   }

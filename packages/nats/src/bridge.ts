@@ -1,0 +1,377 @@
+/**
+ * The bridge: a queue subscription on `phoenix.<service>.*` that forwards
+ * each request to the PhoenixIPC server's `callAsync` and answers with the
+ * reply payload, or with the PhoenixError (see wire.ts, error-wire.ts).
+ *
+ *   NATS ──msg──▶ checks (garbage, unknown func id, deadline, maxInFlight)
+ *                   │ pass                                  │ fail
+ *                   ▼                                       ▼
+ *        server.callAsync(funcId, data, { priority, timeLeft })   error reply at once
+ *                   │
+ *                   ▼
+ *        reply payload ──▶ msg.respond          PhoenixError ──▶ error reply
+ */
+
+import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { PhoenixError, Priority, type Reply } from '@phoenix-ipc/client';
+import type { IpcServer } from '@phoenix-ipc/server';
+import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
+import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import { encodeError } from './error-wire.js';
+import { MicroServiceResponder } from './micro-service.js';
+import {
+  DEADLINE_HEADER,
+  ERROR_HEADER,
+  FUNC_ID_HEADER,
+  headerBlockBytes,
+  PRIORITY_HEADER,
+  parseFuncIdToken,
+  serviceWildcard,
+  VERSION_HEADER,
+  WIRE_VERSION,
+} from './wire.js';
+
+/** What a bridge has done so far. received = replied + failed + inFlight. */
+export interface BridgeStats {
+  /** Messages that arrived on the service's subjects. */
+  received: number;
+  /** Answered with the reply payload. */
+  replied: number;
+  /** Answered with an error, or not answerable (no reply subject, connection gone). */
+  failed: number;
+  /** Forwarded to the server and not yet answered. */
+  inFlight: number;
+}
+
+/** Maps an error code to a NATS micro service error code (Nats-Service-Error-Code), HTTP-like. */
+function serviceErrorCode(code: PhoenixError['code']): number {
+  switch (code) {
+    case 'ERR_PHOENIX_INVALID_ARGUMENT':
+      return 400;
+    case 'ERR_PHOENIX_NO_HANDLER':
+      return 404;
+    case 'ERR_PHOENIX_TIMEOUT':
+      return 504;
+    case 'ERR_PHOENIX_PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'ERR_PHOENIX_QUEUE_FULL':
+    case 'ERR_PHOENIX_UNAVAILABLE':
+    case 'ERR_PHOENIX_SERVER_GONE':
+    case 'ERR_PHOENIX_BUSY':
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+// What the micro service stats record for requests refused before they ran.
+const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline');
+const FULL = new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlight requests in flight');
+
+function checkServer(server: unknown): IpcServer {
+  const candidate = server as Partial<IpcServer> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.callAsync !== 'function' ||
+    typeof candidate.registeredFuncIds !== 'function' ||
+    typeof candidate.getState !== 'function'
+  ) {
+    throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'serveOverNats: server must be an IpcServer');
+  }
+  if (candidate.isWorker === true) {
+    throw new PhoenixError(
+      'ERR_PHOENIX_INVALID_STATE',
+      'serveOverNats is for the supervisor; this is a worker process (check server.isWorker)',
+    );
+  }
+  const state = candidate.getState();
+  if (state !== 'starting' && state !== 'running') {
+    throw new PhoenixError(
+      'ERR_PHOENIX_INVALID_STATE',
+      `serveOverNats: the server is ${state}; ${state === 'created' ? 'start() it first' : 'it serves no more calls'}`,
+    );
+  }
+  return candidate as IpcServer;
+}
+
+export class NatsBridge {
+  readonly service: string;
+  readonly queue: string;
+  /** The subject the bridge subscribes to: `phoenix.<service>.*`. */
+  readonly subject: string;
+  /** The func ids it serves, ascending. */
+  readonly funcIds: readonly number[];
+  readonly maxInFlight: number;
+  readonly #server: IpcServer;
+  readonly #connection: NatsConnection;
+  readonly #ownsConnection: boolean;
+  readonly #served: Set<number>;
+  readonly #prefixLength: number;
+  readonly #subscription: Subscription;
+  readonly #micro: MicroServiceResponder;
+  #received = 0;
+  #replied = 0;
+  #failed = 0;
+  #inFlight = 0;
+  #stopped: Promise<void> | null = null;
+  #onIdle: (() => void) | null = null;
+
+  /** @internal use serveOverNats */
+  constructor(server: IpcServer, connection: NatsConnection, ownsConnection: boolean, options: ResolvedBridgeOptions) {
+    this.#server = server;
+    this.#connection = connection;
+    this.#ownsConnection = ownsConnection;
+    this.service = options.service;
+    this.queue = options.queue;
+    this.funcIds = Object.freeze([...options.funcIds]);
+    this.maxInFlight = options.maxInFlight;
+    this.#served = new Set(options.funcIds);
+    this.subject = serviceWildcard(options.service);
+    this.#prefixLength = this.subject.length - 1;
+    this.#micro = new MicroServiceResponder(connection, {
+      service: this.service,
+      queue: this.queue,
+      funcIds: this.funcIds,
+      description: `PhoenixIPC server ${server.name} served over NATS (wire protocol ${WIRE_VERSION})`,
+      segment: server.name,
+    });
+    this.#subscription = connection.subscribe(this.subject, {
+      queue: this.queue,
+      callback: (error, msg) => {
+        if (error !== null) return;
+        try {
+          this.#onRequest(msg);
+        } catch (failure) {
+          // Whatever a foreign message does, the bridge keeps serving (and says why it could not).
+          try {
+            this.#fail(msg, PhoenixError.from(failure, 'ERR_PHOENIX_INVALID_ARGUMENT'));
+          } catch {
+            // not even an error reply can be sent for it
+          }
+        }
+      },
+    });
+  }
+
+  /** Counters since the bridge started; a fresh object each time. */
+  stats(): BridgeStats {
+    return { received: this.#received, replied: this.#replied, failed: this.#failed, inFlight: this.#inFlight };
+  }
+
+  /**
+   * Drains: stops taking requests (unsubscribes; requests NATS had already
+   * routed here are still served), waits until every accepted request is
+   * answered, flushes the replies, and closes the connection if the bridge
+   * opened it. Idempotent; the server itself keeps running.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#drain();
+    return this.#stopped;
+  }
+
+  async #drain(): Promise<void> {
+    const connection = this.#connection;
+    if (!connection.isClosed()) {
+      await Promise.allSettled([this.#subscription.drain(), this.#micro.stop()]);
+    }
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    if (connection.isClosed()) return;
+    if (this.#ownsConnection) await connection.close();
+    else await connection.flush().catch(() => undefined);
+  }
+
+  #onRequest(msg: Msg): void {
+    this.#received++;
+    const reply = msg.reply;
+    if (!reply) {
+      // A publish, not a request: there is nobody to answer.
+      this.#failed++;
+      return;
+    }
+    const token = msg.subject.slice(this.#prefixLength);
+    const funcId = parseFuncIdToken(token);
+    if (funcId === null) {
+      this.#fail(
+        msg,
+        new PhoenixError(
+          'ERR_PHOENIX_INVALID_ARGUMENT',
+          `the func id in subject ${msg.subject} is not a decimal number from 1001 to 4294967295`,
+        ),
+      );
+      return;
+    }
+    const hdrs = msg.headers;
+    const problem = requestProblem(hdrs);
+    if (problem !== null) {
+      this.#fail(msg, new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', problem, { funcId }));
+      return;
+    }
+    if (!this.#served.has(funcId)) {
+      this.#fail(
+        msg,
+        new PhoenixError(
+          'ERR_PHOENIX_NO_HANDLER',
+          `no handler for func id ${funcId} in service '${this.service}' (this bridge serves ${describeIds(this.funcIds)})`,
+          { funcId },
+        ),
+      );
+      return;
+    }
+    const priority = hdrs!.get(PRIORITY_HEADER) === '1' ? Priority.High : Priority.Normal;
+    const deadline = Number(hdrs!.get(DEADLINE_HEADER));
+    let timeLeft = 0;
+    if (deadline !== 0) {
+      timeLeft = deadline - Date.now();
+      if (timeLeft <= 0) {
+        this.#micro.record(funcId, 0, LATE);
+        this.#fail(
+          msg,
+          new PhoenixError(
+            'ERR_PHOENIX_TIMEOUT',
+            `the request for func ${funcId} arrived ${-timeLeft} ms after its deadline; it was not run`,
+            { funcId },
+          ),
+        );
+        return;
+      }
+    }
+    if (this.#inFlight >= this.maxInFlight) {
+      this.#micro.record(funcId, 0, FULL);
+      this.#fail(
+        msg,
+        new PhoenixError(
+          'ERR_PHOENIX_QUEUE_FULL',
+          `the bridge of service '${this.service}' has ${this.maxInFlight} requests in flight (maxInFlight); not run`,
+          { funcId },
+        ),
+      );
+      return;
+    }
+    this.#inFlight++;
+    const started = performance.now();
+    const call =
+      timeLeft === 0
+        ? this.#server.callAsync(funcId, msg.data, priority)
+        : this.#server.callAsync(funcId, msg.data, { priority, timeoutMs: Math.min(timeLeft, 2 ** 31 - 1) });
+    call.then(
+      (answer) => this.#settle(msg, funcId, started, answer, null),
+      (error: unknown) =>
+        this.#settle(msg, funcId, started, null, PhoenixError.from(error, 'ERR_PHOENIX_HANDLER_FAILED')),
+    );
+  }
+
+  #settle(msg: Msg, funcId: number, started: number, answer: Reply | null, error: PhoenixError | null): void {
+    this.#inFlight--;
+    if (answer !== null) this.#respond(msg, funcId, answer);
+    else this.#fail(msg, error!);
+    this.#micro.record(funcId, Math.round((performance.now() - started) * 1e6), error);
+    if (this.#inFlight === 0 && this.#onIdle !== null) {
+      const resolve = this.#onIdle;
+      this.#onIdle = null;
+      resolve();
+    }
+  }
+
+  #respond(msg: Msg, funcId: number, answer: Reply): void {
+    let hdrs: MsgHdrs | undefined;
+    let headerBytes = 0;
+    if (answer.funcId !== funcId) {
+      hdrs = headers();
+      hdrs.set(FUNC_ID_HEADER, String(answer.funcId));
+      headerBytes = headerBlockBytes([[FUNC_ID_HEADER, String(answer.funcId)]]);
+    }
+    const maxPayload = this.#connection.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (answer.payload.length + headerBytes > maxPayload) {
+      this.#fail(
+        msg,
+        new PhoenixError(
+          'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+          `the reply of func ${funcId} is ${answer.payload.length} bytes, above the NATS server's max_payload of ${maxPayload} bytes`,
+          { funcId },
+        ),
+      );
+      return;
+    }
+    try {
+      msg.respond(answer.payload, hdrs === undefined ? undefined : { headers: hdrs });
+      this.#replied++;
+    } catch {
+      this.#failed++; // the connection closed meanwhile: nobody can be told
+    }
+  }
+
+  #fail(msg: Msg, error: PhoenixError): void {
+    this.#failed++;
+    const hdrs = headers();
+    hdrs.set(VERSION_HEADER, WIRE_VERSION);
+    hdrs.set(ERROR_HEADER, error.code);
+    // NATS micro service convention, so that generic NATS tools see an error too.
+    const description = error.message.replace(/[\r\n]+/g, ' ').slice(0, 1024);
+    hdrs.set('Nats-Service-Error', description);
+    hdrs.set('Nats-Service-Error-Code', String(serviceErrorCode(error.code)));
+    // The headers above take at most about 1.2 KB.
+    const room = (this.#connection.info?.max_payload ?? 1024 * 1024) - 2048;
+    try {
+      msg.respond(encodeError(error, Math.max(256, room)), { headers: hdrs });
+    } catch {
+      // the connection closed meanwhile: nobody can be told
+    }
+  }
+}
+
+/** What is wrong with a request's headers, or null. */
+function requestProblem(hdrs: MsgHdrs | undefined): string | null {
+  if (hdrs === undefined) {
+    return `the request has no headers; wire protocol ${WIRE_VERSION} needs ${VERSION_HEADER}, ${PRIORITY_HEADER} and ${DEADLINE_HEADER}`;
+  }
+  const version = hdrs.get(VERSION_HEADER);
+  if (version === '') return `the request has no ${VERSION_HEADER} header (this bridge speaks ${WIRE_VERSION})`;
+  if (version !== WIRE_VERSION) {
+    return `unsupported ${VERSION_HEADER} ${JSON.stringify(version)}: this bridge speaks ${WIRE_VERSION}`;
+  }
+  const priority = hdrs.get(PRIORITY_HEADER);
+  if (priority !== '0' && priority !== '1') {
+    return `header ${PRIORITY_HEADER} must be 0 (Normal) or 1 (High), got ${JSON.stringify(priority)}`;
+  }
+  const deadline = hdrs.get(DEADLINE_HEADER);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(deadline)) {
+    return `header ${DEADLINE_HEADER} must be the deadline in milliseconds since the Unix epoch (0: none), got ${JSON.stringify(deadline)}`;
+  }
+  return null;
+}
+
+function describeIds(ids: readonly number[]): string {
+  return ids.length <= 8 ? ids.join(', ') : `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more`;
+}
+
+/**
+ * Serves the handlers of `server` (a started supervisor) over NATS: requests
+ * on `phoenix.<service>.<funcId>`, in queue group `queue` (default: the
+ * service name), so that every host running a bridge for the service shares
+ * the load. `connection` is a NatsConnection you opened (yours to close) or
+ * connection options such as `{ servers: 'nats://host:4222' }` (the bridge
+ * opens the connection, reconnects forever, and closes it on stop()).
+ */
+export async function serveOverNats(
+  server: IpcServer,
+  connection: NatsConnection | NatsConnectOptions,
+  options: ServeOverNatsOptions,
+): Promise<NatsBridge> {
+  const checked = checkServer(server);
+  const resolved = resolveBridgeOptions(options, () => checked.registeredFuncIds());
+  const argument = checkConnectionArgument(connection, 'serveOverNats connection');
+  const owned = !isNatsConnection(argument);
+  const nc = owned
+    ? await openConnection(argument, `phoenix-bridge ${resolved.service} ${checked.name}`, 'serveOverNats connection')
+    : argument;
+  try {
+    const bridge = new NatsBridge(checked, nc, owned, resolved);
+    // Once this resolves, the NATS server knows the subscriptions: requests sent from now on reach the bridge.
+    await nc.flush();
+    return bridge;
+  } catch (error) {
+    if (owned) await nc.close().catch(() => undefined);
+    throw PhoenixError.from(error, 'ERR_PHOENIX_SERVER_GONE');
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * NatsCaller: IpcClient's call API, over NATS, for the bridges of one
+ * service. Each call is one NATS request to `phoenix.<service>.<funcId>`
+ * (wire.ts); replies come back on one inbox subscription of the caller
+ * (`<inbox>.<call id>`), so a call costs no subscription of its own.
+ */
+
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  type CallOptions,
+  checkFuncId,
+  checkTimeout,
+  DefaultCallOptions,
+  PhoenixError,
+  type Priority,
+  type ResolvedCall,
+  resolveCallOptions,
+  toPayload,
+} from '@phoenix-ipc/client';
+import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
+import { isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import { checkToken, requestSubject } from './wire.js';
+
+export type { NatsReply } from './caller-wire.js';
+
+export interface NatsCallerOptions {
+  /** Timeout of calls that give none, for call() and callAsync() alike (default 30000 ms; Infinity: none). */
+  defaultTimeoutMs?: number;
+}
+
+interface PendingRequest {
+  id: number;
+  funcId: number;
+  resolve: (reply: NatsReply) => void;
+  reject: (error: PhoenixError) => void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+function invalid(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+const KNOWN_OPTIONS = new Set(['defaultTimeoutMs']);
+
+function checkCallerOptions(options: unknown): number {
+  if (options === undefined) return 30_000;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid('NatsCaller options must be an object such as { defaultTimeoutMs: 5000 }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key))
+      throw invalid(`NatsCaller: unknown option ${JSON.stringify(key)} (known: defaultTimeoutMs)`);
+  }
+  const { defaultTimeoutMs } = options as NatsCallerOptions;
+  return defaultTimeoutMs === undefined ? 30_000 : checkTimeout(defaultTimeoutMs, 'option defaultTimeoutMs');
+}
+
+export class NatsCaller {
+  readonly service: string;
+  readonly #connection: NatsConnection;
+  #ownsConnection = false;
+  readonly #defaults: DefaultCallOptions;
+  readonly #inbox: string;
+  readonly #subscription: Subscription;
+  readonly #pending = new Map<number, PendingRequest>();
+  readonly #subjects = new Map<number, string>();
+  #nextId = 0;
+  /** Why calls are refused: null while open. */
+  #gone: PhoenixError | null = null;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * A caller of `service` over `connection`, a NatsConnection you opened
+   * (and close yourself, after close()). ERR_PHOENIX_INVALID_ARGUMENT for a
+   * bad argument.
+   */
+  constructor(connection: NatsConnection, service: string, options: NatsCallerOptions = {}) {
+    if (!isNatsConnection(connection)) {
+      throw invalid('NatsCaller: connection must be a NatsConnection (or use NatsCaller.connect(options, service))');
+    }
+    this.service = checkToken(service, 'service');
+    const defaultTimeoutMs = checkCallerOptions(options);
+    if (connection.isClosed())
+      throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is closed');
+    this.#connection = connection;
+    this.#defaults = new DefaultCallOptions(defaultTimeoutMs, 'wait');
+    // Honour the connection's inboxPrefix (accounts that may only subscribe below a prefix).
+    const inboxPrefix = (connection as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.#inbox = `${createInbox(inboxPrefix)}.`;
+    this.#subscription = connection.subscribe(`${this.#inbox}*`, {
+      callback: (error, msg) => {
+        if (error !== null) return;
+        try {
+          this.#onReply(msg);
+        } catch {
+          // A malformed message on our inbox: not a reply we can read; its call times out.
+        }
+      },
+    });
+    connection.closed().then(
+      () => this.#connectionClosed(),
+      () => this.#connectionClosed(),
+    );
+  }
+
+  /**
+   * Opens a NATS connection from `connectOptions` (it reconnects forever
+   * unless they say otherwise; close() closes it) and returns a caller of
+   * `service` on it. Rejects ERR_PHOENIX_INVALID_ARGUMENT for a bad argument
+   * (before connecting), ERR_PHOENIX_CONNECT_REFUSED / _CONNECT_TIMEOUT /
+   * _PERMISSION when the connection fails.
+   */
+  static async connect(
+    connectOptions: NatsConnectOptions,
+    service: string,
+    options: NatsCallerOptions = {},
+  ): Promise<NatsCaller> {
+    checkToken(service, 'service');
+    checkCallerOptions(options);
+    const connection = await openConnection(connectOptions, `phoenix-caller ${service}`, 'NatsCaller.connect options');
+    const caller = new NatsCaller(connection, service, options);
+    caller.#ownsConnection = true;
+    try {
+      await connection.flush(); // the reply subscription is known to the server
+    } catch (error) {
+      await caller.close();
+      throw PhoenixError.from(error, 'ERR_PHOENIX_SERVER_GONE');
+    }
+    return caller;
+  }
+
+  /**
+   * Calls `funcId` on whichever bridge of the service NATS picks. Same
+   * signature as IpcClient.call; times out after `timeoutMs` (default: the
+   * defaultTimeoutMs option). Resolves to the reply; rejects with a
+   * PhoenixError: the remote one (same code and fields as locally), or
+   * ERR_PHOENIX_UNAVAILABLE (no bridge serves the service), _TIMEOUT (no
+   * reply in time: the outcome is unknown), _PAYLOAD_TOO_LARGE (above the
+   * NATS server's max_payload; not sent), _SERVER_GONE (the connection
+   * closed, or close() was called), _ABORTED.
+   */
+  call(
+    funcId: number,
+    payload?: Uint8Array | string,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): Promise<NatsReply> {
+    return this.#request(funcId, payload, priorityOrOptions, timeoutMs);
+  }
+
+  /**
+   * Like call(), with IpcClient.callAsync's signature. Over a network a call
+   * without a deadline could wait forever for a host that died, so it too
+   * times out after defaultTimeoutMs unless its options say otherwise
+   * (`timeoutMs: Infinity` for none).
+   */
+  callAsync(
+    funcId: number,
+    payload?: Uint8Array | string,
+    priorityOrOptions?: Priority | CallOptions,
+  ): Promise<NatsReply> {
+    return this.#request(funcId, payload, priorityOrOptions, undefined);
+  }
+
+  /** Calls sent and not yet answered. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Stops: pending calls reject ERR_PHOENIX_SERVER_GONE (their outcome is
+   * unknown), later calls too: the caller's connection is closed; closes the connection if connect() opened it.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the NatsCaller is closed');
+    this.#failAll(this.#gone);
+    if (this.#connection.isClosed()) return;
+    if (this.#ownsConnection) await this.#connection.close();
+    else this.#subscription.unsubscribe();
+  }
+
+  #resolve(priorityOrOptions: Priority | CallOptions | undefined, timeoutMs: number | undefined): ResolvedCall {
+    if (timeoutMs === undefined) {
+      const shared = this.#defaults.forPriority(priorityOrOptions);
+      if (shared !== null) return shared;
+    }
+    if (
+      typeof priorityOrOptions === 'object' &&
+      priorityOrOptions !== null &&
+      priorityOrOptions.onQueueFull !== undefined
+    ) {
+      throw invalid(
+        "option onQueueFull is not supported over NATS: the bridge's server applies its own policy, and a bridge at maxInFlight answers ERR_PHOENIX_QUEUE_FULL",
+      );
+    }
+    return resolveCallOptions(priorityOrOptions, timeoutMs, this.#defaults.base);
+  }
+
+  #request(
+    funcId: number,
+    payload: Uint8Array | string | undefined,
+    priorityOrOptions: Priority | CallOptions | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<NatsReply> {
+    let id: number;
+    let options: ResolvedCall;
+    let bytes: Uint8Array;
+    try {
+      id = checkFuncId(funcId);
+      options = this.#resolve(priorityOrOptions, timeoutMs);
+      bytes = toPayload(payload);
+      if (this.#gone === null && this.#connection.isClosed()) this.#connectionClosed();
+      if (this.#gone !== null) throw this.#gone;
+      if (options.signal?.aborted) {
+        throw new PhoenixError('ERR_PHOENIX_ABORTED', 'the call was aborted before it was sent', { funcId: id });
+      }
+      const maxPayload = this.#connection.info?.max_payload;
+      if (maxPayload !== undefined && bytes.length + REQUEST_HEADER_BYTES > maxPayload) {
+        throw new PhoenixError(
+          'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+          `a payload of ${bytes.length} bytes (plus ${REQUEST_HEADER_BYTES} bytes of headers) exceeds the NATS server's max_payload of ${maxPayload} bytes; not sent`,
+          { funcId: id },
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const seqId = ++this.#nextId;
+    const hdrs = requestHeaders(options.priority, options.timeoutMs);
+    return new Promise<NatsReply>((resolve, reject) => {
+      const pending: PendingRequest = {
+        id: seqId,
+        funcId: id,
+        resolve,
+        reject,
+        timer: undefined,
+        signal: undefined,
+        onAbort: undefined,
+      };
+      this.#pending.set(seqId, pending);
+      if (options.timeoutMs !== 0) {
+        const ms = options.timeoutMs;
+        pending.timer = setTimeout(
+          () =>
+            this.#finish(
+              pending,
+              new PhoenixError(
+                'ERR_PHOENIX_TIMEOUT',
+                `call ${seqId} (func ${id}) over NATS got no reply within ${ms} ms; the outcome is unknown`,
+                { seqId, funcId: id },
+              ),
+            ),
+          ms,
+        );
+      }
+      const signal = options.signal;
+      if (signal !== undefined) {
+        pending.signal = signal;
+        pending.onAbort = () =>
+          this.#finish(
+            pending,
+            new PhoenixError(
+              'ERR_PHOENIX_ABORTED',
+              `call ${seqId} (func ${id}) was aborted; the bridge may still run it`,
+              { seqId, funcId: id },
+            ),
+          );
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      try {
+        this.#connection.publish(this.#subject(id), bytes, { reply: `${this.#inbox}${seqId}`, headers: hdrs });
+      } catch (error) {
+        this.#finish(pending, publishFailure(error, id));
+      }
+    });
+  }
+
+  #subject(funcId: number): string {
+    let subject = this.#subjects.get(funcId);
+    if (subject === undefined) {
+      subject = requestSubject(this.service, funcId);
+      if (this.#subjects.size < 4096) this.#subjects.set(funcId, subject);
+    }
+    return subject;
+  }
+
+  /** Settles a pending call once, with `outcome`: a reply or a PhoenixError. */
+  #finish(pending: PendingRequest, outcome: NatsReply | PhoenixError): void {
+    if (this.#pending.get(pending.id) !== pending) return;
+    this.#pending.delete(pending.id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
+    if (outcome instanceof PhoenixError) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+
+  #onReply(msg: Msg): void {
+    const pending = this.#pending.get(Number(msg.subject.slice(this.#inbox.length)));
+    if (pending === undefined) return; // late (timed out, aborted) or not ours
+    this.#finish(pending, readReply(msg, this.#subject(pending.funcId), pending.id, pending.funcId));
+  }
+
+  #connectionClosed(): void {
+    if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the NATS connection closed');
+    this.#failAll(this.#gone);
+  }
+
+  #failAll(reason: PhoenixError): void {
+    for (const pending of [...this.#pending.values()]) {
+      this.#finish(
+        pending,
+        new PhoenixError(
+          reason.code,
+          `call ${pending.id} (func ${pending.funcId}): ${reason.message}; the outcome is unknown`,
+          { seqId: pending.id, funcId: pending.funcId },
+        ),
+      );
+    }
+  }
+}

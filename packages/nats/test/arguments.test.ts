@@ -1,0 +1,194 @@
+import { createServer } from 'node:net';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { PhoenixError } from '@phoenix-ipc/client';
+import { IpcServer } from '@phoenix-ipc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsCaller, serveOverNats } from '../src/index.js';
+import type { NatsServer } from '../src/testing.js';
+import { Harness, segmentsWithPrefix } from './harness.js';
+
+const harness = new Harness();
+let nats: NatsServer;
+let nc: NatsConnection;
+let caller: NatsCaller;
+
+/** A stand-in for a started supervisor: argument checks come before any call. */
+const running = {
+  name: '/stand-in',
+  isWorker: false,
+  getState: () => 'running',
+  registeredFuncIds: () => [1001],
+  callAsync: () => Promise.reject(new Error('not called')),
+} as unknown as IpcServer;
+
+beforeAll(async () => {
+  nats = await harness.nats();
+  nc = harness.track(await connect({ servers: nats.url }));
+  caller = harness.track(new NatsCaller(nc, 'test'));
+});
+afterAll(async () => {
+  await harness.cleanup();
+  expect(segmentsWithPrefix()).toEqual([]);
+});
+
+async function rejection(run: () => Promise<unknown>): Promise<PhoenixError> {
+  let outcome: unknown;
+  try {
+    await run();
+    outcome = null;
+  } catch (error) {
+    outcome = error;
+  }
+  if (outcome === null) throw new Error('expected a rejection');
+  expect(PhoenixError.isInstance(outcome)).toBe(true);
+  return outcome as PhoenixError;
+}
+
+function thrown(run: () => unknown): PhoenixError {
+  try {
+    run();
+  } catch (error) {
+    expect(PhoenixError.isInstance(error)).toBe(true);
+    return error as PhoenixError;
+  }
+  throw new Error('expected a throw');
+}
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const BAD_TOKENS = ['', 'a.b', 'a b', '*', '>', 'img*', 'x'.repeat(129), 42, undefined, null];
+
+describe('serveOverNats refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, naming them', () => {
+  it.each(BAD_TOKENS)('service %j', async (service) => {
+    const error = await rejection(() => serveOverNats(running, nc, { service: service as string }));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain('service');
+  });
+
+  it.each([
+    [{ service: 'ok', queue: 'a.b' }, 'queue'],
+    [{ service: 'ok', funcIds: [] }, 'funcIds'],
+    [{ service: 'ok', funcIds: [500] }, 'funcIds'],
+    [{ service: 'ok', funcIds: '1001' }, 'funcIds'],
+    [{ service: 'ok', maxInFlight: 0 }, 'maxInFlight'],
+    [{ service: 'ok', maxInFlight: 1.5 }, 'maxInFlight'],
+    [{ service: 'ok', maxInFlight: 'many' }, 'maxInFlight'],
+    [{ service: 'ok', queueGroup: 'q' }, 'queueGroup'],
+    [null, 'options'],
+    ['ok', 'options'],
+  ])('options %j', async (options, mention) => {
+    const error = await rejection(() => serveOverNats(running, nc, options as never));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain(mention);
+  });
+
+  it.each([null, {}, { servers: '' }, { servers: [] }, { servers: [1] }, 'nats://127.0.0.1:4222'])(
+    'connection %j',
+    async (connection) => {
+      const error = await rejection(() => serveOverNats(running, connection as never, { service: 'ok' }));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toMatch(/servers|NatsConnection/);
+    },
+  );
+
+  it('a server that is not an IpcServer', async () => {
+    const error = await rejection(() => serveOverNats({} as IpcServer, nc, { service: 'ok' }));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('a server with no handler registered, when funcIds is not given', async () => {
+    const bare = { ...running, registeredFuncIds: () => [] } as unknown as IpcServer;
+    const error = await rejection(() => serveOverNats(bare, nc, { service: 'ok' }));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain('funcIds');
+  });
+
+  it('ERR_PHOENIX_INVALID_STATE for a server not started yet, and in a worker process', async () => {
+    const server = await IpcServer.create(harness.name('unstarted'), { normalWorkers: 1, vipWorkers: 0 });
+    try {
+      server.registerHandler(1001, () => {});
+      const error = await rejection(() => serveOverNats(server, nc, { service: 'ok' }));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_STATE');
+      expect(error.message).toContain('start()');
+    } finally {
+      await server.stop({ graceMs: 0 });
+    }
+    const worker = { ...running, isWorker: true } as unknown as IpcServer;
+    expect((await rejection(() => serveOverNats(worker, nc, { service: 'ok' }))).code).toBe(
+      'ERR_PHOENIX_INVALID_STATE',
+    );
+  });
+
+  it('connection failures: ERR_PHOENIX_CONNECT_REFUSED when nobody listens', async () => {
+    const port = await closedPort();
+    const error = await rejection(() =>
+      serveOverNats(running, { servers: `nats://127.0.0.1:${port}` }, { service: 'ok' }),
+    );
+    expect(error.code).toBe('ERR_PHOENIX_CONNECT_REFUSED');
+    expect(error.message).toContain(String(port));
+  });
+
+  it('ERR_PHOENIX_SERVER_GONE for a closed NatsConnection', async () => {
+    const closed = await connect({ servers: nats.url });
+    await closed.close();
+    expect((await rejection(() => serveOverNats(running, closed, { service: 'ok' }))).code).toBe(
+      'ERR_PHOENIX_SERVER_GONE',
+    );
+  });
+});
+
+describe('NatsCaller refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, naming them', () => {
+  it.each(BAD_TOKENS)('service %j (constructor and connect, which does not connect first)', async (service) => {
+    expect(thrown(() => new NatsCaller(nc, service as string)).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    const port = await closedPort();
+    const error = await rejection(() => NatsCaller.connect({ servers: `nats://127.0.0.1:${port}` }, service as string));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain('service');
+  });
+
+  it.each([
+    [{ defaultTimeoutMs: -1 }, 'defaultTimeoutMs'],
+    [{ defaultTimeoutMs: 'soon' }, 'defaultTimeoutMs'],
+    [{ timeout: 5 }, 'timeout'],
+    ['fast', 'options'],
+  ])('options %j', (options, mention) => {
+    const error = thrown(() => new NatsCaller(nc, 'test', options as never));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain(mention);
+  });
+
+  it('a connection that is not a NatsConnection', () => {
+    expect(thrown(() => new NatsCaller({} as NatsConnection, 'test')).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(thrown(() => new NatsCaller('nats://x' as never, 'test')).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('connect: ERR_PHOENIX_CONNECT_REFUSED when nobody listens, bad connection options', async () => {
+    const port = await closedPort();
+    expect((await rejection(() => NatsCaller.connect({ servers: `nats://127.0.0.1:${port}` }, 'test'))).code).toBe(
+      'ERR_PHOENIX_CONNECT_REFUSED',
+    );
+    expect((await rejection(() => NatsCaller.connect({} as never, 'test'))).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it.each([
+    ['func id 500 (reserved)', () => caller.call(500, 'x')],
+    ['func id 2^32', () => caller.call(2 ** 32, 'x')],
+    ['func id "1001"', () => caller.call('1001' as never, 'x')],
+    ['priority 7', () => caller.call(1001, 'x', 7 as never)],
+    ['timeoutMs -5', () => caller.call(1001, 'x', 0, -5)],
+    ['timeoutMs NaN', () => caller.callAsync(1001, 'x', { timeoutMs: Number.NaN })],
+    ['payload 42', () => caller.call(1001, 42 as never)],
+    ['a signal that is not an AbortSignal', () => caller.call(1001, 'x', { signal: {} as AbortSignal })],
+    ['onQueueFull (not over NATS)', () => caller.call(1001, 'x', { onQueueFull: 'reject' })],
+    ['options and a fourth argument', () => caller.call(1001, 'x', { priority: 0 }, 100)],
+  ])('call with %s', async (_what, run) => {
+    expect((await rejection(run)).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});

@@ -1,0 +1,61 @@
+import { connect } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findNatsServer, NatsServer } from '../src/testing.js';
+
+const started: NatsServer[] = [];
+afterEach(async () => {
+  for (const server of started.splice(0)) await server.stop();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('@phoenix-ipc/nats/testing', () => {
+  it('a NATS_SERVER_BIN that is not there fails, saying how to install nats-server', async () => {
+    const saved = process.env.NATS_SERVER_BIN;
+    process.env.NATS_SERVER_BIN = '/nonexistent/nats-server';
+    try {
+      expect(() => findNatsServer()).toThrow(/apt-get install -y nats-server.*brew install nats-server/);
+      await expect(NatsServer.start()).rejects.toThrow(/NATS_SERVER_BIN=\/nonexistent\/nats-server/);
+    } finally {
+      if (saved === undefined) delete process.env.NATS_SERVER_BIN;
+      else process.env.NATS_SERVER_BIN = saved;
+    }
+  });
+
+  it('starts servers on free loopback ports that accept connections, and stops them', async () => {
+    const one = await NatsServer.start();
+    const two = await NatsServer.start();
+    started.push(one, two);
+    expect(one.port).not.toBe(two.port);
+    expect(one.url).toBe(`nats://127.0.0.1:${one.port}`);
+    const nc = await connect({ servers: one.url });
+    expect(nc.info?.port).toBe(one.port);
+    await nc.close();
+    const pid = one.pid;
+    await one.stop();
+    expect(alive(pid)).toBe(false);
+    expect(one.running).toBe(false);
+    await one.stop(); // idempotent
+  });
+
+  it('restarts on the same port, and applies maxPayload', async () => {
+    const server = await NatsServer.start({ maxPayload: 4096 });
+    started.push(server);
+    const port = server.port;
+    const pid = server.pid;
+    await server.restart();
+    expect(server.port).toBe(port);
+    expect(server.pid).not.toBe(pid);
+    expect(alive(pid)).toBe(false);
+    const nc = await connect({ servers: server.url });
+    expect(nc.info?.max_payload).toBe(4096);
+    await nc.close();
+  });
+});
