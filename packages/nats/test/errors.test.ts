@@ -42,7 +42,7 @@ let tinyCaller: NatsCaller;
 
 beforeAll(async () => {
   nats = await shared.nats({ maxPayload: NATS_MAX_PAYLOAD });
-  solo = await shared.host(nats, 'solo');
+  solo = await shared.host(nats, 'solo', { server: { maxPayloadBytes: 64 * 1024 } });
   soloSegment = [...shared.names][0]!;
   await shared.host(nats, 'tiny', {
     server: { maxPayloadBytes: 4096 },

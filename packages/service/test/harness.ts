@@ -37,9 +37,10 @@ export class ClusterProcess {
   #output = '';
   #stderr = '';
 
-  constructor(name: string, options: object) {
+  constructor(name: string, options: object, env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [KITCHEN_CLUSTER, name, JSON.stringify(options)], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.#output += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.#stderr += chunk));
@@ -80,8 +81,8 @@ export class Harness {
     return name;
   }
 
-  cluster(name: string, options: object): ClusterProcess {
-    const cluster = new ClusterProcess(name, options);
+  cluster(name: string, options: object, env: NodeJS.ProcessEnv = {}): ClusterProcess {
+    const cluster = new ClusterProcess(name, options, env);
     this.#clusters.add(cluster);
     return cluster;
   }
