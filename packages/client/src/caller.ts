@@ -89,7 +89,7 @@ export abstract class Caller extends EventEmitter {
   }
 
   /**
-   * Our design's blocking Call: blocks the calling thread until the reply (a
+   * The design's blocking Call (docs/design-mapping.md): blocks the calling thread until the reply (a
    * brief spin, then a blocking wait in native code; never a long busy loop)
    * and returns it, or throws the same PhoenixErrors as call(). Takes
    * `{ priority, timeoutMs }` only: no signal can fire while the thread is blocked.

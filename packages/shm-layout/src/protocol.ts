@@ -1,7 +1,7 @@
 /**
  * The message protocol: what travels in a ring record.
  *
- * MsgHeader is the design's 16-byte wire header (little-endian):
+ * MsgHeader is the design's 16-byte wire header (docs/design-mapping.md), little-endian:
  *
  *   0       8      12       16
  *   +-------+-------+--------+

@@ -49,7 +49,7 @@ export interface RecoveryReport {
 }
 
 export interface RecoverOptions {
-  /** Decide whether a poison is re-queued; default: never (the design's 'fail' policy). */
+  /** Decide whether a poison is re-queued; default: never (the design's 'fail' policy; docs/design-mapping.md). */
   shouldRetry?: (poison: { seqId: number; funcId: number; attempt: number }) => boolean;
 }
 
