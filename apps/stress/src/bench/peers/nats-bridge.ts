@@ -18,6 +18,8 @@ const server = await IpcServer.create(config.name, {
   vipWorkers: 0,
   waitStrategy: config.waitStrategy,
   maxClients: 1,
+  // The bench echoes up to 64 KiB; the default (32 KiB) is sized for small containers.
+  maxPayloadBytes: 64 * 1024,
 });
 await server.start(peerScript('phoenix-worker'), [config.name]);
 const bridge = await serveOverNats(

@@ -1,0 +1,118 @@
+import {
+  Frames,
+  monotonicNowMs,
+  type PhoenixShmLayout,
+  REQUEST_FRAME_BYTES,
+  RequestState,
+  type SpscRingBuffer,
+  type WorkerChannel,
+} from '@phoenix-ipc/shm-layout';
+import { ringIfParked } from './doorbell-flag.js';
+import type { InFlightTable } from './in-flight-table.js';
+import type { PendingCall } from './pending-call.js';
+
+/**
+ * The producer side of a caller's request rings. A request is written in
+ * place and staged; requests written in the same tick are published together
+ * by flush(): one tail store and at most one doorbell per ring.
+ */
+export class RequestWriter {
+  readonly #rings: SpscRingBuffer[];
+  readonly #channels: readonly WorkerChannel[];
+  readonly #doorbellFds: readonly number[];
+  readonly #views: PhoenixShmLayout['views'];
+  readonly #table: InFlightTable;
+  /** A caller keeps at most a ring's capacity in flight per worker, so the worker always has room for the replies. */
+  readonly #capacity: Int32Array;
+  readonly #dirty: Uint8Array;
+  readonly #dirtyList: number[] = [];
+  #sentAt = 0;
+
+  constructor(layout: PhoenixShmLayout, slot: number, workerDoorbellFds: readonly number[], table: InFlightTable) {
+    this.#channels = layout.channels;
+    this.#rings = layout.channels.map((channel) => channel.requestRing(slot));
+    this.#doorbellFds = workerDoorbellFds;
+    this.#views = layout.views;
+    this.#table = table;
+    this.#capacity = Int32Array.from(this.#rings, (ring) => ring.capacity);
+    this.#dirty = new Uint8Array(this.#rings.length);
+  }
+
+  /** Requests written and not yet published. */
+  get staged(): boolean {
+    return this.#dirtyList.length > 0;
+  }
+
+  /** Writes the call's request into `worker`'s ring and stages it; false when the ring has no room. */
+  write(call: PendingCall, payload: Uint8Array, worker: number): boolean {
+    if (this.#table.countTo(worker) >= this.#capacity[worker]!) return false;
+    const ring = this.#rings[worker]!;
+    const frame = ring.reserve(REQUEST_FRAME_BYTES + payload.length);
+    if (frame < 0) return false;
+    call.msgIndex = ring.producedCount;
+    // One clock read per burst: calls written in the same tick were sent together.
+    if (this.#sentAt === 0) this.#sentAt = call.startedAt !== 0 ? call.startedAt : monotonicNowMs();
+    Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, payload.length, call.deadline, this.#sentAt);
+    this.#views.bytes.set(payload, frame + REQUEST_FRAME_BYTES);
+    ring.stage();
+    call.worker = worker;
+    call.frame = frame;
+    call.payload = null;
+    this.#table.add(call);
+    if (this.#dirty[worker] === 0) {
+      this.#dirty[worker] = 1;
+      this.#dirtyList.push(worker);
+    }
+    return true;
+  }
+
+  /** Publishes every staged request and rings each worker that sleeps. */
+  flush(): void {
+    this.#sentAt = 0;
+    const list = this.#dirtyList;
+    if (list.length === 0) return;
+    const words = this.#views.words;
+    for (let i = 0; i < list.length; i++) {
+      const worker = list[i]!;
+      this.#dirty[worker] = 0;
+      this.#rings[worker]!.flush();
+      ringIfParked(words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!);
+    }
+    list.length = 0;
+  }
+
+  /**
+   * Moves a written, unstarted request from PENDING to `to` (CANCELLED or
+   * MOVED) and takes it out of the table. Only possible while the worker has
+   * not consumed the record: after that the bytes at `frame` may belong to a
+   * newer request of ours.
+   */
+  cancel(call: PendingCall, to: number): boolean {
+    const consumed = this.#rings[call.worker]!.consumedCount();
+    if (((consumed - call.msgIndex) | 0) > 0) return false;
+    const stateIndex = Frames.requestStateIndex(call.frame);
+    if (Atomics.compareExchange(this.#views.words, stateIndex, RequestState.Pending, to) !== RequestState.Pending)
+      return false;
+    this.#table.remove(call);
+    return true;
+  }
+
+  /** The request's payload, copied out of the ring (failover writes it again elsewhere). */
+  payloadOf(call: PendingCall): Uint8Array {
+    const start = call.frame + REQUEST_FRAME_BYTES;
+    return this.#views.bytes.slice(start, start + Frames.requestPayloadLen(this.#views.words, call.frame));
+  }
+
+  /** Forgets what is staged for `worker` (its channel is being reset). */
+  discard(worker: number): void {
+    if (this.#dirty[worker] === 0) return;
+    this.#dirty[worker] = 0;
+    const at = this.#dirtyList.indexOf(worker);
+    if (at >= 0) this.#dirtyList.splice(at, 1);
+  }
+
+  /** Takes the producer role of `worker`'s freshly formatted ring up again. */
+  resync(worker: number): void {
+    this.#rings[worker]!.resync();
+  }
+}

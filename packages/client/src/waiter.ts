@@ -1,0 +1,90 @@
+import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
+import { AdaptiveSpin } from './adaptive-spin.js';
+
+/**
+ * What a side with nothing to do does next: the one wait loop of PhoenixIPC,
+ * in the spirit of the Disruptor's WaitStrategy. A caller waiting for
+ * replies and a worker waiting for requests both use it, async (the event
+ * loop wakes them through their doorbell's watcher) or blocking (callSync).
+ *
+ *   spin(poll)  poll until work shows up, for the learned budget at most
+ *   park(poll)  publish PARKED, look once more, and say whether to sleep
+ *   wake()      back from sleep (doorbell or own work): clear PARKED, learn
+ *
+ * The PARKED word is the consumer half of the doorbell handshake (see
+ * doorbell-flag.ts): a producer rings only a consumer that published it.
+ */
+export interface Waiter {
+  /** 'spin' never parks: the side keeps polling, yielding to the event loop between slices. */
+  readonly neverParks: boolean;
+  /**
+   * Calls `poll` until it returns true or the spin budget (at most `sliceUs`)
+   * is spent; true if work showed up. The budget learns from how long work took.
+   */
+  spin(poll: () => boolean, sliceUs: number): boolean;
+  /**
+   * Publishes PARKED, then polls once more (a producer that wrote just before
+   * saw no flag and will not ring): false if work arrived (PARKED cleared),
+   * true if the side may sleep now.
+   */
+  park(poll: () => boolean): boolean;
+  /** Clears PARKED after a sleep; the time asleep teaches the spin budget. */
+  wake(): void;
+  /** Whether PARKED is published now. */
+  readonly parked: boolean;
+}
+
+/** Spin for a learned budget (AdaptiveSpin), then park: the strategies 'adaptive', 'spin' and 'block'. */
+export class SpinThenPark implements Waiter {
+  readonly neverParks: boolean;
+  readonly #learner: AdaptiveSpin;
+  readonly #words: Int32Array;
+  readonly #parkedIndex: number;
+  #parked = false;
+
+  constructor(strategy: WaitStrategy, words: Int32Array, parkedIndex: number, learner = new AdaptiveSpin(strategy)) {
+    this.neverParks = strategy === 'spin';
+    this.#learner = learner;
+    this.#words = words;
+    this.#parkedIndex = parkedIndex;
+  }
+
+  get parked(): boolean {
+    return this.#parked;
+  }
+
+  spin(poll: () => boolean, sliceUs: number): boolean {
+    const start = performance.now();
+    const budgetUs = Math.min(this.#learner.budgetAt(start), sliceUs);
+    if (budgetUs <= 0) return false;
+    const limitMs = budgetUs / 1000;
+    for (let polls = 1; ; polls++) {
+      if (poll()) {
+        this.#learner.succeeded((performance.now() - start) * 1000);
+        return true;
+      }
+      // performance.now() costs more than a poll of an empty ring: look at the clock every 16th time.
+      if ((polls & 15) === 0 && performance.now() - start >= limitMs) return false;
+    }
+  }
+
+  park(poll: () => boolean): boolean {
+    // Store PARKED, then load the rings (partner: the producer's tail store,
+    // then its load of PARKED in ringIfParked): one of the two sees the other.
+    Atomics.store(this.#words, this.#parkedIndex, 1);
+    if (poll()) {
+      Atomics.store(this.#words, this.#parkedIndex, 0);
+      return false;
+    }
+    this.#parked = true;
+    this.#learner.parked(performance.now());
+    return true;
+  }
+
+  wake(): void {
+    Atomics.store(this.#words, this.#parkedIndex, 0);
+    if (!this.#parked) return;
+    this.#parked = false;
+    this.#learner.woke(performance.now());
+  }
+}
