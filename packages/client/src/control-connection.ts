@@ -1,5 +1,5 @@
 import { closeFd, FdWatcher, receiveMessage, sendMessage } from '@phoenix-ipc/native-shm';
-import { type ControlMessage, decodeControlMessage, encodeControlMessage } from './control-protocol.js';
+import { type ControlMessage, decodeControlMessage, encodeControlMessage } from '@phoenix-ipc/shm-layout';
 
 export interface ControlHandlers {
   onMessage(message: ControlMessage, fds: number[]): void;

@@ -6,6 +6,9 @@ import {
   segmentNameProblem,
 } from '@phoenix-ipc/native-shm';
 import {
+  CONTROL_PROTOCOL_VERSION,
+  type ControlMessage,
+  controlSocketName,
   PhoenixError,
   type PhoenixErrorCode,
   PhoenixShmLayout,
@@ -16,7 +19,6 @@ import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from './call
 import { Caller } from './caller.js';
 import { CallerEngine, type CallObserver } from './caller-engine.js';
 import { ControlConnection } from './control-connection.js';
-import { CONTROL_PROTOCOL_VERSION, type ControlMessage, controlSocketName } from './control-protocol.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
 

@@ -1,4 +1,5 @@
 import {
+  decodeErrorPayload,
   Frames,
   MsgStatus,
   PhoenixError,
@@ -6,7 +7,6 @@ import {
   RESPONSE_FRAME_BYTES,
   type SpscRingBuffer,
 } from '@phoenix-ipc/shm-layout';
-import { decodeErrorPayload } from './error-payload.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveSpin, runnableThreads } from '../src/index.js';
+import { AdaptiveSpin, runnableThreads } from '../src/internal.js';
 
 describe('AdaptiveSpin', () => {
   it("'spin' never parks and 'block' parks at once", () => {

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkFuncId,
-  checkTimeout,
-  DefaultCallOptions,
-  PhoenixError,
-  Priority,
-  resolveCallOptions,
-  toPayload,
-} from '../src/index.js';
+import { PhoenixError, Priority } from '../src/index.js';
+import { checkFuncId, checkTimeout, DefaultCallOptions, resolveCallOptions, toPayload } from '../src/internal.js';
 
 const defaults = { timeoutMs: 5000, onQueueFull: 'wait' as const };
 

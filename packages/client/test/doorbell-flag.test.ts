@@ -1,6 +1,6 @@
 import { closeFd, createEventFd, waitSync } from '@phoenix-ipc/native-shm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ringIfParked } from '../src/index.js';
+import { ringIfParked } from '../src/internal.js';
 
 const PARKED = 3;
 let fds: number[] = [];

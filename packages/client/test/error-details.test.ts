@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
 import {
   decodeErrorPayload,
   describeThrown,
   encodeErrorPayload,
   errorPayloadFrom,
-  PhoenixError,
   toJsonSafe,
-} from '../src/index.js';
+} from '@phoenix-ipc/shm-layout';
+import { describe, expect, it } from 'vitest';
+import { PhoenixError } from '../src/index.js';
 
 const call = { seqId: 42, funcId: 1001 };
 const encoder = new TextEncoder();

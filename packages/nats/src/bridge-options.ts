@@ -1,4 +1,5 @@
-import { checkFuncId, PhoenixError } from '@phoenix-ipc/client';
+import { PhoenixError } from '@phoenix-ipc/client';
+import { checkFuncId } from '@phoenix-ipc/client/internal';
 import { checkToken } from './wire.js';
 
 /** Options of serveOverNats. */

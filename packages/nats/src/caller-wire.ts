@@ -5,7 +5,8 @@
  */
 
 import { errors, headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
-import { MsgStatus, PhoenixError, type Reply } from '@phoenix-ipc/client';
+import { PhoenixError, type Reply } from '@phoenix-ipc/client';
+import { MsgStatus } from '@phoenix-ipc/shm-layout';
 import { decodeError } from './error-wire.js';
 import {
   DEADLINE_HEADER,

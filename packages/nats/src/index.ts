@@ -1,12 +1,12 @@
 export {
   type CallOptions,
   ERROR_CODES,
-  MsgStatus,
   PhoenixError,
   type PhoenixErrorCode,
   Priority,
   type Reply,
 } from '@phoenix-ipc/client';
+export { MsgStatus } from '@phoenix-ipc/shm-layout';
 export { type BridgeStats, NatsBridge, serveOverNats } from './bridge.js';
 export { DEFAULT_MAX_IN_FLIGHT, type ServeOverNatsOptions } from './bridge-options.js';
 export type { NatsConnectOptions } from './connection.js';

@@ -6,17 +6,15 @@
  */
 
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type CallOptions, PhoenixError, type Priority } from '@phoenix-ipc/client';
 import {
-  type CallOptions,
   checkFuncId,
   checkTimeout,
   DefaultCallOptions,
-  PhoenixError,
-  type Priority,
   type ResolvedCall,
   resolveCallOptions,
   toPayload,
-} from '@phoenix-ipc/client';
+} from '@phoenix-ipc/client/internal';
 import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
 import { isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { checkToken, requestSubject } from './wire.js';

@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
-import { IpcClient, MsgStatus, PhoenixError } from '@phoenix-ipc/client';
+import { IpcClient, PhoenixError } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
+import { MsgStatus } from '@phoenix-ipc/shm-layout';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NatsCaller, serveOverNats } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';

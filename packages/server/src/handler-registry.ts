@@ -1,4 +1,4 @@
-import { checkFuncId } from '@phoenix-ipc/client';
+import { checkFuncId } from '@phoenix-ipc/client/internal';
 import { type MsgHeader, PhoenixError } from '@phoenix-ipc/shm-layout';
 
 /** What a handler fills in for its reply. */

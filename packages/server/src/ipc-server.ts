@@ -1,4 +1,4 @@
-import { Caller, type CallerEngine, type CallObserver } from '@phoenix-ipc/client';
+import { Caller, type CallerEngine, type CallObserver } from '@phoenix-ipc/client/internal';
 import { segmentNameProblem } from '@phoenix-ipc/native-shm';
 import { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';

@@ -1,4 +1,5 @@
-import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from '@phoenix-ipc/client';
+import type { QueueFullPolicy } from '@phoenix-ipc/client';
+import { checkQueueFullPolicy, checkTimeout } from '@phoenix-ipc/client/internal';
 import {
   type LayoutOptions,
   PhoenixError,

@@ -2,13 +2,7 @@ import { fork } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import {
-  CallerEngine,
-  type CallObserver,
-  ControlConnection,
-  type ControlMessage,
-  controlSocketName,
-} from '@phoenix-ipc/client';
+import { CallerEngine, type CallObserver, ControlConnection } from '@phoenix-ipc/client/internal';
 import {
   acceptSeqpacket,
   closeFd,
@@ -23,6 +17,8 @@ import {
   unlinkSegment,
 } from '@phoenix-ipc/native-shm';
 import {
+  type ControlMessage,
+  controlSocketName,
   Frames,
   GROUP_VIP,
   monotonicNowMs,

@@ -1,12 +1,8 @@
-import {
-  AdaptiveSpin,
-  encodeErrorPayload,
-  errorPayloadFrom,
-  ringIfParked,
-  type TransportedDetails,
-} from '@phoenix-ipc/client';
+import { AdaptiveSpin, ringIfParked } from '@phoenix-ipc/client/internal';
 import { FdWatcher } from '@phoenix-ipc/native-shm';
 import {
+  encodeErrorPayload,
+  errorPayloadFrom,
   Frames,
   MsgHeader,
   MsgStatus,
@@ -21,6 +17,7 @@ import {
   SlotState,
   type SpscRingBuffer,
   type ThreadMonitor,
+  type TransportedDetails,
   type WaitStrategy,
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';

@@ -1,4 +1,5 @@
-import { checkFuncId, PhoenixError } from '@phoenix-ipc/client';
+import { PhoenixError } from '@phoenix-ipc/client';
+import { checkFuncId } from '@phoenix-ipc/client/internal';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { bindService } from './bind.js';
 import type { Caller } from './caller.js';

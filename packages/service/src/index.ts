@@ -1,9 +1,4 @@
-export {
-  ERROR_CODES,
-  PhoenixError,
-  type PhoenixErrorCode,
-  Priority,
-} from '@phoenix-ipc/client';
+export { ERROR_CODES, PhoenixError, type PhoenixErrorCode, Priority } from '@phoenix-ipc/client';
 export type { RemoteError, ValidationIssue } from '@phoenix-ipc/ringbuffer';
 export type { Caller, HandlerHost } from './caller.js';
 export type { Codec } from './codec.js';

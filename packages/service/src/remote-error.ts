@@ -1,5 +1,6 @@
-import { describeThrown, PhoenixError, toJsonSafe } from '@phoenix-ipc/client';
+import { PhoenixError } from '@phoenix-ipc/client';
 import type { RemoteError } from '@phoenix-ipc/ringbuffer';
+import { describeThrown, toJsonSafe } from '@phoenix-ipc/shm-layout';
 import type { Codec } from './codec.js';
 
 /**

@@ -9,7 +9,23 @@ export {
 } from '@phoenix-ipc/ringbuffer';
 export { CallerSlot } from './caller-slot.js';
 export { fnv1aHex, fnv1aWords } from './checksum.js';
+export {
+  CONTROL_PROTOCOL_VERSION,
+  type ControlMessage,
+  controlSocketName,
+  decodeControlMessage,
+  encodeControlMessage,
+} from './control-protocol.js';
 export { type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from './dispatch.js';
+export {
+  decodeErrorPayload,
+  describeThrown,
+  type ErrorPayload,
+  encodeErrorPayload,
+  errorPayloadFrom,
+  type TransportedDetails,
+  toJsonSafe,
+} from './error-payload.js';
 export * as Frames from './frames.js';
 export { createSegmentViews, type SegmentViews } from './frames.js';
 export type { SegmentBuffer, SegmentIdentity, SegmentProbe } from './header-codec.js';

@@ -1,5 +1,10 @@
-import type { RemoteError, ValidationIssue } from '@phoenix-ipc/ringbuffer';
-import { isPhoenixErrorCode, PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/shm-layout';
+import {
+  isPhoenixErrorCode,
+  PhoenixError,
+  type PhoenixErrorCode,
+  type RemoteError,
+  type ValidationIssue,
+} from '@phoenix-ipc/ringbuffer';
 
 /**
  * Failure replies: how a worker tells its caller why a request failed.

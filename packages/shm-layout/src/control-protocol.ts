@@ -1,4 +1,5 @@
-import { fnv1aHex, type PhoenixErrorCode, type PhoenixErrorDetails } from '@phoenix-ipc/shm-layout';
+import type { PhoenixErrorCode, PhoenixErrorDetails } from '@phoenix-ipc/ringbuffer';
+import { fnv1aHex } from './checksum.js';
 
 /**
  * The control plane between the supervisor and client processes: one

@@ -1,0 +1,21 @@
+/**
+ * `@phoenix-ipc/client/internal`: the parts of the client that the other
+ * PhoenixIPC packages build on (the supervisor's own calls, the worker's wait
+ * loop, the NATS caller's option checks). Not for applications: nothing here
+ * is covered by semver, and it changes with the packages that use it.
+ */
+export { AdaptiveSpin, runnableThreads } from './adaptive-spin.js';
+export {
+  checkFuncId,
+  checkQueueFullPolicy,
+  checkTimeout,
+  DefaultCallOptions,
+  type ResolvedCall,
+  resolveCallOptions,
+  toPayload,
+} from './call-options.js';
+export { Caller } from './caller.js';
+export { type CallEvent, CallerEngine, type CallerEngineConfig, type CallObserver } from './caller-engine.js';
+export { ControlConnection, type ControlHandlers } from './control-connection.js';
+export { ringIfParked } from './doorbell-flag.js';
+export { SpinThenPark, type Waiter } from './waiter.js';
