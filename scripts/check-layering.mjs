@@ -4,8 +4,10 @@
 // top layers service (typed values) and nats (beyond one host), which nothing
 // below imports; service never imports nats (its tests may). errors (the one
 // catalogue, PhoenixError) is the bottom, usable by all. native-shm uses only
-// errors, and only client, server and nats may use native-shm at run time.
-// Apps may use anything.
+// errors, and only client, server, nats and cli may use native-shm at run time.
+// cli (the `phoenix` command) reads segments: it sits beside client, on
+// shm-layout and native-shm, and nothing imports it. Its tests start real
+// servers. Apps may use anything.
 // Tests (test/ and devDependencies) of the pure packages may also use
 // native-shm as a harness, to map one ring into two real processes; tests of
 // @phoenix-ipc/service may use nats (its nats-server test helper, typed calls
@@ -37,6 +39,14 @@ const ALLOWED = {
     '@phoenix-ipc/native-shm',
     '@phoenix-ipc/client',
   ],
+  // The phoenix command: reads and cleans segments; no client or server code.
+  '@phoenix-ipc/cli': [
+    '@phoenix-ipc/errors',
+    '@phoenix-ipc/ringbuffer',
+    '@phoenix-ipc/monitor',
+    '@phoenix-ipc/shm-layout',
+    '@phoenix-ipc/native-shm',
+  ],
   // Typed services: values over any caller. Never the nats package (which may use it).
   '@phoenix-ipc/service': [
     '@phoenix-ipc/errors',
@@ -59,6 +69,8 @@ const ALLOWED = {
 
 /** What a package's tests (test/, devDependencies) may use beyond its layer and the harness. */
 const TEST_ONLY = {
+  // The CLI is tried against live supervisors and clients.
+  '@phoenix-ipc/cli': ['@phoenix-ipc/server', '@phoenix-ipc/client'],
   '@phoenix-ipc/service': ['@phoenix-ipc/nats'],
 };
 
@@ -124,5 +136,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service, nats; native-shm under client/server/nats)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service, nats; native-shm under client/server/nats/cli; cli beside client)',
 );

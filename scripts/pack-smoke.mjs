@@ -38,7 +38,18 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['errors', 'ringbuffer', 'monitor', 'shm-layout', 'native-shm', 'client', 'server', 'service', 'nats'];
+const PACKAGES = [
+  'errors',
+  'ringbuffer',
+  'monitor',
+  'shm-layout',
+  'native-shm',
+  'client',
+  'server',
+  'service',
+  'nats',
+  'cli',
+];
 const PROGRAM_TIMEOUT_MS = 60_000;
 const keep = process.argv.includes('--keep');
 
@@ -127,7 +138,7 @@ function pack() {
   const tarballs = [];
   for (const name of PACKAGES) {
     const dir = join(ROOT, 'packages', name);
-    if (!existsSync(join(dir, 'dist', 'index.js'))) {
+    if (!existsSync(join(dir, 'dist', distFiles(name)[0]))) {
       fail(`packages/${name}/dist is missing: run \`pnpm build\` before the pack smoke test`);
     }
     const before = new Set(readdirSync(tarballDir));
@@ -141,20 +152,19 @@ function pack() {
   return tarballs;
 }
 
+/** What a package's dist must hold: the cli is one ESM bin; the libraries have ESM, CJS and types per entry. */
+function distFiles(name) {
+  if (name === 'cli') return ['phoenix.js'];
+  const entries = name === 'client' ? ['index', 'internal'] : ['index'];
+  return entries.flatMap((entry) => [`${entry}.js`, `${entry}.cjs`, `${entry}.d.ts`, `${entry}.d.cts`]);
+}
+
 function checkTarball(name, tarball) {
   const files = run('tar', ['-tzf', tarball])
     .split('\n')
     .filter(Boolean)
     .map((file) => file.replace(/^package\//, ''));
-  const required = [
-    'package.json',
-    'README.md',
-    'LICENSE',
-    'dist/index.js',
-    'dist/index.cjs',
-    'dist/index.d.ts',
-    'dist/index.d.cts',
-  ];
+  const required = ['package.json', 'README.md', 'LICENSE', ...distFiles(name).map((file) => `dist/${file}`)];
   for (const file of required) {
     if (!files.includes(file)) fail(`@phoenix-ipc/${name}: the tarball lacks ${file}`);
   }
@@ -617,12 +627,10 @@ function types() {
 
 function bin() {
   const phoenix = join(project, 'node_modules', '.bin', 'phoenix');
-  if (!existsSync(phoenix)) {
-    log('note: node_modules/.bin/phoenix does not exist (the CLI is not built yet); skipped');
-    return;
-  }
+  if (!existsSync(phoenix)) fail('@phoenix-ipc/cli installed no node_modules/.bin/phoenix');
   const version = run(phoenix, ['--version'], { cwd: project }).trim();
-  log(`bin: node_modules/.bin/phoenix --version -> ${version}`);
+  const listed = JSON.parse(run(phoenix, ['list', '--json', '--prefix', 'phoenix-pack-smoke-none'], { cwd: project }));
+  log(`bin: node_modules/.bin/phoenix --version -> ${version}; list --json -> ${JSON.stringify(listed)}`);
 }
 
 // ------------------------------------------------------------------ main

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/prometheus.ts', 'src/cli/phoenix.ts'],
+  entry: ['src/index.ts', 'src/prometheus.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

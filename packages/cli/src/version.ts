@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PACKAGE_NAME = '@phoenix-ipc/server';
+const PACKAGE_NAME = '@phoenix-ipc/cli';
 
-/** The version of @phoenix-ipc/server: its package.json, found above this file (src/cli or dist/cli). */
+/** The version of @phoenix-ipc/cli: its package.json, found above this file (src or dist). */
 export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 5; depth++) {

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
-import { monotonicNowMs } from '@phoenix-ipc/monitor';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import {
+  monotonicNowMs,
   PhoenixShmLayout,
   type ResolvedLayoutOptions,
   SegmentDescriptor,

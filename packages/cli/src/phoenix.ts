@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `phoenix` command (bin of @phoenix-ipc/server). See docs/cli.md.
+// The `phoenix` command (bin of @phoenix-ipc/cli). See docs/cli.md.
 import { main } from './main.js';
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -5,17 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLIENT_SCRIPT,
-  FIXTURES,
   Harness,
   processesMentioning,
   type ScriptProcess,
   sleep,
   waitUntil,
-} from './harness.js';
+} from '../../server/test/harness.js';
 
 // The phoenix CLI, run as a child process against live servers, stale segments and foreign files.
-const CLI = fileURLToPath(new URL('../dist/cli/phoenix.js', import.meta.url));
-const CREATING_SCRIPT = `${FIXTURES}cli-creating.mjs`;
+const CLI = fileURLToPath(new URL('../dist/phoenix.js', import.meta.url));
+const CREATING_SCRIPT = fileURLToPath(new URL('./fixtures/cli-creating.mjs', import.meta.url));
 const SLOW_ECHO = 1003;
 
 const harness = new Harness();
@@ -32,7 +31,7 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `phoenix ...args` (node dist/cli/phoenix.js) to completion. */
+/** Runs `phoenix ...args` (node dist/phoenix.js) to completion. */
 function phoenix(args: string[], timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
