@@ -11,8 +11,6 @@ export interface OwnedSegment {
   segment: SharedSegment;
   /** 1 for a fresh name; the dead owner's epoch + 1 after a takeover. */
   epoch: number;
-  /** Set when a stale segment of a dead supervisor was replaced. */
-  tookOverFromPid: number | null;
 }
 
 /**
@@ -33,11 +31,11 @@ export interface OwnedSegment {
 export function acquireSegment(name: string, size: number, mode: number): OwnedSegment {
   for (let attempt = 0; attempt < 3; attempt++) {
     const fresh = createExclusive(name, size, mode);
-    if (fresh !== null) return { segment: fresh, epoch: 1, tookOverFromPid: null };
+    if (fresh !== null) return { segment: fresh, epoch: 1 };
     const takeover = retireStale(name);
     if (takeover === null) continue; // it vanished meanwhile: try to create again
     const created = createExclusive(name, size, mode);
-    if (created !== null) return { segment: created, epoch: takeover.epoch + 1, tookOverFromPid: takeover.pid };
+    if (created !== null) return { segment: created, epoch: takeover.epoch + 1 };
   }
   throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `another supervisor is taking ${name} over at the same time`);
 }
@@ -58,7 +56,7 @@ function createExclusive(name: string, size: number, mode: number): SharedSegmen
 }
 
 // Retires the stale segment at `name`; null if there is none any more.
-function retireStale(name: string): { epoch: number; pid: number } | null {
+function retireStale(name: string): { epoch: number } | null {
   let existing: SharedSegment;
   try {
     existing = SharedSegment.open(name);
@@ -104,7 +102,7 @@ function retireStale(name: string): { epoch: number; pid: number } | null {
     const ours = existing.stat();
     const current = statSegment(name);
     if (current.exists && current.inode === ours.inode) unlinkSegment(name);
-    return { epoch: layout.epoch, pid };
+    return { epoch: layout.epoch };
   } finally {
     existing.close();
   }

@@ -39,7 +39,7 @@ import { acquireSegment, type OwnedSegment, ownIdentity } from './segment-owner.
 import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
-import { EXIT_CORRUPT_CHANNEL } from './worker-host.js';
+import { EXIT_CORRUPT_CHANNEL } from './worker-exit-codes.js';
 
 export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
