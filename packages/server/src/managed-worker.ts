@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { type WorkerChannel, WorkerState } from '@phoenix-ipc/shm-layout';
+import { type CrashHistory, NO_CRASHES } from './crash-policy.js';
 
 /** Why a worker process is expected to exit; null means any exit is a crash. */
 export type PlannedExit = 'stop' | 'retire' | null;
@@ -13,11 +14,8 @@ export class ManagedWorker {
   plannedExit: PlannedExit = null;
   /** The hang scan killed it: its death is reported with reason 'hang'. */
   killedForHang = false;
-  /** CLOCK_MONOTONIC ms of recent crashes (crash-loop window). */
-  crashTimes: number[] = [];
-  /** Crashes since the last quiet minute: drives the backoff. */
-  consecutiveCrashes = 0;
-  lastCrashAt = 0;
+  /** Recent crashes: the crash-loop window and the backoff (crash-policy.ts). */
+  crashHistory: CrashHistory = NO_CRASHES;
   restartTimer: NodeJS.Timeout | null = null;
   /** Left down after a crash loop, until restartWorkers(). */
   down = false;

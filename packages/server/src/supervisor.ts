@@ -34,12 +34,22 @@ import {
   WorkerState,
 } from '@phoenix-ipc/shm-layout';
 import { CallMetrics, type MetricsDelta, type MetricsSnapshot } from './call-metrics.js';
+import {
+  classifyExit,
+  crashReason,
+  forgiveCrashes,
+  isCrashLooping,
+  recordCrash,
+  restartDelayMs,
+  routeExit,
+  shouldRetry,
+  type WorkerCrashInfo,
+} from './crash-policy.js';
 import { ManagedWorker } from './managed-worker.js';
 import { acquireSegment, type OwnedSegment, ownIdentity } from './segment-owner.js';
 import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
-import { EXIT_CORRUPT_CHANNEL } from './worker-exit-codes.js';
 
 export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -63,21 +73,9 @@ export interface WorkerStats {
   inFlightSeqId: number;
 }
 
-/** Fields of a worker-crash event and of the ERR_PHOENIX_WORKER_CRASHED error. */
-export interface WorkerCrashInfo {
-  group: 'normal' | 'vip';
-  workerIndex: number;
-  pid: number;
-  signal: string | null;
-  exitCode: number | null;
-  /** 'exit': the process died; 'hang': the hang scan killed it; 'corrupt': it met a corrupt channel. */
-  reason: 'exit' | 'hang' | 'corrupt';
-}
-
 const ACK_POLL_MS = 2;
 const ACK_SLOW_POLL_MS = 20;
 const ACK_FAST_WINDOW_MS = 2000;
-const QUIET_PERIOD_MS = 60_000;
 const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
 /** The supervisor's one steady timer: segment repair, heartbeat, and (default hang timeouts) the hang watch. */
 const HEARTBEAT_MS = 1000;
@@ -454,7 +452,8 @@ export class Supervisor {
     );
     for (const waiter of worker.readyWaiters.splice(0)) waiter.reject(startError);
     for (const waiter of worker.exitWaiters.splice(0)) waiter();
-    if (this.#state === 'stopping' || this.#state === 'stopped' || planned === 'stop') {
+    const route = routeExit({ serverState: this.#state, plannedExit: planned, wasReady });
+    if (route === 'stopped') {
       this.#setState(worker, WorkerState.Stopped);
       this.layout.bumpWorkerEpoch();
       this.#recover(
@@ -464,9 +463,8 @@ export class Supervisor {
       );
       return;
     }
-    if (this.#state === 'starting' && !wasReady) return; // start() sees the rejection and tears everything down
-
-    if (planned === 'retire') {
+    if (route === 'start-failure') return; // start() sees the rejection and tears everything down
+    if (route === 'retired') {
       this.#setState(worker, WorkerState.Restarting);
       this.layout.bumpWorkerEpoch();
       this.#recover(
@@ -478,22 +476,16 @@ export class Supervisor {
       this.#spawn(worker, true);
       return;
     }
-    const corruptSlots = this.#pendingResets.get(channel.globalIndex);
-    const reason = worker.killedForHang
-      ? 'hang'
-      : corruptSlots !== undefined || exitCode === EXIT_CORRUPT_CHANNEL
-        ? 'corrupt'
-        : 'exit';
+    const reason = crashReason(
+      classifyExit(exitCode, signal),
+      worker.killedForHang,
+      this.#pendingResets.has(channel.globalIndex),
+    );
     const info: WorkerCrashInfo = { group: channel.group, workerIndex: channel.index, pid, signal, exitCode, reason };
     channel.crashes = ++worker.crashes;
     const now = monotonicNowMs();
-    if (now - worker.lastCrashAt > QUIET_PERIOD_MS) worker.consecutiveCrashes = 0;
-    worker.consecutiveCrashes++;
-    worker.lastCrashAt = now;
-    const window = this.options.crashLoop.windowMs;
-    worker.crashTimes = worker.crashTimes.filter((at) => now - at <= window);
-    worker.crashTimes.push(now);
-    const crashLooping = worker.crashTimes.length > this.options.crashLoop.maxCrashes;
+    worker.crashHistory = recordCrash(worker.crashHistory, now, this.options.crashLoop.windowMs);
+    const crashLooping = isCrashLooping(worker.crashHistory, this.options.crashLoop);
     this.#setState(worker, crashLooping ? WorkerState.Down : WorkerState.Restarting);
     worker.down = crashLooping;
     const poisons = this.#recover(worker, info, true);
@@ -513,8 +505,7 @@ export class Supervisor {
       this.#failQueuedIfGroupDown(channel);
       return;
     }
-    const backoff = this.options.restartBackoff;
-    const delay = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (worker.consecutiveCrashes - 1));
+    const delay = restartDelayMs(worker.crashHistory.consecutive, this.options.restartBackoff);
     channel.restartAt = now + delay;
     if (resets.size > 0) {
       // The replacement starts on freshly formatted channels.
@@ -537,7 +528,7 @@ export class Supervisor {
     let poisons: PoisonMessage[] = [];
     try {
       const report = this.layout.recoverWorker(worker.channel, {
-        shouldRetry: ({ attempt }) => answer && policy !== 'fail' && attempt <= policy.retries,
+        shouldRetry: ({ attempt }) => shouldRetry(policy, attempt, answer),
       });
       poisons = report.poisons;
       this.#lastCorruptSlots = report.corruptSlots;
@@ -1039,8 +1030,7 @@ export class Supervisor {
     }
     for (const worker of this.#workers) {
       if (this.#state !== 'running') return;
-      worker.crashTimes = [];
-      worker.consecutiveCrashes = 0;
+      worker.crashHistory = forgiveCrashes(worker.crashHistory);
       if (worker.restartTimer !== null) {
         clearTimeout(worker.restartTimer);
         worker.restartTimer = null;
