@@ -27,5 +27,6 @@ export type {
   RestartBackoffOptions,
   WorkerCrashPolicy,
 } from './server-options.js';
-export type { ServerState, WorkerStats } from './supervisor.js';
+export type { ServerState } from './supervisor.js';
 export { readWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+export type { WorkerStats } from './worker-stats.js';

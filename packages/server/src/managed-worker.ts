@@ -44,6 +44,35 @@ export class ManagedWorker {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** A new process serves this index: what was known of the previous one is forgotten. */
+  bind(child: ChildProcess): void {
+    this.plannedExit = null;
+    this.killedForHang = false;
+    this.ready = false;
+    this.startFailure = null;
+    this.child = child;
+    this.pid = child.pid ?? 0;
+  }
+
+  /** The current process reported it is serving. */
+  markReady(): void {
+    this.ready = true;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** The current process exited: whoever waited for it to serve gets `startError`. */
+  markExited(startError: Error): void {
+    this.child = null;
+    this.ready = false;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(startError);
+    for (const waiter of this.exitWaiters.splice(0)) waiter();
+  }
+
+  cancelRestart(): void {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
   /** Waits until the current process is serving. */
   whenReady(): Promise<void> {
     if (this.ready) return Promise.resolve();

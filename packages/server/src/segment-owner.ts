@@ -5,7 +5,72 @@ import {
   statSegment,
   unlinkSegment,
 } from '@phoenix-ipc/native-shm';
-import { PhoenixError, PhoenixShmLayout, SupervisorState, WorkerState } from '@phoenix-ipc/shm-layout';
+import {
+  PhoenixError,
+  PhoenixShmLayout,
+  SlotState,
+  SUPERVISOR_SLOT,
+  SupervisorState,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
+import type { ResolvedServerOptions } from './server-options.js';
+
+/** The header fields a supervisor writes at creation (and puts back if a broken peer overwrites them). */
+export interface SegmentIdentity {
+  epoch: number;
+  supervisorPid: number;
+  supervisorStartTime: number;
+  controlNonce: number;
+}
+
+/** A segment this supervisor created and formatted, its own caller slot taken. */
+export interface ClaimedSegment {
+  segment: SharedSegment;
+  layout: PhoenixShmLayout;
+  identity: SegmentIdentity;
+}
+
+/**
+ * Creates (or takes over) segment `name`, sized and formatted for `options`,
+ * with the supervisor's own caller slot (SUPERVISOR_SLOT) active. Fails
+ * ERR_PHOENIX_NO_SPACE when /dev/shm cannot hold it; nothing is left behind
+ * on failure.
+ */
+export function claimSegment(name: string, options: ResolvedServerOptions): ClaimedSegment {
+  const size = PhoenixShmLayout.requiredSize(options.layout);
+  checkSegmentSpace(name, size);
+  let owned: OwnedSegment;
+  try {
+    owned = acquireSegment(name, size, options.mode);
+  } catch (error) {
+    // Another process took the room between the check and the reservation.
+    if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_NO_SPACE')
+      throw noSpaceError(name, size, freeShmBytes(), error);
+    throw error;
+  }
+  try {
+    const own = ownIdentity();
+    const identity: SegmentIdentity = {
+      epoch: owned.epoch,
+      supervisorPid: own.pid,
+      supervisorStartTime: own.startTime,
+      controlNonce: (Math.random() * 0xffffffff) >>> 0,
+    };
+    const layout = PhoenixShmLayout.format(owned.segment.buffer, options.layout, identity);
+    const ownSlot = layout.getSlot(SUPERVISOR_SLOT);
+    ownSlot.pid = process.pid;
+    ownSlot.pidStartTime = own.startTime;
+    ownSlot.generation = 1;
+    ownSlot.state = SlotState.Active;
+    layout.bumpSlotEpoch();
+    return { segment: owned.segment, layout, identity };
+  } catch (error) {
+    owned.segment.close();
+    unlinkSegment(name);
+    throw PhoenixError.from(error);
+  }
+}
 
 export interface OwnedSegment {
   segment: SharedSegment;
