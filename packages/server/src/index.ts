@@ -17,6 +17,7 @@ export {
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
 export type { CallStats, LatencySummary, MetricsSnapshot } from './call-metrics.js';
+export type { WorkerCrashInfo } from './crash-policy.js';
 export type { Handler, HandlerResult, ResponseHeader } from './handler-registry.js';
 export { IpcServer, type StopOptions } from './ipc-server.js';
 export type {
@@ -26,5 +27,6 @@ export type {
   RestartBackoffOptions,
   WorkerCrashPolicy,
 } from './server-options.js';
-export type { ServerState, WorkerCrashInfo, WorkerStats } from './supervisor.js';
+export type { ServerState } from './supervisor.js';
 export { readWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+export type { WorkerStats } from './worker-stats.js';

@@ -4,9 +4,10 @@ import { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
-import { type ServerState, Supervisor, type WorkerStats } from './supervisor.js';
+import { type ServerState, Supervisor } from './supervisor.js';
 import { readWorkerEnvironment, reportWorkerStartFailure, WORKER_ENV } from './worker-environment.js';
 import { WorkerHost } from './worker-host.js';
+import type { WorkerStats } from './worker-stats.js';
 
 export interface StopOptions {
   /** How long in-flight work may take to finish before it is failed (default 5000 ms). */

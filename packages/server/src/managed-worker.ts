@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { type WorkerChannel, WorkerState } from '@phoenix-ipc/shm-layout';
+import { type CrashHistory, NO_CRASHES } from './crash-policy.js';
 
 /** Why a worker process is expected to exit; null means any exit is a crash. */
 export type PlannedExit = 'stop' | 'retire' | null;
@@ -13,11 +14,8 @@ export class ManagedWorker {
   plannedExit: PlannedExit = null;
   /** The hang scan killed it: its death is reported with reason 'hang'. */
   killedForHang = false;
-  /** CLOCK_MONOTONIC ms of recent crashes (crash-loop window). */
-  crashTimes: number[] = [];
-  /** Crashes since the last quiet minute: drives the backoff. */
-  consecutiveCrashes = 0;
-  lastCrashAt = 0;
+  /** Recent crashes: the crash-loop window and the backoff (crash-policy.ts). */
+  crashHistory: CrashHistory = NO_CRASHES;
   restartTimer: NodeJS.Timeout | null = null;
   /** Left down after a crash loop, until restartWorkers(). */
   down = false;
@@ -44,6 +42,35 @@ export class ManagedWorker {
 
   get alive(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** A new process serves this index: what was known of the previous one is forgotten. */
+  bind(child: ChildProcess): void {
+    this.plannedExit = null;
+    this.killedForHang = false;
+    this.ready = false;
+    this.startFailure = null;
+    this.child = child;
+    this.pid = child.pid ?? 0;
+  }
+
+  /** The current process reported it is serving. */
+  markReady(): void {
+    this.ready = true;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** The current process exited: whoever waited for it to serve gets `startError`. */
+  markExited(startError: Error): void {
+    this.child = null;
+    this.ready = false;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(startError);
+    for (const waiter of this.exitWaiters.splice(0)) waiter();
+  }
+
+  cancelRestart(): void {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
   }
 
   /** Waits until the current process is serving. */

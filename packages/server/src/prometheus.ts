@@ -25,7 +25,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { LatencySummary, MetricsSnapshot } from './call-metrics.js';
 import type { IpcServer } from './ipc-server.js';
-import type { WorkerStats } from './supervisor.js';
+import type { WorkerStats } from './worker-stats.js';
 
 export interface PrometheusOptions {
   /** Registry to add the metrics to (default: a new one). */

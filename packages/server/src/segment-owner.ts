@@ -5,14 +5,77 @@ import {
   statSegment,
   unlinkSegment,
 } from '@phoenix-ipc/native-shm';
-import { PhoenixError, PhoenixShmLayout, SupervisorState, WorkerState } from '@phoenix-ipc/shm-layout';
+import {
+  PhoenixError,
+  PhoenixShmLayout,
+  SlotState,
+  SUPERVISOR_SLOT,
+  SupervisorState,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import { checkSegmentSpace, freeShmBytes, noSpaceError } from './segment-space.js';
+import type { ResolvedServerOptions } from './server-options.js';
+
+/** The header fields a supervisor writes at creation (and puts back if a broken peer overwrites them). */
+export interface SegmentIdentity {
+  epoch: number;
+  supervisorPid: number;
+  supervisorStartTime: number;
+  controlNonce: number;
+}
+
+/** A segment this supervisor created and formatted, its own caller slot taken. */
+export interface ClaimedSegment {
+  segment: SharedSegment;
+  layout: PhoenixShmLayout;
+  identity: SegmentIdentity;
+}
+
+/**
+ * Creates (or takes over) segment `name`, sized and formatted for `options`,
+ * with the supervisor's own caller slot (SUPERVISOR_SLOT) active. Fails
+ * ERR_PHOENIX_NO_SPACE when /dev/shm cannot hold it; nothing is left behind
+ * on failure.
+ */
+export function claimSegment(name: string, options: ResolvedServerOptions): ClaimedSegment {
+  const size = PhoenixShmLayout.requiredSize(options.layout);
+  checkSegmentSpace(name, size);
+  let owned: OwnedSegment;
+  try {
+    owned = acquireSegment(name, size, options.mode);
+  } catch (error) {
+    // Another process took the room between the check and the reservation.
+    if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_NO_SPACE')
+      throw noSpaceError(name, size, freeShmBytes(), error);
+    throw error;
+  }
+  try {
+    const own = ownIdentity();
+    const identity: SegmentIdentity = {
+      epoch: owned.epoch,
+      supervisorPid: own.pid,
+      supervisorStartTime: own.startTime,
+      controlNonce: (Math.random() * 0xffffffff) >>> 0,
+    };
+    const layout = PhoenixShmLayout.format(owned.segment.buffer, options.layout, identity);
+    const ownSlot = layout.getSlot(SUPERVISOR_SLOT);
+    ownSlot.pid = process.pid;
+    ownSlot.pidStartTime = own.startTime;
+    ownSlot.generation = 1;
+    ownSlot.state = SlotState.Active;
+    layout.bumpSlotEpoch();
+    return { segment: owned.segment, layout, identity };
+  } catch (error) {
+    owned.segment.close();
+    unlinkSegment(name);
+    throw PhoenixError.from(error);
+  }
+}
 
 export interface OwnedSegment {
   segment: SharedSegment;
   /** 1 for a fresh name; the dead owner's epoch + 1 after a takeover. */
   epoch: number;
-  /** Set when a stale segment of a dead supervisor was replaced. */
-  tookOverFromPid: number | null;
 }
 
 /**
@@ -33,11 +96,11 @@ export interface OwnedSegment {
 export function acquireSegment(name: string, size: number, mode: number): OwnedSegment {
   for (let attempt = 0; attempt < 3; attempt++) {
     const fresh = createExclusive(name, size, mode);
-    if (fresh !== null) return { segment: fresh, epoch: 1, tookOverFromPid: null };
+    if (fresh !== null) return { segment: fresh, epoch: 1 };
     const takeover = retireStale(name);
     if (takeover === null) continue; // it vanished meanwhile: try to create again
     const created = createExclusive(name, size, mode);
-    if (created !== null) return { segment: created, epoch: takeover.epoch + 1, tookOverFromPid: takeover.pid };
+    if (created !== null) return { segment: created, epoch: takeover.epoch + 1 };
   }
   throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `another supervisor is taking ${name} over at the same time`);
 }
@@ -58,7 +121,7 @@ function createExclusive(name: string, size: number, mode: number): SharedSegmen
 }
 
 // Retires the stale segment at `name`; null if there is none any more.
-function retireStale(name: string): { epoch: number; pid: number } | null {
+function retireStale(name: string): { epoch: number } | null {
   let existing: SharedSegment;
   try {
     existing = SharedSegment.open(name);
@@ -104,7 +167,7 @@ function retireStale(name: string): { epoch: number; pid: number } | null {
     const ours = existing.stat();
     const current = statSegment(name);
     if (current.exists && current.inode === ours.inode) unlinkSegment(name);
-    return { epoch: layout.epoch, pid };
+    return { epoch: layout.epoch };
   } finally {
     existing.close();
   }

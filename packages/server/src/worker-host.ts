@@ -5,14 +5,13 @@ import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
 import type { WorkerEnvironment } from './worker-environment.js';
+import { EXIT_CORRUPT_CHANNEL, EXIT_NOT_SUPERVISED, EXIT_SUPERVISOR_GONE } from './worker-exit-codes.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 export type WorkerHostState = 'created' | 'running' | 'stopping' | 'stopped';
 
 const RSS_CHECK_EVERY = 1000;
 const METRICS_INTERVAL_MS = 1000;
-/** Exit status of a worker that met a corrupt channel (the supervisor reformats it). */
-export const EXIT_CORRUPT_CHANNEL = 75;
 
 /**
  * The worker side of IpcServer, in a process the supervisor spawned. It maps
@@ -39,8 +38,8 @@ export class WorkerHost {
     // Die with the supervisor: SIGKILL from the kernel when it exits, and a
     // check for the race where it died before we asked.
     setParentDeathSignal('SIGKILL');
-    if (process.ppid !== environment.supervisorPid) process.exit(70);
-    process.on('disconnect', () => process.exit(71));
+    if (process.ppid !== environment.supervisorPid) process.exit(EXIT_NOT_SUPERVISED);
+    process.on('disconnect', () => process.exit(EXIT_SUPERVISOR_GONE));
     this.#segment = SharedSegment.open(environment.name);
     try {
       this.layout = PhoenixShmLayout.attach(this.#segment.buffer);

@@ -1,0 +1,152 @@
+/**
+ * What the supervisor does when a worker's process exits. The crash policy
+ * (crash-policy.ts) gives the verdicts; this part carries them out: it
+ * publishes the worker's state, recovers the dead worker's requests and
+ * answers their callers, tells every caller the worker is down, reports the
+ * crash, and starts the replacement: after the backoff, after its corrupt
+ * channels are reformatted, or never (a crash loop leaves it down).
+ */
+import type { EventEmitter } from 'node:events';
+import type { CallerEngine } from '@phoenix-ipc/client/internal';
+import {
+  monotonicNowMs,
+  type PhoenixError,
+  type PhoenixShmLayout,
+  SUPERVISOR_SLOT,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import type { CallMetrics } from './call-metrics.js';
+import type { ClientAdmission } from './client-admission.js';
+import {
+  classifyExit,
+  crashReason,
+  type ExitContext,
+  forgiveCrashes,
+  isCrashLooping,
+  recordCrash,
+  restartDelayMs,
+  routeExit,
+  type WorkerCrashInfo,
+} from './crash-policy.js';
+import type { ManagedWorker } from './managed-worker.js';
+import { type CorruptChannels, resetChannels } from './segment-repair.js';
+import type { ResolvedServerOptions } from './server-options.js';
+import type { WorkerExit, WorkerPool } from './worker-pool.js';
+import { failQueuedIfGroupDown, type RecoveryOutcome, recoverCrashedWorker } from './worker-recovery.js';
+
+export interface WorkerExitHandlerOptions {
+  layout: PhoenixShmLayout;
+  options: ResolvedServerOptions;
+  pool: WorkerPool;
+  clients: ClientAdmission;
+  corrupt: CorruptChannels;
+  /** 'workerCrash' goes here. */
+  events: EventEmitter;
+  metrics: CallMetrics;
+  state: () => ExitContext['serverState'];
+  /** The supervisor's own caller, once it has one. */
+  engine: () => CallerEngine | null;
+}
+
+export class WorkerExitHandler {
+  readonly #parts: WorkerExitHandlerOptions;
+
+  constructor(parts: WorkerExitHandlerOptions) {
+    this.#parts = parts;
+  }
+
+  onExit(worker: ManagedWorker, exit: WorkerExit): void {
+    const { layout, pool, state } = this.#parts;
+    const route = routeExit({ serverState: state(), plannedExit: exit.plannedExit, wasReady: exit.wasReady });
+    if (route === 'start-failure') return; // start() sees the rejection and tears everything down
+    if (route === 'crashed') {
+      this.#crashed(worker, exit);
+      return;
+    }
+    pool.setState(worker, route === 'stopped' ? WorkerState.Stopped : WorkerState.Restarting);
+    layout.bumpWorkerEpoch();
+    this.#recover(worker, crashInfo(worker, exit, 'exit'), false);
+    if (route === 'stopped') return;
+    // Retired: nothing crashed, the replacement starts at once.
+    this.#workerDown(worker.globalIndex);
+    pool.spawn(worker, true);
+  }
+
+  /** restartWorkers(): the worker's crash-loop window and backoff start afresh. */
+  forgive(worker: ManagedWorker): void {
+    worker.crashHistory = forgiveCrashes(worker.crashHistory);
+    worker.cancelRestart();
+  }
+
+  #crashed(worker: ManagedWorker, exit: WorkerExit): void {
+    const { layout, options, pool, corrupt } = this.#parts;
+    const channel = worker.channel;
+    const reason = crashReason(
+      classifyExit(exit.exitCode, exit.signal),
+      worker.killedForHang,
+      corrupt.has(channel.globalIndex),
+    );
+    const info = crashInfo(worker, exit, reason);
+    channel.crashes = ++worker.crashes;
+    const now = monotonicNowMs();
+    worker.crashHistory = recordCrash(worker.crashHistory, now, options.crashLoop.windowMs);
+    const crashLooping = isCrashLooping(worker.crashHistory, options.crashLoop);
+    pool.setState(worker, crashLooping ? WorkerState.Down : WorkerState.Restarting);
+    worker.down = crashLooping;
+    const { poisons, corruptSlots } = this.#recover(worker, info, true);
+    const resets = corrupt.take(channel.globalIndex, corruptSlots);
+    layout.bumpWorkerEpoch();
+    this.#workerDown(channel.globalIndex);
+    this.#parts.events.emit('workerCrash', {
+      ...info,
+      crashes: worker.crashes,
+      poisonSeqIds: poisons.map((p) => p.seqId),
+      down: crashLooping,
+    });
+    if (crashLooping) {
+      failQueuedIfGroupDown(layout, channel, this.#answer);
+      return;
+    }
+    const delay = restartDelayMs(worker.crashHistory.consecutive, options.restartBackoff);
+    channel.restartAt = now + delay;
+    if (resets.size > 0) {
+      // The replacement starts on freshly formatted channels.
+      void resetChannels(layout, channel, resets, this.#parts.engine(), this.#parts.clients).then(() => {
+        if (this.#mayStart()) pool.spawn(worker, true);
+      });
+      return;
+    }
+    pool.restartAfter(worker, delay, this.#mayStart);
+  }
+
+  readonly #mayStart = (): boolean => {
+    const state = this.#parts.state();
+    return state === 'running' || state === 'starting';
+  };
+
+  #recover(worker: ManagedWorker, info: WorkerCrashInfo, answering: boolean): RecoveryOutcome {
+    const { layout, options, metrics } = this.#parts;
+    return recoverCrashedWorker(layout, worker.channel, info, {
+      policy: options.onWorkerCrash,
+      hangTimeoutMs: options.layout.hangTimeoutMs,
+      answering,
+      answer: this.#answer,
+      onPoison: (poison) => metrics.recordPoison(poison.funcId, info.group),
+    });
+  }
+
+  readonly #answer = (slot: number, seqId: number, error: PhoenixError): void => {
+    if (slot === SUPERVISOR_SLOT) this.#parts.engine()?.failCall(seqId, error);
+    else this.#parts.clients.fail(slot, seqId, error);
+  };
+
+  #workerDown(globalIndex: number): void {
+    this.#parts.engine()?.workerDown(globalIndex);
+    this.#parts.clients.workerDown(globalIndex);
+  }
+}
+
+function crashInfo(worker: ManagedWorker, exit: WorkerExit, reason: WorkerCrashInfo['reason']): WorkerCrashInfo {
+  const { group, index } = worker.channel;
+  return { group, workerIndex: index, pid: exit.pid, signal: exit.signal, exitCode: exit.exitCode, reason };
+}

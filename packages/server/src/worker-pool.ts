@@ -1,0 +1,308 @@
+/**
+ * The worker processes' life: forking one for a worker index (its doorbell
+ * fds numbered after the IPC channel, its role in one environment variable),
+ * hearing what it says (ready, recycle, metrics, a corrupt slot, why it
+ * cannot start), publishing its state, and noticing its exit. What an exit
+ * means is not decided here: the supervisor gets onExit and asks the crash
+ * policy.
+ *
+ * Forking (#fork) is kept apart from binding a process to an index (spawn)
+ * so that a process can one day be started before it has an index.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { processStartTime } from '@phoenix-ipc/native-shm';
+import {
+  type GroupName,
+  type HungTransaction,
+  PhoenixError,
+  type PhoenixShmLayout,
+  SlotState,
+  type WorkerChannel,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import type { MetricsDelta } from './call-metrics.js';
+import { ManagedWorker } from './managed-worker.js';
+import type { RecycleOptions } from './server-options.js';
+import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+
+const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
+/** Descriptors 0-2 are stdio, 3 the IPC channel; the doorbells follow. */
+const FIRST_DOORBELL_FD = 4;
+/** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
+const START_FAILURE_READ_MS = 250;
+
+export interface WorkerLaunchOptions {
+  name: string;
+  epoch: number;
+  /** Eventfds, one per worker then one per caller slot, inherited by every worker. */
+  workerFds: readonly number[];
+  slotFds: readonly number[];
+  recycleAfter: RecycleOptions | undefined;
+  workerMaxOldSpaceMb: number | undefined;
+}
+
+export interface WorkerPoolEvents {
+  /** The worker serves. `isRestart`: its process replaced an earlier one. */
+  onReady(worker: ManagedWorker, isRestart: boolean): void;
+  /** The worker's process exited; waiters are settled and the worker has no process now. */
+  onExit(worker: ManagedWorker, exit: WorkerExit): void;
+  onRecycle(worker: ManagedWorker): void;
+  onMetrics(delta: MetricsDelta, group: GroupName): void;
+  onCorruptSlot(globalIndex: number, slot: number): void;
+}
+
+export interface WorkerExit {
+  pid: number;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  wasReady: boolean;
+  plannedExit: ManagedWorker['plannedExit'];
+}
+
+type WorkerMessage = { t?: string; slot?: number; message?: string; delta?: MetricsDelta };
+
+export class WorkerPool {
+  /** By global index, stable across restarts. */
+  readonly workers: ManagedWorker[];
+  readonly #layout: PhoenixShmLayout;
+  readonly #launch: WorkerLaunchOptions;
+  readonly #events: WorkerPoolEvents;
+  #workerPath = '';
+  #workerArgs: string[] = [];
+
+  constructor(layout: PhoenixShmLayout, launch: WorkerLaunchOptions, events: WorkerPoolEvents) {
+    this.#layout = layout;
+    this.#launch = launch;
+    this.#events = events;
+    this.workers = layout.channels.map((channel) => new ManagedWorker(channel));
+  }
+
+  /** The script every worker runs, and its arguments. */
+  setScript(workerPath: string, args: string[]): void {
+    this.#workerPath = workerPath;
+    this.#workerArgs = args;
+  }
+
+  /** Starts a process for `worker`'s index (the channel's next generation). */
+  spawn(worker: ManagedWorker, isRestart: boolean): void {
+    const channel = worker.channel;
+    channel.generation = channel.generation + 1;
+    const child = this.#fork(channel);
+    worker.bind(child);
+    channel.pid = worker.pid;
+    channel.pidStartTime = worker.pid > 0 ? (processStartTime(worker.pid) ?? 0) : 0;
+    this.setState(worker, WorkerState.Starting);
+    channel.restartAt = 0;
+    if (isRestart) channel.restarts = ++worker.restarts;
+    this.#layout.bumpWorkerEpoch();
+    child.on('message', (message: WorkerMessage) => {
+      if (worker.child === child) this.#onMessage(worker, message, isRestart);
+    });
+    child.on('error', () => {
+      // Spawn failures surface as an exit too; nothing else to do here.
+    });
+    child.once('exit', (code, signal) => {
+      if (worker.child !== child) return;
+      if (worker.ready || !child.connected) {
+        this.#exited(worker, code, signal);
+        return;
+      }
+      // It died before serving: it may have said why on its IPC channel, and
+      // that message is read before the channel reports its end.
+      let timer: NodeJS.Timeout | undefined;
+      const exited = () => {
+        clearTimeout(timer);
+        child.removeListener('disconnect', exited);
+        if (worker.child === child) this.#exited(worker, code, signal);
+      };
+      child.once('disconnect', exited);
+      timer = setTimeout(exited, START_FAILURE_READ_MS);
+    });
+  }
+
+  /** Starts `worker` again after `delayMs`, if `mayStart` still holds then. */
+  restartAfter(worker: ManagedWorker, delayMs: number, mayStart: () => boolean): void {
+    worker.restartTimer = setTimeout(() => {
+      worker.restartTimer = null;
+      if (mayStart()) this.spawn(worker, true);
+    }, delayMs);
+  }
+
+  /** Publishes a worker's state (kept in the worker too: the segment's copy may be overwritten). */
+  setState(worker: ManagedWorker, state: WorkerState): void {
+    worker.state = state;
+    worker.channel.state = state;
+  }
+
+  /** Resolves when every worker serves; rejects on the first that cannot, or after `timeoutMs`. */
+  allReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new PhoenixError('ERR_PHOENIX_WORKER_START_FAILED', `workers did not start serving within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+      Promise.all(this.workers.map((worker) => worker.whenReady())).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  whenAllExited(): Promise<void> {
+    return Promise.all(this.workers.map((worker) => worker.whenExited())).then(() => undefined);
+  }
+
+  // Asks a worker to finish its current request and exit; the supervisor's onExit starts the replacement.
+  async retire(worker: ManagedWorker): Promise<void> {
+    const child = worker.child;
+    if (child === null) return;
+    worker.plannedExit = 'retire';
+    this.setState(worker, WorkerState.Retiring);
+    this.#layout.bumpWorkerEpoch();
+    askToStop(child);
+    await worker.whenExited();
+  }
+
+  /** Asks every worker to finish its current request and exit; kills those still there after `exitWaitMs`. */
+  async stopAll(exitWaitMs: number): Promise<void> {
+    for (const worker of this.workers) {
+      const child = worker.child;
+      if (child === null) continue;
+      worker.plannedExit = 'stop';
+      askToStop(child);
+    }
+    const exited = this.whenAllExited();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), exitWaitMs);
+    });
+    const outcome = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.killAll();
+      await exited;
+    }
+  }
+
+  /** A request runs, or one is queued to a live worker by an active caller. */
+  busy(): boolean {
+    const layout = this.#layout;
+    for (const channel of layout.channels) {
+      if (channel.monitors.some((monitor) => monitor.isProcessing())) return true;
+      if (!this.workers[channel.globalIndex]!.alive) continue;
+      for (const slot of layout.slots) {
+        if (slot.state !== SlotState.Active) continue;
+        try {
+          if (channel.attachRequestRing(slot.index).size() > 0) return true;
+        } catch {
+          // corrupt: nothing will drain it
+        }
+      }
+    }
+    return false;
+  }
+
+  killAll(): void {
+    for (const worker of this.workers) worker.child?.kill('SIGKILL');
+  }
+
+  cancelRestarts(): void {
+    for (const worker of this.workers) worker.cancelRestart();
+  }
+
+  // A confirmed hang: kill the process that runs it, once, unless it has
+  // been replaced since (the published pid is another process's).
+  killForHang(hung: HungTransaction): void {
+    const channel = this.#layout.getChannel(hung.group, hung.workerIndex);
+    const worker = this.workers[channel.globalIndex]!;
+    if (worker.child !== null && !worker.killedForHang && worker.pid === channel.pid) {
+      worker.killedForHang = true;
+      worker.child.kill('SIGKILL');
+    }
+  }
+
+  #fork(channel: WorkerChannel): ChildProcess {
+    const { workerFds, slotFds } = this.#launch;
+    const environment: WorkerEnvironment = {
+      name: this.#launch.name,
+      epoch: this.#launch.epoch,
+      group: channel.group,
+      index: channel.index,
+      globalIndex: channel.globalIndex,
+      generation: channel.generation,
+      supervisorPid: process.pid,
+      workerFds: workerFds.map((_, i) => FIRST_DOORBELL_FD + i),
+      slotFds: slotFds.map((_, i) => FIRST_DOORBELL_FD + workerFds.length + i),
+      recycleAfter: this.#launch.recycleAfter,
+    };
+    // An idle worker must cost nothing. V8's memory reducer would compact a
+    // worker's small heap a few seconds after every burst (10-20 ms of CPU
+    // each time, in every worker); for heaps this small it saves little, so
+    // it is off for them. The supervisor's own execArgv comes after and wins.
+    const execArgv = [...WORKER_V8_FLAGS, ...process.execArgv];
+    if (this.#launch.workerMaxOldSpaceMb !== undefined)
+      execArgv.push(`--max-old-space-size=${this.#launch.workerMaxOldSpaceMb}`);
+    return fork(this.#workerPath, this.#workerArgs, {
+      execArgv,
+      env: { ...process.env, [WORKER_ENV]: encodeWorkerEnvironment(environment) },
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...workerFds, ...slotFds],
+      serialization: 'json',
+    });
+  }
+
+  #onMessage(worker: ManagedWorker, message: WorkerMessage, isRestart: boolean): void {
+    if (message?.t === 'ready') this.#onReady(worker, isRestart);
+    else if (message?.t === 'recycle') this.#events.onRecycle(worker);
+    else if (message?.t === 'metrics' && message.delta !== undefined)
+      this.#events.onMetrics(message.delta, worker.channel.group);
+    else if (message?.t === 'corrupt-slot' && typeof message.slot === 'number')
+      this.#events.onCorruptSlot(worker.globalIndex, message.slot);
+    else if (message?.t === 'start-failed' && typeof message.message === 'string')
+      worker.startFailure = message.message.slice(0, 2000);
+  }
+
+  #onReady(worker: ManagedWorker, isRestart: boolean): void {
+    this.setState(worker, WorkerState.Running);
+    this.#layout.bumpWorkerEpoch();
+    worker.markReady();
+    this.#events.onReady(worker, isRestart);
+  }
+
+  #exited(worker: ManagedWorker, exitCode: number | null, signal: NodeJS.Signals | null): void {
+    const channel = worker.channel;
+    const exit: WorkerExit = {
+      pid: worker.pid,
+      exitCode,
+      signal,
+      wasReady: worker.ready,
+      plannedExit: worker.plannedExit,
+    };
+    const because = worker.startFailure === null ? '' : `: ${worker.startFailure}`;
+    worker.markExited(
+      new PhoenixError(
+        'ERR_PHOENIX_WORKER_START_FAILED',
+        `worker ${channel.group}[${channel.index}] (pid ${exit.pid}) exited before serving (${signal ?? `code ${exitCode}`})${because}`,
+      ),
+    );
+    this.#events.onExit(worker, exit);
+  }
+}
+
+// A polite stop: the worker finishes its request first. A broken IPC channel
+// leaves only SIGKILL.
+function askToStop(child: ChildProcess): void {
+  try {
+    child.send({ t: 'stop' });
+  } catch {
+    child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * After a worker dies, the supervisor takes over its consumer role: the
+ * requests it had started (poisons) are answered with
+ * ERR_PHOENIX_WORKER_CRASHED or re-queued under a retry policy, and what
+ * nobody will run is skipped (design: RecoverCrashedWorkers;
+ * docs/design-mapping.md). When a whole group is down, its queued requests
+ * are failed at once rather than wait forever. Answers go out through
+ * `answer`, which knows where each caller slot lives.
+ */
+import {
+  Frames,
+  PhoenixError,
+  type PhoenixErrorDetails,
+  type PhoenixShmLayout,
+  type PoisonMessage,
+  RequestState,
+  SlotState,
+  type WorkerChannel,
+  WorkerState,
+} from '@phoenix-ipc/shm-layout';
+import { shouldRetry, type WorkerCrashInfo } from './crash-policy.js';
+import type { WorkerCrashPolicy } from './server-options.js';
+
+/** Delivers a final error to the caller at `slot` for its request `seqId`. */
+export type Answer = (slot: number, seqId: number, error: PhoenixError) => void;
+
+export interface RecoveryOutcome {
+  poisons: PoisonMessage[];
+  /** Slots whose channel with the worker needs a fresh format. */
+  corruptSlots: number[];
+}
+
+/** What happened to the worker, in the words of the error its callers get. */
+export function describeCrash(info: WorkerCrashInfo, hangTimeoutMs: number): string {
+  if (info.reason === 'corrupt') return 'met a corrupt channel and was replaced';
+  if (info.reason === 'hang') return `hung for more than ${hangTimeoutMs} ms and was killed`;
+  return `died (${info.signal ?? `exit code ${info.exitCode}`})`;
+}
+
+/** The error for a poison's caller. `answering` false: the server is shutting down. */
+export function crashedError(
+  info: WorkerCrashInfo,
+  poison: PoisonMessage,
+  hangTimeoutMs: number,
+  answering: boolean,
+): PhoenixError {
+  const details: PhoenixErrorDetails = {
+    group: info.group,
+    workerIndex: info.workerIndex,
+    pid: info.pid,
+    signal: info.signal,
+    exitCode: info.exitCode,
+    reason: info.reason,
+    seqId: poison.seqId,
+    attempt: poison.attempt,
+    funcId: poison.funcId,
+  };
+  return new PhoenixError(
+    'ERR_PHOENIX_WORKER_CRASHED',
+    `worker ${info.group}[${info.workerIndex}] (pid ${info.pid}) ${describeCrash(info, hangTimeoutMs)} while processing request ${poison.seqId} (func ${poison.funcId}, attempt ${poison.attempt})${answering ? '' : ' during shutdown'}`,
+    details,
+  );
+}
+
+export interface RecoverOptions {
+  policy: WorkerCrashPolicy;
+  hangTimeoutMs: number;
+  /** False during shutdown: nothing is retried, and the errors say so. */
+  answering: boolean;
+  answer: Answer;
+  /** Counts a poison that was answered (not retried). */
+  onPoison: (poison: PoisonMessage) => void;
+}
+
+// Finds the dead worker's poisons, answers their callers (or re-queues them)
+// and returns them with the slots whose channel must be reformatted.
+export function recoverCrashedWorker(
+  layout: PhoenixShmLayout,
+  channel: WorkerChannel,
+  info: WorkerCrashInfo,
+  options: RecoverOptions,
+): RecoveryOutcome {
+  let report: ReturnType<PhoenixShmLayout['recoverWorker']>;
+  try {
+    report = layout.recoverWorker(channel, {
+      shouldRetry: ({ attempt }) => shouldRetry(options.policy, attempt, options.answering),
+    });
+  } catch {
+    // Monitors or records beyond repair: every active slot's channel with it gets a fresh format.
+    const corruptSlots = layout.slots.filter((slot) => slot.state === SlotState.Active).map((slot) => slot.index);
+    return { poisons: [], corruptSlots };
+  }
+  for (const poison of report.poisons) {
+    if (poison.retried) continue;
+    options.onPoison(poison);
+    options.answer(poison.slot, poison.seqId, crashedError(info, poison, options.hangTimeoutMs, options.answering));
+  }
+  return { poisons: report.poisons, corruptSlots: report.corruptSlots };
+}
+
+// A crash-looping worker with no live sibling: its queued requests would
+// wait forever, so they are failed now (ERR_PHOENIX_UNAVAILABLE).
+export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerChannel, answer: Answer): void {
+  const group = channel.group === 'normal' ? layout.normalChannels : layout.vipChannels;
+  const alive = group.some(
+    (other) =>
+      other.state === WorkerState.Running ||
+      other.state === WorkerState.Starting ||
+      other.state === WorkerState.Restarting,
+  );
+  if (alive) return;
+  const words = layout.views.words;
+  for (const member of group) {
+    for (let slot = 0; slot < layout.slots.length; slot++) {
+      if (layout.getSlot(slot).state !== SlotState.Active) continue;
+      try {
+        const ring = member.attachRequestRing(slot);
+        for (;;) {
+          const frame = ring.peekRecord();
+          if (frame < 0) break;
+          const stateIndex = Frames.requestStateIndex(frame);
+          if (
+            Atomics.compareExchange(words, stateIndex, RequestState.Pending, RequestState.Failed) ===
+            RequestState.Pending
+          ) {
+            const seqId = Frames.requestSeqId(words, frame);
+            answer(
+              slot,
+              seqId,
+              new PhoenixError(
+                'ERR_PHOENIX_UNAVAILABLE',
+                `every ${channel.group} worker is down (crash loop); the request was not run`,
+                { seqId },
+              ),
+            );
+          }
+          ring.take();
+        }
+        ring.release();
+      } catch {
+        // corrupt ring: nothing more to rescue here
+      }
+    }
+  }
+}
+
+/** The error of a callSync whose worker died while it waited (supervision itself was paused). */
+export function syncWorkerDeathError(channel: WorkerChannel, pid: number, seqId: number): PhoenixError {
+  return new PhoenixError(
+    'ERR_PHOENIX_WORKER_CRASHED',
+    `worker ${channel.group}[${channel.index}] (pid ${pid}) died while callSync waited for request ${seqId}`,
+    {
+      group: channel.group,
+      workerIndex: channel.index,
+      pid,
+      signal: null,
+      exitCode: null,
+      reason: 'exit',
+      seqId,
+      attempt: 1,
+    },
+  );
+}
