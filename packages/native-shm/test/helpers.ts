@@ -5,7 +5,6 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PhoenixError } from '@phoenix-ipc/errors';
 import { afterAll, afterEach, expect } from 'vitest';
 import { closeFd, type FdWatcher, type SharedSegment, unlinkSegment } from '../src/index.js';
 
@@ -175,19 +174,6 @@ export function spawnFixture(fixture: string, args: readonly string[] = [], opti
   };
 }
 
-/** Polls `condition` every few ms; rejects after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
 export function processState(pid: number): string | null {
   try {
@@ -206,23 +192,6 @@ export function hasExited(pid: number): boolean {
 
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-/** Runs `fn`, expects it to throw a branded PhoenixIPC error with `code`, and returns the error. */
-export function expectPhoenixError(fn: () => unknown, code: string, message?: RegExp): Error & Record<string, unknown> {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, `expected ${code}`).toBeInstanceOf(Error);
-  const error = thrown as Error & Record<string | symbol, unknown>;
-  expect(error.code, error.message).toBe(code);
-  expect(PhoenixError.isInstance(error)).toBe(true);
-  expect(error.name).toBe('PhoenixError');
-  if (message) expect(error.message).toMatch(message);
-  return error as Error & Record<string, unknown>;
 }
 
 function shmEntriesWithPrefix(): string[] {

@@ -2,16 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processesMentioning, type ScriptProcess, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLIENT_SCRIPT,
-  FIXTURES,
-  Harness,
-  processesMentioning,
-  type ScriptProcess,
-  sleep,
-  waitUntil,
-} from './harness.js';
+import { CLIENT_SCRIPT, FIXTURES, Harness } from './harness.js';
 
 // The phoenix CLI, run as a child process against live servers, stale segments and foreign files.
 const CLI = fileURLToPath(new URL('../dist/cli/phoenix.js', import.meta.url));

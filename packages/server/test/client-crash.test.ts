@@ -1,7 +1,8 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
-import { CLIENT_SCRIPT, Harness, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { CLIENT_SCRIPT, Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const text = new TextDecoder();

@@ -1,7 +1,8 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { processesMentioning, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
-import { CLIENT_SCRIPT, Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+import { CLIENT_SCRIPT, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLEEP_SYNC = 1013;

@@ -1,7 +1,8 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { processesMentioning, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, MsgStatus, PhoenixError, Priority } from '../src/index.js';
-import { Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+import { Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EMPTY = 1002;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
+import { processesMentioning, sleep } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, Priority } from '../src/index.js';
-import { FIXTURES, Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+import { FIXTURES, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;

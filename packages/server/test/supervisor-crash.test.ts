@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { processesMentioning, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { Harness, processesMentioning, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;

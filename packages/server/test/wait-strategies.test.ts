@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
+import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
-import { Harness, sleep, WORKER_SCRIPT } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SIZED_REPLY = 1007;
@@ -78,11 +79,7 @@ describe('park/wake races (block: every message parks its consumer)', () => {
     let failed = 0;
     // Sequential calls (each one parks both sides) and small random bursts, all with timeouts:
     // a lost wake-up shows as ERR_PHOENIX_TIMEOUT.
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = mulberry32(12345);
     while (done + failed < calls) {
       const burst = random() < 0.7 ? 1 : 1 + Math.floor(random() * 16);
       const results = await Promise.allSettled(

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
+import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { Harness, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EXITS = 1006;

@@ -1,1 +1,14 @@
+// The one test kit: bounded waits, seeded randomness, PhoenixError checks,
+// real-process harnesses and a private /dev/shm. Private; never published.
+export { expectPhoenixError } from './phoenix-error.js';
 export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
+export {
+  type ExitStatus,
+  ProcessHarness,
+  type ProcessHarnessOptions,
+  processesMentioning,
+  ScriptProcess,
+  shmEntriesWithPrefix,
+} from './process.js';
+export { mulberry32, mulberry32Words } from './random.js';
+export { sleep, waitUntil } from './wait.js';
