@@ -2,7 +2,7 @@
 // and bounded waits. Every test file calls useCleanup() once at the top level,
 // so whatever a test creates is released in afterEach even when it fails.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect } from 'vitest';
@@ -172,22 +172,6 @@ export function spawnFixture(fixture: string, args: readonly string[] = [], opti
     },
     stderr: () => stderrText,
   };
-}
-
-/** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
-export function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-/** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
-export function hasExited(pid: number): boolean {
-  const state = processState(pid);
-  return state === null || state === 'Z' || state === 'X';
 }
 
 export function openFdCount(): number {

@@ -226,6 +226,7 @@ describe('phoenix inspect', () => {
     expect(first!.call.seqId).toBeGreaterThan(0);
     expect(first!.call.funcId).toBe(SLOW_ECHO);
     expect(first!.call.slot).toBe(live.clientSlot);
+    // Lets time pass on purpose: the behaviour under test is that forMs grows while the call runs.
     await sleep(200);
     const second = await busy();
     expect(second).not.toBeNull();

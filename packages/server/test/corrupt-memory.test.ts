@@ -52,7 +52,7 @@ describe('garbage written into a live segment by a broken peer', () => {
       const length = 1 + Math.floor(next() * 8);
       for (let i = 0; i < length && offset + i < bytes.length; i++) bytes[offset + i] = Math.floor(next() * 256);
       writes++;
-      if (writes % 8 === 0) await sleep(2);
+      if (writes % 8 === 0) await sleep(2); // not an ordering wait: paces the fuzz, which runs for fuzzMs
     }
     segment.close();
 
@@ -81,7 +81,7 @@ describe('garbage written into a live segment by a broken peer', () => {
         if (text.decode(reply.payload) === `after ${served}`) served++;
       } catch (error) {
         failures[(error as { code: string }).code] = (failures[(error as { code: string }).code] ?? 0) + 1;
-        await sleep(50);
+        await sleep(50); // not an ordering wait: a retry's pause (the loop waits for `served`, bounded)
       }
     }
     cluster.send('stats');

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { unlinkSegment } from '@phoenix-ipc/native-shm';
 import { ProcessHarness, type ScriptProcess, shmEntriesWithPrefix, sleep } from '@phoenix-ipc/test-kit';
-import type { IpcClient, IpcServer } from '../src/index.js';
+import type { IpcClient, IpcServer, WorkerStats } from '../src/index.js';
 
 /** Real processes and real /dev/shm entries, always cleaned up (even when a test fails). */
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -46,4 +46,20 @@ export class Harness extends ProcessHarness {
     this.clients.clear();
     await super.cleanup();
   }
+}
+
+/** Workers (of `group`, or all) running a request now: the observable "busy" of getWorkerStats. */
+export function busyWorkers(server: IpcServer, group?: 'normal' | 'vip'): number {
+  return server.getWorkerStats().filter((s) => s.inFlightSeqId !== 0 && (group === undefined || s.group === group))
+    .length;
+}
+
+/** True once no worker runs a request and nothing is queued: every transaction has ended. */
+export function allIdle(server: IpcServer): boolean {
+  return server.getWorkerStats().every((s) => s.inFlightSeqId === 0 && s.queueDepth === 0);
+}
+
+/** A cluster fixture's worker stats (asks it on stdin). */
+export async function clusterStats(cluster: ScriptProcess): Promise<WorkerStats[]> {
+  return (await cluster.ask('stats', 'stats')).stats as WorkerStats[];
 }

@@ -54,11 +54,12 @@ describe('waiting costs no CPU while idle', () => {
       const client = harness.track(IpcClient.create(name, { waitStrategy }));
       await client.connect(5000);
       for (let i = 0; i < 1000; i++) await client.call(ECHO, 'warm');
-      await sleep(300); // spins run out, everyone parks
+      // Elapsed time on purpose (the test is about CPU over time): the spin budget runs out, everyone parks.
+      await sleep(300);
       const pids = server.getWorkerStats().map((s) => s.pid);
       const before = pids.map(cpuTicks);
       const self = process.cpuUsage();
-      await sleep(2000);
+      await sleep(2000); // the measurement window: 2 s of idling
       const workerTicks = pids.map((pid, i) => cpuTicks(pid) - before[i]!);
       const usage = process.cpuUsage(self);
       // 2 s is 200 ticks of a core: idle means next to nothing (timers a few times a second).
@@ -92,7 +93,7 @@ describe('park/wake races (block: every message parks its consumer)', () => {
           console.error((result.reason as PhoenixError).code);
         }
       }
-      if (random() < 0.001) await sleep(1); // now and then both sides go fully idle
+      if (random() < 0.001) await sleep(1); // not an ordering wait: now and then both sides go fully idle
     }
     expect(failed).toBe(0);
   }, 180_000);

@@ -4,9 +4,11 @@ export { expectPhoenixError } from './phoenix-error.js';
 export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
 export {
   type ExitStatus,
+  hasExited,
   ProcessHarness,
   type ProcessHarnessOptions,
   processesMentioning,
+  processState,
   ScriptProcess,
   shmEntriesWithPrefix,
 } from './process.js';

@@ -121,6 +121,22 @@ export function processesMentioning(needle: string, { cmdline = false }: { cmdli
   return found;
 }
 
+/** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
+export function hasExited(pid: number): boolean {
+  const state = processState(pid);
+  return state === null || state === 'Z' || state === 'X';
+}
+
 /** /dev/shm entries whose names start with `prefix`. */
 export function shmEntriesWithPrefix(prefix: string): string[] {
   return readdirSync('/dev/shm').filter((entry) => entry.startsWith(prefix));
