@@ -1,4 +1,4 @@
-import { expectPhoenixError, waitUntil, hasExited } from '@phoenix-ipc/test-kit';
+import { expectPhoenixError, hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   isProcessAlive,
