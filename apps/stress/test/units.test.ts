@@ -1,8 +1,9 @@
+import { mulberry32 } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/stress/args.js';
 import { formatDuration, parseDuration } from '../src/stress/duration.js';
 import { matchesFilter } from '../src/stress/glob.js';
-import { deriveSeed, mulberry32 } from '../src/stress/random.js';
+import { deriveSeed } from '../src/stress/random.js';
 import { fillMessage, readMessage, sizeFor } from '../src/stress/ring-traffic.js';
 
 describe('durations', () => {

@@ -2,15 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processesMentioning, type ScriptProcess, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLIENT_SCRIPT,
-  Harness,
-  processesMentioning,
-  type ScriptProcess,
-  sleep,
-  waitUntil,
-} from '../../server/test/harness.js';
+import { CLIENT_SCRIPT, Harness } from '../../server/test/harness.js';
 
 // The phoenix CLI, run as a child process against live servers, stale segments and foreign files.
 const CLI = fileURLToPath(new URL('../dist/phoenix.js', import.meta.url));
@@ -232,6 +226,7 @@ describe('phoenix inspect', () => {
     expect(first!.call.seqId).toBeGreaterThan(0);
     expect(first!.call.funcId).toBe(SLOW_ECHO);
     expect(first!.call.slot).toBe(live.clientSlot);
+    // Lets time pass on purpose: the behaviour under test is that forMs grows while the call runs.
     await sleep(200);
     const second = await busy();
     expect(second).not.toBeNull();

@@ -74,11 +74,9 @@ describe('IpcClient before it is connected', () => {
 describe('IpcClient.connect', () => {
   it('times out with ERR_PHOENIX_CONNECT_TIMEOUT when no segment of that name appears', async () => {
     const client = IpcClient.create(uniqueName('missing'));
-    const started = performance.now();
     const error = await rejection(client.connect(200));
     expect(error.code).toBe('ERR_PHOENIX_CONNECT_TIMEOUT');
     expect(error.message).toMatch(/no segment/);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(client.getState()).toBe('disconnected');
   });
 
@@ -89,11 +87,10 @@ describe('IpcClient.connect', () => {
     new Uint8Array(segment.buffer).fill(0xab);
     segment.close();
     const client = IpcClient.create(name);
-    const started = performance.now();
-    const error = await rejection(client.connect(5000));
+    // At once: a connect that waited for a segment instead would outlast the test's watchdog.
+    const error = await rejection(client.connect(600_000));
     expect(error.code).toBe('ERR_PHOENIX_BAD_SEGMENT');
     expect(error.message).toMatch(/not a PhoenixIPC segment/);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('rejects a segment too small to hold a header with ERR_PHOENIX_BAD_SEGMENT', async () => {

@@ -1,3 +1,4 @@
+import { expectPhoenixError, mulberry32Words } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   GROUP_NORMAL,
@@ -10,7 +11,7 @@ import {
   monotonicNowMs,
   ThreadMonitor,
 } from '../src/index.js';
-import { expectPhoenixError, prng, setWordAt, wordAt } from './helpers.js';
+import { setWordAt, wordAt } from './helpers.js';
 
 const D = MonitorDescriptor;
 
@@ -155,7 +156,7 @@ describe('ThreadMonitor.attach', () => {
   });
 
   it('rejects random garbage with ERR_PHOENIX_BAD_MONITOR', () => {
-    const next = prng(0xc0ffee);
+    const next = mulberry32Words(0xc0ffee);
     const buffer = new SharedArrayBuffer(64);
     const words = new Uint32Array(buffer);
     for (let trial = 0; trial < 1000; trial++) {
@@ -296,7 +297,7 @@ describe('ThreadMonitor.beginTransaction', () => {
 
   it('round-trips a thousand random safe-integer seq ids', () => {
     const { monitor } = fresh();
-    const next = prng(1234);
+    const next = mulberry32Words(1234);
     for (let i = 0; i < 1000; i++) {
       const seqId = (next() & 0x1fffff) * 2 ** 32 + next();
       if (seqId === 0) continue;
@@ -521,7 +522,7 @@ describe('ThreadMonitor.validate', () => {
   it('never throws anything but ERR_PHOENIX_BAD_MONITOR on random words behind a valid magic', () => {
     const { buffer } = fresh();
     const words = new Int32Array(buffer, 0, 16);
-    const next = prng(99);
+    const next = mulberry32Words(99);
     let accepted = 0;
     for (let trial = 0; trial < 2000; trial++) {
       for (let i = 0; i < 16; i++) words[i] = next() & (next() & 1 ? 0x3 : 0xffffffff);

@@ -2,6 +2,7 @@
 // a stable code and the PhoenixIPC brand; syscall failures also carry errno,
 // syscall and the errno text.
 import { PhoenixError } from '@phoenix-ipc/errors';
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
@@ -24,7 +25,7 @@ import {
   unlinkSegment,
   waitSync,
 } from '../src/index.js';
-import { expectPhoenixError, socketName, trackFd, useCleanup } from './helpers.js';
+import { socketName, trackFd, useCleanup } from './helpers.js';
 
 useCleanup();
 

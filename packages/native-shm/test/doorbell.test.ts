@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
@@ -12,7 +13,7 @@ import {
   signalEventFd,
   waitSync,
 } from '../src/index.js';
-import { sleep, socketName, spawnFixture, trackFd, useCleanup, WAIT_MS, waitFor } from './helpers.js';
+import { socketName, spawnFixture, trackFd, useCleanup, WAIT_MS } from './helpers.js';
 
 useCleanup();
 
@@ -119,7 +120,7 @@ describe('waking another process through an eventfd passed over a seqpacket sock
   /** Accepts the child's connection, retrying until it is queued (bounded). */
   async function accept(listener: number): Promise<number> {
     let connection = -1;
-    await waitFor(() => (connection = acceptSeqpacket(listener)) >= 0, WAIT_MS, 'a connection');
+    await waitUntil(() => (connection = acceptSeqpacket(listener)) >= 0, WAIT_MS, 'a connection');
     return trackFd(connection);
   }
 

@@ -1,17 +1,7 @@
+import { expectPhoenixError, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { closeFd, createEventFd, drainEventFd, FdWatcher, signalEventFd } from '../src/index.js';
-import {
-  expectPhoenixError,
-  openFdCount,
-  sleep,
-  spawnFixture,
-  trackFd,
-  trackWatcher,
-  untrackFd,
-  useCleanup,
-  WAIT_MS,
-  waitFor,
-} from './helpers.js';
+import { openFdCount, spawnFixture, trackFd, trackWatcher, untrackFd, useCleanup, WAIT_MS } from './helpers.js';
 
 useCleanup();
 
@@ -33,7 +23,7 @@ describe('FdWatcher', () => {
     signalEventFd(fd);
     signalEventFd(fd);
     signalEventFd(fd);
-    await waitFor(() => calls.length > 0, WAIT_MS, 'the callback');
+    await waitUntil(() => calls.length > 0, WAIT_MS, 'the callback');
     await settle();
     expect(calls).toEqual([null]);
   });
@@ -42,16 +32,16 @@ describe('FdWatcher', () => {
     const { fd, calls } = watchedDoorbell();
     signalEventFd(fd);
     signalEventFd(fd);
-    await waitFor(() => calls.length > 0, WAIT_MS, 'the callback');
+    await waitUntil(() => calls.length > 0, WAIT_MS, 'the callback');
     expect(drainEventFd(fd)).toBe(0);
   });
 
   it('calls back again for the next burst', async () => {
     const { fd, calls } = watchedDoorbell();
     signalEventFd(fd);
-    await waitFor(() => calls.length === 1, WAIT_MS, 'the first callback');
+    await waitUntil(() => calls.length === 1, WAIT_MS, 'the first callback');
     signalEventFd(fd);
-    await waitFor(() => calls.length === 2, WAIT_MS, 'the second callback');
+    await waitUntil(() => calls.length === 2, WAIT_MS, 'the second callback');
     await settle();
     expect(calls).toHaveLength(2);
   });
@@ -72,7 +62,7 @@ describe('FdWatcher', () => {
     watcher.start();
     signalEventFd(fd);
     signalEventFd(fd);
-    await waitFor(() => pending !== -1, WAIT_MS, 'the callback');
+    await waitUntil(() => pending !== -1, WAIT_MS, 'the callback');
     expect(pending).toBe(2);
   });
 
@@ -100,7 +90,7 @@ describe('FdWatcher', () => {
     signalEventFd(fd);
     await settle();
     watcher.start();
-    await waitFor(() => calls.length === 1, WAIT_MS, 'the callback after start()');
+    await waitUntil(() => calls.length === 1, WAIT_MS, 'the callback after start()');
     expect(drainEventFd(fd)).toBe(0);
   });
 
@@ -113,7 +103,7 @@ describe('FdWatcher', () => {
     }
     expect(openFdCount()).toBe(before);
     signalEventFd(fd); // still works afterwards
-    await waitFor(() => calls.length === 1, WAIT_MS, 'the callback');
+    await waitUntil(() => calls.length === 1, WAIT_MS, 'the callback');
   });
 
   it('leaks no fd over a thousand create/start/close cycles of watcher and eventfd', async () => {
@@ -139,7 +129,7 @@ describe('FdWatcher', () => {
     const { fd, calls } = watchedDoorbell();
     expect(fd).toBe(first); // the kernel hands out the lowest free number
     signalEventFd(fd);
-    await waitFor(() => calls.length === 1, WAIT_MS, 'the callback');
+    await waitUntil(() => calls.length === 1, WAIT_MS, 'the callback');
   });
 
   it('close() is idempotent and stops callbacks', async () => {

@@ -2,10 +2,9 @@
 // and bounded waits. Every test file calls useCleanup() once at the top level,
 // so whatever a test creates is released in afterEach even when it fails.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PhoenixError } from '@phoenix-ipc/errors';
 import { afterAll, afterEach, expect } from 'vitest';
 import { closeFd, type FdWatcher, type SharedSegment, unlinkSegment } from '../src/index.js';
 
@@ -175,54 +174,8 @@ export function spawnFixture(fixture: string, args: readonly string[] = [], opti
   };
 }
 
-/** Polls `condition` every few ms; rejects after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
-export function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-/** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
-export function hasExited(pid: number): boolean {
-  const state = processState(pid);
-  return state === null || state === 'Z' || state === 'X';
-}
-
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-/** Runs `fn`, expects it to throw a branded PhoenixIPC error with `code`, and returns the error. */
-export function expectPhoenixError(fn: () => unknown, code: string, message?: RegExp): Error & Record<string, unknown> {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, `expected ${code}`).toBeInstanceOf(Error);
-  const error = thrown as Error & Record<string | symbol, unknown>;
-  expect(error.code, error.message).toBe(code);
-  expect(PhoenixError.isInstance(error)).toBe(true);
-  expect(error.name).toBe('PhoenixError');
-  if (message) expect(error.message).toMatch(message);
-  return error as Error & Record<string, unknown>;
 }
 
 function shmEntriesWithPrefix(): string[] {

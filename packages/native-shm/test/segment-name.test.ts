@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   isValidSegmentName,
@@ -9,7 +10,7 @@ import {
   unlinkSegment,
   validateSegmentName,
 } from '../src/index.js';
-import { expectPhoenixError, SEGMENT_PREFIX, segmentName, track, useCleanup } from './helpers.js';
+import { SEGMENT_PREFIX, segmentName, track, useCleanup } from './helpers.js';
 
 useCleanup();
 

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { SharedSegment, statSegment, unlinkSegment } from '../src/index.js';
-import { expectPhoenixError, segmentName, spawnFixture, track, useCleanup } from './helpers.js';
+import { segmentName, spawnFixture, track, useCleanup } from './helpers.js';
 
 useCleanup();
 

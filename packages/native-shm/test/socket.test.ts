@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { expectPhoenixError, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
@@ -16,7 +17,6 @@ import {
   signalEventFd,
 } from '../src/index.js';
 import {
-  expectPhoenixError,
   segmentName,
   socketName,
   spawnFixture,
@@ -26,7 +26,6 @@ import {
   untrackFd,
   useCleanup,
   WAIT_MS,
-  waitFor,
 } from './helpers.js';
 
 useCleanup();
@@ -140,7 +139,7 @@ describe('seqpacket sockets', () => {
     );
     watcher.start();
     sendMessage(client, Buffer.from('ping'));
-    await waitFor(() => received.length === 1, WAIT_MS, 'the message');
+    await waitUntil(() => received.length === 1, WAIT_MS, 'the message');
     expect(received).toEqual(['ping']);
   });
 

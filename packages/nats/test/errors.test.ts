@@ -2,10 +2,11 @@ import { connect } from '@nats-io/transport-node';
 import { IpcClient, PhoenixError } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { MsgStatus } from '@phoenix-ipc/shm-layout';
+import { type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NatsCaller, serveOverNats } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';
-import { Harness, type ScriptProcess, SERVICE, segmentsWithPrefix } from './harness.js';
+import { Harness, SERVICE, segmentsWithPrefix } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;
@@ -295,11 +296,6 @@ describe('the server behind the bridge', () => {
 });
 
 async function waitForInFlight(host: ScriptProcess, count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { stats } = (await host.ask('stats', 'stats')) as { stats: { inFlight: number } };
-    if (stats.inFlight >= count) return;
-    if (Date.now() > deadline) throw new Error(`the bridge never had ${count} calls in flight`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const inFlight = async () => ((await host.ask('stats', 'stats')) as { stats: { inFlight: number } }).stats.inFlight;
+  await waitUntil(async () => (await inFlight()) >= count, 10_000, `the bridge to have ${count} calls in flight`);
 }

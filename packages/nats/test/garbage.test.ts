@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect, headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_HEADER, ERROR_HEADER, PRIORITY_HEADER, VERSION_HEADER } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';
-import { Harness, type ScriptProcess, segmentsWithPrefix, waitUntil } from './harness.js';
+import { Harness, segmentsWithPrefix } from './harness.js';
 
 const ECHO = 1001;
 const JOURNAL = 1004;

@@ -1,7 +1,8 @@
 import type { PhoenixError } from '@phoenix-ipc/client';
+import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
-import { Harness, SERVICE, SUBJECT, segmentsWithPrefix, waitUntil } from './harness.js';
+import { Harness, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
 const text = new TextDecoder();

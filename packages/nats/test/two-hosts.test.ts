@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PhoenixError } from '@phoenix-ipc/client';
+import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
-import { Harness, processesMentioning, SERVICE, SUBJECT, segmentsWithPrefix, waitUntil } from './harness.js';
+import { Harness, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
 const JOURNAL = 1004;

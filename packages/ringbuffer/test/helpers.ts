@@ -1,5 +1,4 @@
-import { expect } from 'vitest';
-import { PhoenixError, type PhoenixErrorCode, RingDescriptor, type RingOptions, SpscRingBuffer } from '../src/index.js';
+import { RingDescriptor, type RingOptions, SpscRingBuffer } from '../src/index.js';
 
 export const {
   HEADER_BYTES,
@@ -63,32 +62,4 @@ export function writeIndices(
   writeHeader(buffer, byteOffset, TAIL_BYTES_OFFSET, indices.tailBytes);
   writeHeader(buffer, byteOffset, HEAD_COUNT_OFFSET, indices.headCount);
   writeHeader(buffer, byteOffset, TAIL_COUNT_OFFSET, indices.tailCount);
-}
-
-/** Runs `fn`, expects a PhoenixError with `code` (and a message matching `pattern`), and returns it. */
-export function expectPhoenixError(fn: () => unknown, code: PhoenixErrorCode, pattern?: RegExp): PhoenixError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'expected a PhoenixError to be thrown').toBeDefined();
-  expect(PhoenixError.isInstance(caught), `expected a PhoenixError, got ${String(caught)}`).toBe(true);
-  const error = caught as PhoenixError;
-  expect(error.code).toBe(code);
-  if (pattern) expect(error.message).toMatch(pattern);
-  return error;
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

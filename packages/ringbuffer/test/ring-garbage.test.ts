@@ -6,6 +6,8 @@
  * the bound is reached), never a view outside the ring's data region, and no
  * write outside the ring's bytes.
  */
+
+import { mulberry32 } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { PhoenixError, RingDescriptor, SpscRingBuffer } from '../src/index.js';
 import {
@@ -19,7 +21,6 @@ import {
   MAGIC_OFFSET,
   MAX_MESSAGE_SIZE_OFFSET,
   message,
-  mulberry32,
   RECORD_TYPE_MESSAGE,
   RECORD_TYPE_PADDING,
   TAIL_BYTES_OFFSET,

@@ -1,9 +1,9 @@
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, PhoenixError, RingDescriptor, type RingOptions, SpscRingBuffer } from '../src/index.js';
 import {
   CAPACITY_OFFSET,
   DATA_BYTES_OFFSET,
-  expectPhoenixError,
   fixCheckWord,
   HEAD_COUNT_OFFSET,
   HEADER_BYTES,

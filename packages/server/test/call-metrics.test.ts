@@ -1,3 +1,4 @@
+import { mulberry32 } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { CallMetrics } from '../src/call-metrics.js';
 
@@ -9,11 +10,7 @@ function ordered(summary: { min: number; p50: number; p90: number; p99: number; 
 describe('CallMetrics', () => {
   it('keeps min <= p50 <= p90 <= p99 <= p999 <= max for any recorded values', () => {
     // HDR buckets report a percentile as the top of its bucket, which can lie past the recorded max.
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = mulberry32(12345);
     for (let round = 0; round < 200; round++) {
       const metrics = new CallMetrics();
       const count = 1 + Math.floor(random() * 300);

@@ -1,7 +1,8 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { processState, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
-import { CLIENT_SCRIPT, Harness, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { busyWorkers, CLIENT_SCRIPT, Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const text = new TextDecoder();
@@ -21,16 +22,15 @@ async function start(options: object = {}): Promise<{ server: IpcServer; name: s
 }
 
 describe('a client process that dies', () => {
-  it('loses its pending calls and nothing else: its slot is reclaimed within 2 s', async () => {
+  it('loses its pending calls and nothing else: its slot is reclaimed', async () => {
     const { server, name, gone } = await start();
     const client = harness.script(CLIENT_SCRIPT, [name, 'hold']);
     await client.waitFor('connected');
     client.send('call 1003 3000'); // a slow call in flight when it dies
-    await sleep(100);
+    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the slow call to be running');
     client.child.kill('SIGKILL');
-    const killed = Date.now();
-    await waitUntil(() => gone.length === 1, 2000, 'the slot to be reclaimed');
-    expect(Date.now() - killed).toBeLessThan(2000);
+    // How fast the slot comes back is judged by the stress app (ClientCrash.*: slot reclaim max).
+    await waitUntil(() => gone.length === 1, 20_000, 'the slot to be reclaimed');
     const next = harness.track(IpcClient.create(name));
     await next.connect(5000);
     expect(text.decode((await next.call(ECHO, 'mine')).payload)).toBe('mine');
@@ -41,7 +41,8 @@ describe('a client process that dies', () => {
     const { server, name, gone } = await start({ maxClients: 2 });
     const flooder = harness.script(CLIENT_SCRIPT, [name, 'flood-and-stop', '64']);
     await flooder.waitFor('flooded');
-    await sleep(200); // frozen now, its response ring full of unread replies
+    // It stops itself (SIGSTOP) just after: frozen, its response ring full of unread replies.
+    await waitUntil(() => processState(flooder.pid) === 'T', 10_000, 'the flooder to be stopped');
     for (let i = 0; i < 20; i++)
       expect(text.decode((await server.call(ECHO, `ok${i}`, { timeoutMs: 5000 })).payload)).toBe(`ok${i}`);
     const other = harness.track(IpcClient.create(name));

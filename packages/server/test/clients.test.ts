@@ -1,7 +1,8 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
-import { CLIENT_SCRIPT, Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+import { busyWorkers, CLIENT_SCRIPT, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLEEP_SYNC = 1013;
@@ -69,7 +70,7 @@ describe('many client processes', () => {
     expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     expect(processesMentioning(name)).toEqual([]);
-    await sleep(50);
+    await waitUntil(() => client.getState() === 'server-gone', 10_000, 'the client to see the server gone');
     expect(client.getState()).toBe('server-gone');
   });
 });
@@ -86,7 +87,7 @@ describe('priorities', () => {
         () => order.push(`failed${i}`),
       ),
     );
-    await sleep(30);
+    await waitUntil(() => busyWorkers(server, 'normal') === 2, 10_000, 'both normal workers to be busy');
     const client = harness.track(IpcClient.create(name));
     await client.connect(5000);
     await client
@@ -104,9 +105,15 @@ describe('priorities', () => {
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 3, vipWorkers: 0 }));
     await server.start(WORKER_SCRIPT, [name]);
     const busy = Promise.all([server.call(SLEEP_SYNC, '300'), server.call(SLEEP_SYNC, '300')]).catch(() => undefined);
-    await sleep(30);
+    await waitUntil(() => busyWorkers(server) === 2, 10_000, 'two workers to be busy');
     const who = text.decode((await server.call(WHO, '')).payload);
-    await sleep(30); // the worker ends its transaction just after publishing the reply
+    // The worker ends its transaction just after publishing the reply.
+    const whoPid = Number(who.split(' ')[0]);
+    await waitUntil(
+      () => server.getWorkerStats().find((s) => s.pid === whoPid)?.inFlightSeqId === 0,
+      10_000,
+      "the WHO worker's transaction to end",
+    );
     const busyPids = server
       .getWorkerStats()
       .filter((s) => s.inFlightSeqId !== 0)

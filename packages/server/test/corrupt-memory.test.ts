@@ -1,26 +1,15 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_SCRIPT, Harness, sleep } from './harness.js';
+import { CLIENT_SCRIPT, Harness } from './harness.js';
 
 const ECHO = 1001;
 const text = new TextDecoder();
 
 const harness = new Harness();
 afterEach(() => harness.cleanup());
-
-/** mulberry32: reproducible randomness. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPTIONS = {
   normalWorkers: 2,
@@ -37,7 +26,7 @@ describe('garbage written into a live segment by a broken peer', () => {
   it('crashes and hangs nothing: every call gets a reply or an error, and service resumes', async () => {
     const seed = Number(process.env.PHOENIX_FUZZ_SEED ?? 0x5eed);
     const fuzzMs = Number(process.env.PHOENIX_FUZZ_MS ?? 4000);
-    const next = random(seed);
+    const next = mulberry32(seed);
     const name = harness.name('fuzz');
     const cluster = harness.cluster(name, OPTIONS);
     await cluster.waitFor('ready');
@@ -63,7 +52,7 @@ describe('garbage written into a live segment by a broken peer', () => {
       const length = 1 + Math.floor(next() * 8);
       for (let i = 0; i < length && offset + i < bytes.length; i++) bytes[offset + i] = Math.floor(next() * 256);
       writes++;
-      if (writes % 8 === 0) await sleep(2);
+      if (writes % 8 === 0) await sleep(2); // not an ordering wait: paces the fuzz, which runs for fuzzMs
     }
     segment.close();
 
@@ -92,7 +81,7 @@ describe('garbage written into a live segment by a broken peer', () => {
         if (text.decode(reply.payload) === `after ${served}`) served++;
       } catch (error) {
         failures[(error as { code: string }).code] = (failures[(error as { code: string }).code] ?? 0) + 1;
-        await sleep(50);
+        await sleep(50); // not an ordering wait: a retry's pause (the loop waits for `served`, bounded)
       }
     }
     cluster.send('stats');

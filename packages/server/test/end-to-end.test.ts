@@ -1,13 +1,15 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, MsgStatus, PhoenixError, Priority } from '../src/index.js';
-import { Harness, processesMentioning, segmentsWithPrefix, sleep, WORKER_SCRIPT } from './harness.js';
+import { allIdle, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EMPTY = 1002;
 const ASYNC_ECHO = 1012;
 const SETS_FUNC_ID = 1015;
 const WHO = 1010;
+const PEAK_CONCURRENCY = 1020;
 const text = new TextDecoder();
 
 const harness = new Harness();
@@ -55,7 +57,7 @@ describe('quick start, cluster-style, with a client process', () => {
     expect(stopped.state).toBe('stopped');
     await cluster.exited;
     expect(segmentsWithPrefix().filter((entry) => `/${entry}` === name)).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitUntil(() => processesMentioning(name).length === 0, 10_000, 'the workers to exit');
     expect(processesMentioning(name)).toEqual([]);
   });
 });
@@ -152,7 +154,8 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
   it('reports one stats entry per worker with 0-based indices and counts', async () => {
     const { server } = await startServer();
     for (let i = 0; i < 10; i++) await server.call(ECHO, 'x');
-    await sleep(30); // a worker ends its transaction just after publishing the reply
+    // A worker ends its transaction just after publishing the reply.
+    await waitUntil(() => allIdle(server), 10_000, 'every transaction to end');
     const stats = server.getWorkerStats();
     expect(stats.map((s) => [s.group, s.index])).toEqual([
       ['normal', 0],
@@ -181,13 +184,12 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
 
   it('runs async handlers concurrently up to the concurrency option', async () => {
     const { server } = await startServer({ normalWorkers: 1, vipWorkers: 0, concurrency: 4 });
-    const started = Date.now();
     const replies = await Promise.all(
-      [1, 2, 3, 4].map((i) => server.call(1003, '300', { timeoutMs: 10_000 }).then((r) => [i, r])),
+      [1, 2, 3, 4].map(() => server.call(PEAK_CONCURRENCY, '4', { timeoutMs: 30_000 })),
     );
     expect(replies).toHaveLength(4);
-    // Four 300 ms handlers on one worker: well under the 1200 ms they would take one by one.
-    expect(Date.now() - started).toBeLessThan(1100);
+    // Four handlers on one worker ran at the same time (the handler counts them; no wall clock).
+    expect(Math.max(...replies.map((reply) => Number(text.decode(reply.payload))))).toBe(4);
   });
 
   it('throws PhoenixError instances recognisable across copies', async () => {

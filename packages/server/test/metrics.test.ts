@@ -1,8 +1,9 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
 import { registerPrometheusMetrics } from '../src/prometheus.js';
-import { Harness, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const THROWS = 1004;

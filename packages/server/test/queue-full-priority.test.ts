@@ -3,9 +3,10 @@
 // once, whatever waits for the other group. Real worker processes; the
 // ordering is judged by what had completed when the other call returned.
 import { IpcClient } from '@phoenix-ipc/client';
+import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
-import { Harness, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { hasExited, processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { Harness, processesMentioning, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { clusterStats, Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SLOW_ECHO = 1003;
@@ -27,7 +28,8 @@ function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('when the supervisor dies (SIGKILL)', () => {
-  it('its workers exit within 1 s and clients fail pending and new calls with ERR_PHOENIX_SERVER_GONE within 1 s', async () => {
+  // How fast (server-gone and worker exit within 1 s) is judged by the stress app: SupervisorRestart.*.
+  it('its workers exit and clients fail pending and new calls with ERR_PHOENIX_SERVER_GONE', async () => {
     const name = harness.name('phoenix');
     const cluster = harness.cluster(name, { normalWorkers: 2, vipWorkers: 1 });
     const ready = await cluster.waitFor('ready');
@@ -35,11 +37,13 @@ describe('when the supervisor dies (SIGKILL)', () => {
     const client = harness.track(IpcClient.create(name));
     await client.connect(5000);
     const pending = codeOf(client.call(SLOW_ECHO, '5000', { timeoutMs: 20_000 }));
-    await sleep(100);
+    await waitUntil(
+      async () => (await clusterStats(cluster)).some((s) => s.inFlightSeqId !== 0),
+      10_000,
+      'the slow call to be running',
+    );
     cluster.child.kill('SIGKILL');
-    const killed = Date.now();
     expect(await pending).toBe('ERR_PHOENIX_SERVER_GONE');
-    expect(Date.now() - killed).toBeLessThan(1000);
     expect(client.getState()).toBe('server-gone');
     expect(await codeOf(client.call(ECHO, 'x'))).toBe('ERR_PHOENIX_SERVER_GONE');
     await waitUntil(
@@ -52,7 +56,7 @@ describe('when the supervisor dies (SIGKILL)', () => {
             return true;
           }
         }),
-      1000,
+      10_000,
       'the workers to exit',
     );
   });
@@ -85,15 +89,23 @@ describe('when the supervisor dies (SIGKILL)', () => {
     const log = join(scratch, 'epoch-log');
     writeFileSync(log, '');
     const first = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0 });
-    await first.waitFor('ready');
+    const firstWorkers = ((await first.waitFor('ready')).stats as { pid: number }[]).map((s) => s.pid);
     const client = harness.track(IpcClient.create(name));
     await client.connect(5000);
     const hold = codeOf(client.call(SLEEP_SYNC, '500', { timeoutMs: 20_000 }));
-    await sleep(50);
+    await waitUntil(
+      async () => (await clusterStats(first)).some((s) => s.inFlightSeqId !== 0),
+      10_000,
+      'the hold to be running',
+    );
     const queued = Array.from({ length: 20 }, (_, i) =>
       codeOf(client.call(LOG_ONCE, `${log}\told${i}`, { timeoutMs: 20_000 })),
     );
-    await sleep(50);
+    await waitUntil(
+      async () => (await clusterStats(first)).some((s) => s.queueDepth >= 20),
+      10_000,
+      'the 20 requests to be queued',
+    );
     first.child.kill('SIGKILL');
     expect(await hold).toBe('ERR_PHOENIX_SERVER_GONE');
     expect(new Set(await Promise.all(queued))).toEqual(new Set(['ERR_PHOENIX_SERVER_GONE']));
@@ -102,7 +114,13 @@ describe('when the supervisor dies (SIGKILL)', () => {
     await second.waitFor('ready');
     await client.connect(5000);
     await client.call(LOG_ONCE, `${log}\tnew`);
-    await sleep(300);
+    // Nothing of the dead epoch can still run: its workers are gone, and the new one has nothing left to do.
+    await waitUntil(() => firstWorkers.every(hasExited), 10_000, "the dead supervisor's workers to exit");
+    await waitUntil(
+      async () => (await clusterStats(second)).every((s) => s.inFlightSeqId === 0 && s.queueDepth === 0),
+      10_000,
+      'the new supervisor to be idle',
+    );
     expect(readFileSync(log, 'utf8')).toBe('new\n');
   });
 

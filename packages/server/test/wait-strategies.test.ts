@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
+import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
-import { Harness, sleep, WORKER_SCRIPT } from './harness.js';
+import { Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const SIZED_REPLY = 1007;
@@ -53,11 +54,12 @@ describe('waiting costs no CPU while idle', () => {
       const client = harness.track(IpcClient.create(name, { waitStrategy }));
       await client.connect(5000);
       for (let i = 0; i < 1000; i++) await client.call(ECHO, 'warm');
-      await sleep(300); // spins run out, everyone parks
+      // Elapsed time on purpose (the test is about CPU over time): the spin budget runs out, everyone parks.
+      await sleep(300);
       const pids = server.getWorkerStats().map((s) => s.pid);
       const before = pids.map(cpuTicks);
       const self = process.cpuUsage();
-      await sleep(2000);
+      await sleep(2000); // the measurement window: 2 s of idling
       const workerTicks = pids.map((pid, i) => cpuTicks(pid) - before[i]!);
       const usage = process.cpuUsage(self);
       // 2 s is 200 ticks of a core: idle means next to nothing (timers a few times a second).
@@ -78,11 +80,7 @@ describe('park/wake races (block: every message parks its consumer)', () => {
     let failed = 0;
     // Sequential calls (each one parks both sides) and small random bursts, all with timeouts:
     // a lost wake-up shows as ERR_PHOENIX_TIMEOUT.
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = mulberry32(12345);
     while (done + failed < calls) {
       const burst = random() < 0.7 ? 1 : 1 + Math.floor(random() * 16);
       const results = await Promise.allSettled(
@@ -95,7 +93,7 @@ describe('park/wake races (block: every message parks its consumer)', () => {
           console.error((result.reason as PhoenixError).code);
         }
       }
-      if (random() < 0.001) await sleep(1); // now and then both sides go fully idle
+      if (random() < 0.001) await sleep(1); // not an ordering wait: now and then both sides go fully idle
     }
     expect(failed).toBe(0);
   }, 180_000);

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
+import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { Harness, sleep, WORKER_SCRIPT, waitUntil } from './harness.js';
+import { busyWorkers, Harness, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EXITS = 1006;
@@ -96,7 +97,7 @@ describe('a worker that dies while processing a request (the poison)', () => {
     const { server } = await start();
     const log = join(scratch, `log-${++logs}`);
     const hold = server.call(SLEEP_SYNC, '150', { timeoutMs: 10_000 });
-    await sleep(20);
+    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
     const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
     const queued = Array.from({ length: 50 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
     await hold;
@@ -109,19 +110,20 @@ describe('a worker that dies while processing a request (the poison)', () => {
   });
 
   it('moves the requests queued to a dead worker to a live sibling, each served exactly once', async () => {
-    const { server } = await start({ normalWorkers: 2, restartBackoff: { initialMs: 3000 } });
+    // The replacement would only start after a minute: whatever is served, the sibling served.
+    const { server } = await start({ normalWorkers: 2, restartBackoff: { initialMs: 60_000, maxMs: 60_000 } });
     const log = join(scratch, `log-${++logs}`);
     // Both workers busy; then the poison and a queue spread over both.
     const holds = [server.call(SLEEP_SYNC, '200'), server.call(SLEEP_SYNC, '200')];
-    await sleep(20);
+    await waitUntil(() => busyWorkers(server) === 2, 10_000, 'both workers to be busy');
     const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
     const queued = Array.from({ length: 40 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
     await Promise.all(holds);
     expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
-    // The replacement only starts after 3 s: the sibling serves them all before that.
-    const started = Date.now();
     await Promise.all(queued);
-    expect(Date.now() - started).toBeLessThan(2500);
+    // Served with the dead worker not yet replaced: by the live sibling.
+    expect(server.getWorkerStats().filter((s) => s.alive)).toHaveLength(1);
+    expect(server.getWorkerStats().reduce((sum, s) => sum + s.restarts, 0)).toBe(0);
     const counts = runCounts(log);
     expect(counts.size).toBe(40);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
@@ -158,7 +160,7 @@ describe('a worker that dies while processing a request (the poison)', () => {
     const { server } = await start();
     const pid = server.getWorkerStats()[0]!.pid;
     const pending = failure(server.call(SLEEP_SYNC, '2000', { timeoutMs: 10_000 }));
-    await sleep(50);
+    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the call to be running');
     process.kill(pid, 'SIGKILL');
     const error = await pending;
     expect(error).toMatchObject({ code: 'ERR_PHOENIX_WORKER_CRASHED', signal: 'SIGKILL', reason: 'exit', pid });
@@ -178,8 +180,8 @@ describe('hangs', () => {
     const elapsed = Date.now() - started;
     expect(error).toMatchObject({ code: 'ERR_PHOENIX_WORKER_CRASHED', reason: 'hang', signal: 'SIGKILL' });
     expect(error.message).toContain('hung');
+    // Never before the timeout; how soon after it is judged by the stress app (Hang.*: hangTimeoutMs + 1 s).
     expect(elapsed).toBeGreaterThanOrEqual(400);
-    expect(elapsed).toBeLessThan(400 + 1000);
     await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
     expect(server.getWorkerStats()[0]!.crashes).toBe(1);
   });
@@ -187,7 +189,7 @@ describe('hangs', () => {
   it('shows the running request in getWorkerStats while it runs', async () => {
     const { server } = await start();
     const pending = server.call(SLEEP_SYNC, '300');
-    await sleep(80);
+    await waitUntil(() => server.getWorkerStats()[0]!.inFlightSeqId !== 0, 10_000, 'the call to be running');
     expect(server.getWorkerStats()[0]!.inFlightSeqId).toBeGreaterThan(0);
     const reply = await pending;
     expect(reply.seqId).toBeGreaterThan(0);
@@ -283,7 +285,7 @@ describe('planned replacements', () => {
           () => ok++,
           () => failed++,
         );
-        if (failed > 0) await sleep(1); // never starve the event loop on quick failures
+        if (failed > 0) await sleep(1); // not an ordering wait: never starve the event loop on quick failures
       }
     })();
     const load2 = (async () => {
@@ -295,9 +297,10 @@ describe('planned replacements', () => {
         if (failed > 0) await sleep(1);
       }
     })();
-    await sleep(100);
+    await waitUntil(() => ok >= 50, 10_000, 'the load to be flowing');
     await server.restartWorkers();
-    await sleep(100);
+    const okAtRestart = ok;
+    await waitUntil(() => ok >= okAtRestart + 50, 10_000, 'the load to flow on after the restart');
     running = false;
     await Promise.all([load, load2]);
     const after = server.getWorkerStats();

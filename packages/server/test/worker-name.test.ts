@@ -3,8 +3,9 @@
 // in each process (pid, time, random) would otherwise fork workers
 // recursively. Real processes; the tree is sampled while it runs.
 import { readdirSync, readFileSync } from 'node:fs';
+import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, Harness, segmentsWithPrefix, waitUntil } from './harness.js';
+import { FIXTURES, Harness, segmentsWithPrefix } from './harness.js';
 
 const harness = new Harness();
 afterEach(() => harness.cleanup());

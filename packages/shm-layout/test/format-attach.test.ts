@@ -1,3 +1,4 @@
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   SupervisorState,
   WorkerState,
 } from '../src/index.js';
-import { expectPhoenixError, fixChecksum, headerWords, makeLayout, SMALL, setHeaderWord } from './helpers.js';
+import { fixChecksum, headerWords, makeLayout, SMALL, setHeaderWord } from './helpers.js';
 
 const S = SegmentDescriptor;
 

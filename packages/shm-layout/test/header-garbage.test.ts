@@ -4,9 +4,11 @@
  * it neither checksums nor validates, succeed with the very same options.
  * Seeded (mulberry32), so a failure names a reproducible trial.
  */
+
+import { mulberry32Words } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { type LayoutGeometry, PhoenixError, PhoenixShmLayout, SegmentDescriptor } from '../src/index.js';
-import { fixChecksum, headerWords, makeLayout, prng } from './helpers.js';
+import { fixChecksum, headerWords, makeLayout } from './helpers.js';
 
 const S = SegmentDescriptor;
 const HEADER_WORDS = S.SEGMENT_HEADER_BYTES >> 2;
@@ -65,7 +67,7 @@ function interesting(next: () => number, right: number): number {
 describe('attach() over a garbage header', () => {
   it('rejects uniform random noise over the whole header (5000 trials)', () => {
     const { buffer, words, restore, options } = setup();
-    const next = prng(0x5eed0001);
+    const next = mulberry32Words(0x5eed0001);
     for (let trial = 0; trial < 5000; trial++) {
       restore();
       for (let i = 0; i < HEADER_WORDS; i++) words[i] = next() | 0;
@@ -75,7 +77,7 @@ describe('attach() over a garbage header', () => {
 
   it('rejects noise behind an intact magic and version (5000 trials)', () => {
     const { buffer, words, pristine, restore, options } = setup();
-    const next = prng(0x5eed0002);
+    const next = mulberry32Words(0x5eed0002);
     for (let trial = 0; trial < 5000; trial++) {
       restore();
       for (let i = 2; i < VALIDATED_WORDS; i++) if (next() & 1) words[i] = next() | 0;
@@ -98,7 +100,7 @@ describe('attach() over a garbage header', () => {
       vipRing: { bytes: g.vipRing.bytes, dataBytes: g.vipRing.dataBytes },
     });
     const geometry = byteLayout(PhoenixShmLayout.attach(buffer).geometry);
-    const next = prng(0x5eed0003);
+    const next = mulberry32Words(0x5eed0003);
     const strategies = ['adaptive', 'spin', 'block'];
     const at = (offset: number) => words[offset >> 2];
     // Recorded sizes and offsets: attach() compares each with the value it recomputes.
@@ -183,7 +185,7 @@ describe('attach() over a garbage header', () => {
 
   it('rejects a random value at every validated word, for 20 seeds', () => {
     const { buffer, words, pristine, restore, options } = setup();
-    const next = prng(0x5eed0004);
+    const next = mulberry32Words(0x5eed0004);
     for (let round = 0; round < 20; round++) {
       for (let index = 0; index < VALIDATED_WORDS; index++) {
         restore();
@@ -197,7 +199,7 @@ describe('attach() over a garbage header', () => {
 
   it('leaves probe() agreeing with attach() on every trial', () => {
     const { buffer, words, restore } = setup();
-    const next = prng(0x5eed0005);
+    const next = mulberry32Words(0x5eed0005);
     for (let trial = 0; trial < 2000; trial++) {
       restore();
       const index = next() % HEADER_WORDS;

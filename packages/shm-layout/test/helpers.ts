@@ -1,10 +1,7 @@
-import { expect } from 'vitest';
 import { fnv1aWords } from '../src/checksum.js';
 import {
   Frames,
   type LayoutOptions,
-  PhoenixError,
-  type PhoenixErrorCode,
   PhoenixShmLayout,
   REQUEST_FRAME_BYTES,
   SegmentDescriptor,
@@ -30,22 +27,6 @@ export function makeLayout(
   return { buffer, layout: PhoenixShmLayout.format(buffer, options, identity) };
 }
 
-/** Runs `fn`, expects a PhoenixError with `code` (and a message matching `pattern`), and returns it. */
-export function expectPhoenixError(fn: () => unknown, code: PhoenixErrorCode, pattern?: RegExp): PhoenixError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'expected a PhoenixError to be thrown').toBeDefined();
-  expect(PhoenixError.isInstance(caught), `expected a PhoenixError, got ${String(caught)}`).toBe(true);
-  const error = caught as PhoenixError;
-  expect(error.code, error.message).toBe(code);
-  if (pattern) expect(error.message).toMatch(pattern);
-  return error;
-}
-
 /** The header as i32 words. */
 export function headerWords(buffer: ArrayBufferLike): Int32Array {
   return new Int32Array(buffer, 0, SegmentDescriptor.SEGMENT_HEADER_BYTES >> 2);
@@ -66,18 +47,6 @@ export function fixChecksum(buffer: ArrayBufferLike): void {
 export function setHeaderWord(buffer: ArrayBufferLike, offset: number, value: number, fix = false): void {
   headerWords(buffer)[offset >> 2] = value | 0;
   if (fix) fixChecksum(buffer);
-}
-
-/** mulberry32: a small seeded PRNG, so garbage tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 export interface QueuedRequest {

@@ -1,3 +1,4 @@
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +10,6 @@ import {
   type ResolvedLayoutOptions,
   resolveLayoutOptions,
 } from '../src/index.js';
-import { expectPhoenixError } from './helpers.js';
 
 // An independent model of the byte map in segment-descriptor.ts, for checking requiredSize.
 const align = (value: number, to: number) => Math.ceil(value / to) * to;

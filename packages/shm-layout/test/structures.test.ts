@@ -1,3 +1,4 @@
+import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,7 +8,7 @@ import {
   SpscRingBuffer,
   ThreadMonitor,
 } from '../src/index.js';
-import { expectPhoenixError, makeLayout, SMALL } from './helpers.js';
+import { makeLayout, SMALL } from './helpers.js';
 
 type Interval = { name: string; start: number; end: number };
 

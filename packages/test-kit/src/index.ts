@@ -1,1 +1,16 @@
+// The one test kit: bounded waits, seeded randomness, PhoenixError checks,
+// real-process harnesses and a private /dev/shm. Private; never published.
+export { expectPhoenixError } from './phoenix-error.js';
 export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
+export {
+  type ExitStatus,
+  hasExited,
+  ProcessHarness,
+  type ProcessHarnessOptions,
+  processesMentioning,
+  processState,
+  ScriptProcess,
+  shmEntriesWithPrefix,
+} from './process.js';
+export { mulberry32, mulberry32Words } from './random.js';
+export { sleep, waitUntil } from './wait.js';

@@ -1,14 +1,5 @@
-/** mulberry32: a small seeded PRNG; the same seed gives the same sequence everywhere (CLI and fixtures). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, the one seeded PRNG, lives in the test kit (tsup bundles it into dist: a dev dependency).
+export { mulberry32 } from '@phoenix-ipc/test-kit/random';
 
 /** A uniformly random integer in [min, max]. */
 export function randomInt(random: () => number, min: number, max: number): number {

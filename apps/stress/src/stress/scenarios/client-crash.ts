@@ -6,6 +6,7 @@ import type { ClientConfig } from '../protocol.js';
 import { randomInt } from '../random.js';
 import {
   atLeast,
+  atMost,
   check,
   formatCount,
   type Scenario,
@@ -28,6 +29,8 @@ import {
 } from './common.js';
 
 const CONNECT_LIMIT_MS = 2000;
+/** A killed client's slot comes back within this long (once a ceiling in packages/server/test/client-crash.test.ts). */
+const RECLAIM_LIMIT_MS = 2000;
 
 interface Churner {
   process: FixtureProcess;
@@ -207,6 +210,7 @@ async function runClientCrash(context: ScenarioContext, maxClients: number): Pro
       zero('probe clients that could not connect and call', probes.failed),
       check('a newcomer is served after all the kills', last, last, 'true'),
       zero('slots of killed clients never reclaimed', unreclaimed),
+      atMost('slot reclaim after a kill, max', reclaimSummary.max, RECLAIM_LIMIT_MS, ' ms'),
       zero('failed calls of the steady callers', steadyFailed),
       atLeast('steady calls served', total.ok, 1),
       zero('worker crashes (a client death must not crash a worker)', crashes),

@@ -1,0 +1,23 @@
+import { PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/errors';
+import { expect } from 'vitest';
+
+/**
+ * Runs `fn`, expects it to throw a PhoenixError (by its brand, so a copy from
+ * any package or the native layer counts) with `code` and, if given, a message
+ * matching `pattern`; returns the error for further checks.
+ */
+export function expectPhoenixError(fn: () => unknown, code: PhoenixErrorCode, pattern?: RegExp): PhoenixError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected a PhoenixError ${code} to be thrown`).toBeDefined();
+  expect(PhoenixError.isInstance(caught), `expected a PhoenixError, got ${String(caught)}`).toBe(true);
+  const error = caught as PhoenixError;
+  expect(error.code, error.message).toBe(code);
+  expect(error.name).toBe('PhoenixError');
+  if (pattern) expect(error.message).toMatch(pattern);
+  return error;
+}

@@ -1,0 +1,213 @@
+/**
+ * Real processes for tests: a fixture script that speaks JSON lines on
+ * stdout, and a harness that tracks scripts and segment names and tears them
+ * all down (kill, reap, unlink) even when a test fails.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { sleep } from './wait.js';
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A child process (`node <script> ...args`) that speaks JSON lines on stdout. */
+export class ScriptProcess {
+  readonly child: ChildProcess;
+  /** Every stdout line that parsed as a JSON object, in order. */
+  readonly messages: Record<string, unknown>[] = [];
+  stderr = '';
+  exit: ExitStatus | null = null;
+  readonly exited: Promise<ExitStatus>;
+
+  /** `env` is added to this process's environment; a key set to undefined is removed. */
+  constructor(script: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const [key, value] of Object.entries(env)) {
+      if (value === undefined) delete childEnv[key];
+      else childEnv[key] = value;
+    }
+    this.child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
+    let buffered = '';
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line.startsWith('{')) {
+          try {
+            this.messages.push(JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // not ours
+          }
+        }
+        newline = buffered.indexOf('\n');
+      }
+    });
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  send(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
+  /** Waits for a message with `key` (at or after index `from`) and returns it. */
+  async waitFor(key: string, timeoutMs = 30_000, from = 0): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.slice(from).find((message) => key in message);
+      if (found !== undefined) return found;
+      if (this.exit !== null)
+        throw new Error(`process exited (${JSON.stringify(this.exit)}) before "${key}"; stderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`no "${key}" within ${timeoutMs} ms; stderr: ${this.stderr}`);
+      await sleep(5);
+    }
+  }
+
+  /** Sends `command` and waits for the next message with `key`. */
+  async ask(command: string, key: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const from = this.messages.length;
+    this.send(command);
+    return this.waitFor(key, timeoutMs, from);
+  }
+
+  /**
+   * Ends the process and reaps it: sends `command` first if given and allows
+   * `graceMs` for a clean exit, then SIGKILL. Resolves once it has exited (or
+   * 5 s after the SIGKILL, so cleanup never hangs).
+   */
+  async stop(command?: string, graceMs = 5000): Promise<void> {
+    if (this.exit !== null) return;
+    if (command !== undefined) {
+      this.send(command);
+      await Promise.race([this.exited, sleep(graceMs)]);
+      if (this.exit !== null) return;
+    }
+    this.child.kill('SIGKILL');
+    await Promise.race([this.exited, sleep(5000)]);
+  }
+}
+
+/** pids of live processes (zombies excluded) whose environment, or with `cmdline` also command line, mentions `needle`. */
+export function processesMentioning(needle: string, { cmdline = false }: { cmdline?: boolean } = {}): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // zombie: dead, not yet reaped
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) found.push(Number(entry));
+      else if (cmdline && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(needle)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Process state from /proc/<pid>/stat ('R', 'S', 'Z', ...), or null once the pid is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
+export function hasExited(pid: number): boolean {
+  const state = processState(pid);
+  return state === null || state === 'Z' || state === 'X';
+}
+
+/** /dev/shm entries whose names start with `prefix`. */
+export function shmEntriesWithPrefix(prefix: string): string[] {
+  return readdirSync('/dev/shm').filter((entry) => entry.startsWith(prefix));
+}
+
+export interface ProcessHarnessOptions {
+  /** Segment names are `/<prefix><tag>-<n>`: one prefix per package (and per test process). */
+  prefix: string;
+  /** Removes a segment by name (native-shm's unlinkSegment; the kit does not depend on native-shm). */
+  unlinkSegment: (name: string) => void;
+  /** Find a segment's leftover processes by command line as well as by environment. */
+  matchCmdline?: boolean;
+}
+
+let counter = 0;
+
+/**
+ * Tracks the fixture scripts and segment names a test creates; cleanup() kills
+ * and reaps the scripts, waits for (then kills) any process still carrying a
+ * segment name, and unlinks the segments. Packages extend it with what else
+ * they track (servers, clients, NATS connections).
+ */
+export class ProcessHarness {
+  readonly names = new Set<string>();
+  readonly scripts = new Set<ScriptProcess>();
+  readonly #options: ProcessHarnessOptions;
+
+  constructor(options: ProcessHarnessOptions) {
+    this.#options = options;
+  }
+
+  /** A fresh segment name, unlinked on cleanup. */
+  name(tag = 'seg'): string {
+    const name = `/${this.#options.prefix}${tag}-${++counter}`;
+    this.names.add(name);
+    return name;
+  }
+
+  /** Starts `node <script> ...args`, killed and reaped on cleanup. */
+  script(script: string, args: readonly string[], env: Record<string, string | undefined> = {}): ScriptProcess {
+    const started = new ScriptProcess(script, args, env);
+    this.scripts.add(started);
+    return started;
+  }
+
+  /** Kills and reaps every script, then the processes left mentioning a segment name, then unlinks the segments. */
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.scripts].map((script) => script.stop()));
+    // Workers die with their supervisor (parent-death signal); give them a moment, then make sure.
+    for (const name of this.names) {
+      const deadline = Date.now() + 3000;
+      const mentioning = () => processesMentioning(name, { cmdline: this.#options.matchCmdline ?? false });
+      let pids = mentioning();
+      while (pids.length > 0 && Date.now() < deadline) {
+        await sleep(20);
+        pids = mentioning();
+      }
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      try {
+        this.#options.unlinkSegment(name);
+      } catch {
+        // not ours, or gone
+      }
+    }
+    this.names.clear();
+    this.scripts.clear();
+  }
+}
