@@ -104,6 +104,17 @@ export function restartDelayMs(consecutive: number, backoff: Required<RestartBac
   return Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (consecutive - 1));
 }
 
+/**
+ * The wait before a crashed index takes a warm spare. The first crash after
+ * a quiet period takes one at once (that is what spares are for); after that
+ * the backoff applies, one step behind the cold-restart backoff, so an index
+ * that keeps crashing cannot burn through the spares any faster than it
+ * could restart cold.
+ */
+export function spareDelayMs(consecutive: number, backoff: Required<RestartBackoffOptions>): number {
+  return consecutive <= 1 ? 0 : restartDelayMs(consecutive - 1, backoff);
+}
+
 /** restartWorkers() starts afresh: the window and the backoff are cleared. */
 export function forgiveCrashes(history: CrashHistory): CrashHistory {
   return { times: [], consecutive: 0, lastAt: history.lastAt };

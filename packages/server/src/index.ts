@@ -27,6 +27,7 @@ export type {
   RestartBackoffOptions,
   WorkerCrashPolicy,
 } from './server-options.js';
+export type { SpareGroupStats, SpareStats } from './spare-pool.js';
 export type { ServerState } from './supervisor.js';
 export { readWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
 export type { WorkerStats } from './worker-stats.js';

@@ -4,6 +4,7 @@ import { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
+import type { SpareStats } from './spare-pool.js';
 import { type ServerState, Supervisor } from './supervisor.js';
 import { readWorkerEnvironment, reportWorkerStartFailure, WORKER_ENV } from './worker-environment.js';
 import { WorkerHost } from './worker-host.js';
@@ -165,7 +166,8 @@ export class IpcServer extends Caller {
   getState(): ServerState {
     if (this.#worker !== null) {
       const state = this.#worker.state;
-      return state === 'created' ? 'created' : state;
+      // A warm spare has not served yet: it is still starting.
+      return state === 'spare' ? 'starting' : state;
     }
     return this.#supervisor!.state;
   }
@@ -176,14 +178,28 @@ export class IpcServer extends Caller {
   }
 
   /**
+   * The warm spare workers per group: how many are ready (booted, waiting for
+   * an index) and booting, with their pids. Which process serves which index
+   * is in getWorkerStats() (pid, and `spare` when it started as one).
+   */
+  getSpareStats(): SpareStats {
+    return this.#requireSupervisor('getSpareStats').getSpareStats();
+  }
+
+  /**
    * Call counters and HDR latency percentiles by func id and by group:
    * calls, errors by code, queue wait and handler time (reported by every
    * worker about once a second, for all callers), and end-to-end time of
    * this supervisor's own calls; plus the worker stats.
    */
-  metrics(): MetricsSnapshot & { workers: WorkerStats[]; clients: number } {
+  metrics(): MetricsSnapshot & { workers: WorkerStats[]; spares: SpareStats; clients: number } {
     const supervisor = this.#requireSupervisor('metrics');
-    return { ...supervisor.metrics(), workers: supervisor.getWorkerStats(), clients: supervisor.clientCount };
+    return {
+      ...supervisor.metrics(),
+      workers: supervisor.getWorkerStats(),
+      spares: supervisor.getSpareStats(),
+      clients: supervisor.clientCount,
+    };
   }
 
   /** Replaces every worker one at a time (hot reload), failing no call. */

@@ -31,6 +31,8 @@ export class ManagedWorker {
   state: WorkerState = WorkerState.Empty;
   crashes = 0;
   restarts = 0;
+  /** The current process was a warm spare that took this index over. */
+  fromSpare = false;
 
   constructor(channel: WorkerChannel) {
     this.channel = channel;
@@ -45,7 +47,8 @@ export class ManagedWorker {
   }
 
   /** A new process serves this index: what was known of the previous one is forgotten. */
-  bind(child: ChildProcess): void {
+  bind(child: ChildProcess, fromSpare: boolean): void {
+    this.fromSpare = fromSpare;
     this.plannedExit = null;
     this.killedForHang = false;
     this.ready = false;

@@ -32,6 +32,16 @@ export interface IpcServerOptions extends LayoutOptions {
   normalWorkers?: number;
   /** Default 2; 0 sends High-priority calls to the normal group. */
   vipWorkers?: number;
+  /**
+   * Warm spare worker processes kept booted per group that has workers
+   * (default 1; 0 turns them off). A spare has loaded the script, registered
+   * its handlers and mapped the segment, and waits costing nothing; when a
+   * worker dies (or is recycled or restarted) a spare takes its index over
+   * within milliseconds, and another spare boots in the background. A spare
+   * runs the worker script up to start(): side effects at the top of the
+   * script happen in spares too.
+   */
+  spareWorkers?: number;
   /** Handlers a worker runs at once (default 1). */
   concurrency?: number;
   /** The supervisor's own calls when a queue is full: 'wait' (default) or 'reject'. */
@@ -60,6 +70,7 @@ export interface IpcServerOptions extends LayoutOptions {
 
 export interface ResolvedServerOptions {
   layout: ResolvedLayoutOptions;
+  spareWorkers: number;
   onQueueFull: QueueFullPolicy;
   defaultTimeoutMs: number;
   onWorkerCrash: WorkerCrashPolicy;
@@ -82,6 +93,16 @@ function invalid(name: string, value: unknown, expected: string): PhoenixError {
 function positive(name: string, value: unknown, integer = true, min = 1): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw invalid(name, value, `${integer ? 'an integer' : 'a number'} >= ${min}`);
+  }
+  return value;
+}
+
+/** Each spare is a whole Node process: more than a few per group buys nothing. */
+const MAX_SPARE_WORKERS = 16;
+
+function count(name: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw invalid(name, value, `an integer from 0 to ${max}`);
   }
   return value;
 }
@@ -111,6 +132,7 @@ const KNOWN = new Set([
   'startTimeoutMs',
   'mode',
   'nestedSupervisor',
+  'spareWorkers',
 ]);
 
 /** Validates every option; throws ERR_PHOENIX_INVALID_ARGUMENT naming the option and its value. */
@@ -154,6 +176,8 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
     throw invalid('mode', mode, 'permission bits within 0..0o777');
   return {
     layout,
+    spareWorkers:
+      options.spareWorkers === undefined ? 1 : count('spareWorkers', options.spareWorkers, MAX_SPARE_WORKERS),
     onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
     defaultTimeoutMs:
       options.defaultTimeoutMs === undefined

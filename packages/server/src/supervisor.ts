@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { CallerEngine, type CallObserver } from '@phoenix-ipc/client/internal';
 import { closeFd, createEventFd, type SharedSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
+import type { GroupName } from '@phoenix-ipc/shm-layout';
 import {
   controlSocketName,
   GROUP_VIP,
@@ -34,6 +35,7 @@ import type { ManagedWorker } from './managed-worker.js';
 import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segment-owner.js';
 import { CorruptChannels, repairSegment } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
+import { SparePool, type SpareStats } from './spare-pool.js';
 import { WorkerExitHandler } from './worker-exit-handler.js';
 import { WorkerPidFds } from './worker-pid-fds.js';
 import { WorkerPool } from './worker-pool.js';
@@ -60,6 +62,7 @@ export class Supervisor {
   readonly #clients: ClientAdmission;
   readonly #hangs: HangDetector;
   readonly #exits: WorkerExitHandler;
+  readonly #spares: SparePool;
   readonly #corrupt = new CorruptChannels();
   readonly #pidFds = new WorkerPidFds();
   readonly #metrics = new CallMetrics();
@@ -98,6 +101,17 @@ export class Supervisor {
         onCorruptSlot: (globalIndex, slot) => this.#markCorrupt(globalIndex, slot),
       },
     );
+    const workersIn = (group: GroupName) => layout.channels.filter((channel) => channel.group === group).length;
+    this.#spares = new SparePool({
+      layout,
+      perGroup: {
+        normal: workersIn('normal') > 0 ? options.spareWorkers : 0,
+        vip: workersIn('vip') > 0 ? options.spareWorkers : 0,
+      },
+      restartBackoff: options.restartBackoff,
+      maxFailures: options.crashLoop.maxCrashes,
+      fork: () => this.#pool.forkSpare(),
+    });
     this.#clients = new ClientAdmission({
       layout,
       socketName: controlSocketName(name, process.pid, this.epoch, layout.controlNonce),
@@ -128,6 +142,7 @@ export class Supervisor {
       metrics: this.#metrics,
       state: () => this.#state,
       engine: () => this.#engine,
+      spares: this.#spares,
     });
   }
 
@@ -235,10 +250,13 @@ export class Supervisor {
     }, HEARTBEAT_MS);
     this.#heartbeatTimer.unref();
     this.#hangs.start();
+    // After the workers serve, so that spares never delay start().
+    this.#spares.start();
   }
 
   async #abortStart(): Promise<void> {
     this.#state = 'stopping';
+    this.#spares.killAll();
     for (const worker of this.#pool.workers) {
       worker.plannedExit = 'stop';
       worker.child?.kill('SIGKILL');
@@ -257,6 +275,7 @@ export class Supervisor {
       workerIndex: worker.channel.index,
       pid: worker.pid,
       restarts: worker.restarts,
+      spare: worker.fromSpare,
     });
   }
 
@@ -287,6 +306,10 @@ export class Supervisor {
     return workerStats(this.layout, this.#pool.workers);
   }
 
+  getSpareStats(): SpareStats {
+    return this.#spares.stats();
+  }
+
   // ------------------------------------------------------ replace workers
 
   /**
@@ -306,7 +329,7 @@ export class Supervisor {
       this.#exits.forgive(worker);
       if (worker.child === null) {
         worker.down = false;
-        this.#pool.spawn(worker, true);
+        this.#exits.replace(worker);
       } else {
         await this.#pool.retire(worker);
       }
@@ -348,7 +371,7 @@ export class Supervisor {
     );
     this.#engine?.close(gone);
     this.#clients.closeClients('the server is stopping');
-    await this.#pool.stopAll(STOP_EXIT_WAIT_MS);
+    await Promise.all([this.#pool.stopAll(STOP_EXIT_WAIT_MS), this.#spares.stop()]);
     this.layout.supervisorState = SupervisorState.Stopped;
     this.#releaseResources();
     this.#state = 'stopped';
@@ -365,6 +388,7 @@ export class Supervisor {
   // see their control socket close (ERR_PHOENIX_SERVER_GONE).
   readonly #onProcessExit = (): void => {
     this.#pool.killAll();
+    this.#spares.killAll();
     this.#releaseResources();
   };
 

@@ -17,10 +17,38 @@ export interface WorkerEnvironment {
   globalIndex: number;
   generation: number;
   supervisorPid: number;
+  /**
+   * A warm spare: booted and attached, serving no index until the supervisor
+   * hands it one ({t:'take'}); group/index/globalIndex/generation are then
+   * those of the message, not these placeholders.
+   */
+  spare?: boolean;
   /** Eventfd numbers in this process: one per worker (by global index), then one per caller slot. */
   workerFds: number[];
   slotFds: number[];
   recycleAfter?: RecycleOptions;
+}
+
+/** What the supervisor sends a spare to make it serve a worker index at once. */
+export interface TakeMessage {
+  t: 'take';
+  group: GroupName;
+  index: number;
+  globalIndex: number;
+  generation: number;
+}
+
+export function isTakeMessage(message: unknown): message is TakeMessage {
+  const m = message as Partial<TakeMessage> | null;
+  return (
+    m !== null &&
+    typeof m === 'object' &&
+    m.t === 'take' &&
+    (m.group === 'normal' || m.group === 'vip') &&
+    Number.isInteger(m.index) &&
+    Number.isInteger(m.globalIndex) &&
+    Number.isInteger(m.generation)
+  );
 }
 
 export function encodeWorkerEnvironment(environment: WorkerEnvironment): string {

@@ -4,7 +4,8 @@
  * publishes the worker's state, recovers the dead worker's requests and
  * answers their callers, tells every caller the worker is down, reports the
  * crash, and starts the replacement: after the backoff, after its corrupt
- * channels are reformatted, or never (a crash loop leaves it down).
+ * channels are reformatted, or never (a crash loop leaves it down). The
+ * replacement is a warm spare when one is ready (spare-pool.ts).
  */
 import type { EventEmitter } from 'node:events';
 import type { CallerEngine } from '@phoenix-ipc/client/internal';
@@ -26,11 +27,13 @@ import {
   recordCrash,
   restartDelayMs,
   routeExit,
+  spareDelayMs,
   type WorkerCrashInfo,
 } from './crash-policy.js';
 import type { ManagedWorker } from './managed-worker.js';
 import { type CorruptChannels, resetChannels } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
+import type { SparePool } from './spare-pool.js';
 import type { WorkerExit, WorkerPool } from './worker-pool.js';
 import { failQueuedIfGroupDown, type RecoveryOutcome, recoverCrashedWorker } from './worker-recovery.js';
 
@@ -46,6 +49,8 @@ export interface WorkerExitHandlerOptions {
   state: () => ExitContext['serverState'];
   /** The supervisor's own caller, once it has one. */
   engine: () => CallerEngine | null;
+  /** Warm spares: a replacement takes one when it can. */
+  spares: SparePool;
 }
 
 export class WorkerExitHandler {
@@ -69,7 +74,15 @@ export class WorkerExitHandler {
     if (route === 'stopped') return;
     // Retired: nothing crashed, the replacement starts at once.
     this.#workerDown(worker.globalIndex);
-    pool.spawn(worker, true);
+    this.replace(worker);
+  }
+
+  /** Starts the process that serves `worker`'s index next: a warm spare when one is ready, else a fresh one. */
+  replace(worker: ManagedWorker): void {
+    if (!this.#mayStart()) return;
+    const spare = this.#parts.spares.take(worker.channel.group);
+    if (spare !== null) this.#parts.pool.adopt(worker, spare, true);
+    else this.#parts.pool.spawn(worker, true);
   }
 
   /** restartWorkers(): the worker's crash-loop window and backoff start afresh. */
@@ -107,16 +120,20 @@ export class WorkerExitHandler {
       failQueuedIfGroupDown(layout, channel, this.#answer);
       return;
     }
-    const delay = restartDelayMs(worker.crashHistory.consecutive, options.restartBackoff);
+    const consecutive = worker.crashHistory.consecutive;
+    const delay = this.#parts.spares.hasReady(channel.group)
+      ? spareDelayMs(consecutive, options.restartBackoff)
+      : restartDelayMs(consecutive, options.restartBackoff);
     channel.restartAt = now + delay;
     if (resets.size > 0) {
       // The replacement starts on freshly formatted channels.
-      void resetChannels(layout, channel, resets, this.#parts.engine(), this.#parts.clients).then(() => {
-        if (this.#mayStart()) pool.spawn(worker, true);
-      });
+      void resetChannels(layout, channel, resets, this.#parts.engine(), this.#parts.clients).then(() =>
+        this.replace(worker),
+      );
       return;
     }
-    pool.restartAfter(worker, delay, this.#mayStart);
+    if (delay <= 0) this.replace(worker);
+    else pool.restartAfter(worker, delay, () => this.replace(worker));
   }
 
   readonly #mayStart = (): boolean => {

@@ -4,11 +4,11 @@ import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc
 import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
-import type { WorkerEnvironment } from './worker-environment.js';
+import { isTakeMessage, type TakeMessage, type WorkerEnvironment } from './worker-environment.js';
 import { EXIT_CORRUPT_CHANNEL, EXIT_NOT_SUPERVISED, EXIT_SUPERVISOR_GONE } from './worker-exit-codes.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
-export type WorkerHostState = 'created' | 'running' | 'stopping' | 'stopped';
+export type WorkerHostState = 'created' | 'spare' | 'running' | 'stopping' | 'stopped';
 
 const RSS_CHECK_EVERY = 1000;
 const METRICS_INTERVAL_MS = 1000;
@@ -18,11 +18,18 @@ const METRICS_INTERVAL_MS = 1000;
  * the segment by name, serves its channel with the handlers registered here,
  * and exits when the supervisor tells it to stop — or at once when the
  * supervisor dies (parent-death signal, and the IPC channel closing).
+ *
+ * A warm spare (environment.spare) does everything up to serving: modules
+ * loaded, handlers registered, segment mapped. Then it says 'spare-ready' and
+ * waits, costing nothing, for the supervisor's {t:'take'}, which names the
+ * index whose channel it serves from then on (a dead worker's, or a retiring
+ * one's); start() resolves then.
  */
 export class WorkerHost {
-  readonly environment: WorkerEnvironment;
+  environment: WorkerEnvironment;
   readonly layout: PhoenixShmLayout;
-  readonly channel: WorkerChannel;
+  /** The channel served; null while a spare waits for one. */
+  channel: WorkerChannel | null = null;
   readonly #segment: SharedSegment;
   readonly #handlers: HandlerRegistry;
   #runtime: WorkerRuntime | null = null;
@@ -49,7 +56,7 @@ export class WorkerHost {
           `segment epoch ${this.layout.epoch}, expected ${environment.epoch}`,
         );
       }
-      this.channel = this.layout.getChannel(environment.group, environment.index);
+      if (environment.spare !== true) this.channel = this.layout.getChannel(environment.group, environment.index);
     } catch (error) {
       this.#segment.close();
       throw error;
@@ -64,14 +71,36 @@ export class WorkerHost {
     this.#handlers.register(funcId, handler);
   }
 
-  /** Starts serving; resolves once it does (the supervisor is told too). */
+  /** Starts serving; resolves once it does (the supervisor is told too). A spare first waits for its index. */
   async start(recycle: RecycleOptions | undefined): Promise<void> {
     if (this.#state !== 'created') return;
     this.#recycle = recycle;
+    process.on('message', (message: { t?: string }) => {
+      if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
+    });
+    if (this.channel === null) {
+      this.#state = 'spare';
+      const take = await waitForIndex();
+      if (this.#state !== 'spare') return; // told to stop while it waited
+      this.environment = {
+        ...this.environment,
+        spare: false,
+        group: take.group,
+        index: take.index,
+        globalIndex: take.globalIndex,
+        generation: take.generation,
+      };
+      this.channel = this.layout.getChannel(take.group, take.index);
+    }
+    this.#serve(this.channel);
+  }
+
+  #serve(channel: WorkerChannel): void {
     const environment = this.environment;
+    const recycle = this.#recycle;
     this.#runtime = new WorkerRuntime({
       layout: this.layout,
-      channel: this.channel,
+      channel,
       doorbellFd: environment.workerFds[environment.globalIndex]!,
       slotDoorbellFds: environment.slotFds,
       handlers: this.#handlers,
@@ -89,9 +118,8 @@ export class WorkerHost {
         }
       },
     });
-    process.on('message', (message: { t?: string }) => {
-      if (message?.t === 'stop') void this.stop().then(() => process.exit(0));
-    });
+    // The runtime serves what is already queued before it first parks: a
+    // spare taking over a dead worker's channel starts on its backlog at once.
     this.#runtime.start();
     this.#state = 'running';
     process.send?.({ t: 'ready', pid: process.pid });
@@ -136,4 +164,18 @@ export class WorkerHost {
     this.#sendMetrics();
     this.#state = 'stopped';
   }
+}
+
+// A spare says it is ready, then waits for the index it will serve. Nothing
+// runs meanwhile: no timer, no spin, only the IPC channel's read.
+function waitForIndex(): Promise<TakeMessage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isTakeMessage(message)) return;
+      process.off('message', onMessage);
+      resolve(message);
+    };
+    process.on('message', onMessage);
+    process.send?.({ t: 'spare-ready', pid: process.pid });
+  });
 }

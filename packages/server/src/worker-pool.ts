@@ -6,8 +6,8 @@
  * means is not decided here: the supervisor gets onExit and asks the crash
  * policy.
  *
- * Forking (#fork) is kept apart from binding a process to an index (spawn)
- * so that a process can one day be started before it has an index.
+ * Forking (#fork) is kept apart from binding a process to an index (#bind):
+ * a warm spare is forked with no index and bound later (adopt).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { processStartTime } from '@phoenix-ipc/native-shm';
@@ -23,7 +23,8 @@ import {
 import type { MetricsDelta } from './call-metrics.js';
 import { ManagedWorker } from './managed-worker.js';
 import type { RecycleOptions } from './server-options.js';
-import { encodeWorkerEnvironment, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+import type { SpareProcess } from './spare-pool.js';
+import { encodeWorkerEnvironment, type TakeMessage, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
 
 const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
 /** Descriptors 0-2 are stdio, 3 the IPC channel; the doorbells follow. */
@@ -87,8 +88,41 @@ export class WorkerPool {
   spawn(worker: ManagedWorker, isRestart: boolean): void {
     const channel = worker.channel;
     channel.generation = channel.generation + 1;
-    const child = this.#fork(channel);
-    worker.bind(child);
+    this.#bind(worker, this.#fork(channel), isRestart, false);
+  }
+
+  /**
+   * Hands `worker`'s index to a warm spare (spare-pool.ts): the spare is told
+   * which channel to serve and starts on its backlog at once. Should it die
+   * before it says 'ready', that is a crash of this index like any other.
+   */
+  adopt(worker: ManagedWorker, spare: SpareProcess, isRestart: boolean): void {
+    const channel = worker.channel;
+    channel.generation = channel.generation + 1;
+    const child = spare.child;
+    this.#bind(worker, child, isRestart, true);
+    const take: TakeMessage = {
+      t: 'take',
+      group: channel.group,
+      index: channel.index,
+      globalIndex: channel.globalIndex,
+      generation: channel.generation,
+    };
+    try {
+      child.send(take);
+    } catch {
+      child.kill('SIGKILL'); // its exit is this index's crash
+    }
+  }
+
+  /** Forks a process of the worker script in the spare role (no index yet). */
+  forkSpare(): ChildProcess {
+    return this.#fork(null);
+  }
+
+  #bind(worker: ManagedWorker, child: ChildProcess, isRestart: boolean, fromSpare: boolean): void {
+    const channel = worker.channel;
+    worker.bind(child, fromSpare);
     channel.pid = worker.pid;
     channel.pidStartTime = worker.pid > 0 ? (processStartTime(worker.pid) ?? 0) : 0;
     this.setState(worker, WorkerState.Starting);
@@ -120,11 +154,11 @@ export class WorkerPool {
     });
   }
 
-  /** Starts `worker` again after `delayMs`, if `mayStart` still holds then. */
-  restartAfter(worker: ManagedWorker, delayMs: number, mayStart: () => boolean): void {
+  /** Runs `start` (the replacement of `worker`) after `delayMs`; cancelled by cancelRestart(). */
+  restartAfter(worker: ManagedWorker, delayMs: number, start: () => void): void {
     worker.restartTimer = setTimeout(() => {
       worker.restartTimer = null;
-      if (mayStart()) this.spawn(worker, true);
+      start();
     }, delayMs);
   }
 
@@ -230,15 +264,17 @@ export class WorkerPool {
     }
   }
 
-  #fork(channel: WorkerChannel): ChildProcess {
+  // `channel` null: a spare, which learns its index later ({t:'take'}).
+  #fork(channel: WorkerChannel | null): ChildProcess {
     const { workerFds, slotFds } = this.#launch;
     const environment: WorkerEnvironment = {
       name: this.#launch.name,
       epoch: this.#launch.epoch,
-      group: channel.group,
-      index: channel.index,
-      globalIndex: channel.globalIndex,
-      generation: channel.generation,
+      group: channel?.group ?? 'normal',
+      index: channel?.index ?? -1,
+      globalIndex: channel?.globalIndex ?? -1,
+      generation: channel?.generation ?? 0,
+      ...(channel === null ? { spare: true } : {}),
       supervisorPid: process.pid,
       workerFds: workerFds.map((_, i) => FIRST_DOORBELL_FD + i),
       slotFds: slotFds.map((_, i) => FIRST_DOORBELL_FD + workerFds.length + i),

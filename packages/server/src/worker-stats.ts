@@ -11,6 +11,8 @@ export interface WorkerStats {
   index: number;
   /** Current process id (0 when none). */
   pid: number;
+  /** The current process was a warm spare that took this index over (spareWorkers). */
+  spare: boolean;
   alive: boolean;
   state: 'starting' | 'running' | 'restarting' | 'down' | 'stopped' | 'retiring' | 'idle';
   /** Left down by the crash-loop limit until restartWorkers(). */
@@ -54,6 +56,7 @@ export function workerStats(layout: PhoenixShmLayout, workers: readonly ManagedW
       group: channel.group,
       index: channel.index,
       pid: worker.child !== null ? worker.pid : 0,
+      spare: worker.child !== null && worker.fromSpare,
       alive: worker.alive,
       state: workerStateName(channel.state),
       down: worker.down,

@@ -111,7 +111,11 @@ describe('a worker that dies while processing a request (the poison)', () => {
 
   it('moves the requests queued to a dead worker to a live sibling, each served exactly once', async () => {
     // The replacement would only start after a minute: whatever is served, the sibling served.
-    const { server } = await start({ normalWorkers: 2, restartBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const { server } = await start({
+      normalWorkers: 2,
+      spareWorkers: 0,
+      restartBackoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
     const log = join(scratch, `log-${++logs}`);
     // Both workers busy; then the poison and a queue spread over both.
     const holds = [server.call(SLEEP_SYNC, '200'), server.call(SLEEP_SYNC, '200')];
@@ -258,8 +262,8 @@ describe('restart backoff and crash loops', () => {
     }
   });
 
-  it('restarts with growing delays', async () => {
-    const { server } = await start({ restartBackoff: { initialMs: 100, factor: 4, maxMs: 10_000 } });
+  it('restarts with growing delays (no spares: every replacement is a fresh process)', async () => {
+    const { server } = await start({ spareWorkers: 0, restartBackoff: { initialMs: 100, factor: 4, maxMs: 10_000 } });
     const delays: number[] = [];
     for (let i = 0; i < 2; i++) {
       await failure(server.call(EXITS, '', { timeoutMs: 10_000 }));

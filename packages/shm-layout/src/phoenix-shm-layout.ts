@@ -35,6 +35,7 @@ import {
   EPOCH_OFFSET,
   HEARTBEAT_AT_OFFSET,
   HEARTBEAT_OFFSET,
+  NORMAL_SPARES_READY_OFFSET,
   SEQ_BLOCK_OFFSET,
   SEQ_BLOCK_SIZE,
   SLOT_EPOCH_OFFSET,
@@ -42,6 +43,7 @@ import {
   SUPERVISOR_START_TIME_OFFSET,
   SUPERVISOR_STATE_OFFSET,
   SupervisorState,
+  VIP_SPARES_READY_OFFSET,
   WORKER_EPOCH_OFFSET,
 } from './segment-header.js';
 import { SlotState } from './slot-record.js';
@@ -312,6 +314,17 @@ export class PhoenixShmLayout {
 
   bumpWorkerEpoch(): void {
     Atomics.add(this.views.words, I(WORKER_EPOCH_OFFSET), 1);
+  }
+
+  /** Warm spare workers of `group` booted and waiting for an index (the supervisor publishes it). */
+  sparesReady(group: GroupName): number {
+    return (
+      Atomics.load(this.views.words, I(group === 'vip' ? VIP_SPARES_READY_OFFSET : NORMAL_SPARES_READY_OFFSET)) >>> 0
+    );
+  }
+
+  setSparesReady(group: GroupName, count: number): void {
+    Atomics.store(this.views.words, I(group === 'vip' ? VIP_SPARES_READY_OFFSET : NORMAL_SPARES_READY_OFFSET), count);
   }
 
   // ------------------------------------------------------------- structures

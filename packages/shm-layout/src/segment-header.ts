@@ -49,7 +49,9 @@
  *  |         WORKER_EPOCH (bumped on every worker change)          |  204
  *  |          HEARTBEAT_AT (f64, CLOCK_MONOTONIC ms)               |  208
  *  |                                                               |
- *  +---------------------------------------------------------------+  216 .. 512 reserved
+ *  |     NORMAL_SPARES_READY (warm spare workers, normal group)    |  216
+ *  |        VIP_SPARES_READY (warm spare workers, VIP group)       |  220
+ *  +---------------------------------------------------------------+  224 .. 512 reserved
  *
  * SEQ_BLOCK and the supervisor's line each sit on a cache line of their own:
  * callers write the first, the supervisor the second, nobody else either.
@@ -110,7 +112,10 @@ export const HEARTBEAT_OFFSET = SUPERVISOR_STATE_OFFSET + WORD;
 export const SLOT_EPOCH_OFFSET = HEARTBEAT_OFFSET + WORD;
 export const WORKER_EPOCH_OFFSET = SLOT_EPOCH_OFFSET + WORD;
 export const HEARTBEAT_AT_OFFSET = WORKER_EPOCH_OFFSET + WORD;
-export const SUPERVISOR_LINE_END_OFFSET = HEARTBEAT_AT_OFFSET + DOUBLE;
+/** Spare worker processes booted and waiting for an index (informational: the CLI shows them). */
+export const NORMAL_SPARES_READY_OFFSET = HEARTBEAT_AT_OFFSET + DOUBLE;
+export const VIP_SPARES_READY_OFFSET = NORMAL_SPARES_READY_OFFSET + WORD;
+export const SUPERVISOR_LINE_END_OFFSET = VIP_SPARES_READY_OFFSET + WORD;
 
 /** SUPERVISOR_STATE values. */
 export const SupervisorState = {

@@ -1,0 +1,218 @@
+/**
+ * Warm spare workers: processes of the worker script that have booted,
+ * loaded their modules, registered their handlers and mapped the segment,
+ * and then wait, parked on their IPC channel and costing nothing, until the
+ * supervisor hands one a worker index. A dead (or retiring) worker's channel
+ * is then served within milliseconds instead of after a fresh Node boot.
+ *
+ * Spares belong to a group (a VIP index takes a VIP spare, so VIP never
+ * waits behind normal). When one is taken the pool boots another in the
+ * background. A spare that dies before it is taken is simply replaced; one
+ * that keeps failing to boot is retried after the restart backoff, and after
+ * crashLoop.maxCrashes failures in a row its group runs without spares.
+ *
+ *   booting ──spare-ready──▶ ready ──take()──▶ (a worker index: worker-pool.ts)
+ *      │                       │
+ *      └──────── exit ─────────┴──▶ replaced (backoff after failures)
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { GroupName, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { restartDelayMs } from './crash-policy.js';
+import type { ResolvedServerOptions } from './server-options.js';
+
+export interface SpareProcess {
+  readonly group: GroupName;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  ready: boolean;
+  /** Detaches the pool's listeners: the process now belongs to a worker index. */
+  release(): void;
+}
+
+export interface SpareGroupStats {
+  /** Booted and waiting for an index. */
+  ready: number;
+  /** Started, not ready yet. */
+  booting: number;
+  /** Their pids (ready ones first). */
+  pids: number[];
+}
+
+export type SpareStats = Record<GroupName, SpareGroupStats>;
+
+export interface SparePoolOptions {
+  layout: PhoenixShmLayout;
+  /** Spares kept per group, for each group with at least one worker. */
+  perGroup: Record<GroupName, number>;
+  restartBackoff: ResolvedServerOptions['restartBackoff'];
+  maxFailures: number;
+  /** Forks a process of the worker script in the spare role. */
+  fork: () => ChildProcess;
+}
+
+/** How long a spare that was asked to stop may take before it is killed. */
+const STOP_WAIT_MS = 2000;
+
+export class SparePool {
+  readonly #options: SparePoolOptions;
+  readonly #spares: Record<GroupName, SpareProcess[]> = { normal: [], vip: [] };
+  readonly #failures: Record<GroupName, number> = { normal: 0, vip: 0 };
+  readonly #refillTimers: Record<GroupName, NodeJS.Timeout | null> = { normal: null, vip: null };
+  #active = false;
+
+  constructor(options: SparePoolOptions) {
+    this.#options = options;
+  }
+
+  /** Boots the spares; from now on the pool refills itself. */
+  start(): void {
+    this.#active = true;
+    this.#fill('normal');
+    this.#fill('vip');
+  }
+
+  /** A ready spare of `group`, removed from the pool (which boots its successor), or null. */
+  take(group: GroupName): SpareProcess | null {
+    const spares = this.#spares[group];
+    const index = spares.findIndex((spare) => spare.ready && isUsable(spare.child));
+    if (index < 0) return null;
+    const [spare] = spares.splice(index, 1);
+    spare!.release();
+    this.#publish(group);
+    this.#fill(group);
+    return spare!;
+  }
+
+  hasReady(group: GroupName): boolean {
+    return this.#spares[group].some((spare) => spare.ready && isUsable(spare.child));
+  }
+
+  stats(): SpareStats {
+    return { normal: this.#groupStats('normal'), vip: this.#groupStats('vip') };
+  }
+
+  /** Stops refilling and asks every spare to exit (SIGKILL after a grace period). */
+  async stop(): Promise<void> {
+    this.#deactivate();
+    const spares = [...this.#spares.normal, ...this.#spares.vip];
+    await Promise.all(spares.map((spare) => stopProcess(spare.child)));
+  }
+
+  /** Stops refilling and kills every spare now (start failed, or the process exits). */
+  killAll(): void {
+    this.#deactivate();
+    for (const spare of [...this.#spares.normal, ...this.#spares.vip]) spare.child.kill('SIGKILL');
+  }
+
+  #deactivate(): void {
+    this.#active = false;
+    for (const group of ['normal', 'vip'] as const) {
+      const timer = this.#refillTimers[group];
+      if (timer !== null) clearTimeout(timer);
+      this.#refillTimers[group] = null;
+    }
+  }
+
+  #groupStats(group: GroupName): SpareGroupStats {
+    const spares = this.#spares[group];
+    const ready = spares.filter((spare) => spare.ready);
+    return {
+      ready: ready.length,
+      booting: spares.length - ready.length,
+      pids: [...ready, ...spares.filter((spare) => !spare.ready)].map((spare) => spare.pid),
+    };
+  }
+
+  #fill(group: GroupName): void {
+    const target = this.#options.perGroup[group];
+    // Stops at once when a boot fails (a refill timer is then set), and for
+    // good when the script cannot boot spares at all.
+    while (
+      this.#active &&
+      this.#refillTimers[group] === null &&
+      this.#failures[group] < this.#options.maxFailures &&
+      this.#spares[group].length < target
+    )
+      this.#boot(group);
+  }
+
+  #boot(group: GroupName): void {
+    let child: ChildProcess;
+    try {
+      child = this.#options.fork();
+    } catch {
+      this.#failed(group);
+      return;
+    }
+    const spares = this.#spares[group];
+    const onMessage = (message: { t?: string } | null) => {
+      if (message?.t !== 'spare-ready') return;
+      spare.ready = true;
+      this.#failures[group] = 0;
+      this.#publish(group);
+    };
+    const onExit = () => {
+      const at = spares.indexOf(spare);
+      if (at < 0) return;
+      spares.splice(at, 1);
+      if (!spare.ready) this.#failed(group);
+      this.#publish(group);
+      this.#fill(group);
+    };
+    const spare: SpareProcess = {
+      group,
+      child,
+      pid: child.pid ?? 0,
+      ready: false,
+      release: () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      },
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.on('error', () => {
+      // A failed fork surfaces as an exit too.
+    });
+    spares.push(spare);
+  }
+
+  // A spare died before it was ready: boot the next one after the backoff,
+  // so a script that cannot start does not fork in a tight loop.
+  #failed(group: GroupName): void {
+    const failures = ++this.#failures[group];
+    if (!this.#active || failures >= this.#options.maxFailures || this.#refillTimers[group] !== null) return;
+    this.#refillTimers[group] = setTimeout(
+      () => {
+        this.#refillTimers[group] = null;
+        this.#fill(group);
+      },
+      restartDelayMs(failures, this.#options.restartBackoff),
+    );
+    this.#refillTimers[group].unref();
+  }
+
+  #publish(group: GroupName): void {
+    this.#options.layout.setSparesReady(group, this.#groupStats(group).ready);
+  }
+}
+
+function isUsable(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null && child.connected;
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_WAIT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      child.send({ t: 'stop' });
+    } catch {
+      child.kill('SIGKILL');
+    }
+  });
+}

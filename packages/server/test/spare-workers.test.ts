@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SharedSegment } from '@phoenix-ipc/native-shm';
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { IpcServer, type IpcServer as IpcServerType, type PhoenixError } from '../src/index.js';
+import { busyWorkers, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+
+// Warm spare workers (spareWorkers): booted, parked, and handed a dead or
+// retiring worker's index at once. Real processes, real SIGKILLs.
+// Handlers of fixtures/handlers.mjs.
+const ECHO = 1001;
+const EXITS = 1006;
+const WHO = 1010;
+const SLEEP_SYNC = 1013;
+const LOG_ONCE = 1018;
+const text = new TextDecoder();
+const harness = new Harness();
+afterEach(() => harness.cleanup());
+const scratch = mkdtempSync(join(tmpdir(), 'phx-spares-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let files = 0;
+
+interface Restart {
+  group: string;
+  workerIndex: number;
+  pid: number;
+  spare: boolean;
+}
+
+async function start(
+  options: object = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ server: IpcServerType; name: string; restarts: Restart[] }> {
+  const name = harness.name('spare');
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const server = harness.track(
+      await IpcServer.create(name, {
+        normalWorkers: 1,
+        vipWorkers: 0,
+        maxClients: 2,
+        restartBackoff: { initialMs: 20 },
+        ...options,
+      }),
+    );
+    const restarts: Restart[] = [];
+    server.on('workerRestart', (detail: Restart) => restarts.push(detail));
+    await server.start(WORKER_SCRIPT, [name]);
+    return { server, name, restarts };
+  } finally {
+    for (const key of Object.keys(env)) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
+}
+
+function readySpares(server: IpcServerType, group: 'normal' | 'vip' = 'normal'): number {
+  return server.getSpareStats()[group].ready;
+}
+
+function failure(promise: Promise<unknown>): Promise<PhoenixError> {
+  return promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: PhoenixError) => error,
+  );
+}
+
+function runCounts(path: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let content = '';
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+describe('the spareWorkers option', () => {
+  it.each([[-1], [1.5], ['1'], [17]])('rejects spareWorkers %j with ERR_PHOENIX_INVALID_ARGUMENT', async (value) => {
+    const error = await failure(IpcServer.create(harness.name('spare-bad'), { spareWorkers: value as number }));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain('spareWorkers');
+  });
+
+  it('keeps one ready spare per group that has workers by default, and publishes the count in the segment', async () => {
+    const { server, name } = await start({ normalWorkers: 2, vipWorkers: 1 });
+    await waitUntil(() => readySpares(server, 'normal') === 1 && readySpares(server, 'vip') === 1, 20_000, 'spares');
+    const stats = server.getSpareStats();
+    expect(stats.normal).toMatchObject({ ready: 1, booting: 0 });
+    expect(stats.vip).toMatchObject({ ready: 1, booting: 0 });
+    const workerPids = server.getWorkerStats().map((s) => s.pid);
+    for (const pid of [...stats.normal.pids, ...stats.vip.pids]) {
+      expect(hasExited(pid)).toBe(false);
+      expect(workerPids).not.toContain(pid);
+    }
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      expect([layout.sparesReady('normal'), layout.sparesReady('vip')]).toEqual([1, 1]);
+    } finally {
+      segment.close();
+    }
+  });
+
+  it('keeps none for a group without workers, and none at all with spareWorkers: 0', async () => {
+    const { server } = await start({ vipWorkers: 0, spareWorkers: 2 });
+    await waitUntil(() => readySpares(server) === 2, 20_000, 'two normal spares');
+    expect(server.getSpareStats().vip).toMatchObject({ ready: 0, booting: 0 });
+    const off = await start({ spareWorkers: 0 });
+    expect(off.server.getSpareStats()).toEqual({
+      normal: { ready: 0, booting: 0, pids: [] },
+      vip: { ready: 0, booting: 0, pids: [] },
+    });
+  });
+
+  it('stops its spares with the server: no process and no segment left', async () => {
+    const { server, name } = await start();
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const sparePid = server.getSpareStats().normal.pids[0]!;
+    await server.stop();
+    await waitUntil(() => hasExited(sparePid), 10_000, 'the spare to exit');
+    expect(segmentsWithPrefix(name)).toEqual([]);
+  });
+
+  it('replaces a spare that dies while it waits, without reporting a worker crash', async () => {
+    const { server } = await start();
+    const crashes: unknown[] = [];
+    server.on('workerCrash', (detail) => crashes.push(detail));
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const first = server.getSpareStats().normal.pids[0]!;
+    process.kill(first, 'SIGKILL');
+    await waitUntil(
+      () => readySpares(server) === 1 && server.getSpareStats().normal.pids[0] !== first,
+      20_000,
+      'another spare',
+    );
+    expect(crashes).toEqual([]);
+  });
+});
+
+describe('a worker that dies while a spare is ready', () => {
+  it('hands its index to the spare at once: workerRestart says spare: true, stats show the spare serving it', async () => {
+    const { server, restarts } = await start();
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const sparePid = server.getSpareStats().normal.pids[0]!;
+    const deadPid = server.getWorkerStats()[0]!.pid;
+    process.kill(deadPid, 'SIGKILL');
+    await waitUntil(() => restarts.length === 1, 10_000, 'the takeover');
+    expect(restarts[0]).toMatchObject({ group: 'normal', workerIndex: 0, pid: sparePid, spare: true });
+    expect(server.getWorkerStats()[0]).toMatchObject({ pid: sparePid, spare: true, alive: true, state: 'running' });
+    const who = text.decode((await server.call(WHO, '', { timeoutMs: 10_000 })).payload);
+    expect(who.split(' ')[0]).toBe(String(sparePid));
+    // The pool refills in the background.
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a new spare');
+    expect(server.getSpareStats().normal.pids).not.toContain(sparePid);
+  });
+
+  it('fails the poison and serves every request queued on the dead channel exactly once, by the spare', async () => {
+    const { server, restarts } = await start();
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const log = join(scratch, `log-${++files}`);
+    const hold = server.call(SLEEP_SYNC, '150', { timeoutMs: 10_000 });
+    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
+    // The worker is busy: these wait in its rings, with its doorbell rung.
+    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    const queued = Array.from({ length: 50 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
+    await hold;
+    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    const replies = await Promise.all(queued);
+    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
+    expect(restarts).toHaveLength(1);
+    expect(restarts[0]!.spare).toBe(true);
+    const counts = runCounts(log);
+    expect(counts.size).toBe(50);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('survives a spare that dies during the handover: the index is served again and nothing queued is lost', async () => {
+    const marker = join(scratch, `die-on-take-${++files}`);
+    const { server, restarts } = await start({ spareWorkers: 2 }, { PHX_DIE_ON_TAKE: marker });
+    const crashes: { pid: number }[] = [];
+    server.on('workerCrash', (detail: { pid: number }) => crashes.push(detail));
+    await waitUntil(() => readySpares(server) === 2, 20_000, 'two spares');
+    const log = join(scratch, `log-${++files}`);
+    const hold = server.call(SLEEP_SYNC, '100', { timeoutMs: 10_000 });
+    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
+    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    const queued = Array.from({ length: 20 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
+    await hold;
+    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    await Promise.all(queued);
+    // The first spare died on taking over (a crash of index 0), the next one serves.
+    const diedOnTake = Number(readFileSync(marker, 'utf8'));
+    expect(crashes.map((c) => c.pid)).toContain(diedOnTake);
+    const serving = server.getWorkerStats()[0]!;
+    expect(serving.pid).not.toBe(diedOnTake);
+    expect(restarts.at(-1)!.pid).toBe(serving.pid);
+    const counts = runCounts(log);
+    expect(counts.size).toBe(20);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('with two indexes dead at once and one spare: one takes the spare, the other a fresh process; both serve', async () => {
+    const { server, restarts } = await start({ normalWorkers: 2 });
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const pids = server.getWorkerStats().map((s) => s.pid);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitUntil(() => restarts.length === 2, 20_000, 'both indexes replaced');
+    expect(restarts.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
+    expect(restarts.map((r) => r.spare).sort()).toEqual([false, true]);
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => server.call(ECHO, `e${i}`, { timeoutMs: 10_000 })),
+    );
+    expect(replies.map((r) => text.decode(r.payload))).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
+  });
+
+  it('still leaves a crash-looping index down: spares do not outrun the crash-loop limit', async () => {
+    const { server } = await start({ spareWorkers: 2, crashLoop: { maxCrashes: 2, windowMs: 60_000 } });
+    await waitUntil(() => readySpares(server) === 2, 20_000, 'two spares');
+    for (let i = 0; i < 3; i++) {
+      await waitUntil(() => server.getWorkerStats()[0]!.state === 'running', 20_000, 'a serving worker');
+      await failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+    }
+    await waitUntil(() => server.getWorkerStats()[0]!.state === 'down', 10_000, 'the index to be down');
+    expect(server.getWorkerStats()[0]).toMatchObject({ down: true, alive: false, crashes: 3 });
+  });
+});
+
+describe('planned replacements with spares', () => {
+  it('restartWorkers() hands each index to a ready spare', async () => {
+    const { server, restarts } = await start({ normalWorkers: 2, spareWorkers: 2 });
+    await waitUntil(() => readySpares(server) === 2, 20_000, 'two spares');
+    const spares = server.getSpareStats().normal.pids;
+    await server.restartWorkers();
+    expect(restarts.map((r) => r.spare)).toEqual([true, true]);
+    expect(
+      server
+        .getWorkerStats()
+        .map((s) => s.pid)
+        .sort(),
+    ).toEqual([...spares].sort());
+    expect(text.decode((await server.call(ECHO, 'after', { timeoutMs: 10_000 })).payload)).toBe('after');
+  });
+});
