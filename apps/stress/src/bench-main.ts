@@ -27,17 +27,28 @@ import {
   trackGroup,
   unlinkSegments,
 } from './bench/cleanup.js';
-import type { Job, JobResult, MillionResult, RunnerCommand, RunnerMessage, ScalingResult } from './bench/jobs.js';
+import type {
+  Job,
+  JobResult,
+  LiveHeapResult,
+  MillionResult,
+  RunnerCommand,
+  RunnerMessage,
+  ScalingResult,
+} from './bench/jobs.js';
 import { compilePingPong } from './bench/native.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV, peerScript } from './bench/paths.js';
 import { foreignLoad } from './bench/proc.js';
 import {
+  bigReplyTable,
   formatBytes,
   formatRate,
   formatUs,
   idleTable,
+  judgeRoundTwoTargets,
   judgeTargets,
+  liveHeapTable,
   millionReport,
   natsTable,
   resultTable,
@@ -52,6 +63,8 @@ import type { RunPlan, TransportResult } from './bench/types.js';
 const SIZES = [16, 1024, 64 * 1024];
 const IN_FLIGHT = 64;
 const MILLION = 1_000_000;
+/** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
+const LIVE_HEAP_MB = 200;
 
 function plans(options: BenchOptions): { plan: (spins: boolean, id: string) => RunPlan; jobTimeoutMs: number } {
   if (options.quick) {
@@ -346,9 +359,51 @@ async function main(): Promise<number> {
     }
   }
 
+  const liveHeap: LiveHeapResult[] = [];
+  if (selected(options, 'live-heap', 'PhoenixIPC pipelined rows in a client with a live heap')) {
+    for (const strategy of ['adaptive', 'block'] as const) {
+      const t0 = performance.now();
+      try {
+        const { outcome, foreignPercent } = await runInRunner(
+          {
+            kind: 'live-heap',
+            segment: nextSegment(),
+            strategy,
+            sequential: options.quick
+              ? { warmupCalls: 0, warmupMs: 0, maxCalls: 200, maxMs: 10_000 }
+              : { warmupCalls: 0, warmupMs: 0, maxCalls: Number.MAX_SAFE_INTEGER, maxMs: 1200 },
+            liveHeapMb: options.quick ? 8 : LIVE_HEAP_MB,
+            sizes: SIZES,
+            inFlight: IN_FLIGHT,
+            throughput: options.quick
+              ? { warmupCalls: 64, warmupMs: 0, maxCalls: 300, maxMs: 10_000 }
+              : { warmupCalls: 200, warmupMs: 200, maxCalls: 10_000_000, maxMs: 1000 },
+          },
+          jobTimeoutMs,
+          ['--expose-gc'],
+        );
+        if (outcome.kind !== 'live-heap') throw new Error(`unexpected ${outcome.kind} result`);
+        liveHeap.push(outcome.result);
+        noise[`live-heap-${strategy}`] = foreignPercent;
+        log(
+          `ok    ${`live-heap ${strategy}`.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${outcome.result.verified.toLocaleString('en-US')} replies verified — ${outcome.result.rows.map((row) => `${formatBytes(row.payloadBytes)} ${formatRate(row.throughput.msgsPerSec)}/s`).join('; ')}; other load ${foreignPercent.toFixed(0)}%`,
+        );
+      } catch (error) {
+        errors.push(`live-heap ${strategy}: ${(error as Error).message}`);
+        log(`FAIL  live-heap ${strategy.padEnd(18)} ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+
   const scaling: ScalingResult[] = [];
   if (selected(options, 'scaling', `PhoenixIPC throughput scaling, workers 1..${options.workers}`)) {
-    for (let workers = 1; workers <= options.workers; workers++) {
+    // The configurations: 1..N workers with the --callers clients, then 4 clients against 2 workers (issue 16).
+    const configurations: { workers: number; callers: number }[] = [];
+    for (let workers = 1; workers <= options.workers; workers++)
+      configurations.push({ workers, callers: options.callers });
+    if (!configurations.some((c) => c.workers === 2 && c.callers === 4))
+      configurations.push({ workers: 2, callers: 4 });
+    for (const { workers, callers } of configurations) {
       const t0 = performance.now();
       try {
         const { outcome, foreignPercent } = await runInRunner(
@@ -356,7 +411,7 @@ async function main(): Promise<number> {
             kind: 'scaling',
             segment: nextSegment(),
             workers,
-            callers: options.callers,
+            callers,
             payloadBytes: 16,
             inFlight: IN_FLIGHT,
             warmupMs: options.quick ? 50 : 500,
@@ -367,13 +422,13 @@ async function main(): Promise<number> {
         );
         if (outcome.kind !== 'scaling') throw new Error(`unexpected ${outcome.kind} result`);
         scaling.push(outcome.result);
-        noise[`scaling-${workers}`] = foreignPercent;
+        noise[`scaling-${workers}x${callers}`] = foreignPercent;
         log(
-          `ok    ${`scaling ${workers}w x ${options.callers}c`.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${outcome.result.verified.toLocaleString('en-US')} replies verified — ${formatRate(outcome.result.msgsPerSec)}/s; other load ${foreignPercent.toFixed(0)}%`,
+          `ok    ${`scaling ${workers}w x ${callers}c`.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${outcome.result.verified.toLocaleString('en-US')} replies verified — ${formatRate(outcome.result.msgsPerSec)}/s; other load ${foreignPercent.toFixed(0)}%`,
         );
       } catch (error) {
-        errors.push(`scaling ${workers} workers: ${(error as Error).message}`);
-        log(`FAIL  scaling ${workers} workers            ${(error as Error).message.split('\n')[0]}`);
+        errors.push(`scaling ${workers} workers x ${callers} clients: ${(error as Error).message}`);
+        log(`FAIL  scaling ${`${workers}w x ${callers}c`.padEnd(19)} ${(error as Error).message.split('\n')[0]}`);
       }
     }
   }
@@ -400,6 +455,15 @@ async function main(): Promise<number> {
     log(nats);
     log();
   }
+  const big = bigReplyTable(results, 64 * 1024);
+  if (big !== null) {
+    log(
+      '## 64 KiB round trips: a fresh reply Buffer (call) or one reused buffer (callInto), page faults per call in steady state',
+    );
+    log();
+    log(big);
+    log();
+  }
   log('## Idle CPU of a connected pair');
   log();
   log(idleTable(results));
@@ -408,6 +472,14 @@ async function main(): Promise<number> {
     log('## One million calls (PhoenixIPC)');
     log();
     log(millionReport(million));
+  }
+  if (liveHeap.length > 0) {
+    log();
+    log(
+      `## Pipelined rows in a client with a history: ${liveHeap[0]!.sequential.calls.toLocaleString('en-US')} sequential calls first, then a live heap of small objects (x${IN_FLIGHT}, closed loop; GCs counted with the warm-up)`,
+    );
+    log();
+    log(liveHeapTable(liveHeap, results));
   }
   if (scaling.length > 0) {
     log();
@@ -436,7 +508,11 @@ async function main(): Promise<number> {
   if (options.quick) {
     log('not judged in --quick (too few calls for meaningful figures)');
   } else {
-    targets = [...judgeTargets(results), ...judgeServiceTargets(service)];
+    targets = [
+      ...judgeTargets(results),
+      ...judgeServiceTargets(service),
+      ...judgeRoundTwoTargets(results, million, liveHeap, scaling),
+    ];
     log(targetLines(targets));
   }
   const durationMs = Math.round(performance.now() - started);
@@ -461,6 +537,7 @@ async function main(): Promise<number> {
       results,
       million,
       scaling,
+      liveHeap,
       service,
       targets,
       errors,

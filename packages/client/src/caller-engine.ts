@@ -22,7 +22,7 @@ import type { ResolvedCall } from './call-options.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
-import { PendingCall } from './pending-call.js';
+import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
 import type { Reply } from './reply.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
@@ -30,6 +30,13 @@ import { SpinThenPark, type Waiter } from './waiter.js';
 import { WaitingCalls } from './waiting-calls.js';
 
 export type { CallEvent, CallObserver } from './call-event.js';
+
+function unpooledCall(): PendingCall {
+  const call = new PendingCall();
+  call.pooled = false;
+  call.holds = Hold.Live;
+  return call;
+}
 
 export interface CallerEngineConfig {
   layout: PhoenixShmLayout;
@@ -71,11 +78,13 @@ const MICROTASK_SLICE_MS = 2;
 export class CallerEngine implements ReplySink {
   readonly layout: PhoenixShmLayout;
   readonly slot: number;
+  /** Settled calls nothing refers to any more, reused by the next calls (no allocation per call). */
+  readonly #pool = new PendingCallPool();
   readonly #table: InFlightTable;
   readonly #writer: RequestWriter;
   readonly #reader: ReplyReader;
-  readonly #waiting = new WaitingCalls();
-  readonly #deadlines = new DeadlineTimer((call) => this.#expire(call, 'ERR_PHOENIX_TIMEOUT'));
+  readonly #waiting = new WaitingCalls(this.#pool);
+  readonly #deadlines = new DeadlineTimer((call) => this.#expire(call, 'ERR_PHOENIX_TIMEOUT'), this.#pool);
   readonly #reporter = new CallEventReporter();
   /** Channels being reformatted after corruption: not used until channelReady(). */
   readonly #closedChannels: Uint8Array;
@@ -87,6 +96,17 @@ export class CallerEngine implements ReplySink {
   readonly #pumpBound = () => this.#pump();
   readonly #retryBound = () => this.#onRetryTimer();
   readonly #drainBound = () => this.#drain() > 0;
+  readonly #retryWrite = (call: PendingCall) => this.#dispatch(call, call.payload!, -1);
+  readonly #retryFail = (call: PendingCall, error: PhoenixError) => this.#fail(call, error);
+  /** The dispatch rule's options, one object rewritten per pick (dispatch.ts keeps no reference). */
+  readonly #pickOptions: { exclude: number; closed: Uint8Array; allowNotRunning: boolean };
+  /** The promise executor of every call: hands its resolvers over in these two fields (no closure per call). */
+  #nextResolve: ((reply: Reply) => void) | null = null;
+  #nextReject: ((error: PhoenixError) => void) | null = null;
+  readonly #captureResolvers = (resolve: (reply: Reply) => void, reject: (error: PhoenixError) => void) => {
+    this.#nextResolve = resolve;
+    this.#nextReject = reject;
+  };
   #retryTimer: NodeJS.Timeout | undefined;
   #live = 0;
   #pumpScheduled = false;
@@ -103,7 +123,8 @@ export class CallerEngine implements ReplySink {
     this.slot = config.slot;
     this.#maxPayload = layout.options.maxPayloadBytes;
     this.#closedChannels = new Uint8Array(layout.channels.length);
-    this.#table = new InFlightTable(layout, config.slot);
+    this.#pickOptions = { exclude: -1, closed: this.#closedChannels, allowNotRunning: true };
+    this.#table = new InFlightTable(layout, config.slot, this.#pool);
     this.#writer = new RequestWriter(layout, config.slot, config.workerDoorbellFds, this.#table);
     this.#reader = new ReplyReader(layout, config.slot, this.#table, this.#closedChannels, this);
     this.#waiter = new SpinThenPark(config.waitStrategy, layout.views.words, layout.getSlot(config.slot).parkedIndex);
@@ -147,10 +168,13 @@ export class CallerEngine implements ReplySink {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<Reply>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-    });
+    // The executor runs synchronously: the call cannot have settled before its resolvers are in place.
+    const promise = new Promise<Reply>(this.#captureResolvers);
+    call.resolve = this.#nextResolve;
+    call.reject = this.#nextReject;
+    this.#nextResolve = null;
+    this.#nextReject = null;
+    return promise;
   }
 
   /**
@@ -205,7 +229,8 @@ export class CallerEngine implements ReplySink {
       throw new PhoenixError('ERR_PHOENIX_ABORTED', 'the call was aborted before it was sent', { funcId });
     const layout = this.layout;
     const groupId = options.priority === Priority.High && layout.vipChannels.length > 0 ? GROUP_VIP : GROUP_NORMAL;
-    const call = new PendingCall();
+    // callSync reads its result after settling: its call is never reused.
+    const call = sync ? unpooledCall() : this.#pool.acquire();
     call.funcId = funcId;
     call.groupId = groupId;
     call.sync = sync;
@@ -230,11 +255,15 @@ export class CallerEngine implements ReplySink {
       this.#waiting.push(call, payload);
       this.#armRetry();
     }
+    // From here on the call is live: an error above leaves it to the GC (it is in no table).
     this.#live++;
     if (call.deadline !== 0) this.#deadlines.add(call);
     if (signal !== undefined) {
       call.signal = signal;
-      call.onAbort = () => this.#expire(call, 'ERR_PHOENIX_ABORTED');
+      const generation = call.generation;
+      call.onAbort = () => {
+        if (call.generation === generation) this.#expire(call, 'ERR_PHOENIX_ABORTED');
+      };
       signal.addEventListener('abort', call.onAbort, { once: true });
     }
     if (!sync) {
@@ -265,7 +294,10 @@ export class CallerEngine implements ReplySink {
   // caller; failover (exclude >= 0) moves requests to running siblings only.
   #pickWorker(groupId: number, exclude: number): number {
     const group = groupId === GROUP_VIP ? this.layout.vipChannels : this.layout.normalChannels;
-    return leastLoadedWorker(group, { exclude, closed: this.#closedChannels, allowNotRunning: exclude < 0 });
+    const options = this.#pickOptions;
+    options.exclude = exclude;
+    options.allowNotRunning = exclude < 0;
+    return leastLoadedWorker(group, options);
   }
 
   // ------------------------------------------------------------------ replies
@@ -313,6 +345,8 @@ export class CallerEngine implements ReplySink {
     call.resolve = null;
     call.reject = null;
     if (this.#live === 0) this.#unref();
+    // Last: the call may go back to the pool here (if no table, queue or timer holds it).
+    this.#pool.drop(call, Hold.Live);
   }
 
   /** ReplySink: a response ring failed validation; its calls fail ERR_PHOENIX_BAD_RING (the supervisor resets it). */
@@ -356,10 +390,7 @@ export class CallerEngine implements ReplySink {
   }
 
   #retryWaiting(): void {
-    this.#waiting.retry(
-      (call) => this.#dispatch(call, call.payload!, -1),
-      (call, error) => this.#fail(call, error),
-    );
+    this.#waiting.retry(this.#retryWrite, this.#retryFail);
     if (this.#waiting.count === 0 && this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;

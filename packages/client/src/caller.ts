@@ -47,8 +47,10 @@ export abstract class Caller extends EventEmitter {
   /**
    * Like call(), but copies the reply payload into `target` (the Reply's
    * payload is then a view of it) instead of allocating a new buffer: for hot
-   * loops with large replies. A reply longer than `target` fails with
-   * ERR_PHOENIX_PAYLOAD_TOO_LARGE.
+   * loops with large replies. Nothing is allocated per call but the promise:
+   * the Reply is the target's own object, rewritten by the next callInto
+   * into the same buffer (see Reply). A reply longer than `target` fails
+   * with ERR_PHOENIX_PAYLOAD_TOO_LARGE.
    */
   callInto(
     funcId: number,

@@ -1,5 +1,5 @@
 import { monotonicNowMs } from '@phoenix-ipc/shm-layout';
-import type { PendingCall } from './pending-call.js';
+import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 import { DeadlineQueues } from './timeout-queues.js';
 
 /**
@@ -7,18 +7,24 @@ import { DeadlineQueues } from './timeout-queues.js';
  * (unref'd: a pending deadline alone does not keep the process alive).
  */
 export class DeadlineTimer {
-  readonly #queues = new DeadlineQueues<PendingCall>();
+  readonly #queues: DeadlineQueues<PendingCall>;
   readonly #expire: (call: PendingCall) => void;
   readonly #fireBound = () => this.#fire();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = 0;
 
-  /** `expire` is called for each call whose deadline passed while it was unsettled. */
-  constructor(expire: (call: PendingCall) => void) {
+  /**
+   * `expire` is called for each call whose deadline passed while it was
+   * unsettled; `pool` takes a call back once it has left its queue and
+   * nothing else holds it.
+   */
+  constructor(expire: (call: PendingCall) => void, pool: PendingCallPool) {
     this.#expire = expire;
+    this.#queues = new DeadlineQueues<PendingCall>((call) => pool.drop(call, Hold.Deadline));
   }
 
   add(call: PendingCall): void {
+    call.holds |= Hold.Deadline;
     this.#queues.add(call);
     if (this.#timer === undefined || call.deadline < this.#timerAt) this.#arm(call.deadline);
   }
@@ -42,7 +48,12 @@ export class DeadlineTimer {
 
   #fire(): void {
     this.#timer = undefined;
-    for (const call of this.#queues.expired(monotonicNowMs())) this.#expire(call);
+    const due = this.#queues.expired(monotonicNowMs());
+    // Each call is still Live (unsettled), so none of them returns to the pool
+    // before its turn; the generation check guards against an observer that
+    // settles one synchronously from another's expiry.
+    const generations = due.map((call) => call.generation);
+    for (let i = 0; i < due.length; i++) if (due[i]!.generation === generations[i]) this.#expire(due[i]!);
     const next = this.#queues.earliest();
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   }

@@ -1,5 +1,8 @@
 import type { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
-import type { PendingCall } from './pending-call.js';
+import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
+
+/** Initial slots of the table (a power of two); it doubles when half full. */
+const INITIAL_SLOTS = 256;
 
 /**
  * The calls a caller has written and not yet accounted for, by seq id, and
@@ -11,16 +14,27 @@ import type { PendingCall } from './pending-call.js';
  *  - in the worker's shared PENDING word (least-loaded dispatch);
  *  - in this slot's OUTSTANDING mirror, so the supervisor can repair PENDING
  *    if this caller dies.
+ *
+ * The calls sit in an array indexed by seq id modulo its length (a power of
+ * two), probed linearly on collision; removal shifts the run that follows
+ * back (no tombstones), and the array doubles when half full. A caller's seq
+ * ids come in blocks of consecutive numbers, so slots rarely collide. No
+ * allocation per call.
  */
 export class InFlightTable {
-  readonly #calls = new Map<number, PendingCall>();
+  #slots: (PendingCall | undefined)[] = new Array(INITIAL_SLOTS).fill(undefined);
+  #mask = INITIAL_SLOTS - 1;
+  #size = 0;
+  readonly #pool: PendingCallPool;
   readonly #perWorker: Int32Array;
   readonly #words: Int32Array;
   readonly #pendingIndex: Int32Array;
   readonly #outstandingIndex: Int32Array;
 
-  constructor(layout: PhoenixShmLayout, slot: number) {
+  /** `pool` takes a call back once it has left the table and nothing else holds it. */
+  constructor(layout: PhoenixShmLayout, slot: number, pool: PendingCallPool) {
     const ownSlot = layout.getSlot(slot);
+    this.#pool = pool;
     this.#words = layout.views.words;
     this.#perWorker = new Int32Array(layout.channels.length);
     this.#pendingIndex = Int32Array.from(layout.channels, (channel) => channel.pendingIndex);
@@ -30,15 +44,20 @@ export class InFlightTable {
   }
 
   get size(): number {
-    return this.#calls.size;
+    return this.#size;
   }
 
   has(seqId: number): boolean {
-    return this.#calls.has(seqId);
+    return this.get(seqId) !== undefined;
   }
 
   get(seqId: number): PendingCall | undefined {
-    return this.#calls.get(seqId);
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = seqId & mask; ; i = (i + 1) & mask) {
+      const call = slots[i];
+      if (call === undefined || call.seqId === seqId) return call;
+    }
   }
 
   /** Requests of this caller written to `worker` and not yet accounted for. */
@@ -46,31 +65,82 @@ export class InFlightTable {
     return this.#perWorker[worker]!;
   }
 
-  /** The call was written to `call.worker`. */
+  /** The call was written to `call.worker` (its seq id is not in the table). */
   add(call: PendingCall): void {
-    this.#calls.set(call.seqId, call);
+    if ((this.#size + 1) * 2 > this.#slots.length) this.#grow();
+    this.#insert(call);
+    this.#size++;
+    call.holds |= Hold.InFlight;
     this.#count(call.worker, 1);
   }
 
   /** The call's fate is known (reply, cancelled, moved, failed): it leaves the table and the counts. */
   remove(call: PendingCall): void {
-    this.#calls.delete(call.seqId);
+    if (!this.#delete(call)) return;
+    this.#size--;
     this.#count(call.worker, -1);
+    this.#pool.drop(call, Hold.InFlight);
   }
 
   callsTo(worker: number): PendingCall[] {
     const calls: PendingCall[] = [];
-    for (const call of this.#calls.values()) if (call.worker === worker) calls.push(call);
+    for (const call of this.#slots) if (call !== undefined && call.worker === worker) calls.push(call);
     return calls;
   }
 
-  values(): IterableIterator<PendingCall> {
-    return this.#calls.values();
+  /** Every call in the table (a copy: the table may change while the caller walks it). */
+  values(): PendingCall[] {
+    const calls: PendingCall[] = [];
+    for (const call of this.#slots) if (call !== undefined) calls.push(call);
+    return calls;
   }
 
   /** Forgets every call (the caller is closing; the supervisor reclaims the counts with the slot). */
   clear(): void {
-    this.#calls.clear();
+    this.#slots.fill(undefined);
+    this.#size = 0;
+  }
+
+  #insert(call: PendingCall): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = call.seqId & mask;
+    while (slots[i] !== undefined) i = (i + 1) & mask;
+    slots[i] = call;
+  }
+
+  // Linear probing without tombstones: after emptying slot i, every later
+  // entry of the same run whose home slot is not in (i, j] moves back into i.
+  #delete(call: PendingCall): boolean {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = call.seqId & mask;
+    for (;;) {
+      const at = slots[i];
+      if (at === undefined) return false;
+      if (at === call) break;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const next = slots[j];
+      if (next === undefined) break;
+      const home = next.seqId & mask;
+      // Does `next` stay reachable from its home if slot i is empty? Only if home lies cyclically in (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        slots[i] = next;
+        i = j;
+      }
+    }
+    slots[i] = undefined;
+    return true;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    this.#slots = new Array(old.length * 2).fill(undefined);
+    this.#mask = this.#slots.length - 1;
+    for (const call of old) if (call !== undefined) this.#insert(call);
   }
 
   #count(worker: number, delta: number): void {

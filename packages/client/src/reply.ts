@@ -1,9 +1,17 @@
 import type { MsgStatus } from '@phoenix-ipc/shm-layout';
 
 /**
- * A successful call's answer. `payload` is a copy the caller owns: a Buffer
- * (from Node's pool for small replies, like Buffer.allocUnsafe), or for
- * callInto a view of the caller's own target.
+ * A successful call's answer.
+ *
+ * call/callAsync/callSync: a new object each time, and `payload` is a copy
+ * the caller owns for as long as it likes: a Buffer (from Node's pool for
+ * small replies, like Buffer.allocUnsafe; a fresh allocation above 4 KiB).
+ *
+ * callInto: `payload` is a view of the caller's own target, and the Reply
+ * object belongs to that target: every callInto into the same buffer
+ * resolves with the same object, rewritten (like the bytes) by the next
+ * reply copied into that buffer. Read it before the next callInto into that
+ * buffer, or copy what you keep — the bytes would be overwritten anyway.
  */
 export interface Reply {
   seqId: number;

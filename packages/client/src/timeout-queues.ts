@@ -16,6 +16,12 @@ export interface DeadlineEntry {
  */
 export class DeadlineQueues<T extends DeadlineEntry> {
   readonly #queues = new Map<number, Fifo<T>>();
+  readonly #onLeave: ((entry: T) => void) | undefined;
+
+  /** `onLeave` is told about every entry as it leaves its queue (pruned or expired). */
+  constructor(onLeave?: (entry: T) => void) {
+    this.#onLeave = onLeave;
+  }
 
   add(entry: T): void {
     let queue = this.#queues.get(entry.timeoutMs);
@@ -30,7 +36,10 @@ export class DeadlineQueues<T extends DeadlineEntry> {
   prune(timeoutMs: number): void {
     const queue = this.#queues.get(timeoutMs);
     if (queue === undefined) return;
-    for (let head = queue.peek(); head?.settled; head = queue.peek()) queue.shift();
+    for (let head = queue.peek(); head?.settled; head = queue.peek()) {
+      queue.shift();
+      this.#onLeave?.(head);
+    }
   }
 
   /** Removes and returns every unsettled entry whose deadline is <= now. */
@@ -40,6 +49,7 @@ export class DeadlineQueues<T extends DeadlineEntry> {
       for (let head = queue.peek(); head !== undefined && (head.settled || head.deadline <= now); head = queue.peek()) {
         queue.shift();
         if (!head.settled) due.push(head);
+        this.#onLeave?.(head);
       }
     }
     return due;

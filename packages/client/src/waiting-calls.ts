@@ -1,5 +1,5 @@
 import { PhoenixError } from '@phoenix-ipc/shm-layout';
-import type { PendingCall } from './pending-call.js';
+import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 import { Fifo } from './timeout-queues.js';
 
 /**
@@ -10,6 +10,12 @@ import { Fifo } from './timeout-queues.js';
 export class WaitingCalls {
   readonly #groups = [new Fifo<PendingCall>(), new Fifo<PendingCall>()] as const;
   #count = 0;
+  readonly #pool: PendingCallPool;
+
+  /** `pool` takes a call back once it has left its FIFO and nothing else holds it. */
+  constructor(pool: PendingCallPool) {
+    this.#pool = pool;
+  }
 
   get count(): number {
     return this.#count;
@@ -22,6 +28,7 @@ export class WaitingCalls {
 
   push(call: PendingCall, payload: Uint8Array): void {
     call.payload = payload;
+    call.holds |= Hold.Waiting;
     this.#groups[call.groupId]!.push(call);
     this.#count++;
   }
@@ -29,6 +36,7 @@ export class WaitingCalls {
   /** Puts a call back at the head of its group (it was written before the ones waiting). */
   unshift(call: PendingCall, payload: Uint8Array): void {
     call.payload = payload;
+    call.holds |= Hold.Waiting;
     this.#groups[call.groupId]!.unshift(call);
     this.#count++;
   }
@@ -46,22 +54,29 @@ export class WaitingCalls {
           if (!call.settled && !write(call)) break;
           group.shift();
           this.#count--;
+          this.#pool.drop(call, Hold.Waiting);
         }
       } catch (error) {
         const failure = PhoenixError.from(error, 'ERR_PHOENIX_UNAVAILABLE');
         for (let call = group.shift(); call !== undefined; call = group.shift()) {
           this.#count--;
-          fail(call, failure);
+          // A settled call may go back to the pool here; an unsettled one is Live until fail() settles it.
+          const settled = call.settled;
+          this.#pool.drop(call, Hold.Waiting);
+          if (!settled) fail(call, failure);
         }
       }
     }
   }
 
-  /** Removes and returns every waiting call. */
+  /** Removes every waiting call; returns the unsettled ones. */
   takeAll(): PendingCall[] {
     const all: PendingCall[] = [];
     for (const group of this.#groups)
-      for (let call = group.shift(); call !== undefined; call = group.shift()) all.push(call);
+      for (let call = group.shift(); call !== undefined; call = group.shift()) {
+        if (!call.settled) all.push(call);
+        this.#pool.drop(call, Hold.Waiting);
+      }
     this.#count = 0;
     return all;
   }

@@ -1,5 +1,5 @@
 import type { ServiceBenchPlan, ServiceBenchResult } from './service-bench.js';
-import type { RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
+import type { LatencyResult, PhasePlan, RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
 
 /** What the orchestrator (bench-main) asks a runner process to do. */
 export type Job =
@@ -30,6 +30,20 @@ export type Job =
       kind: 'service';
       segment: string;
       plan: ServiceBenchPlan;
+    }
+  | {
+      /**
+       * The pipelined rows in a client with a history: a sequential phase
+       * first, then a live application heap of `liveHeapMb` MB of small objects.
+       */
+      kind: 'live-heap';
+      segment: string;
+      strategy: 'adaptive' | 'block';
+      sequential: PhasePlan;
+      liveHeapMb: number;
+      sizes: number[];
+      inFlight: number;
+      throughput: PhasePlan;
     }
   | {
       /** One client process of a scaling job (started by the scaling runner). */
@@ -73,6 +87,16 @@ export interface MillionResult {
   afterRun: { client: RssSample; supervisor: RssSample; workers: (RssSample & { processed: number })[] };
 }
 
+export interface LiveHeapResult {
+  strategy: 'adaptive' | 'block';
+  sequential: LatencyResult;
+  /** Heap used once the live objects were made (after a full GC), and how many there are. */
+  liveHeapBytes: number;
+  liveObjects: number;
+  rows: { payloadBytes: number; throughput: ThroughputResult; gc: GcSummary }[];
+  verified: number;
+}
+
 export interface ScalingResult {
   workers: number;
   callers: number;
@@ -89,6 +113,7 @@ export type JobResult =
   | { kind: 'transport'; result: TransportResult }
   | { kind: 'million'; result: MillionResult }
   | { kind: 'scaling'; result: ScalingResult }
+  | { kind: 'live-heap'; result: LiveHeapResult }
   | { kind: 'load'; result: ThroughputResult & { verified: number } }
   | { kind: 'service'; result: ServiceBenchResult };
 

@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { latencyHistogram, summarize } from './histogram.js';
 import { PayloadPool } from './payload.js';
-import { ownCpuUs, processCpuUs, totalCpuUs } from './proc.js';
+import { ownCpuUs, processCpuUs, totalCpuUs, totalMinorFaults } from './proc.js';
 import type {
   IdleResult,
   LatencyResult,
@@ -46,8 +46,13 @@ export interface EchoTransport<R = unknown> {
   call(payload: Buffer): Promise<R>;
   /** The reply's payload bytes. */
   bytes(reply: R): Uint8Array;
+  /** Like call(), with the reply copied into `target` (PhoenixIPC's callInto); absent elsewhere. */
+  callInto?(payload: Buffer, target: Uint8Array): Promise<R>;
   close(): Promise<void>;
 }
+
+/** Payloads from this size on are also measured through callInto where the transport has it. */
+export const BIG_REPLY_BYTES = 64 * 1024;
 
 /** A pipelined phase's figures from its call count, duration and CPU per call. */
 export function throughputResult(
@@ -78,23 +83,28 @@ export async function pingPong<R>(
   transport: EchoTransport<R>,
   pool: PayloadPool,
   plan: PhasePlan,
+  into: Uint8Array | null = null,
 ): Promise<LatencyResult> {
   const histogram = latencyHistogram();
+  const send = (payload: Buffer) => (into === null ? transport.call(payload) : transport.callInto!(payload, into));
   let call = 0;
   const warmStart = performance.now();
   for (let i = 0; i < plan.warmupCalls || performance.now() - warmStart < plan.warmupMs; i++) {
     const payload = pool.stamp(0, ++call);
-    pool.verify(0, transport.bytes(await transport.call(payload)));
+    pool.verify(0, transport.bytes(await send(payload)));
   }
   const peers = transport.peers().map((peer) => peer.pid);
   const cpu0 = ownCpuUs();
   const peer0 = totalCpuUs(peers);
+  // Page faults of the steady state: after the warm-up, before the first measured call.
+  const faults0 = process.resourceUsage().minorPageFault;
+  const peerFaults0 = totalMinorFaults(peers);
   const start = performance.now();
   let calls = 0;
   while (calls < plan.maxCalls) {
     const payload = pool.stamp(0, ++call);
     const t0 = performance.now();
-    const reply = await transport.call(payload);
+    const reply = await send(payload);
     const t1 = performance.now();
     histogram.recordValue(Math.max(1, Math.round((t1 - t0) * 1e6)));
     pool.verify(0, transport.bytes(reply));
@@ -103,19 +113,25 @@ export async function pingPong<R>(
   }
   const cpu = ownCpuUs() - cpu0;
   const peer = totalCpuUs(peers) - peer0;
+  const faults = process.resourceUsage().minorPageFault - faults0;
+  const peerFaults = totalMinorFaults(peers) - peerFaults0;
   const summary = summarize(histogram);
   histogram.destroy();
   return {
     ...summary,
     callerCpuUs: perCall(cpu, calls),
     peerCpuUs: transport.kind === 'thread' ? null : perCall(peer, calls),
+    callerMinorFaults: perCall(faults, calls),
+    peerMinorFaults: transport.kind === 'thread' ? null : perCall(peerFaults, calls),
   };
 }
 
 /**
- * pipelined 1:1 x inFlight: keeps `inFlight` calls outstanding (each payload
- * buffer is restamped only after its reply came back), warms up, then counts
- * the replies of a measured window; the tail is drained, not counted.
+ * pipelined 1:1 x inFlight, closed loop: keeps `inFlight` calls outstanding,
+ * and each completion issues the next call of its slot (the way application
+ * code calls; each payload buffer is restamped only after its reply came
+ * back). Warms up, then counts the replies of a measured window; the tail is
+ * drained, not counted.
  */
 export function pipelined<R>(
   transport: EchoTransport<R>,
@@ -227,6 +243,14 @@ export async function measureTransport<R>(transport: EchoTransport<R>, plan: Run
     const latency = await pingPong(transport, pool, plan.latency);
     pool.assertClean(`${transport.label}, ping-pong ${size} B`);
     verified += pool.verified;
+    // Big replies: the same ping-pong into one reused buffer (no fresh memory per reply), where there is callInto.
+    let latencyInto: LatencyResult | undefined;
+    if (transport.callInto !== undefined && size >= BIG_REPLY_BYTES) {
+      const intoPool = new PayloadPool(size, 1);
+      latencyInto = await pingPong(transport, intoPool, plan.latency, Buffer.allocUnsafeSlow(size));
+      intoPool.assertClean(`${transport.label}, ping-pong ${size} B into a reused buffer`);
+      verified += intoPool.verified;
+    }
     const { verified: pipelinedVerified, ...throughput } = await pipelined(
       transport,
       size,
@@ -234,7 +258,11 @@ export async function measureTransport<R>(transport: EchoTransport<R>, plan: Run
       plan.throughput,
     );
     verified += pipelinedVerified;
-    sizes.push({ payloadBytes: size, latency, throughput });
+    sizes.push(
+      latencyInto === undefined
+        ? { payloadBytes: size, latency, throughput }
+        : { payloadBytes: size, latency, latencyInto, throughput },
+    );
   }
   const idleResult = plan.idleMs > 0 ? await idle(transport.peers(), plan.idleMs) : null;
   return {

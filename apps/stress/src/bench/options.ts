@@ -20,7 +20,7 @@ export const USAGE = `usage: node apps/stress/dist/bench-main.js [options]
                       ids: phoenix-client-{adaptive,spin,block}, phoenix-supervisor-{...}, fork-json,
                       fork-advanced, unix-socket, worker-threads, piscina, workerpool, js-sab-spin,
                       js-sab-wait, c-spin, c-eventfd, nats-echo, nats-phoenix (both: --filter nats;
-                      they need nats-server), million, scaling, service
+                      they need nats-server), million, live-heap, scaling, service
   --help              this text
 `;
 

@@ -54,6 +54,22 @@ export function totalCpuUs(pids: readonly number[]): number {
   return total;
 }
 
+/** Minor page faults of a process so far (/proc/<pid>/stat field 10), or 0 if it is gone. */
+export function minorFaultsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return 0;
+  }
+}
+
+export function totalMinorFaults(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) total += minorFaultsOf(pid);
+  return total;
+}
+
 /** This process's CPU (user + system) in microseconds, exact. */
 export function ownCpuUs(): number {
   const usage = process.cpuUsage();

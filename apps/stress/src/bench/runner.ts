@@ -9,10 +9,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WaitStrategy } from '@phoenix-ipc/client';
 import { IpcClient, type Reply } from '@phoenix-ipc/client';
 import { ECHO_FUNC_ID } from './echo-handler.js';
-import type { GcSummary, Job, JobResult, MillionResult, RunnerCommand, RunnerMessage, ScalingResult } from './jobs.js';
-import { type EchoTransport, measureTransport, pipelined } from './measure.js';
+import type {
+  GcSummary,
+  Job,
+  JobResult,
+  LiveHeapResult,
+  MillionResult,
+  RunnerCommand,
+  RunnerMessage,
+  ScalingResult,
+} from './jobs.js';
+import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { peerScript } from './paths.js';
+import { PayloadPool } from './payload.js';
 import { rssOf } from './proc.js';
 import { runServiceBench } from './service-bench.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
@@ -83,12 +93,12 @@ async function runTransport(job: Job & { kind: 'transport' }): Promise<Transport
   }
 }
 
-function clientTransport(client: IpcClient): EchoTransport<Reply> {
+function clientTransport(client: IpcClient, server: PhoenixServerProcess | null = null): EchoTransport<Reply> {
   return {
     id: 'phoenix-client',
     label: 'PhoenixIPC client→worker',
     kind: 'process',
-    peers: () => [],
+    peers: () => server?.peers ?? [],
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
     bytes: (reply) => reply.payload,
     close: () => client.disconnect(),
@@ -171,6 +181,71 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
       },
       atRest,
       afterRun: { client: rssOf(process.pid), supervisor: stats.supervisor, workers: stats.workers },
+    };
+  } finally {
+    await client.disconnect();
+    await server.stop();
+  }
+}
+
+/** A small object of an application's live heap (two numbers and a link: ~48 B on 64-bit V8). */
+interface LiveObject {
+  id: number;
+  weight: number;
+  next: LiveObject | null;
+}
+
+/**
+ * The pipelined rows in a client that has a history, as applications do:
+ *
+ *   client (sequential phase, then ~liveHeapMb MB of live small objects)
+ *     ══64 requests══▶ worker      pipelined 1:1 x64, closed loop, per size
+ *
+ * The live objects stay reachable until the rows are done; every reply is verified.
+ */
+async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapResult> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error('the live-heap runner needs --expose-gc');
+  const server = await PhoenixServerProcess.start({
+    name: job.segment,
+    workers: 1,
+    waitStrategy: job.strategy,
+    maxClients: 2,
+  });
+  const client = IpcClient.create(job.segment, { waitStrategy: job.strategy });
+  try {
+    await client.connect(10_000);
+    const transport = clientTransport(client, server);
+    const pool = new PayloadPool(16, 1);
+    const sequential = await pingPong(transport, pool, job.sequential);
+    pool.assertClean('live heap, sequential phase');
+    let verified = pool.verified;
+    collect();
+    const base = process.memoryUsage().heapUsed;
+    const live: LiveObject[] = [];
+    let previous: LiveObject | null = null;
+    for (let i = 0; ; i++) {
+      const object: LiveObject = { id: i, weight: i * 0.5, next: previous };
+      live.push(object);
+      previous = (i & 1023) === 0 ? null : object;
+      if ((i & 0xffff) === 0 && process.memoryUsage().heapUsed - base >= job.liveHeapMb * 1024 * 1024) break;
+    }
+    collect();
+    const liveHeapBytes = process.memoryUsage().heapUsed;
+    const rows: LiveHeapResult['rows'] = [];
+    for (const size of job.sizes) {
+      const gc = observeGc();
+      const { verified: rowVerified, ...throughput } = await pipelined(transport, size, job.inFlight, job.throughput);
+      rows.push({ payloadBytes: size, throughput, gc: await gc.stop() });
+      verified += rowVerified;
+    }
+    return {
+      strategy: job.strategy,
+      sequential,
+      liveHeapBytes,
+      liveObjects: live.length,
+      rows,
+      verified,
     };
   } finally {
     await client.disconnect();
@@ -282,6 +357,8 @@ export async function runJob(job: Job): Promise<JobResult> {
       return { kind: 'million', result: await runMillion(job) };
     case 'scaling':
       return { kind: 'scaling', result: await runScaling(job) };
+    case 'live-heap':
+      return { kind: 'live-heap', result: await runLiveHeap(job) };
     case 'load':
       return { kind: 'load', result: await runLoad(job) };
     case 'service':

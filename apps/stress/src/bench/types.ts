@@ -11,6 +11,10 @@ export interface LatencyResult {
   callerCpuUs: number;
   /** CPU microseconds per call in the peer's processes; null when the peer is a thread of the caller. */
   peerCpuUs: number | null;
+  /** Minor page faults per call in the caller's process (process.resourceUsage()); absent where not measured. */
+  callerMinorFaults?: number;
+  /** ... in the peer's processes (/proc/<pid>/stat minflt); null for thread peers. */
+  peerMinorFaults?: number | null;
 }
 
 /** Many calls in flight: calls per second and payload bytes per second (one direction). */
@@ -27,6 +31,8 @@ export interface ThroughputResult {
 export interface SizeResult {
   payloadBytes: number;
   latency: LatencyResult;
+  /** The same ping-pong through callInto (the reply copied into one reused buffer), where the transport has it. */
+  latencyInto?: LatencyResult;
   throughput: ThroughputResult;
 }
 

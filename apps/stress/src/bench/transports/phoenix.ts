@@ -137,6 +137,7 @@ export async function phoenixClientTransport(name: string, strategy: WaitStrateg
     kind: 'process',
     peers: () => server.peers,
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
+    callInto: (payload, target) => client.callInto(ECHO_FUNC_ID, payload, target),
     bytes: (reply) => reply.payload,
     async close() {
       await client.disconnect();

@@ -1,0 +1,101 @@
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { describe, expect, it } from 'vitest';
+import { InFlightTable } from '../src/in-flight-table.js';
+import { Hold, PendingCall, PendingCallPool } from '../src/pending-call.js';
+
+function table(pool = new PendingCallPool()): {
+  table: InFlightTable;
+  layout: PhoenixShmLayout;
+  pool: PendingCallPool;
+} {
+  const options = { normalWorkers: 2, vipWorkers: 0, maxClients: 2 };
+  const layout = PhoenixShmLayout.format(new SharedArrayBuffer(PhoenixShmLayout.requiredSize(options)), options);
+  return { table: new InFlightTable(layout, 1, pool), layout, pool };
+}
+
+function callOf(pool: PendingCallPool, seqId: number, worker = 0): PendingCall {
+  const call = pool.acquire();
+  call.seqId = seqId;
+  call.worker = worker;
+  return call;
+}
+
+describe('InFlightTable', () => {
+  it('finds every call by seq id through collisions, removals and growth', () => {
+    const { table: calls, pool } = table();
+    const live = new Map<number, PendingCall>();
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      // Seq ids spread so that many share a home slot (multiples of 256 apart) and some are huge.
+      const seqId = (random() % 64) * 256 + (random() % 3) + (step % 5 === 0 ? 2 ** 40 : 0);
+      if (live.has(seqId)) {
+        calls.remove(live.get(seqId)!);
+        live.delete(seqId);
+      } else if (live.size < 900) {
+        const call = callOf(pool, seqId, seqId & 1);
+        calls.add(call);
+        live.set(seqId, call);
+      }
+      if (step % 97 === 0) {
+        for (const [id, call] of live) expect(calls.get(id)).toBe(call);
+        expect(calls.size).toBe(live.size);
+        expect(calls.countTo(0) + calls.countTo(1)).toBe(live.size);
+      }
+    }
+    for (const [id, call] of live) expect(calls.get(id)).toBe(call);
+    expect(calls.get(123_456_789)).toBeUndefined();
+    expect(calls.values().length).toBe(live.size);
+  });
+
+  it('keeps PENDING and OUTSTANDING in step with its local counts', () => {
+    const { table: calls, layout, pool } = table();
+    const a = callOf(pool, 10, 1);
+    const b = callOf(pool, 11, 1);
+    calls.add(a);
+    calls.add(b);
+    expect(layout.channels[1]!.pending).toBe(2);
+    calls.remove(a);
+    calls.remove(a); // a second removal changes nothing
+    expect(layout.channels[1]!.pending).toBe(1);
+    expect(calls.countTo(1)).toBe(1);
+  });
+});
+
+describe('PendingCallPool', () => {
+  it('takes a call back only when its last hold is cleared, and reuses it reset', () => {
+    const pool = new PendingCallPool();
+    const call = pool.acquire();
+    call.seqId = 5;
+    call.holds |= Hold.InFlight | Hold.Deadline;
+    call.settled = true;
+    pool.drop(call, Hold.Live);
+    pool.drop(call, Hold.InFlight);
+    expect(pool.size).toBe(0);
+    pool.drop(call, Hold.Deadline);
+    expect(pool.size).toBe(1);
+    // Released but not yet reused: still reads as settled, so late code leaves it alone.
+    expect(call.settled).toBe(true);
+    pool.drop(call, Hold.Deadline); // no double release
+    expect(pool.size).toBe(1);
+    const generation = call.generation;
+    const again = pool.acquire();
+    expect(again).toBe(call);
+    expect(again.generation).toBe(generation + 1);
+    expect(again.settled).toBe(false);
+    expect(again.seqId).toBe(0);
+    expect(again.holds).toBe(Hold.Live);
+  });
+
+  it('never reuses an unpooled call', () => {
+    const pool = new PendingCallPool();
+    const call = new PendingCall();
+    call.pooled = false;
+    call.holds = Hold.Live;
+    pool.drop(call, Hold.Live);
+    expect(pool.size).toBe(0);
+  });
+});
