@@ -50,6 +50,8 @@ export interface SparePoolOptions {
   fork: () => ChildProcess;
 }
 
+/** Refill after a take even if no worker of the group reports serving within this time. */
+const REFILL_FALLBACK_MS = 500;
 /** How long a spare that was asked to stop may take before it is killed. */
 const STOP_WAIT_MS = 2000;
 
@@ -58,6 +60,7 @@ export class SparePool {
   readonly #spares: Record<GroupName, SpareProcess[]> = { normal: [], vip: [] };
   readonly #failures: Record<GroupName, number> = { normal: 0, vip: 0 };
   readonly #refillTimers: Record<GroupName, NodeJS.Timeout | null> = { normal: null, vip: null };
+  readonly #fallbackTimers: Record<GroupName, NodeJS.Timeout | null> = { normal: null, vip: null };
   #active = false;
 
   constructor(options: SparePoolOptions) {
@@ -71,7 +74,11 @@ export class SparePool {
     this.#fill('vip');
   }
 
-  /** A ready spare of `group`, removed from the pool (which boots its successor), or null. */
+  /**
+   * A ready spare of `group`, removed from the pool, or null. Its successor
+   * boots once the taken spare serves (refill()), not now: forking and
+   * booting a Node process would delay the takeover it is meant to speed up.
+   */
   take(group: GroupName): SpareProcess | null {
     const spares = this.#spares[group];
     const index = spares.findIndex((spare) => spare.ready && isUsable(spare.child));
@@ -79,8 +86,20 @@ export class SparePool {
     const [spare] = spares.splice(index, 1);
     spare!.release();
     this.#publish(group);
-    this.#fill(group);
+    // Should the takeover never finish (the spare dies, the index goes down), refill anyway.
+    if (this.#fallbackTimers[group] === null) {
+      this.#fallbackTimers[group] = setTimeout(() => this.refill(group), REFILL_FALLBACK_MS);
+      this.#fallbackTimers[group].unref();
+    }
     return spare!;
+  }
+
+  /** Boots spares up to the target (a worker of `group` started serving: the takeover is over). */
+  refill(group: GroupName): void {
+    const timer = this.#fallbackTimers[group];
+    if (timer !== null) clearTimeout(timer);
+    this.#fallbackTimers[group] = null;
+    this.#fill(group);
   }
 
   hasReady(group: GroupName): boolean {
@@ -107,9 +126,11 @@ export class SparePool {
   #deactivate(): void {
     this.#active = false;
     for (const group of ['normal', 'vip'] as const) {
-      const timer = this.#refillTimers[group];
-      if (timer !== null) clearTimeout(timer);
-      this.#refillTimers[group] = null;
+      for (const timers of [this.#refillTimers, this.#fallbackTimers]) {
+        const timer = timers[group];
+        if (timer !== null) clearTimeout(timer);
+        timers[group] = null;
+      }
     }
   }
 

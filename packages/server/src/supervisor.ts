@@ -269,6 +269,7 @@ export class Supervisor {
   }
 
   #onReady(worker: ManagedWorker, isRestart: boolean): void {
+    if (worker.fromSpare) this.#spares.refill(worker.channel.group);
     if (!isRestart) return;
     this.#events.emit('workerRestart', {
       group: worker.channel.group,

@@ -41,6 +41,10 @@ interface Variant {
   killMinMs: number;
   killMaxMs: number;
   workUsMax: number;
+  /** spareWorkers of the server. */
+  spares: number;
+  /** Judged targets (ms); undefined: reported, not judged. */
+  targets: { recoveryP99Ms?: number; recoveryP50Ms?: number; worstGapMs?: number };
 }
 
 interface ChaosReport {
@@ -53,8 +57,11 @@ interface ChaosReport {
   poisons: number;
   poisonSeqIds: number[];
   restarts: number;
+  spareRestarts: number;
   unrecovered: number;
   recoveryMs: Summary;
+  recoveryBySpareMs: Summary;
+  recoveryColdMs: Summary;
   detectionMs: Summary;
 }
 
@@ -82,8 +89,9 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
       vipWorkers: variant.vipWorkers,
       maxClients: variant.clients + 2,
       // Replace at once, and never give up on a worker: the monkey is not a crash loop.
-      restartBackoff: { initialMs: 10, maxMs: 50, factor: 1 },
+      restartBackoff: { initialMs: 0, maxMs: 50, factor: 1 },
       crashLoop: { maxCrashes: 1_000_000, windowMs: 1000 },
+      spareWorkers: variant.spares,
     },
     load: load('s'),
     chaos: { minMs: variant.killMinMs, maxMs: variant.killMaxMs, seed: deriveSeed(context.seed, 'chaos') },
@@ -148,7 +156,13 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
       repliedNotRun: once.repliedNotRun,
       unknownRuns: once.unknownRuns,
       runsLogged: once.runs,
+      spares: variant.spares,
+      spareRestarts: chaos.spareRestarts,
+      coldRestarts: chaos.restarts - chaos.spareRestarts,
       recoveryMs: { ...recovery },
+      recoveryBySpareMs: { ...chaos.recoveryBySpareMs },
+      recoveryColdMs: { ...chaos.recoveryColdMs },
+      worstGapMs: total.maxGapMs,
       detectionMs: { ...chaos.detectionMs },
       unrecovered: chaos.unrecovered,
       perCaller: Object.fromEntries(
@@ -184,6 +198,7 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
         `<= ${chaos.kills} (kills)`,
       ),
       zero('killed workers that never served again', chaos.unrecovered),
+      ...targetChecks(variant, chaos, total.maxGapMs),
       check(
         'clean stop (workers gone, segment unlinked)',
         stop.stopped && stop.workersLeft.length === 0 && !stop.segmentLeft,
@@ -191,9 +206,47 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
         'stopped, no worker, no segment',
       ),
     ],
-    summary: `kills ${chaos.kills}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, dup ${once.duplicated}, recovery p50 ${recovery.p50} ms p99 ${recovery.p99} ms max ${recovery.max} ms`,
+    summary:
+      `kills ${chaos.kills}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, dup ${once.duplicated}, ` +
+      `detection p50 ${chaos.detectionMs.p50} ms p99 ${chaos.detectionMs.p99} ms, ` +
+      `recovery p50 ${recovery.p50} ms p99 ${recovery.p99} ms max ${recovery.max} ms ` +
+      `(spare ${chaos.spareRestarts}: p50 ${chaos.recoveryBySpareMs.p50} p99 ${chaos.recoveryBySpareMs.p99} ms; ` +
+      `cold ${chaos.restarts - chaos.spareRestarts}: p50 ${chaos.recoveryColdMs.p50} ms), worst gap ${total.maxGapMs} ms`,
   };
 }
+
+// The recovery targets of warm spares (kill -> replacement serving, as the
+// monkey measures it, and the longest a caller went without a reply).
+function targetChecks(variant: Variant, chaos: ChaosReport, worstGapMs: number) {
+  const { recoveryP50Ms, recoveryP99Ms, worstGapMs: gapTarget } = variant.targets;
+  const checks = [];
+  if (recoveryP50Ms !== undefined)
+    checks.push(
+      check(
+        `recovery p50 under ${recoveryP50Ms} ms`,
+        chaos.recoveryMs.p50 < recoveryP50Ms,
+        chaos.recoveryMs.p50,
+        `< ${recoveryP50Ms}`,
+      ),
+    );
+  if (recoveryP99Ms !== undefined)
+    checks.push(
+      check(
+        `recovery p99 under ${recoveryP99Ms} ms`,
+        chaos.recoveryMs.p99 < recoveryP99Ms,
+        chaos.recoveryMs.p99,
+        `< ${recoveryP99Ms}`,
+      ),
+    );
+  if (gapTarget !== undefined)
+    checks.push(
+      check(`worst gap a caller saw under ${gapTarget} ms`, worstGapMs < gapTarget, worstGapMs, `< ${gapTarget}`),
+    );
+  return checks;
+}
+
+/** Warm spares per group: enough to cover the kills made while the spares taken are replaced. */
+const SPARES = 3;
 
 export const workerCrashScenarios: Scenario[] = [
   {
@@ -210,6 +263,8 @@ export const workerCrashScenarios: Scenario[] = [
         killMinMs: 50,
         killMaxMs: 200,
         workUsMax: 300,
+        spares: SPARES,
+        targets: { recoveryP99Ms: 50, worstGapMs: 150 },
       }),
   },
   {
@@ -225,6 +280,8 @@ export const workerCrashScenarios: Scenario[] = [
         killMinMs: 5,
         killMaxMs: 30,
         workUsMax: 1000,
+        spares: SPARES,
+        targets: { recoveryP50Ms: 50 },
       }),
   },
 ];
