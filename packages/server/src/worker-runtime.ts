@@ -1,4 +1,4 @@
-import { AdaptiveSpin } from '@phoenix-ipc/client/internal';
+import { SpinThenPark, type Waiter } from '@phoenix-ipc/client/internal';
 import { FdWatcher } from '@phoenix-ipc/native-shm';
 import {
   Frames,
@@ -36,6 +36,7 @@ export interface WorkerRuntimeConfig {
 
 const BATCH_PER_SLOT = 64;
 const SLICE_MS = 2;
+const SLICE_US = SLICE_MS * 1000;
 
 /**
  * The worker's serving loop, a coordinator over parts with one job each:
@@ -48,21 +49,22 @@ const SLICE_MS = 2;
  *
  * The loop round-robins over the served slots, a batch per slot, for a
  * slice of at most SLICE_MS before it lets the event loop in. With nothing
- * to do it spins briefly (adaptive), then publishes PARKED and sleeps on the
- * eventfd through a libuv watcher (no thread, no CPU).
+ * to do it waits like a caller does (the Waiter, client/waiter.ts): a spin
+ * for the learned budget, then PARKED and a sleep on the eventfd through a
+ * libuv watcher (no thread, no CPU).
  */
 export class WorkerRuntime {
   readonly #config: WorkerRuntimeConfig;
   readonly #words: Int32Array;
-  readonly #channel: WorkerChannel;
   readonly #slots: ServedSlots;
   readonly #release: RequestRelease;
   readonly #publisher: ReplyPublisher;
   readonly #executor: RequestExecutor;
-  readonly #spin: AdaptiveSpin;
+  readonly #waiter: Waiter;
   readonly #watcher: FdWatcher;
   readonly #safetyWake: SafetyWake;
   readonly #runBound = () => this.#run();
+  readonly #hasWorkBound = () => this.#hasWork();
   #running = false;
   #runScheduled = false;
   #stopping = false;
@@ -74,7 +76,6 @@ export class WorkerRuntime {
     const { layout, channel } = config;
     this.#config = config;
     this.#words = layout.views.words;
-    this.#channel = channel;
     this.#slots = new ServedSlots(layout, channel, config.slotDoorbellFds, config.onCorruptSlot);
     // Chosen once: one lane writes its reply in place; lanes copy theirs in.
     const zeroCopy = layout.options.concurrency === 1;
@@ -96,7 +97,7 @@ export class WorkerRuntime {
       onRequestDone: config.onRequestDone,
       onAsyncSettled: (slot, failure) => this.#afterAsync(slot, failure),
     });
-    this.#spin = new AdaptiveSpin(config.waitStrategy);
+    this.#waiter = new SpinThenPark(config.waitStrategy, this.#words, channel.parkedIndex);
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true });
     this.#safetyWake = new SafetyWake(
       () => this.#lookIfIdle(),
@@ -133,13 +134,14 @@ export class WorkerRuntime {
     this.#watcher.close();
     this.#publisher.close();
     this.#safetyWake.stop();
-    Atomics.store(this.#words, this.#channel.parkedIndex, 0);
+    this.#waiter.wake();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #onDoorbell(): void {
-    Atomics.store(this.#words, this.#channel.parkedIndex, 0);
-    this.#spin.woke(performance.now());
+    // A caller rang; its compareExchange already cleared PARKED. wake()
+    // clears it anyway and teaches the spin budget how long we slept.
+    this.#waiter.wake();
     this.#run();
   }
 
@@ -185,44 +187,19 @@ export class WorkerRuntime {
           }
           continue;
         }
-        if (this.#idleSpin()) continue;
-        if (this.#park()) break;
+        // Nothing to do: spin for the learned budget, then park.
+        executor.forgetClock();
+        if (this.#waiter.spin(this.#hasWorkBound, SLICE_US)) continue;
+        if (this.#waiter.neverParks) {
+          this.#schedule(); // 'spin': look again after the event loop's turn
+          break;
+        }
+        if (this.#waiter.park(this.#hasWorkBound)) break; // the doorbell's watcher calls #onDoorbell
       }
     } finally {
       this.#running = false;
     }
     if (this.#stopping && executor.idle) this.#finish();
-  }
-
-  // Spins on the rings for the adaptive budget; true if work showed up.
-  #idleSpin(): boolean {
-    this.#executor.forgetClock();
-    const start = performance.now();
-    const budgetUs = this.#spin.budgetAt(start);
-    if (budgetUs <= 0) return false;
-    const limitMs = Math.min(budgetUs / 1000, SLICE_MS);
-    for (let polls = 1; ; polls++) {
-      if (this.#hasWork()) {
-        this.#spin.succeeded((performance.now() - start) * 1000);
-        return true;
-      }
-      if ((polls & 15) === 0 && performance.now() - start >= limitMs) break;
-    }
-    if (this.#spin.strategy === 'spin') this.#schedule();
-    return false;
-  }
-
-  // Publishes PARKED, re-checks, and returns true if it may sleep.
-  #park(): boolean {
-    if (this.#spin.strategy === 'spin') return true; // #idleSpin scheduled the next run
-    const words = this.#words;
-    Atomics.store(words, this.#channel.parkedIndex, 1);
-    if (this.#hasWork()) {
-      Atomics.store(words, this.#channel.parkedIndex, 0);
-      return false;
-    }
-    this.#spin.parked(performance.now());
-    return true;
   }
 
   #hasWork(): boolean {
