@@ -1,7 +1,6 @@
 import {
   decodeErrorPayload,
   Frames,
-  MsgStatus,
   PhoenixError,
   type PhoenixShmLayout,
   RESPONSE_FRAME_BYTES,
@@ -127,7 +126,7 @@ export class ReplyReader {
       return;
     }
     const payload = copyPayload(this.#bytes, start, payloadLen, target);
-    const reply: Reply = { seqId, funcId, status: MsgStatus.Completed, payloadLen, payload };
+    const reply: Reply = { seqId, funcId, payloadLen, payload };
     sink.settle(call, reply, null, queueWaitUs, handlerUs, true);
   }
 }

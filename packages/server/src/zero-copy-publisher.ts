@@ -1,10 +1,4 @@
-import {
-  type ErrorPayload,
-  encodeErrorPayload,
-  Frames,
-  MsgStatus,
-  RESPONSE_FRAME_BYTES,
-} from '@phoenix-ipc/shm-layout';
+import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
 import type { Lane } from './lane.js';
 import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
 import type { ServedSlot } from './served-slots.js';
@@ -55,17 +49,7 @@ export class ZeroCopyPublisher implements ReplyPublisher {
   }
 
   publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
-    Frames.writeResponseFrame(
-      this.#words,
-      lane.reply,
-      lane.seqId,
-      funcId,
-      length,
-      MsgStatus.Completed,
-      false,
-      lane.queueWaitUs,
-      handlerUs,
-    );
+    Frames.writeResponseFrame(this.#words, lane.reply, lane.seqId, funcId, length, false, lane.queueWaitUs, handlerUs);
     this.#commit(lane, length);
     return true;
   }
@@ -79,7 +63,6 @@ export class ZeroCopyPublisher implements ReplyPublisher {
       lane.seqId,
       lane.funcId,
       length,
-      MsgStatus.Failed,
       true,
       lane.queueWaitUs,
       handlerUs,
