@@ -176,6 +176,10 @@ export class ServedSlots {
  * its request in place, so a request's space goes only once its handler is
  * done. Two ways, one per reply mode, chosen once with the reply publisher:
  * ReleaseUpToHold (zero copy, one lane) and ReleaseInOrder (lanes).
+ *
+ * release()/releaseTo() store the ring's head with release order; partner:
+ * the caller's load of the head when its cached copy says the ring is full.
+ * So our last read of a request happens-before the caller writes over it.
  */
 export interface RequestRelease {
   /** A request was just taken from the ring (`done`: nobody runs it); returns what to mark done later, if anything. */
