@@ -1,7 +1,6 @@
 import {
   decodeErrorPayload,
   Frames,
-  MsgStatus,
   PhoenixError,
   type PhoenixShmLayout,
   RESPONSE_FRAME_BYTES,
@@ -133,7 +132,6 @@ export class ReplyReader {
       reply = {
         seqId,
         funcId,
-        status: MsgStatus.Completed,
         payloadLen,
         payload: copyOut(this.#bytes, start, payloadLen),
       };
@@ -150,13 +148,12 @@ export class ReplyReader {
   #intoReply(target: Uint8Array, seqId: number, funcId: number, payloadLen: number): Reply {
     let reply = this.#intoReplies.get(target);
     if (reply === undefined) {
-      reply = { seqId, funcId, status: MsgStatus.Completed, payloadLen, payload: target.subarray(0, payloadLen) };
+      reply = { seqId, funcId, payloadLen, payload: target.subarray(0, payloadLen) };
       this.#intoReplies.set(target, reply);
       return reply;
     }
     reply.seqId = seqId;
     reply.funcId = funcId;
-    reply.status = MsgStatus.Completed;
     if (reply.payloadLen !== payloadLen || reply.payload.length !== payloadLen) {
       reply.payload = target.subarray(0, payloadLen);
     }

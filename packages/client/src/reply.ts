@@ -1,7 +1,5 @@
-import type { MsgStatus } from '@phoenix-ipc/shm-layout';
-
 /**
- * A successful call's answer.
+ * A successful call's answer (a failed call rejects with a PhoenixError instead).
  *
  * call/callAsync/callSync: a new object each time, and `payload` is a copy
  * the caller owns for as long as it likes: a Buffer (from Node's pool for
@@ -17,8 +15,6 @@ export interface Reply {
   seqId: number;
   /** What the handler set in response.funcId (by default the request's func id). */
   funcId: number;
-  /** Always MsgStatus.Completed: failures reject with a PhoenixError. */
-  status: MsgStatus;
   payloadLen: number;
   payload: Uint8Array;
 }

@@ -13,6 +13,21 @@ import { AdaptiveSpin } from './adaptive-spin.js';
  *
  * The PARKED word is the consumer half of the doorbell handshake (see
  * doorbell-flag.ts): a producer rings only a consumer that published it.
+ *
+ * What each strategy costs while a side waits (docs/tuning.md; on a small
+ * VM a wake-up from park costs 10-30 µs, a spinning hand-off under 1 µs):
+ *
+ *   'spin'      a whole core per waiting side, for as long as it waits
+ *               (polls in slices of `sliceUs`, yielding to the event loop in
+ *               between); never parks, so producers never make a syscall.
+ *               Lowest latency; only where cores are to spare.
+ *   'adaptive'  after each piece of work, a spin of the learned budget
+ *               (AdaptiveSpin: 4-120 µs), then park: CPU grows with the
+ *               message rate and is ~0 when idle; on an oversubscribed
+ *               machine the budget drops to its 4 µs floor (close to 'block').
+ *   'block'     no spin: ~0 CPU while waiting, but a message that finds the
+ *               side parked pays a wake-up, and its producer one eventfd
+ *               write (one per park, thanks to the flag's compareExchange).
  */
 export interface Waiter {
   /** 'spin' never parks: the side keeps polling, yielding to the event loop between slices. */

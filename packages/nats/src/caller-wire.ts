@@ -6,7 +6,6 @@
 
 import { errors, headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { PhoenixError, type Reply } from '@phoenix-ipc/client';
-import { MsgStatus } from '@phoenix-ipc/shm-layout';
 import { decodeError } from './error-wire.js';
 import {
   DEADLINE_HEADER,
@@ -65,7 +64,6 @@ export function readReply(msg: Msg, subject: string, seqId: number, funcId: numb
   return {
     seqId,
     funcId: replyFuncId === '' ? funcId : Number(replyFuncId),
-    status: MsgStatus.Completed,
     payloadLen: payload.length,
     payload,
   };

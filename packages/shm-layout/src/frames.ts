@@ -11,7 +11,7 @@ import {
   RESPONSE_HANDLER_TIME_OFFSET,
   RESPONSE_HEADER_OFFSET,
   RESPONSE_QUEUE_WAIT_OFFSET,
-  RESPONSE_STATUS_OFFSET,
+  RESPONSE_RESERVED_OFFSET,
 } from './protocol.js';
 
 /**
@@ -110,13 +110,12 @@ export function writeResponseFrame(
   seqId: number,
   funcId: number,
   payloadLen: number,
-  status: number,
   isError: boolean,
   queueWaitUs: number,
   handlerUs: number,
 ): void {
   writeHeader(words, frame + RESPONSE_HEADER_OFFSET, seqId, funcId, payloadLen);
-  words[(frame + RESPONSE_STATUS_OFFSET) >> 2] = status;
+  words[(frame + RESPONSE_RESERVED_OFFSET) >> 2] = 0;
   words[(frame + RESPONSE_ERROR_FLAG_OFFSET) >> 2] = isError ? 1 : 0;
   words[(frame + RESPONSE_QUEUE_WAIT_OFFSET) >> 2] = queueWaitUs | 0;
   words[(frame + RESPONSE_HANDLER_TIME_OFFSET) >> 2] = handlerUs | 0;
@@ -132,10 +131,6 @@ export function responseFuncId(words: Int32Array, frame: number): number {
 
 export function responsePayloadLen(words: Int32Array, frame: number): number {
   return words[(frame + RESPONSE_HEADER_OFFSET + MSG_PAYLOAD_LEN_OFFSET) >> 2]! >>> 0;
-}
-
-export function responseStatus(words: Int32Array, frame: number): number {
-  return words[(frame + RESPONSE_STATUS_OFFSET) >> 2]!;
 }
 
 export function responseIsError(words: Int32Array, frame: number): boolean {

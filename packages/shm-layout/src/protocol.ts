@@ -13,11 +13,13 @@
  * state word, which caller, worker and supervisor change only with
  * compare-and-swap, and the attempt number), the MsgHeader, the absolute
  * deadline, then the payload. A reply record is a ResponseFrame: the MsgHeader,
- * the status and timings, then the payload (for failures, a UTF-8 JSON error).
+ * the error flag and timings, then the payload (for failures, a UTF-8 JSON
+ * error). Word 16 of a ResponseFrame is reserved (written 0, read by
+ * nobody), so the error flag and timings keep their offsets.
  *
  *   RequestFrame                          ResponseFrame
  *   0  STATE        i32 (RequestState)    0  MsgHeader (16 bytes)
- *   4  ATTEMPT      i32 (1 = first run)   16 STATUS        i32 (MsgStatus)
+ *   4  ATTEMPT      i32 (1 = first run)   16 (reserved)    i32 (written 0)
  *   8  MsgHeader    (16 bytes)            20 ERROR_FLAG    i32 (1 = payload is an error)
  *   24 DEADLINE     f64 (CLOCK_MONOTONIC  24 QUEUE_WAIT_US i32 (time queued before the handler)
  *                   ms; 0 = none)         28 HANDLER_US    i32 (handler run time)
@@ -42,7 +44,8 @@ export const REQUEST_SENT_AT_OFFSET = 32;
 export const REQUEST_FRAME_BYTES = 40;
 
 export const RESPONSE_HEADER_OFFSET = 0;
-export const RESPONSE_STATUS_OFFSET = 16;
+/** Reserved (written 0); keeps ERROR_FLAG and the timings where they are. */
+export const RESPONSE_RESERVED_OFFSET = 16;
 export const RESPONSE_ERROR_FLAG_OFFSET = 20;
 export const RESPONSE_QUEUE_WAIT_OFFSET = 24;
 export const RESPONSE_HANDLER_TIME_OFFSET = 28;
@@ -84,9 +87,13 @@ export const Priority = {
 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
+/**
+ * How a call ended, in the design's words (docs/design-mapping.md). A reply
+ * record says it with its ERROR_FLAG; a caller sees Completed as a resolved
+ * call and Failed as a PhoenixError. A request's life before that is its
+ * RequestState word, so the design's Pending and Processing have no value here.
+ */
 export const MsgStatus = {
-  Pending: 0,
-  Processing: 1,
   Completed: 2,
   Failed: 3,
 } as const;

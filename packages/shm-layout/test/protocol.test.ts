@@ -16,6 +16,7 @@ import {
   RESPONSE_FRAME_BYTES,
   RequestState,
 } from '../src/index.js';
+import { RESPONSE_RESERVED_OFFSET } from '../src/protocol.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -103,8 +104,8 @@ describe('protocol constants', () => {
     expect(Priority).toEqual({ Low: 0, Normal: 0, High: 1, Vip: 1 });
   });
 
-  it('MsgStatus: Pending 0, Processing 1, Completed 2, Failed 3', () => {
-    expect(MsgStatus).toEqual({ Pending: 0, Processing: 1, Completed: 2, Failed: 3 });
+  it('MsgStatus: Completed 2, Failed 3', () => {
+    expect(MsgStatus).toEqual({ Completed: 2, Failed: 3 });
   });
 
   it('RequestState: Pending 0, Taken 1, Cancelled 2, Moved 3, Done 4, Failed 5', () => {
@@ -168,14 +169,15 @@ describe('Frames', () => {
     expect(Frames.requestSeqId(v.words, 0)).toBe(9);
   });
 
-  it('writes a response frame: the wire header, status, error flag and timings', () => {
+  it('writes a response frame: the wire header, error flag and timings; the reserved word is 0', () => {
     const v = views();
-    Frames.writeResponseFrame(v.words, 128, Number.MAX_SAFE_INTEGER, 1001, 40, MsgStatus.Failed, true, 1500, 250);
+    v.words.fill(-1);
+    Frames.writeResponseFrame(v.words, 128, Number.MAX_SAFE_INTEGER, 1001, 40, true, 1500, 250);
     expect(MsgHeader.readFrom(v.bytes, 128)).toEqual(new MsgHeader(Number.MAX_SAFE_INTEGER, 1001, 40));
     expect(Frames.responseSeqId(v.words, 128)).toBe(Number.MAX_SAFE_INTEGER);
     expect(Frames.responseFuncId(v.words, 128)).toBe(1001);
     expect(Frames.responsePayloadLen(v.words, 128)).toBe(40);
-    expect(Frames.responseStatus(v.words, 128)).toBe(MsgStatus.Failed);
+    expect(v.words[(128 + RESPONSE_RESERVED_OFFSET) >> 2]).toBe(0);
     expect(Frames.responseIsError(v.words, 128)).toBe(true);
     expect(Frames.responseQueueWaitUs(v.words, 128)).toBe(1500);
     expect(Frames.responseHandlerUs(v.words, 128)).toBe(250);
@@ -183,8 +185,7 @@ describe('Frames', () => {
 
   it('writes a successful response with the error flag clear', () => {
     const v = views();
-    Frames.writeResponseFrame(v.words, 0, 1, 1001, 0, MsgStatus.Completed, false, 0, 0);
+    Frames.writeResponseFrame(v.words, 0, 1, 1001, 0, false, 0, 0);
     expect(Frames.responseIsError(v.words, 0)).toBe(false);
-    expect(Frames.responseStatus(v.words, 0)).toBe(MsgStatus.Completed);
   });
 });

@@ -1,0 +1,85 @@
+import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
+import type { Lane } from './lane.js';
+import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
+import type { ServedSlot, ServedSlots } from './served-slots.js';
+
+/**
+ * Concurrency > 1: each lane's handler writes into the lane's scratch; the
+ * finished reply is copied into the response ring as a whole record. When
+ * the ring has no room, the record waits in the slot's backlog, in order, and
+ * the slot takes no new requests until the backlog is through (its lane is
+ * free meanwhile). A retry timer runs the loop while any backlog waits.
+ */
+export class CopyingPublisher implements ReplyPublisher {
+  readonly #words: Int32Array;
+  readonly #replyRoom: number;
+  readonly #slots: ServedSlots;
+  readonly #retry: RetryTimer;
+
+  constructor(config: ReplyPublisherConfig) {
+    this.#words = config.layout.views.words;
+    this.#replyRoom = config.replyRoom;
+    this.#slots = config.slots;
+    const slots = config.slots;
+    this.#retry = new RetryTimer(config.runLoop, () => slots.active.some((slot) => slot.backlog.length > 0));
+  }
+
+  // Room is found when the reply is done (or it waits in the backlog).
+  reserve(): boolean {
+    return true;
+  }
+
+  abort(): void {}
+
+  room(lane: Lane): Uint8Array {
+    return lane.scratch!;
+  }
+
+  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
+    return this.#publishCopy(lane, funcId, lane.scratch!.subarray(0, length), false, handlerUs);
+  }
+
+  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean {
+    const room = new Uint8Array(this.#replyRoom);
+    const length = encodeErrorPayload(room, error);
+    return this.#publishCopy(lane, lane.funcId, room.subarray(0, length), true, handlerUs);
+  }
+
+  // Copies a finished reply into the response ring, or queues it when the
+  // ring has no room (or replies are queued before it: order is kept).
+  #publishCopy(lane: Lane, funcId: number, body: Uint8Array, isError: boolean, handlerUs: number): boolean {
+    const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + body.length);
+    const words = new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2);
+    Frames.writeResponseFrame(words, 0, lane.seqId, funcId, body.length, isError, lane.queueWaitUs, handlerUs);
+    bytes.set(body, RESPONSE_FRAME_BYTES);
+    const slot = lane.slot;
+    if (slot.backlog.length > 0 || !this.#tryPush(slot, bytes)) {
+      slot.backlog.push({ bytes, stateIndex: lane.stateIndex });
+      this.#retry.arm();
+      return false;
+    }
+    announce(this.#words, slot, lane.stateIndex);
+    return true;
+  }
+
+  // push() writes the record and then publishes it with the ring's release
+  // store (partner: the caller's acquire load of the tail in its reply reader).
+  #tryPush(slot: ServedSlot, bytes: Uint8Array): boolean {
+    if (!this.#slots.serves(slot)) return true; // slot gone: nobody to answer
+    return slot.responses.push(bytes);
+  }
+
+  flush(slot: ServedSlot): boolean {
+    while (slot.backlog.length > 0) {
+      const entry = slot.backlog[0]!;
+      if (!this.#tryPush(slot, entry.bytes)) return false;
+      slot.backlog.shift();
+      announce(this.#words, slot, entry.stateIndex);
+    }
+    return true;
+  }
+
+  close(): void {
+    this.#retry.cancel();
+  }
+}

@@ -1,0 +1,52 @@
+import { MsgHeader, type ThreadMonitor } from '@phoenix-ipc/shm-layout';
+import type { ResponseHeader } from './handler-registry.js';
+import type { ServedSlot, TakenRequest } from './served-slots.js';
+
+/**
+ * One handler-execution slot, with its own monitor record. A lane runs one
+ * request at a time, so it also holds that request's state (no allocation
+ * per request).
+ */
+export interface Lane {
+  index: number;
+  monitor: ThreadMonitor;
+  busy: boolean;
+  header: MsgHeader;
+  response: ResponseHeader;
+  /** Concurrency > 1: the handler writes its reply here; it is copied into the ring when done. */
+  scratch: Uint8Array | null;
+  // The request in progress:
+  slot: ServedSlot;
+  frame: number;
+  stateIndex: number;
+  /** Zero copy: absolute offset of the reply reserved in the response ring; -1 otherwise. */
+  reply: number;
+  seqId: number;
+  funcId: number;
+  /** Concurrency > 1: the request's place in the in-order release. */
+  order: TakenRequest | null;
+  startedAt: number;
+  /** From the caller's send time to the start, µs (-1 if the caller gave no time). */
+  queueWaitUs: number;
+}
+
+/** One lane per monitor record; `scratchBytes` > 0 gives each its own reply buffer. */
+export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: number): Lane[] {
+  return monitors.map((monitor, index) => ({
+    index,
+    monitor,
+    busy: false,
+    header: new MsgHeader(),
+    response: { seqId: 0, funcId: 0, payloadLen: 0 },
+    scratch: scratchBytes > 0 ? new Uint8Array(scratchBytes) : null,
+    slot: undefined as unknown as ServedSlot,
+    frame: -1,
+    stateIndex: -1,
+    reply: -1,
+    seqId: 0,
+    funcId: 0,
+    order: null,
+    startedAt: 0,
+    queueWaitUs: 0,
+  }));
+}

@@ -1,0 +1,91 @@
+import { ringIfParked } from '@phoenix-ipc/client/internal';
+import { type ErrorPayload, type PhoenixShmLayout, RequestState } from '@phoenix-ipc/shm-layout';
+import type { Lane } from './lane.js';
+import type { ServedSlot, ServedSlots } from './served-slots.js';
+
+/**
+ * How a finished request's reply gets into its slot's response ring. Two
+ * ways, chosen once by concurrency (docs/architecture.md, "zero copy"):
+ *
+ *  - ZeroCopyPublisher (concurrency 1): the reply's room is reserved in the
+ *    ring before the request is claimed and the handler writes into it;
+ *    publishing is a commit. No room: the request waits in its ring.
+ *  - CopyingPublisher (concurrency > 1): replies finish in any order, so each
+ *    handler writes into its lane's scratch and the reply is copied into the
+ *    ring when done. No room: the reply waits in the slot's backlog.
+ *
+ * The executor calls them in this order: reserve (before the claim), then
+ * abort (claim lost) or room → handler → publish / publishError.
+ */
+export interface ReplyPublisher {
+  /** Makes room for the lane's reply in `slot`; false if there is none now (the loop retries soon). */
+  reserve(lane: Lane, slot: ServedSlot): boolean;
+  /** The claim was lost after reserve: gives the room back. */
+  abort(slot: ServedSlot): void;
+  /** Where the handler writes its reply payload (maxPayloadBytes long). */
+  room(lane: Lane): Uint8Array;
+  /**
+   * Publishes the reply of `length` bytes the handler wrote into room(lane),
+   * with the func id it chose. True if it is in the ring and announced;
+   * false if it waits in the backlog.
+   */
+  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean;
+  /** Publishes a failure reply; true/false as publish. */
+  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean;
+  /** Pushes the replies still waiting in `slot`'s backlog; false if some still find no room. */
+  flush(slot: ServedSlot): boolean;
+  /** Stops the retry timer (the worker stops). */
+  close(): void;
+}
+
+export interface ReplyPublisherConfig {
+  layout: PhoenixShmLayout;
+  /** Room for one reply payload in a response record (what a failure reply may use). */
+  replyRoom: number;
+  slots: ServedSlots;
+  /** Runs the serving loop (the retry timer's callback). */
+  runLoop: () => void;
+}
+
+/**
+ * A reply is in the ring: ring the caller if it sleeps, then mark the request
+ * DONE. Release store of DONE; partner: the supervisor's compareExchange of
+ * TAKEN in recovery, which must not fail a request whose reply is out.
+ */
+export function announce(words: Int32Array, slot: ServedSlot, stateIndex: number): void {
+  ringIfParked(words, slot.parkedIndex, slot.doorbellFd);
+  Atomics.store(words, stateIndex, RequestState.Done);
+}
+
+const RETRY_MS = 1;
+
+/**
+ * Runs the loop again after RETRY_MS while replies find no room (a full
+ * response ring raises no doorbell here: the caller drains without telling).
+ * It re-arms itself while `stillBlocked()` says so.
+ */
+export class RetryTimer {
+  readonly #runLoop: () => void;
+  readonly #stillBlocked: () => boolean;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(runLoop: () => void, stillBlocked: () => boolean) {
+    this.#runLoop = runLoop;
+    this.#stillBlocked = stillBlocked;
+  }
+
+  arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(this.#fire, RETRY_MS);
+  }
+
+  cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#runLoop();
+    if (this.#stillBlocked()) this.arm();
+  };
+}

@@ -1,0 +1,89 @@
+import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
+import type { Lane } from './lane.js';
+import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
+import type { ServedSlot } from './served-slots.js';
+
+/**
+ * Concurrency 1: the handler writes its reply straight into the response
+ * ring. The room is reserved before the request is claimed, so a claimed
+ * request always has somewhere to answer; with no room the request stays
+ * queued and the loop looks again after the retry delay.
+ */
+export class ZeroCopyPublisher implements ReplyPublisher {
+  readonly #words: Int32Array;
+  readonly #buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly #maxPayload: number;
+  readonly #replyRoom: number;
+  readonly #retry: RetryTimer;
+
+  constructor(config: ReplyPublisherConfig) {
+    this.#words = config.layout.views.words;
+    this.#buffer = config.layout.buffer;
+    this.#maxPayload = config.layout.options.maxPayloadBytes;
+    this.#replyRoom = config.replyRoom;
+    // No backlog here: one retry per full ring, the loop re-arms it if still full.
+    this.#retry = new RetryTimer(config.runLoop, () => false);
+  }
+
+  reserve(lane: Lane, slot: ServedSlot): boolean {
+    const reply = slot.responses.reserve(RESPONSE_FRAME_BYTES + this.#replyRoom);
+    if (reply < 0) {
+      this.#retry.arm();
+      return false;
+    }
+    lane.reply = reply;
+    // This request's reply is the next message of the response ring: recovery
+    // compares the ring's published count with this mark to tell whether the
+    // reply went out before a crash. The lane is free, so its monitor is idle:
+    // the mark is read only once beginTransaction publishes the record.
+    lane.monitor.setReplyMark(slot.responses.producedCount);
+    return true;
+  }
+
+  abort(slot: ServedSlot): void {
+    slot.responses.abort();
+  }
+
+  room(lane: Lane): Uint8Array {
+    return new Uint8Array(this.#buffer, lane.reply + RESPONSE_FRAME_BYTES, this.#maxPayload);
+  }
+
+  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
+    Frames.writeResponseFrame(this.#words, lane.reply, lane.seqId, funcId, length, false, lane.queueWaitUs, handlerUs);
+    this.#commit(lane, length);
+    return true;
+  }
+
+  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean {
+    const room = new Uint8Array(this.#buffer, lane.reply + RESPONSE_FRAME_BYTES, this.#replyRoom);
+    const length = encodeErrorPayload(room, error);
+    Frames.writeResponseFrame(
+      this.#words,
+      lane.reply,
+      lane.seqId,
+      lane.funcId,
+      length,
+      true,
+      lane.queueWaitUs,
+      handlerUs,
+    );
+    this.#commit(lane, length);
+    return true;
+  }
+
+  // The commit is the ring's release store of the record (partner: the
+  // caller's acquire load of the tail in its reply reader), so the frame and
+  // payload written above are visible before the record is.
+  #commit(lane: Lane, length: number): void {
+    lane.slot.responses.commit(RESPONSE_FRAME_BYTES + length);
+    announce(this.#words, lane.slot, lane.stateIndex);
+  }
+
+  flush(): boolean {
+    return true;
+  }
+
+  close(): void {
+    this.#retry.cancel();
+  }
+}

@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SafetyWake } from '../src/safety-wake.js';
+import { ReleaseInOrder, ReleaseUpToHold, type ServedSlot } from '../src/served-slots.js';
+
+// A request ring as the release policies see it: a read position that take()
+// moves and the two release calls.
+function fakeSlot() {
+  const ring = {
+    readPositionBytes: 0,
+    readPositionCount: 0,
+    released: [] as string[],
+    take(bytes: number) {
+      this.readPositionBytes += bytes;
+      this.readPositionCount += 1;
+    },
+    release() {
+      this.released.push(`all@${this.readPositionCount}`);
+    },
+    releaseTo(bytes: number, count: number) {
+      this.released.push(`${bytes}/${count}`);
+    },
+  };
+  const slot = { requests: ring, inOrder: [], hold: null } as unknown as ServedSlot;
+  return { slot, ring };
+}
+
+describe('ReleaseInOrder (concurrency > 1)', () => {
+  it('releases up to the first request still running, then past it once it is done', () => {
+    const release = new ReleaseInOrder();
+    const { slot, ring } = fakeSlot();
+    ring.take(64);
+    const first = release.taken(slot, false);
+    ring.take(64);
+    release.taken(slot, true); // skipped: nobody runs it
+    ring.take(64);
+    const third = release.taken(slot, false);
+    release.release(slot);
+    expect(ring.released).toEqual([]);
+    third.done = true;
+    release.release(slot);
+    expect(ring.released).toEqual([]);
+    first.done = true;
+    release.release(slot);
+    expect(ring.released).toEqual(['192/3']);
+    expect(slot.inOrder).toEqual([]);
+  });
+});
+
+describe('ReleaseUpToHold (zero copy)', () => {
+  it('releases everything taken, except from a running async request onwards', () => {
+    const release = new ReleaseUpToHold();
+    const { slot, ring } = fakeSlot();
+    ring.take(64);
+    expect(release.taken()).toBeNull();
+    release.release(slot);
+    release.hold(slot, ring.readPositionBytes, ring.readPositionCount);
+    ring.take(64);
+    release.release(slot);
+    slot.hold = null;
+    release.release(slot);
+    expect(ring.released).toEqual(['all@1', '64/1', 'all@2']);
+  });
+});
+
+describe('SafetyWake', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('backs off from 250 ms to 4 s while idle and comes back to 250 ms on progress', () => {
+    vi.useFakeTimers();
+    const looks: number[] = [];
+    let progress = 0;
+    let work = false;
+    const wake = new SafetyWake(
+      () => {
+        looks.push(Date.now());
+        return work;
+      },
+      () => progress,
+    );
+    const start = Date.now();
+    wake.start();
+    vi.advanceTimersByTime(250 + 500 + 1000 + 2000 + 4000 + 4000);
+    expect(looks.map((at) => at - start)).toEqual([250, 750, 1750, 3750, 7750, 11750]);
+    progress++; // a request was served meanwhile: look soon again
+    vi.advanceTimersByTime(4000);
+    work = true; // and work found by the look itself keeps it at 250 ms
+    vi.advanceTimersByTime(250 + 250);
+    expect(looks.map((at) => at - start).slice(6)).toEqual([15750, 16000, 16250]);
+    wake.stop();
+    vi.advanceTimersByTime(10_000);
+    expect(looks).toHaveLength(9);
+  });
+});
