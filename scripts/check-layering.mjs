@@ -74,7 +74,7 @@ const ALLOWED = {
 /** What a package's tests (test/, devDependencies) may use beyond its layer and the harness. */
 const TEST_ONLY = {
   // The CLI is tried against live supervisors and clients.
-  '@phoenix-ipc/cli': ['@phoenix-ipc/server', '@phoenix-ipc/client'],
+  '@phoenix-ipc/cli': ['@phoenix-ipc/server'],
   '@phoenix-ipc/service': ['@phoenix-ipc/nats'],
 };
 
