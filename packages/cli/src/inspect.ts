@@ -96,6 +96,8 @@ export interface InspectReport {
   supervisor: SupervisorReport;
   options: ResolvedLayoutOptions;
   workers: WorkerReport[];
+  /** Warm spare workers booted and waiting for an index, per group (spareWorkers). */
+  sparesReady: { normal: number; vip: number };
   slots: SlotReport[];
 }
 
@@ -171,6 +173,7 @@ function readReport(name: string, size: number, layout: PhoenixShmLayout, locked
     supervisor,
     options: { ...layout.options },
     workers,
+    sparesReady: { normal: layout.sparesReady('normal'), vip: layout.sparesReady('vip') },
     slots,
   };
 }
@@ -252,6 +255,7 @@ export function renderInspect(report: InspectReport): string {
   lines.push(
     `supervisor  pid ${s.pid}  ${s.alive ? 'alive' : 'GONE'}  ${s.state}  heartbeat #${s.heartbeat}${s.heartbeatAgeMs === null ? '' : ` ${formatDuration(s.heartbeatAgeMs)} ago`}${s.lockedBy.length > 0 ? `  lock held by ${s.lockedBy.join(', ')}` : ''}`,
   );
+  lines.push(`spares      ${report.sparesReady.normal} normal, ${report.sparesReady.vip} VIP ready (warm worker processes)`);
   lines.push('', 'WORKERS');
   lines.push(
     table(

@@ -72,6 +72,7 @@ interface InspectDoc {
   version: number;
   supervisor: { pid: number; alive: boolean; state: string; epoch: number; heartbeat: number; heartbeatAgeMs: number };
   options: Record<string, unknown>;
+  sparesReady: { normal: number; vip: number };
   workers: {
     group: string;
     index: number;
@@ -205,6 +206,24 @@ describe('phoenix inspect', () => {
     for (const section of ['WORKERS', 'CONNECTION SLOTS', 'QUEUES', 'CONFIGURATION'])
       expect(text.stdout).toContain(section);
     for (const pid of live.workerPids) expect(text.stdout).toMatch(new RegExp(`\\b${pid}\\s+yes\\s+running\\b`));
+  });
+
+  it('shows how many warm spare workers are ready, per group', async () => {
+    const live = await liveServer('cli-spares');
+    const spares = async () => (await phoenixJson<InspectDoc>(['inspect', live.name])).sparesReady;
+    // The cluster keeps the default: one spare per group with workers, booted after start().
+    let last: InspectDoc['sparesReady'] | null = null;
+    await waitUntil(
+      async () => {
+        last = await spares();
+        return last.normal === 1 && last.vip === 1;
+      },
+      20_000,
+      'one ready spare per group',
+    );
+    expect(last).toEqual({ normal: 1, vip: 1 });
+    const text = await phoenix(['inspect', live.name]);
+    expect(text.stdout).toMatch(/^spares\s+1 normal, 1 VIP ready/m);
   });
 
   it('shows the seq id a worker is running and a duration that grows', async () => {
