@@ -8,6 +8,7 @@ import type { LoadTally } from '../protocol.js';
 import { deriveSeed } from '../random.js';
 import {
   atLeast,
+  type Check,
   check,
   formatCount,
   type MetricValue,
@@ -219,9 +220,9 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
 // monkey measures it, and the longest a caller went without a reply).
 // Percentiles of a few kills say nothing: a brief run (the app's own tests)
 // reports the figures and judges the targets only from MIN_KILLS_TO_JUDGE on.
-function targetChecks(variant: Variant, chaos: ChaosReport, worstGapMs: number) {
+function targetChecks(variant: Variant, chaos: ChaosReport, worstGapMs: number): Check[] {
   const { recoveryP50Ms, recoveryP99Ms, worstGapMs: gapTarget } = variant.targets;
-  const checks = [];
+  const checks: Check[] = [];
   if (chaos.kills < MIN_KILLS_TO_JUDGE) return checks;
   if (recoveryP50Ms !== undefined)
     checks.push(
