@@ -172,6 +172,19 @@ export class IpcServer extends Caller {
     return this.#supervisor!.state;
   }
 
+  /**
+   * In a worker process: the index it serves (`group`, `index`, and the
+   * channel's `generation`), read when asked. Null in the supervisor, and in
+   * a warm spare until it takes an index over: a worker script must not read
+   * its index once at startup, since a spare starts before it has one.
+   */
+  getWorkerInfo(): { group: 'normal' | 'vip'; index: number; generation: number } | null {
+    const host = this.#worker;
+    if (host === null || host.channel === null) return null;
+    const { group, index, generation } = host.environment;
+    return { group, index, generation };
+  }
+
   /** One entry per worker, normal group first. */
   getWorkerStats(): WorkerStats[] {
     return this.#requireSupervisor('getWorkerStats').getWorkerStats();

@@ -50,8 +50,6 @@ export interface SparePoolOptions {
   fork: () => ChildProcess;
 }
 
-/** Refill after a take even if no worker of the group reports serving within this time. */
-const REFILL_FALLBACK_MS = 500;
 /** How long a spare that was asked to stop may take before it is killed. */
 const STOP_WAIT_MS = 2000;
 
@@ -60,7 +58,8 @@ export class SparePool {
   readonly #spares: Record<GroupName, SpareProcess[]> = { normal: [], vip: [] };
   readonly #failures: Record<GroupName, number> = { normal: 0, vip: 0 };
   readonly #refillTimers: Record<GroupName, NodeJS.Timeout | null> = { normal: null, vip: null };
-  readonly #fallbackTimers: Record<GroupName, NodeJS.Timeout | null> = { normal: null, vip: null };
+  /** Indexes waiting for the next spare of their group to be ready (takeWhenReady). */
+  readonly #waiting: Record<GroupName, ((spare: SpareProcess | null) => void)[]> = { normal: [], vip: [] };
   #active = false;
 
   constructor(options: SparePoolOptions) {
@@ -76,8 +75,8 @@ export class SparePool {
 
   /**
    * A ready spare of `group`, removed from the pool, or null. Its successor
-   * boots once the taken spare serves (refill()), not now: forking and
-   * booting a Node process would delay the takeover it is meant to speed up.
+   * is forked on the next turn of the event loop, after the caller has sent
+   * the taken spare its index: forking first would delay the takeover.
    */
   take(group: GroupName): SpareProcess | null {
     const spares = this.#spares[group];
@@ -86,20 +85,21 @@ export class SparePool {
     const [spare] = spares.splice(index, 1);
     spare!.release();
     this.#publish(group);
-    // Should the takeover never finish (the spare dies, the index goes down), refill anyway.
-    if (this.#fallbackTimers[group] === null) {
-      this.#fallbackTimers[group] = setTimeout(() => this.refill(group), REFILL_FALLBACK_MS);
-      this.#fallbackTimers[group].unref();
-    }
+    setImmediate(() => this.#fill(group));
     return spare!;
   }
 
-  /** Boots spares up to the target (a worker of `group` started serving: the takeover is over). */
-  refill(group: GroupName): void {
-    const timer = this.#fallbackTimers[group];
-    if (timer !== null) clearTimeout(timer);
-    this.#fallbackTimers[group] = null;
-    this.#fill(group);
+  /**
+   * No spare is ready but one is booting: `use` gets the first that becomes
+   * ready (or null if none does: the booting ones died, or the pool stopped).
+   * Booting a fresh process instead would be slower than the spare that
+   * started earlier, and would compete with it for the CPU. False when no
+   * spare of `group` is booting.
+   */
+  takeWhenReady(group: GroupName, use: (spare: SpareProcess | null) => void): boolean {
+    if (!this.#active || !this.#spares[group].some((spare) => !spare.ready)) return false;
+    this.#waiting[group].push(use);
+    return true;
   }
 
   hasReady(group: GroupName): boolean {
@@ -126,12 +126,18 @@ export class SparePool {
   #deactivate(): void {
     this.#active = false;
     for (const group of ['normal', 'vip'] as const) {
-      for (const timers of [this.#refillTimers, this.#fallbackTimers]) {
-        const timer = timers[group];
-        if (timer !== null) clearTimeout(timer);
-        timers[group] = null;
-      }
+      const timer = this.#refillTimers[group];
+      if (timer !== null) clearTimeout(timer);
+      this.#refillTimers[group] = null;
+      for (const waiter of this.#waiting[group].splice(0)) waiter(null);
     }
+  }
+
+  // Waiters beyond the spares still booting would wait forever: they get null (a fresh process).
+  #releaseWaitersIfNoneBoots(group: GroupName): void {
+    const booting = this.#spares[group].filter((spare) => !spare.ready).length;
+    const waiting = this.#waiting[group];
+    while (waiting.length > booting) waiting.pop()!(null);
   }
 
   #groupStats(group: GroupName): SpareGroupStats {
@@ -170,6 +176,15 @@ export class SparePool {
       if (message?.t !== 'spare-ready') return;
       spare.ready = true;
       this.#failures[group] = 0;
+      const waiter = this.#waiting[group].shift();
+      if (waiter !== undefined) {
+        // An index waits for this very spare: hand it over without publishing it as ready.
+        spares.splice(spares.indexOf(spare), 1);
+        spare.release();
+        setImmediate(() => this.#fill(group));
+        waiter(spare);
+        return;
+      }
       this.#publish(group);
     };
     const onExit = () => {
@@ -179,6 +194,7 @@ export class SparePool {
       if (!spare.ready) this.#failed(group);
       this.#publish(group);
       this.#fill(group);
+      this.#releaseWaitersIfNoneBoots(group);
     };
     const spare: SpareProcess = {
       group,

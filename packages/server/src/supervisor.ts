@@ -269,7 +269,6 @@ export class Supervisor {
   }
 
   #onReady(worker: ManagedWorker, isRestart: boolean): void {
-    if (worker.fromSpare) this.#spares.refill(worker.channel.group);
     if (!isRestart) return;
     this.#events.emit('workerRestart', {
       group: worker.channel.group,

@@ -77,12 +77,28 @@ export class WorkerExitHandler {
     this.replace(worker);
   }
 
-  /** Starts the process that serves `worker`'s index next: a warm spare when one is ready, else a fresh one. */
+  /**
+   * Starts the process that serves `worker`'s index next: a ready warm spare,
+   * else the next spare that finishes booting, else a fresh process.
+   */
   replace(worker: ManagedWorker): void {
     if (!this.#mayStart()) return;
-    const spare = this.#parts.spares.take(worker.channel.group);
-    if (spare !== null) this.#parts.pool.adopt(worker, spare, true);
-    else this.#parts.pool.spawn(worker, true);
+    const { spares, pool } = this.#parts;
+    const group = worker.channel.group;
+    const spare = spares.take(group);
+    if (spare !== null) {
+      pool.adopt(worker, spare, true);
+      return;
+    }
+    const waiting = spares.takeWhenReady(group, (booted) => {
+      if (!this.#mayStart() || worker.child !== null) {
+        booted?.child.kill('SIGKILL'); // nobody needs it any more (stopping, or the index was started meanwhile)
+        return;
+      }
+      if (booted !== null) pool.adopt(worker, booted, true);
+      else pool.spawn(worker, true);
+    });
+    if (!waiting) pool.spawn(worker, true);
   }
 
   /** restartWorkers(): the worker's crash-loop window and backoff start afresh. */

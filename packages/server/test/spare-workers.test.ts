@@ -157,8 +157,9 @@ describe('a worker that dies while a spare is ready', () => {
     await waitUntil(() => restarts.length === 1, 10_000, 'the takeover');
     expect(restarts[0]).toMatchObject({ group: 'normal', workerIndex: 0, pid: sparePid, spare: true });
     expect(server.getWorkerStats()[0]).toMatchObject({ pid: sparePid, spare: true, alive: true, state: 'running' });
+    // The former spare knows the index it serves (getWorkerInfo()).
     const who = text.decode((await server.call(WHO, '', { timeoutMs: 10_000 })).payload);
-    expect(who.split(' ')[0]).toBe(String(sparePid));
+    expect(who).toBe(`${sparePid} normal 0`);
     // The pool refills in the background.
     await waitUntil(() => readySpares(server) === 1, 20_000, 'a new spare');
     expect(server.getSpareStats().normal.pids).not.toContain(sparePid);
@@ -209,14 +210,19 @@ describe('a worker that dies while a spare is ready', () => {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('with two indexes dead at once and one spare: one takes the spare, the other a fresh process; both serve', async () => {
+  it('with two indexes dead at once and one spare: one takes it, the other the next spare to finish booting; both serve', async () => {
     const { server, restarts } = await start({ normalWorkers: 2 });
     await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    const spare = server.getSpareStats().normal.pids[0]!;
     const pids = server.getWorkerStats().map((s) => s.pid);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitUntil(() => restarts.length === 2, 20_000, 'both indexes replaced');
     expect(restarts.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
-    expect(restarts.map((r) => r.spare).sort()).toEqual([false, true]);
+    expect(restarts[0]).toMatchObject({ pid: spare, spare: true });
+    // The second waited for the spare booted in the first one's place, not for a process of its own.
+    expect(restarts[1]!.spare).toBe(true);
+    expect(restarts[1]!.pid).not.toBe(spare);
+    for (const s of server.getWorkerStats()) expect(s).toMatchObject({ alive: true, state: 'running' });
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => server.call(ECHO, `e${i}`, { timeoutMs: 10_000 })),
     );
