@@ -255,7 +255,9 @@ export function renderInspect(report: InspectReport): string {
   lines.push(
     `supervisor  pid ${s.pid}  ${s.alive ? 'alive' : 'GONE'}  ${s.state}  heartbeat #${s.heartbeat}${s.heartbeatAgeMs === null ? '' : ` ${formatDuration(s.heartbeatAgeMs)} ago`}${s.lockedBy.length > 0 ? `  lock held by ${s.lockedBy.join(', ')}` : ''}`,
   );
-  lines.push(`spares      ${report.sparesReady.normal} normal, ${report.sparesReady.vip} VIP ready (warm worker processes)`);
+  lines.push(
+    `spares      ${report.sparesReady.normal} normal, ${report.sparesReady.vip} VIP ready (warm worker processes)`,
+  );
   lines.push('', 'WORKERS');
   lines.push(
     table(
