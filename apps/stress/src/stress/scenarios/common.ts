@@ -171,11 +171,13 @@ export async function stopServer(
   return { stopped, stopMs, workersLeft, segmentLeft };
 }
 
-/** Every worker pid a supervisor fixture reported (ready, restarts). */
+/** Every worker pid a supervisor fixture reported (ready, restarts, warm spares). */
 export function workerPidsOf(server: FixtureProcess): number[] {
   const pids = new Set<number>();
   for (const message of server.messages) {
     if (Array.isArray(message.stats)) for (const s of message.stats as WorkerBrief[]) if (s.pid > 0) pids.add(s.pid);
+    const spares = message.spares as Record<string, { pids: number[] }> | undefined;
+    if (spares !== undefined) for (const group of Object.values(spares)) for (const pid of group.pids) pids.add(pid);
     if (message.event === 'workerRestart') pids.add(Number((message.detail as { pid: number }).pid));
   }
   return [...pids];

@@ -1,14 +1,17 @@
 // Idle.*: a PhoenixIPC deployment with no traffic must cost next to nothing.
-// A supervisor with 4 normal + 2 VIP workers and one connected client serve
+// A supervisor with 4 normal + 2 VIP workers, their two warm spares and one connected client serve
 // some traffic, then sit idle; 1 s after the last call, the CPU time of every
 // thread of every process is read from /proc/<pid>/task/*/schedstat
 // (nanoseconds) over the scenario's duration.
 import { processCpuUs } from '../../bench/proc.js';
+import type { FixtureProcess } from '../child.js';
 import { atMost, check, type Scenario, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 import { startClient, startServer, stopServer, workerPidsOf } from './common.js';
 
 /** % of one core, in total, that the idle deployment may use. */
 const IDLE_LIMIT_PERCENT = 0.3;
+/** A warm spare waits on its IPC channel and nothing else. */
+const SPARE_LIMIT_PERCENT = 0.05;
 const SETTLE_MS = 1000;
 /**
  * V8 compacts a process's small heap once, about 8 s after it first goes
@@ -25,6 +28,18 @@ interface ProcessCpu {
   role: string;
   pid: number;
   percentOfCore: number;
+}
+
+/** The pids of the warm spares once both groups have theirs (the default: one per group). */
+async function readySpares(context: ScenarioContext, server: FixtureProcess): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await server.request({ cmd: 'spares' }, 'spares', 10_000);
+    const spares = answer.spares as Record<'normal' | 'vip', { ready: number; pids: number[] }>;
+    if ((spares.normal.ready >= 1 && spares.vip.ready >= 1) || Date.now() > deadline)
+      return [...spares.normal.pids.slice(0, spares.normal.ready), ...spares.vip.pids.slice(0, spares.vip.ready)];
+    await context.sleep(50);
+  }
 }
 
 async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
@@ -53,10 +68,12 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
   );
   const traffic = await client.waitFor((m) => 'idle' in m, 60_000);
   const supervisorCall = await server.process.request({ cmd: 'call', funcId: 1001, payload: 'last' }, 'called', 10_000);
+  const spares = await readySpares(context, server.process);
   await context.sleep(SETTLE_MS);
   const roles: [string, number][] = [
     ['supervisor', server.process.pid],
     ...server.workers.map((w): [string, number] => [`${w.group}[${w.index}]`, w.pid]),
+    ...spares.map((pid, i): [string, number] => [`spare ${i}`, pid]),
     ['client', client.pid],
   ];
   const before = roles.map(([, pid]) => processCpuUs(pid));
@@ -74,6 +91,8 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
     percentOfCore: Math.round(((processCpuUs(pid) - before[i]!) / elapsedUs) * 100 * 1000) / 1000,
   }));
   const total = perProcess.reduce((sum, p) => sum + p.percentOfCore, 0);
+  const spareCpu = perProcess.filter((p) => p.role.startsWith('spare'));
+  const worstSpare = Math.max(0, ...spareCpu.map((p) => p.percentOfCore));
   const stop = await stopServer(server.process, name, workerPidsOf(server.process));
   const idleFacts = traffic.idle as { calls: number; failed: number };
   return {
@@ -88,6 +107,8 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
       check('traffic served before the idle window', idleFacts.failed === 0, { ...idleFacts }, 'no failed call'),
       check('the supervisor served its own call', supervisorCall.ok === true, supervisorCall.ok === true, 'true'),
       atMost('idle CPU, all processes', total, IDLE_LIMIT_PERCENT, '% of one core'),
+      check('warm spares ready (one per group)', spares.length === 2, spares.length, '2'),
+      atMost('idle CPU of each warm spare', worstSpare, SPARE_LIMIT_PERCENT, '% of one core'),
       check(
         'clean stop (workers gone, segment unlinked)',
         stop.stopped && stop.workersLeft.length === 0 && !stop.segmentLeft,
@@ -102,7 +123,7 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
 export const idleScenarios: Scenario[] = [
   {
     name: 'Idle.connectedClient',
-    description: `supervisor + 4 normal + 2 VIP workers + 1 connected client, idle after traffic: under ${IDLE_LIMIT_PERCENT}% of one core in all (schedstat)`,
+    description: `supervisor + 4 normal + 2 VIP workers + 2 warm spares + 1 connected client, idle after traffic: under ${IDLE_LIMIT_PERCENT}% of one core in all, each spare under ${SPARE_LIMIT_PERCENT}% (schedstat)`,
     defaultDurationMs: 10_000,
     run: runIdle,
   },
