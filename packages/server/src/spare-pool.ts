@@ -5,8 +5,9 @@
  * supervisor hands one a worker index. A dead (or retiring) worker's channel
  * is then served within milliseconds instead of after a fresh Node boot.
  *
- * Spares belong to a group (a VIP index takes a VIP spare, so VIP never
- * waits behind normal). When one is taken the pool boots another in the
+ * Spares are kept per group (a VIP index takes a VIP spare, so a burst of
+ * normal crashes cannot use up what VIP needs); a group whose own spares are
+ * all taken borrows a ready one of the other group. When one is taken the pool boots another in the
  * background. A spare that dies before it is taken is simply replaced; one
  * that keeps failing to boot is retried after the restart backoff, and after
  * crashLoop.maxCrashes failures in a row its group runs without spares.
@@ -74,18 +75,25 @@ export class SparePool {
   }
 
   /**
-   * A ready spare of `group`, removed from the pool, or null. Its successor
-   * is forked on the next turn of the event loop, after the caller has sent
-   * the taken spare its index: forking first would delay the takeover.
+   * A ready spare of `group` (or, when it has none, of the other group),
+   * removed from the pool, or null. Its successor is forked on the next turn
+   * of the event loop, after the caller has sent the taken spare its index:
+   * forking first would delay the takeover.
    */
   take(group: GroupName): SpareProcess | null {
-    const spares = this.#spares[group];
+    return this.#takeFrom(group) ?? this.#takeFrom(group === 'vip' ? 'normal' : 'vip');
+  }
+
+  // A spare has no group until it takes an index: when its own group has none
+  // ready, a crashed index borrows one of the other group (which refills).
+  #takeFrom(pool: GroupName): SpareProcess | null {
+    const spares = this.#spares[pool];
     const index = spares.findIndex((spare) => spare.ready && isUsable(spare.child));
     if (index < 0) return null;
     const [spare] = spares.splice(index, 1);
     spare!.release();
-    this.#publish(group);
-    setImmediate(() => this.#fill(group));
+    this.#publish(pool);
+    setImmediate(() => this.#fill(pool));
     return spare!;
   }
 
