@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: the segment as one object graph (format, attach,
+// the views and accessors every part reads). The descriptors (segment-header,
+// worker-record, slot-record), the header codec, dispatch and recovery live
+// in their own modules; what stays here is what ties them to one mapping.
 import { monotonicNowMs, ThreadMonitor } from '@phoenix-ipc/monitor';
 import { PhoenixError, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import { CallerSlot } from './caller-slot.js';
