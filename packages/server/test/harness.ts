@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unlinkSegment } from '@phoenix-ipc/native-shm';
 import { ProcessHarness, type ScriptProcess, shmEntriesWithPrefix, sleep } from '@phoenix-ipc/test-kit';
-import type { IpcClient, IpcServer, WorkerStats } from '../src/index.js';
+import type { IpcClient, IpcServer, PhoenixError, WorkerStats } from '../src/index.js';
 
 /** Real processes and real /dev/shm entries, always cleaned up (even when a test fails). */
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -62,4 +63,27 @@ export function allIdle(server: IpcServer): boolean {
 /** A cluster fixture's worker stats (asks it on stdin). */
 export async function clusterStats(cluster: ScriptProcess): Promise<WorkerStats[]> {
   return (await cluster.ask('stats', 'stats')).stats as WorkerStats[];
+}
+
+/** The error a call (or any promise) fails with; fails the test if it succeeds. */
+export function failure(promise: Promise<unknown>): Promise<PhoenixError> {
+  return promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: PhoenixError) => error,
+  );
+}
+
+/** How many times each request ran, from a LOG_ONCE log file ("<id>\n" per run). */
+export function runCounts(path: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let content = '';
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }

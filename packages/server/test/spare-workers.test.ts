@@ -6,7 +6,7 @@ import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type IpcServer as IpcServerType, type PhoenixError } from '../src/index.js';
-import { busyWorkers, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+import { busyWorkers, failure, Harness, runCounts, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 // Warm spare workers (spareWorkers): booted, parked, and handed a dead or
 // retiring worker's index at once. Real processes, real SIGKILLs.
@@ -61,27 +61,6 @@ async function start(
 
 function readySpares(server: IpcServerType, group: 'normal' | 'vip' = 'normal'): number {
   return server.getSpareStats()[group].ready;
-}
-
-function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: PhoenixError) => error,
-  );
-}
-
-function runCounts(path: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  let content = '';
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch {
-    return counts;
-  }
-  for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
 }
 
 describe('the spareWorkers option', () => {

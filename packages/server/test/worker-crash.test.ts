@@ -5,7 +5,7 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
-import { busyWorkers, Harness, WORKER_SCRIPT } from './harness.js';
+import { busyWorkers, failure, Harness, runCounts, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
 const EXITS = 1006;
@@ -38,28 +38,6 @@ async function start(options: object = {}): Promise<{ server: IpcServer; name: s
   );
   await server.start(WORKER_SCRIPT, [name]);
   return { server, name };
-}
-
-function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: PhoenixError) => error,
-  );
-}
-
-/** Runs count(id) from a log file: how many times each request ran. */
-function runCounts(path: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  let content = '';
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch {
-    return counts;
-  }
-  for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
 }
 
 describe('a worker that dies while processing a request (the poison)', () => {

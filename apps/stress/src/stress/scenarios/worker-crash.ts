@@ -221,32 +221,16 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
 // Percentiles of a few kills say nothing: a brief run (the app's own tests)
 // reports the figures and judges the targets only from MIN_KILLS_TO_JUDGE on.
 function targetChecks(variant: Variant, chaos: ChaosReport, worstGapMs: number): Check[] {
+  if (chaos.kills < MIN_KILLS_TO_JUDGE) return [];
   const { recoveryP50Ms, recoveryP99Ms, worstGapMs: gapTarget } = variant.targets;
-  const checks: Check[] = [];
-  if (chaos.kills < MIN_KILLS_TO_JUDGE) return checks;
-  if (recoveryP50Ms !== undefined)
-    checks.push(
-      check(
-        `recovery p50 under ${recoveryP50Ms} ms`,
-        chaos.recoveryMs.p50 < recoveryP50Ms,
-        chaos.recoveryMs.p50,
-        `< ${recoveryP50Ms}`,
-      ),
-    );
-  if (recoveryP99Ms !== undefined)
-    checks.push(
-      check(
-        `recovery p99 under ${recoveryP99Ms} ms`,
-        chaos.recoveryMs.p99 < recoveryP99Ms,
-        chaos.recoveryMs.p99,
-        `< ${recoveryP99Ms}`,
-      ),
-    );
-  if (gapTarget !== undefined)
-    checks.push(
-      check(`worst gap a caller saw under ${gapTarget} ms`, worstGapMs < gapTarget, worstGapMs, `< ${gapTarget}`),
-    );
-  return checks;
+  const judged: [string, number | undefined, number][] = [
+    ['recovery p50', recoveryP50Ms, chaos.recoveryMs.p50],
+    ['recovery p99', recoveryP99Ms, chaos.recoveryMs.p99],
+    ['worst gap a caller saw', gapTarget, worstGapMs],
+  ];
+  return judged
+    .filter((row): row is [string, number, number] => row[1] !== undefined)
+    .map(([what, target, actual]) => check(`${what} under ${target} ms`, actual < target, actual, `< ${target}`));
 }
 
 /** Kills a run needs before its recovery percentiles are judged against the targets. */
