@@ -5,7 +5,7 @@ import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, type IpcServer as IpcServerType, type PhoenixError } from '../src/index.js';
+import { IpcServer, type IpcServer as IpcServerType } from '../src/index.js';
 import { busyWorkers, failure, Harness, runCounts, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 // Warm spare workers (spareWorkers): booted, parked, and handed a dead or

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
 import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, type PhoenixError } from '../src/index.js';
+import { IpcServer } from '../src/index.js';
 import { busyWorkers, failure, Harness, runCounts, WORKER_SCRIPT } from './harness.js';
 
 const ECHO = 1001;
