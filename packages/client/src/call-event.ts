@@ -1,4 +1,4 @@
-import { monotonicNowMs } from '@phoenix-ipc/shm-layout';
+import { GROUP_NORMAL, monotonicNowMs } from '@phoenix-ipc/shm-layout';
 import type { PendingCall } from './pending-call.js';
 
 /** One finished call. The object is reused: copy what you keep beyond the callback. */
@@ -23,7 +23,7 @@ export type CallObserver = (event: CallEvent) => void;
 export class CallEventReporter {
   readonly #event: CallEvent = {
     funcId: 0,
-    groupId: 0,
+    groupId: GROUP_NORMAL,
     code: null,
     local: false,
     totalUs: 0,

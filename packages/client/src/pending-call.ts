@@ -1,4 +1,4 @@
-import type { PhoenixError } from '@phoenix-ipc/shm-layout';
+import { GROUP_NORMAL, type PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { QueueFullPolicy } from './call-options.js';
 import type { Reply } from './reply.js';
 import type { DeadlineEntry } from './timeout-queues.js';
@@ -33,7 +33,7 @@ export class PendingCall implements DeadlineEntry {
   seqId = 0;
   funcId = 0;
   /** 0 normal, 1 VIP. */
-  groupId = 0;
+  groupId: number = GROUP_NORMAL;
   /** Global index of the worker the request was written to; -1 while waiting for space. */
   worker = -1;
   /** Absolute byte offset of the request frame in the segment. */
@@ -99,7 +99,7 @@ export class PendingCallPool {
     call.holds = Hold.Live;
     call.seqId = 0;
     call.funcId = 0;
-    call.groupId = 0;
+    call.groupId = GROUP_NORMAL;
     call.worker = -1;
     call.frame = -1;
     call.msgIndex = 0;

@@ -4,6 +4,8 @@ import {
   FAILED_OFFSET,
   FUNC_ID_OFFSET,
   GROUP_ID_OFFSET,
+  GROUP_NORMAL,
+  GROUP_VIP,
   MAGIC_OFFSET,
   MONITOR_ALIGNMENT,
   MONITOR_BYTES,
@@ -101,7 +103,12 @@ export class ThreadMonitor {
   }
 
   /** Writes a fresh IDLE record (counters zero) at `byteOffset` (64-byte aligned). */
-  static format(buffer: MonitorRegion, byteOffset: number, groupId = 0, workerIndex = 0): ThreadMonitor {
+  static format(
+    buffer: MonitorRegion,
+    byteOffset: number,
+    groupId: number = GROUP_NORMAL,
+    workerIndex = 0,
+  ): ThreadMonitor {
     checkRegion(buffer, byteOffset);
     const monitor = new ThreadMonitor(buffer, byteOffset);
     const words = monitor.#words;
@@ -135,7 +142,8 @@ export class ThreadMonitor {
     if (state !== MONITOR_STATE_IDLE && state !== MONITOR_STATE_PROCESSING)
       throw badMonitor(`monitor state ${state} is neither IDLE nor PROCESSING`);
     const group = words[GROUP_ID_INDEX]!;
-    if (group !== 0 && group !== 1) throw badMonitor(`monitor group id ${group} is neither 0 (normal) nor 1 (VIP)`);
+    if (group !== GROUP_NORMAL && group !== GROUP_VIP)
+      throw badMonitor(`monitor group id ${group} is neither ${GROUP_NORMAL} (normal) nor ${GROUP_VIP} (VIP)`);
     if (words[WORKER_INDEX_INDEX]! < 0)
       throw badMonitor(`monitor worker index ${words[WORKER_INDEX_INDEX]} is negative`);
     const high = words[SEQ_ID_HIGH_INDEX]!;

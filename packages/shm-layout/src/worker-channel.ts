@@ -40,7 +40,7 @@ export interface ChannelGeometry {
  */
 export class WorkerChannel {
   readonly group: GroupName;
-  readonly groupId: 0 | 1;
+  readonly groupId: typeof GROUP_NORMAL | typeof GROUP_VIP;
   /** 0-based within its group. */
   readonly index: number;
   /** Position among all workers (normal first, then VIP); indexes slot ack/outstanding arrays. */
