@@ -17,7 +17,7 @@ import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
-import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { DEFAULT_LAYOUT_OPTIONS, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { PHOENIX_REFERENCE, TRANSPORTS } from './bench/catalogue.js';
 import {
   installCleanup,
@@ -210,7 +210,7 @@ function layoutFacts(): { lines: string[]; json: Record<string, number> } {
   return {
     json,
     lines: [
-      `PhoenixShmLayout.requiredSize(), defaults (4 normal + 2 VIP workers, 16 clients, 64 KiB payloads, queues 1024/256): ${formatBytes(json.defaults)} (${json.defaults} B)`,
+      `PhoenixShmLayout.requiredSize(), defaults (4 normal + 2 VIP workers, 16 clients, ${DEFAULT_LAYOUT_OPTIONS.maxPayloadBytes / 1024} KiB payloads, queues ${DEFAULT_LAYOUT_OPTIONS.normalQueueCapacity}/${DEFAULT_LAYOUT_OPTIONS.vipQueueCapacity}): ${formatBytes(json.defaults)} (${json.defaults} B)`,
       `  + per added normal worker: ${formatBytes(json.perNormalWorker)}; per added VIP worker: ${formatBytes(json.perVipWorker)}; per added client: ${formatBytes(json.perClient)}`,
       `  this benchmark's servers (1 worker, 0 VIP, 4 clients): ${formatBytes(json.benchOneWorker)}`,
     ],
