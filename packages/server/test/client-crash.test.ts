@@ -2,9 +2,9 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { processState, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
+import { ECHO } from './fixtures/handlers.mjs';
 import { busyWorkers, CLIENT_SCRIPT, Harness, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
 const text = new TextDecoder();
 
 const harness = new Harness();

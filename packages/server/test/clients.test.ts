@@ -2,11 +2,9 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
+import { ECHO, SLEEP_SYNC, WHO } from './fixtures/handlers.mjs';
 import { busyWorkers, CLIENT_SCRIPT, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const SLEEP_SYNC = 1013;
-const WHO = 1010;
 const text = new TextDecoder();
 
 const harness = new Harness();

@@ -3,9 +3,9 @@ import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ECHO } from './fixtures/handlers.mjs';
 import { CLIENT_SCRIPT, Harness } from './harness.js';
 
-const ECHO = 1001;
 const text = new TextDecoder();
 
 const harness = new Harness();

@@ -2,14 +2,9 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, PhoenixError, Priority } from '../src/index.js';
+import { ASYNC_ECHO, ECHO, EMPTY, PEAK_CONCURRENCY, SETS_FUNC_ID, WHO } from './fixtures/handlers.mjs';
 import { allIdle, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const EMPTY = 1002;
-const ASYNC_ECHO = 1012;
-const SETS_FUNC_ID = 1015;
-const WHO = 1010;
-const PEAK_CONCURRENCY = 1020;
 const text = new TextDecoder();
 
 const harness = new Harness();

@@ -4,17 +4,19 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, Priority } from '../src/index.js';
+import {
+  COUNT,
+  ECHO,
+  EXITS,
+  READ_COUNT,
+  REJECTS,
+  SIZED_REPLY,
+  SLEEP_SYNC,
+  SLOW_ECHO,
+  THROWS,
+} from './fixtures/handlers.mjs';
 import { allIdle, busyWorkers, FIXTURES, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const SLOW_ECHO = 1003;
-const THROWS = 1004;
-const REJECTS = 1005;
-const EXITS = 1006;
-const SIZED_REPLY = 1007;
-const SLEEP_SYNC = 1013;
-const COUNT = 1016;
-const READ_COUNT = 1017;
 const text = new TextDecoder();
 
 function codeOf(promise: Promise<unknown>): Promise<string> {

@@ -3,11 +3,8 @@ import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
 import { registerPrometheusMetrics } from '../src/prometheus.js';
+import { ECHO, EXITS, THROWS } from './fixtures/handlers.mjs';
 import { Harness, WORKER_SCRIPT } from './harness.js';
-
-const ECHO = 1001;
-const THROWS = 1004;
-const EXITS = 1006;
 
 const harness = new Harness();
 afterEach(() => harness.cleanup());

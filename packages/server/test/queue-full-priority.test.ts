@@ -6,10 +6,9 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
+import { ECHO, SLOW_ECHO } from './fixtures/handlers.mjs';
 import { Harness, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const SLOW_ECHO = 1003;
 const BACKLOG = 150;
 const CAPACITY = 32;
 

@@ -6,16 +6,11 @@ import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type IpcServer as IpcServerType } from '../src/index.js';
+import { ECHO, EXITS, LOG_ONCE, SLEEP_SYNC, WHO } from './fixtures/handlers.mjs';
 import { busyWorkers, failure, Harness, runCounts, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 // Warm spare workers (spareWorkers): booted, parked, and handed a dead or
 // retiring worker's index at once. Real processes, real SIGKILLs.
-// Handlers of fixtures/handlers.mjs.
-const ECHO = 1001;
-const EXITS = 1006;
-const WHO = 1010;
-const SLEEP_SYNC = 1013;
-const LOG_ONCE = 1018;
 const text = new TextDecoder();
 const harness = new Harness();
 afterEach(() => harness.cleanup());

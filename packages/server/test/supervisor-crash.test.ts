@@ -7,12 +7,9 @@ import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError } from '../src/index.js';
+import { ECHO, LOG_ONCE, SLEEP_SYNC, SLOW_ECHO } from './fixtures/handlers.mjs';
 import { clusterStats, Harness, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const SLOW_ECHO = 1003;
-const SLEEP_SYNC = 1013;
-const LOG_ONCE = 1018;
 const text = new TextDecoder();
 
 const harness = new Harness();

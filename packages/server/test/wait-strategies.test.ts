@@ -3,10 +3,9 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
+import { ECHO, SIZED_REPLY } from './fixtures/handlers.mjs';
 import { Harness, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const SIZED_REPLY = 1007;
 const text = new TextDecoder();
 
 const harness = new Harness();

@@ -5,18 +5,20 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
+import {
+  ECHO,
+  EXITS,
+  HANGS,
+  KILLS_SELF,
+  LOG_ONCE,
+  OOM,
+  SEGFAULTS,
+  SLEEP_SYNC,
+  THROWS_LATER,
+  WHO,
+} from './fixtures/handlers.mjs';
 import { busyWorkers, failure, Harness, runCounts, WORKER_SCRIPT } from './harness.js';
 
-const ECHO = 1001;
-const EXITS = 1006;
-const HANGS = 1008;
-const SEGFAULTS = 1009;
-const WHO = 1010;
-const OOM = 1011;
-const SLEEP_SYNC = 1013;
-const KILLS_SELF = 1014;
-const LOG_ONCE = 1018;
-const THROWS_LATER = 1019;
 const text = new TextDecoder();
 
 const harness = new Harness();
