@@ -118,10 +118,15 @@ export class SparePool {
     return { normal: this.#groupStats('normal'), vip: this.#groupStats('vip') };
   }
 
-  /** Stops refilling and asks every spare to exit (SIGKILL after a grace period). */
+  /**
+   * Stops refilling; a ready spare is asked to exit (SIGKILL after a grace
+   * period), one still booting is killed at once: it has done nothing yet and
+   * may not listen to its IPC channel so far.
+   */
   async stop(): Promise<void> {
     this.#deactivate();
     const spares = [...this.#spares.normal, ...this.#spares.vip];
+    for (const spare of spares) if (!spare.ready) spare.child.kill('SIGKILL');
     await Promise.all(spares.map((spare) => stopProcess(spare.child)));
   }
 
