@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unlinkSegment } from '@phoenix-ipc/native-shm';
-import { ProcessHarness, type ScriptProcess, shmEntriesWithPrefix, sleep } from '@phoenix-ipc/test-kit';
+import { ProcessHarness, type ScriptProcess, shmEntriesWithPrefix, sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import { expect } from 'vitest';
 import type { IpcClient, IpcServer, PhoenixError, WorkerStats } from '../src/index.js';
+import { EXITS, LOG_ONCE, SLEEP_SYNC } from './fixtures/handlers.mjs';
 
 /** Real processes and real /dev/shm entries, always cleaned up (even when a test fails). */
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -86,4 +88,31 @@ export function runCounts(path: string): Map<string, number> {
   }
   for (const id of content.split('\n').filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * The crash-recovery scene: `busy` workers held by SLEEP_SYNC(holdMs), then a
+ * poison (EXITS) and `count` LOG_ONCE calls queued behind it. Resolves once
+ * every call has settled, with the poison's error and the replies in order.
+ */
+export async function poisonBehindBacklog(
+  server: IpcServer,
+  log: string,
+  { count, busy = 1, holdMs = 150 }: { count: number; busy?: number; holdMs?: number },
+): Promise<{ poison: PhoenixError; replies: string[] }> {
+  const holds = Array.from({ length: busy }, () => server.call(SLEEP_SYNC, String(holdMs), { timeoutMs: 10_000 }));
+  await waitUntil(() => busyWorkers(server) === busy, 10_000, 'the holds to be running');
+  const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
+  const queued = Array.from({ length: count }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
+  await Promise.all(holds);
+  const replies = await Promise.all(queued);
+  const text = new TextDecoder();
+  return { poison: await poison, replies: replies.map((reply) => text.decode(reply.payload)) };
+}
+
+/** Every id 0..count-1 of a LOG_ONCE log ran exactly once. */
+export function expectEachRanOnce(log: string, count: number): void {
+  const counts = runCounts(log);
+  expect(counts.size).toBe(count);
+  expect([...counts.values()].every((n) => n === 1)).toBe(true);
 }

@@ -6,8 +6,15 @@ import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type IpcServer as IpcServerType } from '../src/index.js';
-import { ECHO, EXITS, LOG_ONCE, SLEEP_SYNC, WHO } from './fixtures/handlers.mjs';
-import { busyWorkers, failure, Harness, runCounts, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+import { ECHO, EXITS, WHO } from './fixtures/handlers.mjs';
+import {
+  expectEachRanOnce,
+  failure,
+  Harness,
+  poisonBehindBacklog,
+  segmentsWithPrefix,
+  WORKER_SCRIPT,
+} from './harness.js';
 
 // Warm spare workers (spareWorkers): booted, parked, and handed a dead or
 // retiring worker's index at once. Real processes, real SIGKILLs.
@@ -143,20 +150,13 @@ describe('a worker that dies while a spare is ready', () => {
     const { server, restarts } = await start();
     await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
     const log = join(scratch, `log-${++files}`);
-    const hold = server.call(SLEEP_SYNC, '150', { timeoutMs: 10_000 });
-    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
-    // The worker is busy: these wait in its rings, with its doorbell rung.
-    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
-    const queued = Array.from({ length: 50 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
-    await hold;
-    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
-    const replies = await Promise.all(queued);
-    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
+    // The worker is busy: these wait in its rings, with its doorbell rung, when it dies.
+    const { poison, replies } = await poisonBehindBacklog(server, log, { count: 50 });
+    expect(poison.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
     expect(restarts).toHaveLength(1);
     expect(restarts[0]!.spare).toBe(true);
-    const counts = runCounts(log);
-    expect(counts.size).toBe(50);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expectEachRanOnce(log, 50);
   });
 
   it('survives a spare that dies during the handover: the index is served again and nothing queued is lost', async () => {
@@ -166,22 +166,15 @@ describe('a worker that dies while a spare is ready', () => {
     server.on('workerCrash', (detail: { pid: number }) => crashes.push(detail));
     await waitUntil(() => readySpares(server) === 2, 20_000, 'two spares');
     const log = join(scratch, `log-${++files}`);
-    const hold = server.call(SLEEP_SYNC, '100', { timeoutMs: 10_000 });
-    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
-    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
-    const queued = Array.from({ length: 20 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
-    await hold;
-    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
-    await Promise.all(queued);
+    const { poison } = await poisonBehindBacklog(server, log, { count: 20, holdMs: 100 });
+    expect(poison.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
     // The first spare died on taking over (a crash of index 0), the next one serves.
     const diedOnTake = Number(readFileSync(marker, 'utf8'));
     expect(crashes.map((c) => c.pid)).toContain(diedOnTake);
     const serving = server.getWorkerStats()[0]!;
     expect(serving.pid).not.toBe(diedOnTake);
     expect(restarts.at(-1)!.pid).toBe(serving.pid);
-    const counts = runCounts(log);
-    expect(counts.size).toBe(20);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expectEachRanOnce(log, 20);
   });
 
   it('with two indexes dead at once and one spare: one takes it, the other the next spare to finish booting; both serve', async () => {

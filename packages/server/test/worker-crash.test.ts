@@ -17,7 +17,7 @@ import {
   THROWS_LATER,
   WHO,
 } from './fixtures/handlers.mjs';
-import { busyWorkers, failure, Harness, runCounts, WORKER_SCRIPT } from './harness.js';
+import { busyWorkers, expectEachRanOnce, failure, Harness, poisonBehindBacklog, WORKER_SCRIPT } from './harness.js';
 
 const text = new TextDecoder();
 
@@ -76,17 +76,10 @@ describe('a worker that dies while processing a request (the poison)', () => {
   it('serves every request queued behind the poison exactly once (single worker: they wait for the replacement)', async () => {
     const { server } = await start();
     const log = join(scratch, `log-${++logs}`);
-    const hold = server.call(SLEEP_SYNC, '150', { timeoutMs: 10_000 });
-    await waitUntil(() => busyWorkers(server) === 1, 10_000, 'the hold to be running');
-    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
-    const queued = Array.from({ length: 50 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
-    await hold;
-    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
-    const replies = await Promise.all(queued);
-    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
-    const counts = runCounts(log);
-    expect(counts.size).toBe(50);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const { poison, replies } = await poisonBehindBacklog(server, log, { count: 50 });
+    expect(poison.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => `${i}`));
+    expectEachRanOnce(log, 50);
   });
 
   it('moves the requests queued to a dead worker to a live sibling, each served exactly once', async () => {
@@ -98,19 +91,12 @@ describe('a worker that dies while processing a request (the poison)', () => {
     });
     const log = join(scratch, `log-${++logs}`);
     // Both workers busy; then the poison and a queue spread over both.
-    const holds = [server.call(SLEEP_SYNC, '200'), server.call(SLEEP_SYNC, '200')];
-    await waitUntil(() => busyWorkers(server) === 2, 10_000, 'both workers to be busy');
-    const poison = failure(server.call(EXITS, '', { timeoutMs: 10_000 }));
-    const queued = Array.from({ length: 40 }, (_, i) => server.call(LOG_ONCE, `${log}\t${i}`, { timeoutMs: 20_000 }));
-    await Promise.all(holds);
-    expect((await poison).code).toBe('ERR_PHOENIX_WORKER_CRASHED');
-    await Promise.all(queued);
+    const { poison } = await poisonBehindBacklog(server, log, { count: 40, busy: 2, holdMs: 200 });
+    expect(poison.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
     // Served with the dead worker not yet replaced: by the live sibling.
     expect(server.getWorkerStats().filter((s) => s.alive)).toHaveLength(1);
     expect(server.getWorkerStats().reduce((sum, s) => sum + s.restarts, 0)).toBe(0);
-    const counts = runCounts(log);
-    expect(counts.size).toBe(40);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expectEachRanOnce(log, 40);
   });
 
   it('fails the poison of a client, through the supervisor, and the client goes on', async () => {
