@@ -292,15 +292,7 @@ export function judgeTargets(results: readonly TransportResult[]): TargetVerdict
   const byId = (id: string) => results.find((result) => result.id === id);
   const p50 = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.latency.p50Us;
   const rate = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.throughput.msgsPerSec;
-  const verdicts: TargetVerdict[] = [];
-  const add = (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => {
-    if (values.some((value) => value === undefined)) {
-      verdicts.push({ target, status: 'n/a', measured: 'not measured in this run (see --filter)' });
-      return;
-    }
-    const [ok, measured] = judge(...(values as number[]));
-    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured });
-  };
+  const { verdicts, add } = verdictList();
   const px = PHOENIX_REFERENCE;
   add(
     '16 B round trip, client→worker adaptive: p50 ≥ 10× lower than fork IPC json',
@@ -423,15 +415,7 @@ export function judgeRoundTwoTargets(
 ): TargetVerdict[] {
   const byId = (id: string) => results.find((result) => result.id === id);
   const size = (id: string, bytes: number) => sizeOf(byId(id), bytes);
-  const verdicts: TargetVerdict[] = [];
-  const add = (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => {
-    if (values.some((value) => value === undefined)) {
-      verdicts.push({ target, status: 'n/a', measured: 'not measured in this run (see --filter)' });
-      return;
-    }
-    const [ok, measured] = judge(...(values as number[]));
-    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured });
-  };
+  const { verdicts, add } = verdictList();
   const px = PHOENIX_REFERENCE;
   const rate = (id: string, bytes: number) => size(id, bytes)?.throughput.msgsPerSec;
   const liveRate = (strategy: string, bytes: number) =>
@@ -528,4 +512,24 @@ export function judgeRoundTwoTargets(
     (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
   );
   return verdicts;
+}
+
+/**
+ * The verdicts of one targets section, and `add`, which judges a target from
+ * the values it needs ('n/a' when one was not measured in this run).
+ */
+function verdictList(): {
+  verdicts: TargetVerdict[];
+  add: (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => void;
+} {
+  const verdicts: TargetVerdict[] = [];
+  const add = (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => {
+    if (values.some((value) => value === undefined)) {
+      verdicts.push({ target, status: 'n/a', measured: 'not measured in this run (see --filter)' });
+      return;
+    }
+    const [ok, measured] = judge(...(values as number[]));
+    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured });
+  };
+  return { verdicts, add };
 }
