@@ -135,6 +135,17 @@ export class ThreadMonitor {
     return monitor;
   }
 
+  /** Whether attach() would accept this record now (magic and validate()), without allocating. */
+  intact(): boolean {
+    if (Atomics.load(this.#words, MAGIC_INDEX) !== MONITOR_MAGIC) return false;
+    try {
+      this.validate();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Throws ERR_PHOENIX_BAD_MONITOR if the record holds values no worker writes. */
   validate(): void {
     const words = this.#words;

@@ -138,6 +138,24 @@ describe('ThreadMonitor.format', () => {
   });
 });
 
+describe('ThreadMonitor.intact', () => {
+  it('says yes for a record attach() accepts', () => {
+    const { monitor } = fresh();
+    monitor.beginTransaction(7, 1, 3, 2, 9, 1234, 2, 55.5);
+    expect(monitor.intact()).toBe(true);
+  });
+
+  it('says no for a wrong magic or a value no worker writes, as attach() would throw', () => {
+    const { buffer, monitor } = fresh();
+    setWordAt(buffer, 0, D.MAGIC_OFFSET, D.MONITOR_MAGIC ^ 1);
+    expect(monitor.intact()).toBe(false);
+    monitor.repair(GROUP_NORMAL, 0);
+    expect(monitor.intact()).toBe(true);
+    setWordAt(buffer, 0, D.STATE_OFFSET, 7);
+    expect(monitor.intact()).toBe(false);
+  });
+});
+
 describe('ThreadMonitor.attach', () => {
   it('sees the record another instance formatted and writes to', () => {
     const { buffer, monitor } = fresh({ offset: 64 });

@@ -35,6 +35,7 @@ import {
   scanHungTransactions,
 } from './recovery.js';
 import {
+  CHECKSUMMED_WORDS,
   CONTROL_NONCE_OFFSET,
   EPOCH_OFFSET,
   HEARTBEAT_AT_OFFSET,
@@ -82,6 +83,8 @@ export class PhoenixShmLayout {
   readonly slots: readonly CallerSlot[];
   #seqNext = 0;
   #seqEnd = 0;
+  /** The owner's last verified copy of the header's static words (up to and with the checksum). */
+  #headerCopy: Int32Array | null = null;
 
   private constructor(buffer: SegmentBuffer, options: ResolvedLayoutOptions, monitorsFormatted: boolean) {
     this.buffer = buffer;
@@ -187,10 +190,22 @@ export class PhoenixShmLayout {
    * from the owner's own copy. Returns true if anything had to be fixed.
    */
   repairHeader(identity: SegmentIdentity): boolean {
-    if (headerMatches(this.buffer, this.options, identity)) return false;
-    writeHeader(this.buffer, this.options, this.geometry, identity);
-    publishVersion(this.buffer);
-    return true;
+    // The owner repairs on every heartbeat, idle or not: comparing the static
+    // words with the copy it last verified is the cheap common case.
+    const words = this.views.words;
+    const copy = this.#headerCopy;
+    if (copy !== null) {
+      let same = true;
+      for (let i = 0; i < copy.length && same; i++) same = Atomics.load(words, i) === copy[i];
+      if (same) return false;
+    }
+    const repaired = !headerMatches(this.buffer, this.options, identity);
+    if (repaired) {
+      writeHeader(this.buffer, this.options, this.geometry, identity);
+      publishVersion(this.buffer);
+    }
+    this.#headerCopy = words.slice(0, CHECKSUMMED_WORDS + 1);
+    return repaired;
   }
 
   /**
@@ -212,14 +227,11 @@ export class PhoenixShmLayout {
         words[base + I(WORKER_INDEX_OFFSET)] = channel.index;
         repaired++;
       }
-      channel.monitors.forEach((monitor, lane) => {
-        try {
-          ThreadMonitor.attach(this.buffer, channel.monitorOffset(lane));
-        } catch {
-          monitor.repair(channel.groupId, channel.index);
-          repaired++;
-        }
-      });
+      for (const monitor of channel.monitors) {
+        if (monitor.intact()) continue;
+        monitor.repair(channel.groupId, channel.index);
+        repaired++;
+      }
     }
     return repaired;
   }

@@ -207,6 +207,28 @@ describe('PhoenixShmLayout header state', () => {
   });
 });
 
+describe('PhoenixShmLayout.repairHeader', () => {
+  const identity = { epoch: 3, supervisorPid: 4242, controlNonce: 99 };
+
+  it('finds nothing to repair in an intact header, however often it looks', () => {
+    const { layout } = makeLayout(SMALL, identity);
+    expect(layout.repairHeader(identity)).toBe(false);
+    expect(layout.repairHeader(identity)).toBe(false);
+  });
+
+  it('puts back any static word a broken peer overwrote, each time it happens', () => {
+    const { buffer, layout } = makeLayout(SMALL, identity);
+    const pristine = headerWords(buffer).slice();
+    expect(layout.repairHeader(identity)).toBe(false);
+    for (const offset of [S.MAGIC_OFFSET, S.NORMAL_WORKERS_OFFSET, S.SUPERVISOR_PID_OFFSET, S.HEADER_CHECKSUM_OFFSET]) {
+      setHeaderWord(buffer, offset, 0x7eadbeef);
+      expect(layout.repairHeader(identity)).toBe(true);
+      expect(headerWords(buffer)).toEqual(pristine);
+      expect(PhoenixShmLayout.attach(buffer).options).toEqual(layout.options);
+    }
+  });
+});
+
 describe('PhoenixShmLayout.probe', () => {
   it('says ready for a formatted segment', () => {
     const { buffer } = makeLayout();
