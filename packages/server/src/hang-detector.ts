@@ -77,6 +77,17 @@ export class HangDetector {
     }
   }
 
+  /**
+   * The longest the supervisor's heartbeat may go between ticks while idle
+   * without breaking the hang watch's promise: half the hang timeout when
+   * the watch rides on the heartbeat, no bound when it has its own timer.
+   */
+  get heartbeatBoundMs(): number {
+    return this.#watchMs === this.#options.heartbeatMs
+      ? Math.max(this.#options.heartbeatMs, Math.floor(this.#options.hangTimeoutMs / 2))
+      : Number.POSITIVE_INFINITY;
+  }
+
   /** The supervisor's heartbeat ticked. */
   onHeartbeat(): void {
     if (this.#watchMs === this.#options.heartbeatMs) this.#look();

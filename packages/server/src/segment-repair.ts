@@ -1,6 +1,6 @@
 /**
  * The supervisor owns the segment, and a broken peer may write anywhere in
- * it. Two repairs live here: once a second, everything the supervisor
+ * it. Two repairs live here: on each heartbeat, everything the supervisor
  * publishes is put back (repairSegment); and a channel (worker, caller slot)
  * that failed validation is reformatted, with its caller's cooperation,
  * before the worker's replacement starts (CorruptChannels, resetChannels).
@@ -42,6 +42,7 @@ export interface SegmentRepairInput {
 // states, the pending counters it keeps itself.
 export function repairSegment(layout: PhoenixShmLayout, input: SegmentRepairInput): void {
   if (input.identity !== null) layout.repairHeader(input.identity);
+
   if (input.running && layout.supervisorState !== SupervisorState.Running)
     layout.supervisorState = SupervisorState.Running;
   layout.repairRecords();

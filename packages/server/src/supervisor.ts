@@ -33,7 +33,9 @@ import {
 } from '@phoenix-ipc/shm-layout';
 import { CallMetrics, type MetricsSnapshot } from './call-metrics.js';
 import { ClientAdmission } from './client-admission.js';
+import { DoorbellRescue, transactionsBegun } from './doorbell-rescue.js';
 import { HangDetector } from './hang-detector.js';
+import { Heartbeat } from './heartbeat.js';
 import type { ManagedWorker } from './managed-worker.js';
 import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segment-owner.js';
 import { CorruptChannels, repairSegment } from './segment-repair.js';
@@ -47,8 +49,10 @@ import { type WorkerStats, workerStats } from './worker-stats.js';
 
 export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** The supervisor's one steady timer: segment repair, heartbeat, and (default hang timeouts) the hang watch. */
+/** The supervisor's one steady timer (heartbeat.ts): segment repair, heartbeat, and (default hang timeouts) the hang watch. */
 const HEARTBEAT_MS = 1000;
+/** How far the heartbeat backs off while nothing is served (bounded further by the hang watch). */
+const IDLE_HEARTBEAT_MAX_MS = 8000;
 const STOP_EXIT_WAIT_MS = 1500;
 
 export class Supervisor {
@@ -71,7 +75,8 @@ export class Supervisor {
   readonly #metrics = new CallMetrics();
   #engine: CallerEngine | null = null;
   #state: ServerState = 'created';
-  #heartbeatTimer: NodeJS.Timeout | null = null;
+  readonly #heartbeat: Heartbeat;
+  readonly #doorbellRescue: DoorbellRescue;
   #stopping: Promise<void> | null = null;
   #observer: CallObserver | undefined;
 
@@ -134,6 +139,24 @@ export class Supervisor {
       heartbeatMs: HEARTBEAT_MS,
       active: () => this.#state === 'running',
       onHang: (hung) => this.#pool.killForHang(hung),
+    });
+    this.#doorbellRescue = new DoorbellRescue({
+      layout,
+      doorbellFds: this.#workerFds,
+      served: (globalIndex) => this.#pool.workers[globalIndex]?.alive ?? false,
+    });
+    this.#heartbeat = new Heartbeat({
+      activeMs: HEARTBEAT_MS,
+      idleMaxMs: Math.min(IDLE_HEARTBEAT_MAX_MS, this.#hangs.heartbeatBoundMs),
+      tick: () => {
+        this.#repairSegment();
+
+        this.layout.beat();
+        this.#hangs.onHeartbeat();
+        this.#doorbellRescue.look();
+      },
+      activity: () => this.#servedSoFar(),
+      busy: () => this.#doorbellRescue.busy(),
     });
     this.#exits = new WorkerExitHandler({
       layout,
@@ -246,12 +269,7 @@ export class Supervisor {
     }
     if (this.#state !== 'starting') return;
     this.#state = 'running';
-    this.#heartbeatTimer = setInterval(() => {
-      this.#repairSegment();
-      this.layout.beat();
-      this.#hangs.onHeartbeat();
-    }, HEARTBEAT_MS);
-    this.#heartbeatTimer.unref();
+    this.#heartbeat.start();
     this.#hangs.start();
     // After the workers serve, so that spares never delay start().
     this.#spares.start();
@@ -289,7 +307,14 @@ export class Supervisor {
     this.#pool.workers[globalIndex]?.child?.kill('SIGKILL');
   }
 
-  // Once a second: put back whatever a broken peer overwrote among the things we publish.
+  /** Transactions begun on every channel: changes whenever a worker takes a request. */
+  #servedSoFar(): number {
+    let sum = 0;
+    for (const channel of this.layout.channels) sum += transactionsBegun(channel);
+    return sum;
+  }
+
+  // Each heartbeat: put back whatever a broken peer overwrote among the things we publish.
   #repairSegment(): void {
     repairSegment(this.layout, {
       identity: this.#identity,
@@ -397,8 +422,7 @@ export class Supervisor {
 
   #releaseResources(): void {
     process.removeListener('exit', this.#onProcessExit);
-    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = null;
+    this.#heartbeat.stop();
     this.#hangs.stop();
     this.#clients.close();
     this.#pidFds.closeAll();

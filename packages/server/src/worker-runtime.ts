@@ -13,7 +13,6 @@ import { CopyingPublisher } from './copying-publisher.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import type { ReplyPublisher } from './reply-publisher.js';
 import { RequestExecutor } from './request-executor.js';
-import { SafetyWake } from './safety-wake.js';
 import { ReleaseInOrder, ReleaseUpToHold, type RequestRelease, type ServedSlot, ServedSlots } from './served-slots.js';
 import { ZeroCopyPublisher } from './zero-copy-publisher.js';
 
@@ -45,13 +44,13 @@ const SLICE_US = SLICE_MS * 1000;
  *   RequestExecutor  a request's life on a lane: claim, handler, answer
  *   ReplyPublisher   how replies reach the response ring (zero copy or copying)
  *   RequestRelease   when request-ring space goes back (matches the publisher)
- *   SafetyWake       a look now and then in case a doorbell was lost
  *
  * The loop round-robins over the served slots, a batch per slot, for a
  * slice of at most SLICE_MS before it lets the event loop in. With nothing
  * to do it waits like a caller does (the Waiter, client/waiter.ts): a spin
  * for the learned budget, then PARKED and a sleep on the eventfd through a
- * libuv watcher (no thread, no CPU).
+ * libuv watcher (no thread, no CPU, no timer: the supervisor rings a
+ * worker whose doorbell a broken peer silenced; doorbell-rescue.ts).
  */
 export class WorkerRuntime {
   readonly #config: WorkerRuntimeConfig;
@@ -62,7 +61,6 @@ export class WorkerRuntime {
   readonly #executor: RequestExecutor;
   readonly #waiter: Waiter;
   readonly #watcher: FdWatcher;
-  readonly #safetyWake: SafetyWake;
   readonly #runBound = () => this.#run();
   readonly #hasWorkBound = () => this.#hasWork();
   #running = false;
@@ -99,17 +97,12 @@ export class WorkerRuntime {
     });
     this.#waiter = new SpinThenPark(config.waitStrategy, this.#words, channel.parkedIndex);
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true });
-    this.#safetyWake = new SafetyWake(
-      () => this.#lookIfIdle(),
-      () => this.#executor.processed,
-    );
   }
 
   /** Starts serving (the watcher keeps the process alive). */
   start(): void {
     this.#watcher.start();
     this.#schedule();
-    this.#safetyWake.start();
   }
 
   get processed(): number {
@@ -133,7 +126,6 @@ export class WorkerRuntime {
     for (const slot of this.#slots.active) this.#release.release(slot);
     this.#watcher.close();
     this.#publisher.close();
-    this.#safetyWake.stop();
     this.#waiter.wake();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
@@ -143,13 +135,6 @@ export class WorkerRuntime {
     // clears it anyway and teaches the spin budget how long we slept.
     this.#waiter.wake();
     this.#run();
-  }
-
-  // The safety wake's look: runs the loop if nothing runs it and work waits.
-  #lookIfIdle(): boolean {
-    if (this.#running || this.#runScheduled || !this.#hasWork()) return false;
-    this.#run();
-    return true;
   }
 
   #schedule(): void {

@@ -1,7 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
-import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
+import { mulberry32, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ECHO } from './fixtures/handlers.mjs';
 import { CLIENT_SCRIPT, Harness } from './harness.js';
@@ -90,4 +90,28 @@ describe('garbage written into a live segment by a broken peer', () => {
     expect(served).toBe(10);
     console.log(`fuzz seed ${seed}: ${writes} writes; load tally ${JSON.stringify(tally)}`);
   }, 120_000);
+});
+
+describe('a doorbell silenced by a broken peer', () => {
+  it('still reaches a parked worker: the supervisor rings a channel whose requests do not move', async () => {
+    const name = harness.name('silenced');
+    const cluster = harness.cluster(name, { ...OPTIONS, normalWorkers: 1 });
+    await cluster.waitFor('ready');
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      const words = layout.views.words;
+      const channel = layout.channels.find((c) => c.group === 'normal')!;
+      await waitUntil(() => Atomics.load(words, channel.parkedIndex) === 1, 10_000, 'the worker to park');
+      // We are the broken peer: the worker sleeps, but its PARKED word now says it is awake,
+      // so the caller below will not ring it.
+      Atomics.store(words, channel.parkedIndex, 0);
+      const client = harness.track(IpcClient.create(name));
+      await client.connect(5000);
+      const reply = await client.call(ECHO, 'wake up', { timeoutMs: 20_000 });
+      expect(text.decode(reply.payload)).toBe('wake up');
+    } finally {
+      segment.close();
+    }
+  }, 60_000);
 });

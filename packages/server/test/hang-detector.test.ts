@@ -2,7 +2,7 @@
 // no timer. Hangs on real processes are in worker-crash.test.ts.
 import type { HungTransaction } from '@phoenix-ipc/shm-layout';
 import { describe, expect, it } from 'vitest';
-import { advanceSuspects } from '../src/hang-detector.js';
+import { advanceSuspects, HangDetector } from '../src/hang-detector.js';
 
 function hung(transaction: number, workerIndex = 0): HungTransaction {
   return { group: 'normal', workerIndex, lane: 0, seqId: 7, transaction, startTimestamp: 0, elapsedMs: 100 };
@@ -33,5 +33,19 @@ describe('advanceSuspects', () => {
   it('tells workers apart', () => {
     const first = advanceSuspects(new Map(), [hung(1, 0)], 10);
     expect(advanceSuspects(first.suspects, [hung(1, 1)], 20).confirmed).toEqual([]);
+  });
+});
+
+describe('HangDetector.heartbeatBoundMs', () => {
+  const detector = (hangTimeoutMs: number) =>
+    new HangDetector({ layout: {} as never, hangTimeoutMs, heartbeatMs: 1000, active: () => false, onHang: () => {} });
+
+  it('lets an idle heartbeat back off to half the hang timeout when the watch rides on it', () => {
+    expect(detector(30_000).heartbeatBoundMs).toBe(15_000);
+    expect(detector(2000).heartbeatBoundMs).toBe(1000);
+  });
+
+  it('does not bound the heartbeat when the watch has its own, quicker timer', () => {
+    expect(detector(1000).heartbeatBoundMs).toBe(Number.POSITIVE_INFINITY);
   });
 });

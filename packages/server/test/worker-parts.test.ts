@@ -1,5 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SafetyWake } from '../src/safety-wake.js';
+import { describe, expect, it } from 'vitest';
 import { ReleaseInOrder, ReleaseUpToHold, type ServedSlot } from '../src/served-slots.js';
 
 // A request ring as the release policies see it: a read position that take()
@@ -59,37 +58,5 @@ describe('ReleaseUpToHold (zero copy)', () => {
     slot.hold = null;
     release.release(slot);
     expect(ring.released).toEqual(['all@1', '64/1', 'all@2']);
-  });
-});
-
-describe('SafetyWake', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('backs off from 250 ms to 4 s while idle and comes back to 250 ms on progress', () => {
-    vi.useFakeTimers();
-    const looks: number[] = [];
-    let progress = 0;
-    let work = false;
-    const wake = new SafetyWake(
-      () => {
-        looks.push(Date.now());
-        return work;
-      },
-      () => progress,
-    );
-    const start = Date.now();
-    wake.start();
-    vi.advanceTimersByTime(250 + 500 + 1000 + 2000 + 4000 + 4000);
-    expect(looks.map((at) => at - start)).toEqual([250, 750, 1750, 3750, 7750, 11750]);
-    progress++; // a request was served meanwhile: look soon again
-    vi.advanceTimersByTime(4000);
-    work = true; // and work found by the look itself keeps it at 250 ms
-    vi.advanceTimersByTime(250 + 250);
-    expect(looks.map((at) => at - start).slice(6)).toEqual([15750, 16000, 16250]);
-    wake.stop();
-    vi.advanceTimersByTime(10_000);
-    expect(looks).toHaveLength(9);
   });
 });
