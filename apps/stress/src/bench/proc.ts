@@ -48,6 +48,28 @@ export function processCpuUs(pid: number): number {
   return precise >= 0 ? precise : statCpuUs(pid);
 }
 
+/**
+ * How many times the threads of `pid` were put on a CPU so far (the third
+ * schedstat field, summed), or 0: on an idle process, its wake-ups.
+ */
+export function processRunsOf(pid: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  let runs = 0;
+  for (const tid of tids) {
+    try {
+      runs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[2]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return runs;
+}
+
 export function totalCpuUs(pids: readonly number[]): number {
   let total = 0;
   for (const pid of pids) total += processCpuUs(pid);

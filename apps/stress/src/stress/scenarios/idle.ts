@@ -3,7 +3,7 @@
 // some traffic, then sit idle; 1 s after the last call, the CPU time of every
 // thread of every process is read from /proc/<pid>/task/*/schedstat
 // (nanoseconds) over the scenario's duration.
-import { processCpuUs } from '../../bench/proc.js';
+import { processCpuUs, processRunsOf } from '../../bench/proc.js';
 import type { FixtureProcess } from '../child.js';
 import { atMost, check, type Scenario, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 import { startClient, startServer, stopServer, workerPidsOf } from './common.js';
@@ -28,6 +28,8 @@ interface ProcessCpu {
   role: string;
   pid: number;
   percentOfCore: number;
+  /** Times its threads ran in the window: an idle process's wake-ups, which is what idle CPU is made of. */
+  wakeups: number;
 }
 
 /** The pids of the warm spares once both groups have theirs (the default: one per group). */
@@ -77,6 +79,7 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
     ['client', client.pid],
   ];
   const before = roles.map(([, pid]) => processCpuUs(pid));
+  const runsBefore = roles.map(([, pid]) => processRunsOf(pid));
   const started = performance.now();
   const ticker = setInterval(() => context.progress((performance.now() - started) / context.durationMs, 'idle'), 250);
   try {
@@ -89,6 +92,7 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
     role,
     pid,
     percentOfCore: Math.round(((processCpuUs(pid) - before[i]!) / elapsedUs) * 100 * 1000) / 1000,
+    wakeups: processRunsOf(pid) - runsBefore[i]!,
   }));
   const total = perProcess.reduce((sum, p) => sum + p.percentOfCore, 0);
   const spareCpu = perProcess.filter((p) => p.role.startsWith('spare'));
@@ -116,7 +120,7 @@ async function runIdle(context: ScenarioContext): Promise<ScenarioResult> {
         'stopped, no worker, no segment',
       ),
     ],
-    summary: `idle ${total.toFixed(3)}% of one core in all (${perProcess.map((p) => `${p.role} ${p.percentOfCore.toFixed(3)}%`).join(', ')})`,
+    summary: `idle ${total.toFixed(3)}% of one core in all (${perProcess.map((p) => `${p.role} ${p.percentOfCore.toFixed(3)}% ${p.wakeups}×`).join(', ')}; × = thread runs in the window)`,
   };
 }
 
