@@ -44,7 +44,7 @@
  *  |     SEQ_BLOCK (Atomics.add 1 reserves SEQ_BLOCK_SIZE seq ids)  |
  *  +---------------------------------------------------------------+  192 line 3: supervisor-written
  *  |              SUPERVISOR_STATE (SupervisorState)               |
- *  |          HEARTBEAT (counter, bumped once a second)            |  196
+ *  |          HEARTBEAT (counter, bumped every heartbeat)          |  196
  *  |   SLOT_EPOCH (bumped on every slot change; workers re-read)   |  200
  *  |         WORKER_EPOCH (bumped on every worker change)          |  204
  *  |          HEARTBEAT_AT (f64, CLOCK_MONOTONIC ms)               |  208
