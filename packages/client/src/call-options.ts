@@ -118,10 +118,54 @@ export function resolveCallOptions(
 
 const encoder = new TextEncoder();
 
-/** A Uint8Array (Buffer included) as is, a string as UTF-8. */
-export function toPayload(payload: unknown): Uint8Array {
+/**
+ * A request payload as a caller may give it: bytes (a Uint8Array or Buffer),
+ * a string (sent as UTF-8), or a list of byte chunks, sent as one payload
+ * (gathered: each chunk is copied once, straight into the request ring, with
+ * no concatenation first).
+ */
+export type Payload = Uint8Array | string | readonly Uint8Array[];
+
+/** A payload as the engine writes it: one buffer, or chunks written back to back. */
+export type RequestBytes = Uint8Array | readonly Uint8Array[];
+
+/** A Uint8Array (Buffer included) as is, a string as UTF-8, a list of chunks as is (one chunk as itself). */
+export function toPayload(payload: unknown): RequestBytes {
   if (payload instanceof Uint8Array) return payload;
   if (typeof payload === 'string') return encoder.encode(payload);
   if (payload === undefined || payload === null) return new Uint8Array(0);
-  throw invalid(`payload must be a Uint8Array, Buffer or string, got ${typeof payload}`);
+  if (Array.isArray(payload)) {
+    for (let i = 0; i < payload.length; i++) {
+      if (!(payload[i] instanceof Uint8Array))
+        throw invalid(`payload chunk ${i} must be a Uint8Array or Buffer, got ${typeof payload[i]}`);
+    }
+    return payload.length === 1 ? (payload[0] as Uint8Array) : (payload as Uint8Array[]);
+  }
+  throw invalid(`payload must be a Uint8Array, Buffer, string or array of Uint8Array chunks, got ${typeof payload}`);
+}
+
+/** How many bytes a payload sends. */
+export function payloadLength(payload: RequestBytes): number {
+  if (payload instanceof Uint8Array) return payload.length;
+  let length = 0;
+  for (let i = 0; i < payload.length; i++) length += payload[i]!.length;
+  return length;
+}
+
+/** The payload in one buffer (a transport that cannot gather: a copy only for chunks). */
+export function contiguousPayload(payload: RequestBytes): Uint8Array {
+  return payload instanceof Uint8Array ? payload : Buffer.concat(payload as Uint8Array[]);
+}
+
+/** Writes the payload into `bytes` at `at`, chunk after chunk. */
+export function writePayload(bytes: Uint8Array, at: number, payload: RequestBytes): void {
+  if (payload instanceof Uint8Array) {
+    bytes.set(payload, at);
+    return;
+  }
+  for (let i = 0; i < payload.length; i++) {
+    const chunk = payload[i]!;
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
 }

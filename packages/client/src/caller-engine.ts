@@ -18,7 +18,7 @@ import {
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
 import { CallEventReporter, type CallObserver } from './call-event.js';
-import type { ResolvedCall } from './call-options.js';
+import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -160,7 +160,7 @@ export class CallerEngine implements ReplySink {
   // ------------------------------------------------------------------ submit
 
   /** Sends a call; the promise settles with its Reply or a PhoenixError. Validation is the caller's. */
-  call(funcId: number, payload: Uint8Array, options: ResolvedCall, target: Uint8Array | null = null): Promise<Reply> {
+  call(funcId: number, payload: RequestBytes, options: ResolvedCall, target: Uint8Array | null = null): Promise<Reply> {
     let call: PendingCall;
     try {
       call = this.#submit(funcId, payload, options, false);
@@ -182,7 +182,7 @@ export class CallerEngine implements ReplySink {
    * doorbell (and the config's extra fds). Replies to this caller's other
    * calls that arrive meanwhile are handled too (their promises settle later).
    */
-  callSync(funcId: number, payload: Uint8Array, options: ResolvedCall): Reply {
+  callSync(funcId: number, payload: RequestBytes, options: ResolvedCall): Reply {
     const call = this.#submit(funcId, payload, options, true);
     this.#writer.flush();
     const waiter = this.#waiter;
@@ -215,12 +215,13 @@ export class CallerEngine implements ReplySink {
     return call.syncReply!;
   }
 
-  #submit(funcId: number, payload: Uint8Array, options: ResolvedCall, sync: boolean): PendingCall {
+  #submit(funcId: number, payload: RequestBytes, options: ResolvedCall, sync: boolean): PendingCall {
     if (this.#closed) throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'the caller is closed');
-    if (payload.length > this.#maxPayload) {
+    const length = payload instanceof Uint8Array ? payload.length : payloadLength(payload);
+    if (length > this.#maxPayload) {
       throw new PhoenixError(
         'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-        `request payload of ${payload.length} bytes exceeds maxPayloadBytes ${this.#maxPayload}`,
+        `request payload of ${length} bytes exceeds maxPayloadBytes ${this.#maxPayload}`,
         { funcId },
       );
     }
@@ -277,7 +278,7 @@ export class CallerEngine implements ReplySink {
   // `exclude`, the dead worker failover moves it from). False when that worker
   // has no room, or the only workers that could take it are closed to us for
   // now; throws UNAVAILABLE when no worker of the group can ever answer.
-  #dispatch(call: PendingCall, payload: Uint8Array, exclude: number): boolean {
+  #dispatch(call: PendingCall, payload: RequestBytes, exclude: number): boolean {
     const worker = this.#pickWorker(call.groupId, exclude);
     if (worker === WAIT_FOR_WORKER) return false;
     if (worker === NO_WORKER) {

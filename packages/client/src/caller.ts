@@ -4,6 +4,7 @@ import {
   type CallOptions,
   checkFuncId,
   DefaultCallOptions,
+  type Payload,
   type QueueFullPolicy,
   resolveCallOptions,
   type SyncCallOptions,
@@ -37,7 +38,7 @@ export abstract class Caller extends EventEmitter {
    */
   call(
     funcId: number,
-    payload?: Uint8Array | string,
+    payload?: Payload,
     priorityOrOptions?: Priority | CallOptions,
     timeoutMs?: number,
   ): Promise<Reply> {
@@ -54,7 +55,7 @@ export abstract class Caller extends EventEmitter {
    */
   callInto(
     funcId: number,
-    payload: Uint8Array | string | undefined,
+    payload: Payload | undefined,
     target: Uint8Array,
     priorityOrOptions?: Priority | CallOptions,
     timeoutMs?: number,
@@ -66,13 +67,13 @@ export abstract class Caller extends EventEmitter {
   }
 
   /** Like call() without a timeout, unless its options give one. */
-  callAsync(funcId: number, payload?: Uint8Array | string, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
+  callAsync(funcId: number, payload?: Payload, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
     return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults, null);
   }
 
   #callWith(
     funcId: number,
-    payload: Uint8Array | string | undefined,
+    payload: Payload | undefined,
     priorityOrOptions: Priority | CallOptions | undefined,
     timeoutMs: number | undefined,
     defaults: DefaultCallOptions,
@@ -96,7 +97,7 @@ export abstract class Caller extends EventEmitter {
    * and returns it, or throws the same PhoenixErrors as call(). Takes
    * `{ priority, timeoutMs }` only: no signal can fire while the thread is blocked.
    */
-  callSync(funcId: number, payload?: Uint8Array | string, options: SyncCallOptions = {}): Reply {
+  callSync(funcId: number, payload?: Payload, options: SyncCallOptions = {}): Reply {
     const id = checkFuncId(funcId);
     if (typeof options !== 'object' || options === null) {
       throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'options must be an object');

@@ -1,4 +1,5 @@
 import { Frames, PhoenixError, RequestState, type SegmentViews } from '@phoenix-ipc/shm-layout';
+import type { RequestBytes } from './call-options.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { RequestWriter } from './request-writer.js';
@@ -13,7 +14,7 @@ export interface FailoverHost {
   /** Whether a running sibling of `worker`'s group can take its requests. */
   hasRunningSibling(worker: number): boolean;
   /** Writes the call to the least-loaded running sibling (never `exclude`); false when none has room. Throws UNAVAILABLE. */
-  rewrite(call: PendingCall, payload: Uint8Array, exclude: number): boolean;
+  rewrite(call: PendingCall, payload: RequestBytes, exclude: number): boolean;
   settle(call: PendingCall, error: PhoenixError): void;
 }
 

@@ -9,6 +9,6 @@ export {
   Priority,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
-export type { CallOptions, QueueFullPolicy, SyncCallOptions } from './call-options.js';
+export type { CallOptions, Payload, QueueFullPolicy, SyncCallOptions } from './call-options.js';
 export { type ClientState, IpcClient, type IpcClientOptions } from './ipc-client.js';
 export type { Reply } from './reply.js';

@@ -1,5 +1,5 @@
 import { GROUP_NORMAL, type PhoenixError } from '@phoenix-ipc/shm-layout';
-import type { QueueFullPolicy } from './call-options.js';
+import type { QueueFullPolicy, RequestBytes } from './call-options.js';
 import type { Reply } from './reply.js';
 import type { DeadlineEntry } from './timeout-queues.js';
 
@@ -45,7 +45,7 @@ export class PendingCall implements DeadlineEntry {
   startedAt = 0;
   onQueueFull: QueueFullPolicy = 'wait';
   /** Kept only while the call waits for ring space. */
-  payload: Uint8Array | null = null;
+  payload: RequestBytes | null = null;
   settled = false;
   sync = false;
   resolve: ((reply: Reply) => void) | null = null;

@@ -7,6 +7,7 @@ import {
   type SpscRingBuffer,
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';
+import { payloadLength, type RequestBytes, writePayload } from './call-options.js';
 import { ringIfParked } from './doorbell-flag.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
@@ -44,16 +45,18 @@ export class RequestWriter {
   }
 
   /** Writes the call's request into `worker`'s ring and stages it; false when the ring has no room. */
-  write(call: PendingCall, payload: Uint8Array, worker: number): boolean {
+  write(call: PendingCall, payload: RequestBytes, worker: number): boolean {
     if (this.#table.countTo(worker) >= this.#capacity[worker]!) return false;
     const ring = this.#rings[worker]!;
-    const frame = ring.reserve(REQUEST_FRAME_BYTES + payload.length);
+    const length = payload instanceof Uint8Array ? payload.length : payloadLength(payload);
+    const frame = ring.reserve(REQUEST_FRAME_BYTES + length);
     if (frame < 0) return false;
     call.msgIndex = ring.producedCount;
     // One clock read per burst: calls written in the same tick were sent together.
     if (this.#sentAt === 0) this.#sentAt = call.startedAt !== 0 ? call.startedAt : monotonicNowMs();
-    Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, payload.length, call.deadline, this.#sentAt);
-    this.#views.bytes.set(payload, frame + REQUEST_FRAME_BYTES);
+    Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, length, call.deadline, this.#sentAt);
+    if (payload instanceof Uint8Array) this.#views.bytes.set(payload, frame + REQUEST_FRAME_BYTES);
+    else writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
     ring.stage();
     call.worker = worker;
     call.frame = frame;

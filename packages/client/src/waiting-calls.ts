@@ -1,4 +1,5 @@
 import { PhoenixError } from '@phoenix-ipc/shm-layout';
+import type { RequestBytes } from './call-options.js';
 import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 import { Fifo } from './timeout-queues.js';
 
@@ -26,7 +27,7 @@ export class WaitingCalls {
     return this.#groups[groupId]!.length > 0;
   }
 
-  push(call: PendingCall, payload: Uint8Array): void {
+  push(call: PendingCall, payload: RequestBytes): void {
     call.payload = payload;
     call.holds |= Hold.Waiting;
     this.#groups[call.groupId]!.push(call);
@@ -34,7 +35,7 @@ export class WaitingCalls {
   }
 
   /** Puts a call back at the head of its group (it was written before the ones waiting). */
-  unshift(call: PendingCall, payload: Uint8Array): void {
+  unshift(call: PendingCall, payload: RequestBytes): void {
     call.payload = payload;
     call.holds |= Hold.Waiting;
     this.#groups[call.groupId]!.unshift(call);

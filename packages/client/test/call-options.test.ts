@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PhoenixError, Priority } from '../src/index.js';
-import { checkFuncId, checkTimeout, DefaultCallOptions, resolveCallOptions, toPayload } from '../src/internal.js';
+import {
+  checkFuncId,
+  checkTimeout,
+  contiguousPayload,
+  DefaultCallOptions,
+  payloadLength,
+  resolveCallOptions,
+  toPayload,
+} from '../src/internal.js';
 
 const defaults = { timeoutMs: 5000, onQueueFull: 'wait' as const };
 
@@ -117,7 +125,20 @@ describe('toPayload', () => {
   });
 
   it('encodes a string as UTF-8', () => {
-    expect(Array.from(toPayload('hé'))).toEqual([0x68, 0xc3, 0xa9]);
+    expect(Array.from(toPayload('hé') as Uint8Array)).toEqual([0x68, 0xc3, 0xa9]);
+  });
+
+  it('passes a list of chunks through as they are (gathered when written), one chunk as itself', () => {
+    const chunks = [new Uint8Array([1]), Buffer.from([2, 3])];
+    expect(toPayload(chunks)).toBe(chunks);
+    expect(payloadLength(toPayload(chunks))).toBe(3);
+    expect(toPayload([chunks[1]])).toBe(chunks[1]);
+    expect(Array.from(contiguousPayload(chunks))).toEqual([1, 2, 3]);
+  });
+
+  it('rejects a list with anything but bytes in it, naming the chunk', () => {
+    expect(() => toPayload([new Uint8Array(1), 'x'])).toThrow(/payload chunk 1 must be a Uint8Array/);
+    expect(codeOf(() => toPayload([new Uint8Array(1), 'x']))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
 
   it('treats a missing payload as empty and rejects anything else', () => {

@@ -6,10 +6,11 @@
  */
 
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { type CallOptions, PhoenixError, type Priority } from '@phoenix-ipc/client';
+import { type CallOptions, type Payload, PhoenixError, type Priority } from '@phoenix-ipc/client';
 import {
   checkFuncId,
   checkTimeout,
+  contiguousPayload,
   DefaultCallOptions,
   type ResolvedCall,
   resolveCallOptions,
@@ -141,7 +142,7 @@ export class NatsCaller {
    */
   call(
     funcId: number,
-    payload?: Uint8Array | string,
+    payload?: Payload,
     priorityOrOptions?: Priority | CallOptions,
     timeoutMs?: number,
   ): Promise<NatsReply> {
@@ -154,11 +155,7 @@ export class NatsCaller {
    * times out after defaultTimeoutMs unless its options say otherwise
    * (`timeoutMs: Infinity` for none).
    */
-  callAsync(
-    funcId: number,
-    payload?: Uint8Array | string,
-    priorityOrOptions?: Priority | CallOptions,
-  ): Promise<NatsReply> {
+  callAsync(funcId: number, payload?: Payload, priorityOrOptions?: Priority | CallOptions): Promise<NatsReply> {
     return this.#request(funcId, payload, priorityOrOptions, undefined);
   }
 
@@ -204,7 +201,7 @@ export class NatsCaller {
 
   #request(
     funcId: number,
-    payload: Uint8Array | string | undefined,
+    payload: Payload | undefined,
     priorityOrOptions: Priority | CallOptions | undefined,
     timeoutMs: number | undefined,
   ): Promise<NatsReply> {
@@ -214,7 +211,7 @@ export class NatsCaller {
     try {
       id = checkFuncId(funcId);
       options = this.#resolve(priorityOrOptions, timeoutMs);
-      bytes = toPayload(payload);
+      bytes = contiguousPayload(toPayload(payload));
       if (this.#gone === null && this.#connection.isClosed()) this.#connectionClosed();
       if (this.#gone !== null) throw this.#gone;
       if (options.signal?.aborted) {

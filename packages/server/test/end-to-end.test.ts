@@ -111,6 +111,33 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect([...(await server.call(ECHO, new Uint8Array([1, 2, 3]))).payload]).toEqual([1, 2, 3]);
   });
 
+  it('sends a list of chunks as one payload, back to back (call, callAsync, callSync)', async () => {
+    const { server } = await startServer();
+    const chunks = [Buffer.from('gath'), new Uint8Array(0), new TextEncoder().encode('ered ✓')];
+    expect(text.decode((await server.call(ECHO, chunks)).payload)).toBe('gathered ✓');
+    expect(text.decode((await server.callAsync(ECHO, chunks)).payload)).toBe('gathered ✓');
+    expect(text.decode(server.callSync(ECHO, chunks).payload)).toBe('gathered ✓');
+  });
+
+  it('judges a list of chunks by its total size against maxPayloadBytes', async () => {
+    const { server } = await startServer({ maxPayloadBytes: 1024 });
+    const half = new Uint8Array(600);
+    await expect(server.call(ECHO, [half, half])).rejects.toMatchObject({ code: 'ERR_PHOENIX_PAYLOAD_TOO_LARGE' });
+    expect((await server.call(ECHO, [half, half.subarray(0, 424)])).payload.length).toBe(1024);
+  });
+
+  it('keeps the chunks of calls that wait for queue space, and sends each whole and in order', async () => {
+    const { server } = await startServer({ normalWorkers: 1, vipWorkers: 0, normalQueueCapacity: 2 });
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        server.callAsync(ECHO, [Buffer.from(`call ${i}`), Buffer.from(` of 40`)], { onQueueFull: 'wait' }),
+      ),
+    );
+    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(
+      Array.from({ length: 40 }, (_, i) => `call ${i} of 40`),
+    );
+  });
+
   it('lets the handler choose the reply func id', async () => {
     const { server } = await startServer();
     const reply = await server.call(SETS_FUNC_ID, '');
