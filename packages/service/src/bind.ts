@@ -1,9 +1,10 @@
 import { PhoenixError } from '@phoenix-ipc/client';
+import { Caller as EngineCaller } from '@phoenix-ipc/client/internal';
 import type { Caller } from './caller.js';
 import type { MethodDefinition, Service } from './define-service.js';
 import { restoreRemote } from './remote-error.js';
 import type { BoundService, ServiceCallOptions } from './types.js';
-import { decodeValue, encodeValue, reasonOf } from './values.js';
+import { decodeValue, encodeValue, encodeValueParts, reasonOf } from './values.js';
 
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
@@ -29,6 +30,16 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
   const { codec } = service;
   const { id, label } = method;
   const release = codec.release?.bind(codec);
+  // IpcClient and IpcServer send a payload in parts back to back: large binary
+  // values then go from the caller's memory straight into the request ring.
+  const gather = caller instanceof EngineCaller && codec.encodeParts !== undefined;
+  const send = caller as {
+    callAsync(
+      id: number,
+      payload: Uint8Array | Uint8Array[],
+      options?: ServiceCallOptions,
+    ): Promise<{ payload: Uint8Array }>;
+  };
   const onReply = (reply: { payload: Uint8Array }): unknown => {
     try {
       return decodeValue(codec, reply.payload);
@@ -62,9 +73,9 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       return Promise.reject(invalid(`${label}: the call options must be an object { priority, timeoutMs, signal }`));
     }
-    let payload: Uint8Array;
+    let payload: Uint8Array | Uint8Array[];
     try {
-      payload = encodeValue(codec, input);
+      payload = gather ? encodeValueParts(codec, input) : encodeValue(codec, input);
     } catch (error) {
       return Promise.reject(
         new PhoenixError(
@@ -76,19 +87,22 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     }
     let pending: Promise<{ payload: Uint8Array }>;
     try {
-      pending = caller.callAsync(id, payload, options);
+      pending = send.callAsync(id, payload, options);
     } catch (error) {
       pending = Promise.reject(error); // a caller that throws instead of rejecting
     }
-    if (release === undefined || payload.length < RELEASE_BYTES) return pending.then(onReply, onFailure);
+    // Parts are made only for large binary values: always worth releasing.
+    if (release === undefined || (payload instanceof Uint8Array && payload.length < RELEASE_BYTES))
+      return pending.then(onReply, onFailure);
     // The call has settled: the caller no longer needs the payload, the codec may reuse its memory.
+    const lease = payload instanceof Uint8Array ? payload : payload[0]!;
     return pending.then(
       (reply) => {
-        release(payload);
+        release(lease);
         return onReply(reply);
       },
       (error: unknown) => {
-        release(payload);
+        release(lease);
         return onFailure(error);
       },
     );

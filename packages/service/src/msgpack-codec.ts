@@ -1,7 +1,7 @@
 import { addExtension, C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { decodePlain, NOT_PLAIN } from './plain-read.js';
-import { encodePlain } from './plain-write.js';
+import { encodePlain, encodePlainParts } from './plain-write.js';
 
 /*
  * msgpackr, tuned for request/response values (measured in apps/stress,
@@ -226,6 +226,10 @@ function mayHoldBinary(bytes: Uint8Array): boolean {
 // 0: not encoding; 1: the plain writer is; 2: msgpackr is (see #encodeNested).
 let encoding: 0 | 1 | 2 = 0;
 
+// Binary values this large are sent by reference by encodeParts: a copy of
+// 4 KiB costs about what the parts cost to make.
+const GATHER_BYTES = 4096;
+
 // Replies msgpackr encodes: in place only once one was at least this large
 // (the set-up costs more than copying a small reply).
 const IN_PLACE_BYTES = 4096;
@@ -247,7 +251,17 @@ export class MsgpackCodec implements Codec {
     if (encoding !== 0) return this.#encodeNested(value);
     encoding = 1;
     try {
-      return this.#encode(value);
+      return this.#encode(value, Number.POSITIVE_INFINITY) as Uint8Array;
+    } finally {
+      encoding = 0;
+    }
+  }
+
+  encodeParts(value: unknown): Uint8Array | Uint8Array[] {
+    if (encoding !== 0) return this.#encodeNested(value);
+    encoding = 1;
+    try {
+      return this.#encode(value, GATHER_BYTES);
     } finally {
       encoding = 0;
     }
@@ -263,16 +277,26 @@ export class MsgpackCodec implements Codec {
     return Uint8Array.prototype.slice.call(packr.pack(value));
   }
 
-  #encode(value: unknown): Uint8Array {
+  // Binary values of at least `gatherFrom` bytes become parts of their own (encodeParts).
+  #encode(value: unknown, gatherFrom: number): Uint8Array | Uint8Array[] {
     let into = currentArena();
-    const end = encodePlain(into.buffer, into.view, into.used, into.buffer.length, value);
+    const start = into.used;
+    let parts: Uint8Array[] | null = null;
+    let end: number;
+    if (gatherFrom === Number.POSITIVE_INFINITY)
+      end = encodePlain(into.buffer, into.view, start, into.buffer.length, value);
+    else {
+      const result = encodePlainParts(into.buffer, into.view, start, into.buffer.length, value, gatherFrom);
+      end = result === null ? -1 : result.end;
+      parts = result === null ? null : result.parts;
+    }
     if (end >= 0) {
-      // A plain Uint8Array view: cheaper to make than a Buffer's subarray.
-      const bytes = new Uint8Array(into.buffer.buffer, into.buffer.byteOffset + into.used, end - into.used);
       into.used = end;
       into.leases++;
-      lastSize = bytes.length;
-      return bytes;
+      lastSize = end - start;
+      if (parts !== null && parts.length > 1) return parts;
+      // A plain Uint8Array view: cheaper to make than a Buffer's subarray.
+      return new Uint8Array(into.buffer.buffer, into.buffer.byteOffset + start, end - start);
     }
     const packr = this.#packr;
     packr.useBuffer(into.buffer);

@@ -6,6 +6,12 @@ let out: Buffer = Buffer.alloc(0);
 let outView: DataView = new DataView(new ArrayBuffer(0));
 let outPosition = 0;
 let outEnd = 0;
+// Gathering (encodePlainParts): binary values of at least gatherFrom bytes are
+// not copied; their header is written and they are noted here, by reference,
+// with where in the output they belong.
+let gatherFrom = Number.POSITIVE_INFINITY;
+const gathered: Uint8Array[] = [];
+const gatheredAt: number[] = [];
 
 // Writes a string: ASCII up to 31 characters byte by byte, anything else with utf8Write.
 function writeString(text: string): boolean {
@@ -110,8 +116,9 @@ function writeValue(value: unknown, depth: number): boolean {
 // msgpackr's typed-array extension ('t', kind 1). Both are raw bytes.
 function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
   const length = bytes.length;
+  const gather = length >= gatherFrom;
   let position = outPosition;
-  if (position + 6 + length > outEnd) return false;
+  if (position + 6 + (gather ? 0 : length) > outEnd) return false;
   if (isBuffer) {
     if (length < 0x100) {
       out[position++] = 0xc4;
@@ -141,6 +148,12 @@ function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
     }
     out[position++] = TYPED_ARRAY_EXTENSION;
     out[position++] = UINT8_ARRAY_KIND;
+  }
+  if (gather) {
+    gathered.push(bytes);
+    gatheredAt.push(position);
+    outPosition = position;
+    return true;
   }
   out.set(bytes, position);
   outPosition = position + length;
@@ -198,4 +211,43 @@ export function encodePlain(buffer: Buffer, view: DataView, start: number, end: 
   outPosition = start;
   outEnd = end;
   return writeValue(value, 0) ? outPosition : -1;
+}
+
+/**
+ * Like encodePlain, but binary values of at least `from` bytes are left out
+ * of buffer (only their msgpack header is written) and come back by
+ * reference: the encoding is the returned parts, back to back, with views of
+ * buffer[start, end of the written bytes) between the binary values. Returns
+ * null if the value is not plain or does not fit.
+ */
+export function encodePlainParts(
+  buffer: Buffer,
+  view: DataView,
+  start: number,
+  end: number,
+  value: unknown,
+  from: number,
+): { parts: Uint8Array[]; end: number } | null {
+  gatherFrom = from;
+  gathered.length = 0;
+  gatheredAt.length = 0;
+  try {
+    const written = encodePlain(buffer, view, start, end, value);
+    if (written < 0) return null;
+    const parts: Uint8Array[] = [];
+    let from = start;
+    for (let i = 0; i < gathered.length; i++) {
+      const at = gatheredAt[i]!;
+      parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, at - from));
+      parts.push(gathered[i]!);
+      from = at;
+    }
+    if (written > from || parts.length === 0)
+      parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, written - from));
+    return { parts, end: written };
+  } finally {
+    gatherFrom = Number.POSITIVE_INFINITY;
+    gathered.length = 0;
+    gatheredAt.length = 0;
+  }
 }

@@ -81,6 +81,30 @@ describe('the msgpackr codec', () => {
     expect(encoded.map((bytes) => msgpackCodec.decode(bytes))).toStrictEqual(kept.map(({ value }) => value));
   });
 
+  it('encodes large binary values as parts of their own, by reference: the parts back to back are the encoding', () => {
+    const big = new Uint8Array(10_000).fill(3);
+    const buffer = Buffer.alloc(5000, 4);
+    const value = { id: 1, data: big, nested: [buffer, 'x'], small: new Uint8Array(100) };
+    const parts = msgpackCodec.encodeParts!(value);
+    expect(Array.isArray(parts)).toBe(true);
+    const list = parts as Uint8Array[];
+    expect(list).toContain(big); // not copied
+    expect(list).toContain(buffer);
+    const joined = Buffer.concat(list);
+    expect(joined.equals(msgpackCodec.encode(value))).toBe(true);
+    expect(msgpackCodec.decode(joined)).toStrictEqual(value);
+    msgpackCodec.release!(list[0]!);
+  });
+
+  it('encodes values without large binaries in one piece, and non-plain values through msgpackr', () => {
+    for (const value of [{ id: 1, tags: ['a'] }, { when: new Date(5), data: new Uint8Array(10_000) }, 'text']) {
+      const bytes = msgpackCodec.encodeParts!(value);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(msgpackCodec.decode(bytes as Uint8Array)).toStrictEqual(value);
+      msgpackCodec.release!(bytes as Uint8Array);
+    }
+  });
+
   it('reuses the memory of released results, and never writes over results not released', () => {
     const kept = { keep: 'me', data: new Uint8Array(30_000).fill(9) };
     const held = msgpackCodec.encode(kept);

@@ -120,6 +120,12 @@ export function serviceSuite(open: () => Promise<Connection>): void {
       expect(facts.bufferBytes).toBe(statSegment(connection.segment).size);
     });
 
+    it("round-trips large binary values (sent in parts, straight from the caller's memory) intact", async () => {
+      const data = new Uint8Array(40_000).map((_, i) => (i * 7) & 0xff);
+      const value = { head: 'h', data, more: [Buffer.alloc(5000, 1), new Uint8Array(6000).fill(2)], tail: 9 };
+      expect(await api.echo(value)).toStrictEqual(value);
+    });
+
     it("gives the caller a reply's Uint8Array as a view of the one copy taken from shared memory", async () => {
       const data = await api.bytesOfSize(50_000);
       expect(data).toBeInstanceOf(Uint8Array);
