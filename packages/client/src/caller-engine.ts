@@ -22,7 +22,7 @@ import { payloadLength, type RequestBytes, type ResolvedCall } from './call-opti
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
-import { Hold, PendingCall, PendingCallPool, type ReplyMapper } from './pending-call.js';
+import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
 import type { Reply } from './reply.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
@@ -160,20 +160,13 @@ export class CallerEngine implements ReplySink {
   // ------------------------------------------------------------------ submit
 
   /** Sends a call; the promise settles with its Reply or a PhoenixError. Validation is the caller's. */
-  call(
-    funcId: number,
-    payload: RequestBytes,
-    options: ResolvedCall,
-    target: Uint8Array | null = null,
-    mapper: ReplyMapper | null = null,
-  ): Promise<Reply> {
+  call(funcId: number, payload: RequestBytes, options: ResolvedCall, target: Uint8Array | null = null): Promise<Reply> {
     let call: PendingCall;
     try {
       call = this.#submit(funcId, payload, options, false);
       call.target = target;
-      call.mapper = mapper;
     } catch (error) {
-      return Promise.reject(mapper === null ? error : mappedError(mapper, error as PhoenixError));
+      return Promise.reject(error);
     }
     // The executor runs synchronously: the call cannot have settled before its resolvers are in place.
     const promise = new Promise<Reply>(this.#captureResolvers);
@@ -345,8 +338,6 @@ export class CallerEngine implements ReplySink {
     if (call.sync) {
       call.syncReply = reply;
       call.syncError = error;
-    } else if (call.mapper !== null) {
-      settleMapped(call, call.mapper, reply, error);
     } else if (error !== null) {
       call.reject?.(error);
     } else {
@@ -546,27 +537,4 @@ export class CallerEngine implements ReplySink {
   get closed(): boolean {
     return this.#closed;
   }
-}
-
-/** What a mapped call rejects with for `error` (its mapper's error, or what the mapper threw). */
-export function mappedError(mapper: ReplyMapper, error: PhoenixError): unknown {
-  try {
-    return mapper.error(error);
-  } catch (thrown) {
-    return thrown;
-  }
-}
-
-// A mapped call's promise settles with what its mapper makes of the outcome.
-function settleMapped(call: PendingCall, mapper: ReplyMapper, reply: Reply | null, error: PhoenixError | null): void {
-  let outcome: unknown;
-  let failed = error !== null;
-  try {
-    outcome = failed ? mapper.error(error!) : mapper.value(reply!);
-  } catch (thrown) {
-    outcome = thrown;
-    failed = true;
-  }
-  if (failed) (call.reject as ((reason: unknown) => void) | null)?.(outcome);
-  else (call.resolve as ((value: unknown) => void) | null)?.(outcome);
 }

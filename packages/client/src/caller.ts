@@ -10,16 +10,8 @@ import {
   type SyncCallOptions,
   toPayload,
 } from './call-options.js';
-import { type CallerEngine, mappedError } from './caller-engine.js';
-import type { ReplyMapper } from './pending-call.js';
+import type { CallerEngine } from './caller-engine.js';
 import type { Reply } from './reply.js';
-
-/**
- * callAsync for a layer above (typed services, through client/internal):
- * the promise settles with what `mapper` makes of the reply or the error,
- * in the same step, with no second promise.
- */
-export const callMapped = Symbol('phoenix-ipc.callMapped');
 
 /**
  * The call API shared by IpcClient and IpcServer (the supervisor's own
@@ -79,16 +71,6 @@ export abstract class Caller extends EventEmitter {
     return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults, null);
   }
 
-  /** See callMapped. */
-  [callMapped](
-    funcId: number,
-    payload: Payload,
-    options: CallOptions | undefined,
-    mapper: ReplyMapper,
-  ): Promise<unknown> {
-    return this.#callWith(funcId, payload, options, undefined, this.#asyncDefaults, null, mapper);
-  }
-
   #callWith(
     funcId: number,
     payload: Payload | undefined,
@@ -96,7 +78,6 @@ export abstract class Caller extends EventEmitter {
     timeoutMs: number | undefined,
     defaults: DefaultCallOptions,
     target: Uint8Array | null,
-    mapper: ReplyMapper | null = null,
   ): Promise<Reply> {
     try {
       const id = checkFuncId(funcId);
@@ -104,9 +85,9 @@ export abstract class Caller extends EventEmitter {
         (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
         resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
       const bytes = toPayload(payload);
-      return this.engineForCall().call(id, bytes, options, target, mapper);
+      return this.engineForCall().call(id, bytes, options, target);
     } catch (error) {
-      return Promise.reject(mapper === null ? error : mappedError(mapper, error as PhoenixError));
+      return Promise.reject(error);
     }
   }
 

@@ -17,9 +17,8 @@ export {
   resolveCallOptions,
   toPayload,
 } from './call-options.js';
-export { Caller, callMapped } from './caller.js';
+export { Caller } from './caller.js';
 export { type CallEvent, CallerEngine, type CallerEngineConfig, type CallObserver } from './caller-engine.js';
 export { ControlConnection, type ControlHandlers } from './control-connection.js';
 export { ringIfParked } from './doorbell-flag.js';
-export type { ReplyMapper } from './pending-call.js';
 export { SpinThenPark, type Waiter } from './waiter.js';

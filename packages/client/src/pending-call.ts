@@ -4,18 +4,6 @@ import type { Reply } from './reply.js';
 import type { DeadlineEntry } from './timeout-queues.js';
 
 /**
- * Turns a call's outcome into what its promise settles with, in the same
- * step (no second promise per call): a typed service decodes the reply
- * payload and restores remote errors this way. `value` may throw; the
- * promise then rejects with what it threw. `error` returns the error to
- * reject with.
- */
-export interface ReplyMapper {
-  value(reply: Reply): unknown;
-  error(error: PhoenixError): unknown;
-}
-
-/**
  * What still refers to a PendingCall (bits of `holds`). A call goes back to
  * its pool only when no bit is set: its promise settled, and no table, queue
  * or timer of the engine can reach it any more.
@@ -66,8 +54,6 @@ export class PendingCall implements DeadlineEntry {
   onAbort: (() => void) | undefined = undefined;
   /** callInto: the caller's buffer the reply payload is copied into (null: a fresh copy). */
   target: Uint8Array | null = null;
-  /** What the promise settles with instead of the Reply or the error (a typed service's decoding); null: as is. */
-  mapper: ReplyMapper | null = null;
   syncReply: Reply | null = null;
   syncError: PhoenixError | null = null;
   /** Hold bits: who still refers to this call. */
@@ -139,7 +125,6 @@ export class PendingCallPool {
     // What the caller's memory may hang on to goes now; the rest is reset by acquire().
     call.payload = null;
     call.target = null;
-    call.mapper = null;
     call.resolve = null;
     call.reject = null;
     call.signal = undefined;

@@ -1,5 +1,4 @@
 import { IpcClient } from '@phoenix-ipc/client';
-import { callMapped } from '@phoenix-ipc/client/internal';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, PhoenixError, Priority } from '../src/index.js';
@@ -137,25 +136,6 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(replies.map((reply) => text.decode(reply.payload))).toEqual(
       Array.from({ length: 40 }, (_, i) => `call ${i} of 40`),
     );
-  });
-
-  it('settles a mapped call (client/internal callMapped) with what its mapper makes of the reply or the error', async () => {
-    const { server } = await startServer({ maxPayloadBytes: 1024 });
-    const mapper = {
-      value: (reply: { payload: Uint8Array }) => `mapped ${text.decode(reply.payload)}`,
-      error: (error: PhoenixError) => new Error(`mapped ${error.code}`),
-    };
-    expect(await server[callMapped](ECHO, 'hi', undefined, mapper)).toBe('mapped hi');
-    await expect(server[callMapped](ECHO, new Uint8Array(2000), undefined, mapper)).rejects.toThrow(
-      'mapped ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-    );
-    const throwing = {
-      ...mapper,
-      value: () => {
-        throw new Error('cannot decode');
-      },
-    };
-    await expect(server[callMapped](ECHO, 'hi', undefined, throwing)).rejects.toThrow('cannot decode');
   });
 
   it('lets the handler choose the reply func id', async () => {

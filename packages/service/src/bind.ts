@@ -1,5 +1,5 @@
 import { PhoenixError } from '@phoenix-ipc/client';
-import { callMapped, Caller as EngineCaller, type ReplyMapper } from '@phoenix-ipc/client/internal';
+import { Caller as EngineCaller } from '@phoenix-ipc/client/internal';
 import type { Caller } from './caller.js';
 import type { MethodDefinition, Service } from './define-service.js';
 import { restoreRemote } from './remote-error.js';
@@ -30,12 +30,16 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
   const { codec } = service;
   const { id, label } = method;
   const release = codec.release?.bind(codec);
-  // IpcClient and IpcServer (engine callers) take two shortcuts: a payload in
-  // parts, sent back to back (large binary values go from the caller's memory
-  // straight into the request ring), and a mapped call, whose promise settles
-  // with the decoded value (no second promise per call).
-  const engine = caller instanceof EngineCaller ? caller : null;
-  const gather = engine !== null && codec.encodeParts !== undefined;
+  // IpcClient and IpcServer send a payload in parts back to back: large binary
+  // values then go from the caller's memory straight into the request ring.
+  const gather = caller instanceof EngineCaller && codec.encodeParts !== undefined;
+  const send = caller as {
+    callAsync(
+      id: number,
+      payload: Uint8Array | Uint8Array[],
+      options?: ServiceCallOptions,
+    ): Promise<{ payload: Uint8Array }>;
+  };
   const onReply = (reply: { payload: Uint8Array }): unknown => {
     try {
       return decodeValue(codec, reply.payload);
@@ -62,7 +66,6 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     restoreRemote(error, codec);
     throw error;
   };
-  const mapper: ReplyMapper = { value: onReply, error: onFailure };
   return (input?: unknown, options?: ServiceCallOptions, extra?: unknown): Promise<unknown> => {
     if (extra !== undefined) {
       return Promise.reject(invalid(`${label} takes at most one input value and the call options, got more`));
@@ -82,41 +85,24 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
         ),
       );
     }
-    // Parts are made only for large binary values: always worth releasing.
-    const lease =
-      release === undefined || (payload instanceof Uint8Array && payload.length < RELEASE_BYTES)
-        ? null
-        : payload instanceof Uint8Array
-          ? payload
-          : payload[0]!;
-    if (engine !== null) {
-      if (lease === null) return engine[callMapped](id, payload, options, mapper);
-      // Once the call has settled the payload is not needed any more: the codec may reuse its memory.
-      return engine[callMapped](id, payload, options, {
-        value: (reply) => {
-          release!(lease);
-          return onReply(reply);
-        },
-        error: (error) => {
-          release!(lease);
-          return onFailure(error);
-        },
-      });
-    }
     let pending: Promise<{ payload: Uint8Array }>;
     try {
-      pending = caller.callAsync(id, payload as Uint8Array, options);
+      pending = send.callAsync(id, payload, options);
     } catch (error) {
       pending = Promise.reject(error); // a caller that throws instead of rejecting
     }
-    if (lease === null) return pending.then(onReply, onFailure);
+    // Parts are made only for large binary values: always worth releasing.
+    if (release === undefined || (payload instanceof Uint8Array && payload.length < RELEASE_BYTES))
+      return pending.then(onReply, onFailure);
+    // The call has settled: the caller no longer needs the payload, the codec may reuse its memory.
+    const lease = payload instanceof Uint8Array ? payload : payload[0]!;
     return pending.then(
       (reply) => {
-        release!(lease);
+        release(lease);
         return onReply(reply);
       },
       (error: unknown) => {
-        release!(lease);
+        release(lease);
         return onFailure(error);
       },
     );
