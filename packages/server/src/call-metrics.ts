@@ -1,4 +1,4 @@
-import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /** Percentiles of a latency distribution, in microseconds. */
 export interface LatencySummary {
@@ -33,45 +33,30 @@ export interface MetricsSnapshot {
   byGroup: { normal: CallStats; vip: CallStats };
 }
 
-const HIGHEST_US = 3_600_000_000; // an hour
 const SAMPLE_ALL = 1024;
 const SAMPLE_MASK = 15;
 
-function histogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 });
-}
-
-function summarize(histogram: hdr.Histogram): LatencySummary {
-  if (histogram.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-  const min = histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue;
-  const max = histogram.maxValue;
-  // HDR reports a percentile as the top of its bucket, which can lie past the
-  // largest value recorded; clamp so that min <= p50 <= ... <= max always holds.
-  const at = (percentile: number) => Math.min(max, Math.max(min, histogram.getValueAtPercentile(percentile)));
+function summarize(histogram: LatencyHistogram): LatencySummary {
+  if (histogram.count === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
   return {
-    count: histogram.totalCount,
-    min,
+    count: histogram.count,
+    min: histogram.min,
     mean: histogram.mean,
-    p50: at(50),
-    p90: at(90),
-    p99: at(99),
-    p999: at(99.9),
-    max,
+    p50: histogram.valueAtPercentile(50),
+    p90: histogram.valueAtPercentile(90),
+    p99: histogram.valueAtPercentile(99),
+    p999: histogram.valueAtPercentile(99.9),
+    max: histogram.max,
   };
 }
 
-function clampUs(value: number): number {
-  if (!(value > 0)) return 0;
-  return Math.min(HIGHEST_US, Math.round(value));
-}
-
-/** Counters and HDR histograms for one key (a func id or a group). */
+/** Counters and latency histograms (three significant digits) for one key (a func id or a group). */
 class StatsCell {
   calls = 0;
   readonly errors = new Map<string, number>();
-  readonly queueWait = histogram();
-  readonly handler = histogram();
-  readonly endToEnd = histogram();
+  readonly queueWait = new LatencyHistogram();
+  readonly handler = new LatencyHistogram();
+  readonly endToEnd = new LatencyHistogram();
   dirty = false;
 
   countError(code: string, count = 1): void {
@@ -82,7 +67,7 @@ class StatsCell {
   recordCall(code: string | null, totalUs: number, local: boolean): void {
     // Crashes are counted by recordPoison, for every caller alike.
     if (code !== null && local && code !== 'ERR_PHOENIX_WORKER_CRASHED') this.countError(code);
-    this.endToEnd.recordValue(clampUs(totalUs));
+    this.endToEnd.record(totalUs);
   }
 
   recordPoison(): void {
@@ -116,8 +101,9 @@ export interface MetricsDelta {
     funcId: number;
     calls: number;
     errors: Record<string, number>;
-    queueWait: string;
-    handler: string;
+    /** LatencyHistogram wire form. */
+    queueWait: number[];
+    handler: number[];
   }[];
 }
 
@@ -152,8 +138,8 @@ export class CallMetrics {
     const seen = cell.calls++;
     if (code !== null) cell.countError(code);
     if (seen < SAMPLE_ALL || (seen & SAMPLE_MASK) === 0) {
-      if (queueWaitUs >= 0) cell.queueWait.recordValue(clampUs(queueWaitUs));
-      cell.handler.recordValue(clampUs(handlerUs));
+      if (queueWaitUs >= 0) cell.queueWait.record(queueWaitUs);
+      cell.handler.record(handlerUs);
     }
     cell.dirty = true;
   }
@@ -179,8 +165,8 @@ export class CallMetrics {
         funcId,
         calls: cell.calls,
         errors: Object.fromEntries(cell.errors),
-        queueWait: hdr.encodeIntoCompressedBase64(cell.queueWait),
-        handler: hdr.encodeIntoCompressedBase64(cell.handler),
+        queueWait: cell.queueWait.toWire(),
+        handler: cell.handler.toWire(),
       });
       cell.reset();
     }
@@ -194,24 +180,17 @@ export class CallMetrics {
     if (typeof delta !== 'object' || delta === null || !Array.isArray(delta.funcs)) return;
     for (const entry of delta.funcs) {
       if (!Number.isInteger(entry?.funcId) || typeof entry.calls !== 'number') continue;
-      let queueWait: hdr.Histogram;
-      let handler: hdr.Histogram;
-      try {
-        queueWait = hdr.decodeFromCompressedBase64(entry.queueWait);
-        handler = hdr.decodeFromCompressedBase64(entry.handler);
-      } catch {
-        continue;
-      }
+      // Checked before anything is added: a malformed entry is ignored whole.
+      const check = new LatencyHistogram();
+      if (!check.addWire(entry.queueWait) || !check.addWire(entry.handler)) continue;
       for (const cell of [this.#cell(entry.funcId), this.#byGroup[group]]) {
         cell.calls += entry.calls;
         for (const [code, count] of Object.entries(entry.errors ?? {})) {
           if (typeof count === 'number') cell.countError(code, count);
         }
-        cell.queueWait.add(queueWait);
-        cell.handler.add(handler);
+        cell.queueWait.addWire(entry.queueWait);
+        cell.handler.addWire(entry.handler);
       }
-      queueWait.destroy();
-      handler.destroy();
     }
   }
 

@@ -200,7 +200,7 @@ export class IpcServer extends Caller {
   }
 
   /**
-   * Call counters and HDR latency percentiles by func id and by group:
+   * Call counters and latency percentiles (three significant digits) by func id and by group:
    * calls, errors by code, queue wait and handler time (reported by every
    * worker about once a second, for all callers), and end-to-end time of
    * this supervisor's own calls; plus the worker stats.

@@ -41,7 +41,27 @@ describe('CallMetrics', () => {
   it('ignores a malformed delta from a broken worker', () => {
     const supervisor = new CallMetrics();
     supervisor.addDelta(null as never, 'normal');
-    supervisor.addDelta({ funcs: [{ funcId: 2001, calls: 3, errors: {}, queueWait: '!!', handler: '??' }] }, 'normal');
+    const garbage = [
+      ['!!', '??'],
+      [
+        [0, 0, 0],
+        [-1, 0, 0],
+      ], // a negative sum
+      [
+        [0, 0, 0],
+        [1, 1, 1, 5, 0],
+      ], // an empty bucket
+      [
+        [0, 0, 0],
+        [1, 1, 1, 1e9, 1],
+      ], // a bucket past the largest
+      [
+        [0, 0, 0],
+        [1, 9, 1, 1, 1],
+      ], // min above max
+    ];
+    for (const [queueWait, handler] of garbage)
+      supervisor.addDelta({ funcs: [{ funcId: 2001, calls: 3, errors: {}, queueWait, handler }] } as never, 'normal');
     expect(supervisor.snapshot().byFuncId).toEqual({});
   });
 

@@ -19,7 +19,7 @@ async function start(): Promise<{ server: IpcServer; name: string }> {
 }
 
 describe('server.metrics()', () => {
-  it('counts calls and errors by func id and by group, with HDR latency percentiles', async () => {
+  it('counts calls and errors by func id and by group, with latency percentiles (three significant digits)', async () => {
     const { server } = await start();
     for (let i = 0; i < 50; i++) await server.call(ECHO, `m${i}`);
     for (let i = 0; i < 5; i++) await server.call(ECHO, 'vip', { priority: 1 });
