@@ -1,7 +1,7 @@
 import { addExtension, C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { decodePlain, NOT_PLAIN } from './plain-read.js';
-import { encodePlain, encodePlainParts } from './plain-write.js';
+import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
 
 /*
  * msgpackr, tuned for request/response values (measured in apps/stress,
@@ -281,20 +281,16 @@ export class MsgpackCodec implements Codec {
   #encode(value: unknown, gatherFrom: number): Uint8Array | Uint8Array[] {
     let into = currentArena();
     const start = into.used;
-    let parts: Uint8Array[] | null = null;
-    let end: number;
-    if (gatherFrom === Number.POSITIVE_INFINITY)
-      end = encodePlain(into.buffer, into.view, start, into.buffer.length, value);
-    else {
-      const result = encodePlainParts(into.buffer, into.view, start, into.buffer.length, value, gatherFrom);
-      end = result === null ? -1 : result.end;
-      parts = result === null ? null : result.parts;
-    }
+    const end =
+      gatherFrom === Number.POSITIVE_INFINITY
+        ? encodePlain(into.buffer, into.view, start, into.buffer.length, value)
+        : encodePlainGathering(into.buffer, into.view, start, into.buffer.length, value, gatherFrom);
     if (end >= 0) {
       into.used = end;
       into.leases++;
       lastSize = end - start;
-      if (parts !== null && parts.length > 1) return parts;
+      const parts = gatherFrom === Number.POSITIVE_INFINITY ? null : gatheredParts(into.buffer, start, end);
+      if (parts !== null) return parts;
       // A plain Uint8Array view: cheaper to make than a Buffer's subarray.
       return new Uint8Array(into.buffer.buffer, into.buffer.byteOffset + start, end - start);
     }

@@ -6,7 +6,7 @@ let out: Buffer = Buffer.alloc(0);
 let outView: DataView = new DataView(new ArrayBuffer(0));
 let outPosition = 0;
 let outEnd = 0;
-// Gathering (encodePlainParts): binary values of at least gatherFrom bytes are
+// Gathering (encodePlainGathering): binary values of at least gatherFrom bytes are
 // not copied; their header is written and they are noted here, by reference,
 // with where in the output they belong.
 let gatherFrom = Number.POSITIVE_INFINITY;
@@ -215,39 +215,47 @@ export function encodePlain(buffer: Buffer, view: DataView, start: number, end: 
 
 /**
  * Like encodePlain, but binary values of at least `from` bytes are left out
- * of buffer (only their msgpack header is written) and come back by
- * reference: the encoding is the returned parts, back to back, with views of
- * buffer[start, end of the written bytes) between the binary values. Returns
- * null if the value is not plain or does not fit.
+ * of buffer (only their msgpack header is written) and noted by reference;
+ * gatheredParts() then gives the encoding in parts. Returns where the
+ * written bytes end, or -1.
  */
-export function encodePlainParts(
+export function encodePlainGathering(
   buffer: Buffer,
   view: DataView,
   start: number,
   end: number,
   value: unknown,
   from: number,
-): { parts: Uint8Array[]; end: number } | null {
+): number {
   gatherFrom = from;
   gathered.length = 0;
   gatheredAt.length = 0;
-  try {
-    const written = encodePlain(buffer, view, start, end, value);
-    if (written < 0) return null;
-    const parts: Uint8Array[] = [];
-    let from = start;
-    for (let i = 0; i < gathered.length; i++) {
-      const at = gatheredAt[i]!;
-      parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, at - from));
-      parts.push(gathered[i]!);
-      from = at;
-    }
-    if (written > from || parts.length === 0)
-      parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, written - from));
-    return { parts, end: written };
-  } finally {
-    gatherFrom = Number.POSITIVE_INFINITY;
+  const written = encodePlain(buffer, view, start, end, value);
+  gatherFrom = Number.POSITIVE_INFINITY;
+  if (written < 0) {
+    // Not plain: msgpackr encodes it whole; keep no reference to the caller's bytes.
     gathered.length = 0;
     gatheredAt.length = 0;
   }
+  return written;
+}
+
+/**
+ * The encoding of the last encodePlainGathering, buffer[start, end), in
+ * parts: views of buffer between the binary values it left out, and those
+ * values themselves. Null if it left none out (the bytes are the encoding).
+ */
+export function gatheredParts(buffer: Buffer, start: number, end: number): Uint8Array[] | null {
+  if (gathered.length === 0) return null;
+  const parts: Uint8Array[] = [];
+  let from = start;
+  for (let i = 0; i < gathered.length; i++) {
+    const at = gatheredAt[i]!;
+    parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, at - from), gathered[i]!);
+    from = at;
+  }
+  if (end > from) parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, end - from));
+  gathered.length = 0;
+  gatheredAt.length = 0;
+  return parts;
 }
