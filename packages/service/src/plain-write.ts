@@ -230,8 +230,13 @@ export function encodePlainGathering(
   gatherFrom = from;
   gathered.length = 0;
   gatheredAt.length = 0;
-  const written = encodePlain(buffer, view, start, end, value);
-  gatherFrom = Number.POSITIVE_INFINITY;
+  let written = -1;
+  try {
+    written = encodePlain(buffer, view, start, end, value);
+  } finally {
+    // Even if a getter threw: a later encodePlain must copy every binary value.
+    gatherFrom = Number.POSITIVE_INFINITY;
+  }
   if (written < 0) {
     // Not plain: msgpackr encodes it whole; keep no reference to the caller's bytes.
     gathered.length = 0;

@@ -96,6 +96,20 @@ describe('the msgpackr codec', () => {
     msgpackCodec.release!(list[0]!);
   });
 
+  it('copies large binary values again in encode() after an encodeParts() whose getter threw', () => {
+    const data = new Uint8Array(10_000).fill(1);
+    const broken = {
+      data,
+      get boom(): number {
+        throw new Error('getter failed');
+      },
+    };
+    expect(() => msgpackCodec.encodeParts!(broken)).toThrow('getter failed');
+    const bytes = msgpackCodec.encode({ data });
+    expect(bytes.length).toBeGreaterThan(10_000);
+    expect(msgpackCodec.decode(bytes)).toStrictEqual({ data });
+  });
+
   it('encodes values without large binaries in one piece, and non-plain values through msgpackr', () => {
     for (const value of [{ id: 1, tags: ['a'] }, { when: new Date(5), data: new Uint8Array(10_000) }, 'text']) {
       const bytes = msgpackCodec.encodeParts!(value);
