@@ -114,6 +114,7 @@ export class CallerEngine implements ReplySink {
   #microtaskPumps = 0;
   #closed = false;
   #refed = false;
+  #unrefScheduled = false;
   #observer: CallObserver | undefined;
 
   constructor(config: CallerEngineConfig) {
@@ -345,7 +346,7 @@ export class CallerEngine implements ReplySink {
     }
     call.resolve = null;
     call.reject = null;
-    if (this.#live === 0) this.#unref();
+    if (this.#live === 0) this.#unrefWhenIdle();
     // Last: the call may go back to the pool here (if no table, queue or timer holds it).
     this.#pool.drop(call, Hold.Live);
   }
@@ -459,6 +460,22 @@ export class CallerEngine implements ReplySink {
       this.#watcher.unref();
     }
   }
+
+  // The last live call settled. The doorbell stops holding the process open
+  // at the event loop's next turn if no call came meanwhile: a caller that
+  // awaits one call after another then pays no ref/unref (two native calls)
+  // per call.
+  #unrefWhenIdle(): void {
+    if (!this.#refed || this.#unrefScheduled) return;
+    this.#unrefScheduled = true;
+    setImmediate(this.#unrefIfIdle).unref();
+  }
+
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefScheduled = false;
+    // A closed engine's watcher is closed: it holds nothing open any more.
+    if (this.#live === 0 && !this.#closed) this.#unref();
+  };
 
   // -------------------------------------------------------- fault handling
 

@@ -46,6 +46,15 @@ describe('many client processes', () => {
     expect(text.decode((await client.call(ECHO, 'back')).payload)).toBe('back');
   });
 
+  it('does not keep its process alive once its calls have settled, though still connected', async () => {
+    const name = harness.name('idle-exit');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const client = harness.script(CLIENT_SCRIPT, [name, 'then-idle', '500']);
+    expect((await client.waitFor('idle', 30_000)).idle).toBe(500);
+    expect(await client.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('answers callSync from a client', async () => {
     const name = harness.name('clientsync');
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1, maxClients: 2 }));
