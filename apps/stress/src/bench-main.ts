@@ -37,6 +37,7 @@ import type {
   ScalingResult,
 } from './bench/jobs.js';
 import { compilePingPong } from './bench/native.js';
+import type { NatsPairResult } from './bench/nats-pair.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV, peerScript } from './bench/paths.js';
 import { foreignLoad } from './bench/proc.js';
@@ -62,6 +63,9 @@ import type { RunPlan, TransportResult } from './bench/types.js';
 
 const SIZES = [16, 1024, 64 * 1024];
 const IN_FLIGHT = 64;
+/** NATS round trips take ~0.3 ms: 20 rounds of 300 calls each side is about 4 s of calls. */
+const NATS_PAIR_PLAN = { rounds: 20, callsPerRound: 300 };
+const NATS_PAIR_QUICK_PLAN = { rounds: 2, callsPerRound: 50 };
 const MILLION = 1_000_000;
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 const LIVE_HEAP_MB = 200;
@@ -359,6 +363,26 @@ async function main(): Promise<number> {
     }
   }
 
+  let natsPair: NatsPairResult | null = null;
+  if (selected(options, 'nats-pair', 'NATS echo and bridge p50 side by side, alternating rounds')) {
+    const t0 = performance.now();
+    try {
+      const { outcome, foreignPercent } = await runInRunner(
+        { kind: 'nats-pair', segment: nextSegment(), plan: options.quick ? NATS_PAIR_QUICK_PLAN : NATS_PAIR_PLAN },
+        jobTimeoutMs,
+      );
+      if (outcome.kind !== 'nats-pair') throw new Error(`unexpected ${outcome.kind} result`);
+      natsPair = outcome.result;
+      noise['nats-pair'] = foreignPercent;
+      log(
+        `ok    ${'nats-pair'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${natsPair.calls.toLocaleString('en-US')} replies verified — p50 bridge ${formatUs(natsPair.bridge.p50Us)} µs, echo ${formatUs(natsPair.echo.p50Us)} µs; other load ${foreignPercent.toFixed(0)}%`,
+      );
+    } catch (error) {
+      errors.push(`nats-pair: ${(error as Error).message}`);
+      log(`FAIL  nats-pair                    ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
   const liveHeap: LiveHeapResult[] = [];
   if (selected(options, 'live-heap', 'PhoenixIPC pipelined rows in a client with a live heap')) {
     for (const strategy of ['adaptive', 'block'] as const) {
@@ -455,6 +479,12 @@ async function main(): Promise<number> {
     log(nats);
     log();
   }
+  if (natsPair !== null) {
+    log(
+      `Side by side (${natsPair.rounds} alternating rounds, ${natsPair.calls.toLocaleString('en-US')} calls of 16 B, what the target judges): p50 bridge ${formatUs(natsPair.bridge.p50Us)} µs, p99 ${formatUs(natsPair.bridge.p99Us)} µs; NATS echo p50 ${formatUs(natsPair.echo.p50Us)} µs, p99 ${formatUs(natsPair.echo.p99Us)} µs.`,
+    );
+    log();
+  }
   const big = bigReplyTable(results, 64 * 1024);
   if (big !== null) {
     log(
@@ -509,7 +539,7 @@ async function main(): Promise<number> {
     log('not judged in --quick (too few calls for meaningful figures)');
   } else {
     targets = [
-      ...judgeTargets(results),
+      ...judgeTargets(results, natsPair),
       ...judgeServiceTargets(service),
       ...judgeRoundTwoTargets(results, million, liveHeap, scaling),
     ];

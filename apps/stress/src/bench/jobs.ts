@@ -1,3 +1,4 @@
+import type { NatsPairPlan, NatsPairResult } from './nats-pair.js';
 import type { ServiceBenchPlan, ServiceBenchResult } from './service-bench.js';
 import type { LatencyResult, PhasePlan, RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
 
@@ -44,6 +45,12 @@ export type Job =
       sizes: number[];
       inFlight: number;
       throughput: PhasePlan;
+    }
+  | {
+      /** The plain NATS echo and the bridge side by side, in alternating rounds (bench/nats-pair). */
+      kind: 'nats-pair';
+      segment: string;
+      plan: NatsPairPlan;
     }
   | {
       /** One client process of a scaling job (started by the scaling runner). */
@@ -115,7 +122,8 @@ export type JobResult =
   | { kind: 'scaling'; result: ScalingResult }
   | { kind: 'live-heap'; result: LiveHeapResult }
   | { kind: 'load'; result: ThroughputResult & { verified: number } }
-  | { kind: 'service'; result: ServiceBenchResult };
+  | { kind: 'service'; result: ServiceBenchResult }
+  | { kind: 'nats-pair'; result: NatsPairResult };
 
 /** Runner → parent messages. */
 export type RunnerMessage =

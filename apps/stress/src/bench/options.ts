@@ -19,8 +19,8 @@ export const USAGE = `usage: node apps/stress/dist/bench-main.js [options]
   --filter <text>     run only benchmarks whose id or name contains <text> (repeatable, case-insensitive);
                       ids: phoenix-client-{adaptive,spin,block}, phoenix-supervisor-{...}, fork-json,
                       fork-advanced, unix-socket, worker-threads, piscina, workerpool, js-sab-spin,
-                      js-sab-wait, c-spin, c-eventfd, nats-echo, nats-phoenix (both: --filter nats;
-                      they need nats-server), million, live-heap, scaling, service
+                      js-sab-wait, c-spin, c-eventfd, nats-echo, nats-phoenix, nats-pair (the three:
+                      --filter nats; they need nats-server), million, live-heap, scaling, service
   --help              this text
 `;
 

@@ -2,8 +2,10 @@
 // tables, CPU and GC lines, the target verdicts) in the order it is printed,
 // so that a reader of the output finds the code that wrote each line here.
 /** Tables and target verdicts, from results measured in one run. */
+
 import { C_LIMIT, NATS_REFERENCE, PHOENIX_REFERENCE } from './catalogue.js';
 import type { LiveHeapResult, MillionResult, ScalingResult } from './jobs.js';
+import type { NatsPairResult } from './nats-pair.js';
 import type { RssSample, SizeResult, TransportResult } from './types.js';
 
 export function formatUs(us: number): string {
@@ -288,7 +290,10 @@ export interface TargetVerdict {
 }
 
 /** The issue's targets, judged from ratios of this run's own results. */
-export function judgeTargets(results: readonly TransportResult[]): TargetVerdict[] {
+export function judgeTargets(
+  results: readonly TransportResult[],
+  natsPair: NatsPairResult | null = null,
+): TargetVerdict[] {
   const byId = (id: string) => results.find((result) => result.id === id);
   const p50 = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.latency.p50Us;
   const rate = (id: string, bytes: number) => sizeOf(byId(id), bytes)?.throughput.msgsPerSec;
@@ -362,10 +367,13 @@ export function judgeTargets(results: readonly TransportResult[]): TargetVerdict
   ]);
   add(
     '16 B round trip over NATS: NatsCaller→bridge→worker p50 at most 1.3× the plain NATS request/reply echo',
-    [p50('nats-phoenix', 16), p50(NATS_REFERENCE, 16)],
+    // Side by side in alternating rounds when measured (nats-pair), else the two rows.
+    natsPair !== null
+      ? [natsPair.bridge.p50Us, natsPair.echo.p50Us]
+      : [p50('nats-phoenix', 16), p50(NATS_REFERENCE, 16)],
     (bridge, echo) => [
       bridge / echo <= 1.3,
-      `bridge ${formatUs(bridge)} µs / NATS echo ${formatUs(echo)} µs = ${formatRatio(bridge / echo)}`,
+      `bridge ${formatUs(bridge)} µs / NATS echo ${formatUs(echo)} µs = ${formatRatio(bridge / echo)}${natsPair !== null ? ` (side by side, ${natsPair.rounds} alternating rounds)` : ''}`,
     ],
   );
   add(

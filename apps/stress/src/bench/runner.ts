@@ -3,6 +3,7 @@
  * job per process: every transport starts from a fresh process, and whatever
  * it leaves behind dies with the runner's process group.
  */
+
 import { fork } from 'node:child_process';
 import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,7 @@ import type {
 } from './jobs.js';
 import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
+import { measureNatsPair } from './nats-pair.js';
 import { peerScript } from './paths.js';
 import { PayloadPool } from './payload.js';
 import { rssOf } from './proc.js';
@@ -363,6 +365,8 @@ export async function runJob(job: Job): Promise<JobResult> {
       return { kind: 'load', result: await runLoad(job) };
     case 'service':
       return { kind: 'service', result: await runServiceBench(job.segment, job.plan) };
+    case 'nats-pair':
+      return { kind: 'nats-pair', result: await measureNatsPair(job.segment, job.plan) };
   }
 }
 

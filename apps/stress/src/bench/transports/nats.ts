@@ -32,8 +32,14 @@ export interface NatsBridgeConfig {
   waitStrategy: WaitStrategy;
 }
 
-/** The wait strategy of the bridge's server: it shares the CPUs with the nats-server and the caller, so it does not spin. */
-export const NATS_BRIDGE_WAIT_STRATEGY: WaitStrategy = 'block';
+/**
+ * The wait strategy of the bridge's server: the default, 'adaptive'. Between
+ * NATS requests (~0.3 ms apart) its worker parks anyway, but the supervisor's
+ * call spins for the reply instead of paying a second wake-up. Measured side
+ * by side (nats-pair) on this machine kind: 'block' added 1.33-1.36× to the
+ * plain NATS echo's p50, 'adaptive' 1.19-1.26×, with the same calls/s.
+ */
+export const NATS_BRIDGE_WAIT_STRATEGY: WaitStrategy = 'adaptive';
 
 /**
  * Calls made before the plan's warm-up. A round trip through NATS takes a few
