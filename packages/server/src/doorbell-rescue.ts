@@ -20,19 +20,15 @@ export interface DoorbellRescueOptions {
   doorbellFds: readonly number[];
   /** Whether a process serves the channel now (a dead one is the exit handler's business). */
   served: (globalIndex: number) => boolean;
-  /** How to ring (tests count). */
-  ring?: (fd: number) => void;
 }
 
 export class DoorbellRescue {
   readonly #options: DoorbellRescueOptions;
-  readonly #ring: (fd: number) => void;
   /** Each channel's transactions begun, at the last look. */
   readonly #lastBegun: number[];
 
   constructor(options: DoorbellRescueOptions) {
     this.#options = options;
-    this.#ring = options.ring ?? signalEventFd;
     this.#lastBegun = options.layout.channels.map(transactionsBegun);
   }
 
@@ -42,10 +38,9 @@ export class DoorbellRescue {
     return false;
   }
 
-  /** One look at every channel; returns the global indexes whose doorbell it rang. */
-  look(): number[] {
+  /** One look at every channel, ringing the stalled ones. */
+  look(): void {
     const { layout, doorbellFds, served } = this.#options;
-    const rang: number[] = [];
     for (const channel of layout.channels) {
       const begun = transactionsBegun(channel);
       const stalled = begun === this.#lastBegun[channel.globalIndex];
@@ -53,10 +48,8 @@ export class DoorbellRescue {
       if (!stalled || channel.pending === 0 || !served(channel.globalIndex)) continue;
       // PENDING is the callers' count; the rings say whether anything waits to be taken.
       if (layout.queuedRequests(channel) === 0) continue;
-      this.#ring(doorbellFds[channel.globalIndex]!);
-      rang.push(channel.globalIndex);
+      signalEventFd(doorbellFds[channel.globalIndex]!);
     }
-    return rang;
   }
 }
 

@@ -36,11 +36,6 @@ export class Heartbeat {
     this.#periodMs = options.activeMs;
   }
 
-  /** The period of the next tick (for tests and stats). */
-  get periodMs(): number {
-    return this.#periodMs;
-  }
-
   start(): void {
     if (this.#timer !== null || this.#stopped) return;
     this.#lastActivity = this.#options.activity();

@@ -42,7 +42,6 @@ export interface SegmentRepairInput {
 // states, the pending counters it keeps itself.
 export function repairSegment(layout: PhoenixShmLayout, input: SegmentRepairInput): void {
   if (input.identity !== null) layout.repairHeader(input.identity);
-
   if (input.running && layout.supervisorState !== SupervisorState.Running)
     layout.supervisorState = SupervisorState.Running;
   layout.repairRecords();

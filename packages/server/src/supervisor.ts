@@ -150,7 +150,6 @@ export class Supervisor {
       idleMaxMs: Math.min(IDLE_HEARTBEAT_MAX_MS, this.#hangs.heartbeatBoundMs),
       tick: () => {
         this.#repairSegment();
-
         this.layout.beat();
         this.#hangs.onHeartbeat();
         this.#doorbellRescue.look();
