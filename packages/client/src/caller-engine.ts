@@ -218,7 +218,7 @@ export class CallerEngine implements ReplySink {
 
   #submit(funcId: number, payload: RequestBytes, options: ResolvedCall, sync: boolean): PendingCall {
     if (this.#closed) throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'the caller is closed');
-    const length = payload instanceof Uint8Array ? payload.length : payloadLength(payload);
+    const length = payloadLength(payload);
     if (length > this.#maxPayload) {
       throw new PhoenixError(
         'ERR_PHOENIX_PAYLOAD_TOO_LARGE',

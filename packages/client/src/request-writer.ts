@@ -48,15 +48,14 @@ export class RequestWriter {
   write(call: PendingCall, payload: RequestBytes, worker: number): boolean {
     if (this.#table.countTo(worker) >= this.#capacity[worker]!) return false;
     const ring = this.#rings[worker]!;
-    const length = payload instanceof Uint8Array ? payload.length : payloadLength(payload);
+    const length = payloadLength(payload);
     const frame = ring.reserve(REQUEST_FRAME_BYTES + length);
     if (frame < 0) return false;
     call.msgIndex = ring.producedCount;
     // One clock read per burst: calls written in the same tick were sent together.
     if (this.#sentAt === 0) this.#sentAt = call.startedAt !== 0 ? call.startedAt : monotonicNowMs();
     Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, length, call.deadline, this.#sentAt);
-    if (payload instanceof Uint8Array) this.#views.bytes.set(payload, frame + REQUEST_FRAME_BYTES);
-    else writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
+    writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
     ring.stage();
     call.worker = worker;
     call.frame = frame;

@@ -1,4 +1,4 @@
-import { LatencyHistogram } from './latency-histogram.js';
+import { isLatencyWire, LatencyHistogram } from './latency-histogram.js';
 
 /** Percentiles of a latency distribution, in microseconds. */
 export interface LatencySummary {
@@ -38,16 +38,8 @@ const SAMPLE_MASK = 15;
 
 function summarize(histogram: LatencyHistogram): LatencySummary {
   if (histogram.count === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-  return {
-    count: histogram.count,
-    min: histogram.min,
-    mean: histogram.mean,
-    p50: histogram.valueAtPercentile(50),
-    p90: histogram.valueAtPercentile(90),
-    p99: histogram.valueAtPercentile(99),
-    p999: histogram.valueAtPercentile(99.9),
-    max: histogram.max,
-  };
+  const [p50, p90, p99, p999] = histogram.valuesAtPercentiles([50, 90, 99, 99.9]) as [number, number, number, number];
+  return { count: histogram.count, min: histogram.min, mean: histogram.mean, p50, p90, p99, p999, max: histogram.max };
 }
 
 /** Counters and latency histograms (three significant digits) for one key (a func id or a group). */
@@ -181,8 +173,7 @@ export class CallMetrics {
     for (const entry of delta.funcs) {
       if (!Number.isInteger(entry?.funcId) || typeof entry.calls !== 'number') continue;
       // Checked before anything is added: a malformed entry is ignored whole.
-      const check = new LatencyHistogram();
-      if (!check.addWire(entry.queueWait) || !check.addWire(entry.handler)) continue;
+      if (!isLatencyWire(entry.queueWait) || !isLatencyWire(entry.handler)) continue;
       for (const cell of [this.#cell(entry.funcId), this.#byGroup[group]]) {
         cell.calls += entry.calls;
         for (const [code, count] of Object.entries(entry.errors ?? {})) {

@@ -83,14 +83,23 @@ export class LatencyHistogram {
    * of its bucket, within [min, max].
    */
   valueAtPercentile(percentile: number): number {
-    if (this.#count === 0) return 0;
-    const wanted = Math.max(1, Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.#count));
-    let seen = 0;
-    for (const bucket of [...this.#counts.keys()].sort((a, b) => a - b)) {
-      seen += this.#counts.get(bucket)!;
-      if (seen >= wanted) return Math.min(this.#max, Math.max(this.#min, highestIn(bucket)));
+    return this.valuesAtPercentiles([percentile])[0]!;
+  }
+
+  /** valueAtPercentile for each of `percentiles` (ascending), in one walk over the buckets. */
+  valuesAtPercentiles(percentiles: readonly number[]): number[] {
+    if (this.#count === 0) return percentiles.map(() => 0);
+    const values: number[] = [];
+    const buckets = [...this.#counts.keys()].sort((a, b) => a - b);
+    let at = 0;
+    let seen = this.#counts.get(buckets[0]!)!;
+    for (const percentile of percentiles) {
+      // The epsilon keeps 99.9% of 2000 at 1998 (the float product is 1998.0000000000002).
+      const wanted = Math.max(1, Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.#count - 1e-9));
+      while (seen < wanted && at < buckets.length - 1) seen += this.#counts.get(buckets[++at]!)!;
+      values.push(Math.min(this.#max, Math.max(this.#min, highestIn(buckets[at]!))));
     }
-    return this.#max;
+    return values;
   }
 
   reset(): void {
@@ -117,17 +126,10 @@ export class LatencyHistogram {
    * them intact).
    */
   addWire(wire: unknown): boolean {
-    if (!Array.isArray(wire) || wire.length < 3 || wire.length % 2 === 0) return false;
-    const [sum, min, max] = wire as unknown[];
-    if (!isWhole(min) || !isWhole(max) || min > max || max > HIGHEST_US) return false;
-    if (typeof sum !== 'number' || !(sum >= 0) || !Number.isFinite(sum)) return false;
+    if (!isLatencyWire(wire)) return false;
+    const [sum, min, max] = wire as [number, number, number];
     let count = 0;
-    for (let i = 3; i < wire.length; i += 2) {
-      const bucket: unknown = wire[i];
-      const n: unknown = wire[i + 1];
-      if (!isWhole(bucket) || bucket >= BUCKET_LIMIT || !isWhole(n) || n === 0) return false;
-      count += n;
-    }
+    for (let i = 4; i < wire.length; i += 2) count += wire[i]!;
     if (count === 0) return true;
     for (let i = 3; i < wire.length; i += 2) {
       const bucket = wire[i] as number;
@@ -139,6 +141,20 @@ export class LatencyHistogram {
     if (max > this.#max) this.#max = max;
     return true;
   }
+}
+
+/** Whether `wire` is a histogram in wire form (see toWire), well formed. */
+export function isLatencyWire(wire: unknown): wire is number[] {
+  if (!Array.isArray(wire) || wire.length < 3 || wire.length % 2 === 0) return false;
+  const [sum, min, max] = wire as unknown[];
+  if (!isWhole(min) || !isWhole(max) || min > max || max > HIGHEST_US) return false;
+  if (typeof sum !== 'number' || !(sum >= 0) || !Number.isFinite(sum)) return false;
+  for (let i = 3; i < wire.length; i += 2) {
+    const bucket: unknown = wire[i];
+    const n: unknown = wire[i + 1];
+    if (!isWhole(bucket) || bucket >= BUCKET_LIMIT || !isWhole(n) || n === 0) return false;
+  }
+  return true;
 }
 
 function isWhole(value: unknown): value is number {

@@ -33,7 +33,7 @@ import {
 } from '@phoenix-ipc/shm-layout';
 import { CallMetrics, type MetricsSnapshot } from './call-metrics.js';
 import { ClientAdmission } from './client-admission.js';
-import { DoorbellRescue, transactionsBegun } from './doorbell-rescue.js';
+import { DoorbellRescue } from './doorbell-rescue.js';
 import { HangDetector } from './hang-detector.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ManagedWorker } from './managed-worker.js';
@@ -154,7 +154,8 @@ export class Supervisor {
         this.#hangs.onHeartbeat();
         this.#doorbellRescue.look();
       },
-      activity: () => this.#servedSoFar(),
+      // Read after each tick, whose look has just counted them.
+      activity: () => this.#doorbellRescue.begun,
       busy: () => this.#doorbellRescue.busy(),
     });
     this.#exits = new WorkerExitHandler({
@@ -304,13 +305,6 @@ export class Supervisor {
   #markCorrupt(globalIndex: number, slot: number): void {
     this.#corrupt.report(globalIndex, slot);
     this.#pool.workers[globalIndex]?.child?.kill('SIGKILL');
-  }
-
-  /** Transactions begun on every channel: changes whenever a worker takes a request. */
-  #servedSoFar(): number {
-    let sum = 0;
-    for (const channel of this.layout.channels) sum += transactionsBegun(channel);
-    return sum;
   }
 
   // Each heartbeat: put back whatever a broken peer overwrote among the things we publish.

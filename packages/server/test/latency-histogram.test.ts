@@ -26,6 +26,13 @@ describe('LatencyHistogram', () => {
     }
   });
 
+  it('gives several percentiles in one walk over the buckets', () => {
+    // 1..2000 in a shuffled order (exact below 2048 µs): the nth percentile is n% of 2000.
+    const histogram = of(Array.from({ length: 2000 }, (_, i) => ((i * 7919) % 2000) + 1));
+    expect(histogram.valuesAtPercentiles([0, 50, 90, 99, 99.9, 100])).toEqual([1, 1000, 1800, 1980, 1998, 2000]);
+    expect(new LatencyHistogram().valuesAtPercentiles([50, 99])).toEqual([0, 0]);
+  });
+
   it('clamps what it cannot hold: negatives and NaN to 0, beyond an hour to an hour', () => {
     const histogram = of([-5, Number.NaN, 1e12]);
     expect(histogram.min).toBe(0);

@@ -5,23 +5,33 @@ import type { RssSample } from './types.js';
 const TICKS_PER_SECOND = 100;
 const MICROS_PER_TICK = 1_000_000 / TICKS_PER_SECOND;
 
-/** On-CPU time of every live thread of `pid` from /proc/<pid>/task/<tid>/schedstat (ns), or -1. */
-function schedstatCpuUs(pid: number): number {
+/**
+ * Field `field` of /proc/<pid>/task/<tid>/schedstat summed over every live
+ * thread of `pid` (0: ns on a CPU, 2: times put on a CPU), or -1 if the
+ * process is gone or has no schedstat.
+ */
+function schedstatSum(pid: number, field: 0 | 2): number {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return -1;
   }
-  let ns = 0;
+  let sum = 0;
   for (const tid of tids) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ', 1)[0]);
+      sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[field]);
     } catch {
       // the thread ended meanwhile
     }
   }
-  return ns > 0 ? ns / 1000 : -1;
+  return sum > 0 ? sum : -1;
+}
+
+/** On-CPU time of every live thread of `pid` (schedstat, ns), in µs, or -1. */
+function schedstatCpuUs(pid: number): number {
+  const ns = schedstatSum(pid, 0);
+  return ns >= 0 ? ns / 1000 : -1;
 }
 
 /** utime + stime of the whole process from /proc/<pid>/stat, in µs (10 ms resolution), or 0 if it is gone. */
@@ -53,21 +63,7 @@ export function processCpuUs(pid: number): number {
  * schedstat field, summed), or 0: on an idle process, its wake-ups.
  */
 export function processRunsOf(pid: number): number {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return 0;
-  }
-  let runs = 0;
-  for (const tid of tids) {
-    try {
-      runs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[2]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return runs;
+  return Math.max(0, schedstatSum(pid, 2));
 }
 
 export function totalCpuUs(pids: readonly number[]): number {
