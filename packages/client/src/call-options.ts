@@ -157,6 +157,14 @@ export function contiguousPayload(payload: RequestBytes): Uint8Array {
   return payload instanceof Uint8Array ? payload : Buffer.concat(payload as Uint8Array[]);
 }
 
+/** A copy of the payload in memory of its own (for a call that must wait before it is written). */
+export function ownedPayload(payload: RequestBytes): Uint8Array {
+  const length = payloadLength(payload);
+  const copy = new Uint8Array(length);
+  writePayload(copy, 0, payload);
+  return copy;
+}
+
 /** Writes the payload into `bytes` at `at`, chunk after chunk. */
 export function writePayload(bytes: Uint8Array, at: number, payload: RequestBytes): void {
   if (payload instanceof Uint8Array) {

@@ -18,7 +18,7 @@ import {
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
 import { CallEventReporter, type CallObserver } from './call-event.js';
-import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
+import { ownedPayload, payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -254,7 +254,9 @@ export class CallerEngine implements ReplySink {
           seqId: call.seqId,
         });
       }
-      this.#waiting.push(call, payload);
+      // A copy: the caller may reuse its payload's memory as soon as the call returns (the typed
+      // services encode every small request into one scratch buffer).
+      this.#waiting.push(call, ownedPayload(payload));
       this.#armRetry();
     }
     // From here on the call is live: an error above leaves it to the GC (it is in no table).

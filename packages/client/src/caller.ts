@@ -34,7 +34,9 @@ export abstract class Caller extends EventEmitter {
    * Calls `funcId` with `payload` on the least-loaded worker of the
    * priority's group (Normal by default). Times out after `timeoutMs`
    * (default: the defaultTimeoutMs option). Resolves to the Reply; rejects
-   * with a PhoenixError.
+   * with a PhoenixError. The payload is copied before the call returns (into
+   * the request ring, or into memory of the call's own while it waits for
+   * room): its memory may be reused at once.
    */
   call(
     funcId: number,

@@ -298,6 +298,21 @@ describe('ERR_PHOENIX_QUEUE_FULL', () => {
     expect(replies.map((r) => text.decode(r.payload))).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5']);
     await busy;
   });
+
+  it('sends what a waiting call was given, even when the caller reuses that memory at once', async () => {
+    const { server: own } = await dedicated({ normalQueueCapacity: 2 });
+    const busy = own.call(SLEEP_SYNC, '200', { timeoutMs: 5000 });
+    await waitUntil(() => busyWorkers(own) === 1, 10_000, 'the worker to be busy');
+    const scratch = Buffer.alloc(2);
+    const waiting = Array.from({ length: 6 }, (_, i) => {
+      scratch.write(`w${i}`);
+      return own.call(ECHO, scratch, { timeoutMs: 5000 });
+    });
+    scratch.write('xx');
+    const replies = await Promise.all(waiting);
+    expect(replies.map((r) => text.decode(r.payload))).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5']);
+    await busy;
+  });
 });
 
 describe('ERR_PHOENIX_UNAVAILABLE', () => {

@@ -29,10 +29,12 @@ type BoundFunction = (input?: unknown, options?: ServiceCallOptions, extra?: unk
 function boundMethod(service: Service<unknown>, method: MethodDefinition, caller: Caller): BoundFunction {
   const { codec } = service;
   const { id, label } = method;
-  const release = codec.release?.bind(codec);
-  // IpcClient and IpcServer send a payload in parts back to back: large binary
-  // values then go from the caller's memory straight into the request ring.
+  // IpcClient and IpcServer copy a request before callAsync returns, and send
+  // a payload in parts back to back: the codec may reuse one buffer for every
+  // request (nothing to release), and large binary values go from the
+  // caller's memory straight into the request ring.
   const gather = caller instanceof EngineCaller && codec.encodeParts !== undefined;
+  const release = gather ? undefined : codec.release?.bind(codec);
   const send = caller as {
     callAsync(
       id: number,
@@ -91,11 +93,9 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     } catch (error) {
       pending = Promise.reject(error); // a caller that throws instead of rejecting
     }
-    // Parts are made only for large binary values: always worth releasing.
-    if (release === undefined || (payload instanceof Uint8Array && payload.length < RELEASE_BYTES))
-      return pending.then(onReply, onFailure);
+    if (release === undefined || payload.length < RELEASE_BYTES) return pending.then(onReply, onFailure);
     // The call has settled: the caller no longer needs the payload, the codec may reuse its memory.
-    const lease = payload instanceof Uint8Array ? payload : payload[0]!;
+    const lease = payload as Uint8Array;
     return pending.then(
       (reply) => {
         release(lease);

@@ -24,16 +24,17 @@ export interface Codec {
    */
   encodeInto?(value: unknown, target: Uint8Array): number;
   /**
-   * Optional: like encode, but the encoding may come in parts, to be sent
-   * back to back by a caller that can gather them (IpcClient, IpcServer):
-   * large binary values are parts of their own, by reference, so they are
-   * copied once, into the request ring, instead of twice. Release a result
-   * in parts by its first part.
+   * Optional: like encode, for a caller that copies the result before it
+   * returns (IpcClient and IpcServer copy a request into the ring, or into a
+   * copy of their own when it must wait). The result is valid only until the
+   * codec's next encode, so the codec can reuse one buffer for every call.
+   * It may come in parts, sent back to back: large binary values are parts
+   * of their own, by reference, so they are copied once, into the request
+   * ring, instead of twice.
    */
   encodeParts?(value: unknown): Uint8Array | Uint8Array[];
   /**
-   * Optional: `bytes` (a result of encode, or the first part of one of
-   * encodeParts) is no longer used by anyone, its memory may be reused. A
+   * Optional: `bytes` (a result of encode) is no longer used by anyone, its memory may be reused. A
    * bound service calls it once its call has settled.
    */
   release?(bytes: Uint8Array): void;

@@ -230,6 +230,25 @@ let encoding: 0 | 1 | 2 = 0;
 // 4 KiB costs about what the parts cost to make.
 const GATHER_BYTES = 4096;
 
+// encodeParts' scratch buffer, and its views from the start, one per length (up to VIEW_LENGTHS).
+const TRANSIENT_BYTES = 8192;
+const VIEW_LENGTHS = 512;
+const transient = Buffer.allocUnsafeSlow(TRANSIENT_BYTES);
+const transientView = new DataView(transient.buffer, transient.byteOffset, TRANSIENT_BYTES);
+const transientViews: (Uint8Array | undefined)[] = new Array(VIEW_LENGTHS);
+// An arena result of encodeParts: released at the next one.
+let transientLease: Uint8Array | null = null;
+
+function transientBytes(length: number): Uint8Array {
+  if (length >= VIEW_LENGTHS) return new Uint8Array(transient.buffer, transient.byteOffset, length);
+  let bytes = transientViews[length];
+  if (bytes === undefined) {
+    bytes = new Uint8Array(transient.buffer, transient.byteOffset, length);
+    transientViews[length] = bytes;
+  }
+  return bytes;
+}
+
 // Replies msgpackr encodes: in place only once one was at least this large
 // (the set-up costs more than copying a small reply).
 const IN_PLACE_BYTES = 4096;
@@ -257,11 +276,23 @@ export class MsgpackCodec implements Codec {
     }
   }
 
+  // The result is copied before the next encode (see Codec.encodeParts): plain
+  // values are written into one scratch buffer, through a view kept per
+  // length, so a small request costs no allocation at all. Others go to an
+  // arena, and are released at the next call.
   encodeParts(value: unknown): Uint8Array | Uint8Array[] {
     if (encoding !== 0) return this.#encodeNested(value);
+    if (transientLease !== null) {
+      this.release(transientLease);
+      transientLease = null;
+    }
     encoding = 1;
     try {
-      return this.#encode(value, GATHER_BYTES);
+      const end = encodePlainGathering(transient, transientView, 0, TRANSIENT_BYTES, value, GATHER_BYTES);
+      if (end >= 0) return gatheredParts(transient, 0, end) ?? transientBytes(end);
+      const bytes = this.#encode(value, GATHER_BYTES);
+      transientLease = bytes instanceof Uint8Array ? bytes : bytes[0]!;
+      return bytes;
     } finally {
       encoding = 0;
     }

@@ -9,9 +9,17 @@ let outEnd = 0;
 // Gathering (encodePlainGathering): binary values of at least gatherFrom bytes are
 // not copied; their header is written and they are noted here, by reference,
 // with where in the output they belong.
+// (A count, not the arrays' lengths: setting an array's length is a runtime call.)
 let gatherFrom = Number.POSITIVE_INFINITY;
-const gathered: Uint8Array[] = [];
+let gatheredCount = 0;
+const gathered: (Uint8Array | undefined)[] = [];
 const gatheredAt: number[] = [];
+
+/** Drops the references to the caller's binary values. */
+function forgetGathered(): void {
+  for (let i = 0; i < gatheredCount; i++) gathered[i] = undefined;
+  gatheredCount = 0;
+}
 
 // Writes a string: ASCII up to 31 characters byte by byte, anything else with utf8Write.
 function writeString(text: string): boolean {
@@ -150,8 +158,9 @@ function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
     out[position++] = UINT8_ARRAY_KIND;
   }
   if (gather) {
-    gathered.push(bytes);
-    gatheredAt.push(position);
+    gathered[gatheredCount] = bytes;
+    gatheredAt[gatheredCount] = position;
+    gatheredCount++;
     outPosition = position;
     return true;
   }
@@ -206,11 +215,7 @@ function writeObject(object: Record<string, unknown>, depth: number): boolean {
  * (what was written is then garbage).
  */
 export function encodePlain(buffer: Buffer, view: DataView, start: number, end: number, value: unknown): number {
-  out = buffer;
-  outView = view;
-  outPosition = start;
-  outEnd = end;
-  return writeValue(value, 0) ? outPosition : -1;
+  return encodePlainGathering(buffer, view, start, end, value, Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -227,22 +232,17 @@ export function encodePlainGathering(
   value: unknown,
   from: number,
 ): number {
+  // Set on every call (no try/finally to restore it if a getter throws).
+  if (gatheredCount > 0) forgetGathered();
   gatherFrom = from;
-  gathered.length = 0;
-  gatheredAt.length = 0;
-  let written = -1;
-  try {
-    written = encodePlain(buffer, view, start, end, value);
-  } finally {
-    // Even if a getter threw: a later encodePlain must copy every binary value.
-    gatherFrom = Number.POSITIVE_INFINITY;
-  }
-  if (written < 0) {
-    // Not plain: msgpackr encodes it whole; keep no reference to the caller's bytes.
-    gathered.length = 0;
-    gatheredAt.length = 0;
-  }
-  return written;
+  out = buffer;
+  outView = view;
+  outPosition = start;
+  outEnd = end;
+  if (writeValue(value, 0)) return outPosition;
+  // Not plain: msgpackr encodes it whole; keep no reference to the caller's bytes.
+  if (gatheredCount > 0) forgetGathered();
+  return -1;
 }
 
 /**
@@ -251,16 +251,15 @@ export function encodePlainGathering(
  * values themselves. Null if it left none out (the bytes are the encoding).
  */
 export function gatheredParts(buffer: Buffer, start: number, end: number): Uint8Array[] | null {
-  if (gathered.length === 0) return null;
+  if (gatheredCount === 0) return null;
   const parts: Uint8Array[] = [];
   let from = start;
-  for (let i = 0; i < gathered.length; i++) {
+  for (let i = 0; i < gatheredCount; i++) {
     const at = gatheredAt[i]!;
     parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, at - from), gathered[i]!);
     from = at;
   }
   if (end > from) parts.push(new Uint8Array(buffer.buffer, buffer.byteOffset + from, end - from));
-  gathered.length = 0;
-  gatheredAt.length = 0;
+  forgetGathered();
   return parts;
 }
