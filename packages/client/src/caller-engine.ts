@@ -23,7 +23,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
 import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
-import type { Reply } from './reply.js';
+import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
 import { SpinThenPark, type Waiter } from './waiter.js';
@@ -102,8 +102,8 @@ export class CallerEngine implements ReplySink {
   readonly #pickOptions: { exclude: number; closed: Uint8Array; allowNotRunning: boolean };
   /** The promise executor of every call: hands its resolvers over in these two fields (no closure per call). */
   #nextResolve: ((reply: Reply) => void) | null = null;
-  #nextReject: ((error: PhoenixError) => void) | null = null;
-  readonly #captureResolvers = (resolve: (reply: Reply) => void, reject: (error: PhoenixError) => void) => {
+  #nextReject: ((error: unknown) => void) | null = null;
+  readonly #captureResolvers = (resolve: (reply: Reply) => void, reject: (error: unknown) => void) => {
     this.#nextResolve = resolve;
     this.#nextReject = reject;
   };
@@ -161,13 +161,22 @@ export class CallerEngine implements ReplySink {
   // ------------------------------------------------------------------ submit
 
   /** Sends a call; the promise settles with its Reply or a PhoenixError. Validation is the caller's. */
-  call(funcId: number, payload: RequestBytes, options: ResolvedCall, target: Uint8Array | null = null): Promise<Reply> {
+  call(
+    funcId: number,
+    payload: RequestBytes,
+    options: ResolvedCall,
+    target: Uint8Array | null = null,
+    decode: ReplyDecoder | null = null,
+    mapError: ErrorMapper | null = null,
+  ): Promise<Reply> {
     let call: PendingCall;
     try {
       call = this.#submit(funcId, payload, options, false);
       call.target = target;
+      call.decode = decode;
+      call.mapError = mapError;
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(mapError === null ? error : mapError(error as PhoenixError));
     }
     // The executor runs synchronously: the call cannot have settled before its resolvers are in place.
     const promise = new Promise<Reply>(this.#captureResolvers);
@@ -342,7 +351,7 @@ export class CallerEngine implements ReplySink {
       call.syncReply = reply;
       call.syncError = error;
     } else if (error !== null) {
-      call.reject?.(error);
+      call.reject?.(call.mapError === null ? error : call.mapError(error));
     } else {
       call.resolve?.(reply!);
     }

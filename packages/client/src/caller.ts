@@ -11,7 +11,23 @@ import {
   toPayload,
 } from './call-options.js';
 import type { CallerEngine } from './caller-engine.js';
-import type { Reply } from './reply.js';
+import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
+
+/**
+ * callAsync, but the promise resolves with `decode`'s value, made straight
+ * from the reply in shared memory (no Reply, no copy of its payload), and
+ * rejects with `mapError`'s value. For @phoenix-ipc/service (from
+ * `@phoenix-ipc/client/internal`); set by Caller's static block, which can
+ * reach its private members.
+ */
+export let callDecoded: (
+  caller: Caller,
+  funcId: number,
+  payload: Payload | undefined,
+  options: CallOptions | undefined,
+  decode: ReplyDecoder,
+  mapError: ErrorMapper,
+) => Promise<unknown>;
 
 /**
  * The call API shared by IpcClient and IpcServer (the supervisor's own
@@ -20,6 +36,11 @@ import type { Reply } from './reply.js';
 export abstract class Caller extends EventEmitter {
   readonly #callDefaults: DefaultCallOptions;
   readonly #asyncDefaults: DefaultCallOptions;
+
+  static {
+    callDecoded = (caller, funcId, payload, options, decode, mapError) =>
+      caller.#callWith(funcId, payload, options, undefined, caller.#asyncDefaults, null, decode, mapError);
+  }
 
   protected constructor(defaultTimeoutMs: number, onQueueFull: QueueFullPolicy) {
     super();
@@ -80,6 +101,8 @@ export abstract class Caller extends EventEmitter {
     timeoutMs: number | undefined,
     defaults: DefaultCallOptions,
     target: Uint8Array | null,
+    decode: ReplyDecoder | null = null,
+    mapError: ErrorMapper | null = null,
   ): Promise<Reply> {
     try {
       const id = checkFuncId(funcId);
@@ -87,9 +110,9 @@ export abstract class Caller extends EventEmitter {
         (timeoutMs === undefined ? defaults.forPriority(priorityOrOptions) : null) ??
         resolveCallOptions(priorityOrOptions, timeoutMs, defaults.base);
       const bytes = toPayload(payload);
-      return this.engineForCall().call(id, bytes, options, target);
+      return this.engineForCall().call(id, bytes, options, target, decode, mapError);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(mapError === null ? error : mapError(error as PhoenixError));
     }
   }
 

@@ -17,8 +17,9 @@ export {
   resolveCallOptions,
   toPayload,
 } from './call-options.js';
-export { Caller } from './caller.js';
+export { Caller, callDecoded } from './caller.js';
 export { type CallEvent, CallerEngine, type CallerEngineConfig, type CallObserver } from './caller-engine.js';
 export { ControlConnection, type ControlHandlers } from './control-connection.js';
 export { ringIfParked } from './doorbell-flag.js';
+export type { ErrorMapper, ReplyDecoder } from './reply.js';
 export { SpinThenPark, type Waiter } from './waiter.js';

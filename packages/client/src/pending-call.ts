@@ -1,6 +1,6 @@
 import { GROUP_NORMAL, type PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { QueueFullPolicy, RequestBytes } from './call-options.js';
-import type { Reply } from './reply.js';
+import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
 import type { DeadlineEntry } from './timeout-queues.js';
 
 /**
@@ -49,11 +49,15 @@ export class PendingCall implements DeadlineEntry {
   settled = false;
   sync = false;
   resolve: ((reply: Reply) => void) | null = null;
-  reject: ((error: PhoenixError) => void) | null = null;
+  reject: ((error: unknown) => void) | null = null;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   /** callInto: the caller's buffer the reply payload is copied into (null: a fresh copy). */
   target: Uint8Array | null = null;
+  /** callDecoded: makes the call's value from the reply payload in shared memory (null: a Reply). */
+  decode: ReplyDecoder | null = null;
+  /** callDecoded: what the call rejects with instead of a PhoenixError (null: the error itself). */
+  mapError: ErrorMapper | null = null;
   syncReply: Reply | null = null;
   syncError: PhoenixError | null = null;
   /** Hold bits: who still refers to this call. */
@@ -125,6 +129,8 @@ export class PendingCallPool {
     // What the caller's memory may hang on to goes now; the rest is reset by acquire().
     call.payload = null;
     call.target = null;
+    call.decode = null;
+    call.mapError = null;
     call.resolve = null;
     call.reject = null;
     call.signal = undefined;

@@ -117,6 +117,19 @@ export class ReplyReader {
       sink.settle(call, null, error, queueWaitUs, handlerUs, true);
       return;
     }
+    const decode = call.decode;
+    if (decode !== null) {
+      let value: unknown;
+      try {
+        value = decode(this.#bytes, start, start + payloadLen);
+      } catch (error) {
+        sink.settle(call, null, PhoenixError.from(error, 'ERR_PHOENIX_HANDLER_FAILED'), queueWaitUs, handlerUs, true);
+        return;
+      }
+      // The value stands in for the Reply: callDecoded's promise resolves with it.
+      sink.settle(call, value as Reply, null, queueWaitUs, handlerUs, true);
+      return;
+    }
     const target = call.target;
     if (target !== null && payloadLen > target.length) {
       const error = new PhoenixError(

@@ -1,3 +1,5 @@
+import type { PhoenixError } from '@phoenix-ipc/shm-layout';
+
 /**
  * A successful call's answer (a failed call rejects with a PhoenixError instead).
  *
@@ -18,3 +20,14 @@ export interface Reply {
   payloadLen: number;
   payload: Uint8Array;
 }
+
+/**
+ * callDecoded (internal): makes a call's value straight from its reply
+ * payload, memory[start, end) in shared memory, which is reused once it
+ * returns (copy whatever the value keeps of it). A throw fails the call with
+ * that error (a PhoenixError, or ERR_PHOENIX_HANDLER_FAILED around it).
+ */
+export type ReplyDecoder = (memory: Uint8Array, start: number, end: number) => unknown;
+
+/** callDecoded (internal): what a failed call rejects with, made from its PhoenixError. */
+export type ErrorMapper = (error: PhoenixError) => unknown;

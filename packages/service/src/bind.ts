@@ -1,5 +1,5 @@
 import { PhoenixError } from '@phoenix-ipc/client';
-import { Caller as EngineCaller } from '@phoenix-ipc/client/internal';
+import { callDecoded, Caller as EngineCaller } from '@phoenix-ipc/client/internal';
 import type { Caller } from './caller.js';
 import type { MethodDefinition, Service } from './define-service.js';
 import { restoreRemote } from './remote-error.js';
@@ -42,19 +42,32 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
       options?: ServiceCallOptions,
     ): Promise<{ payload: Uint8Array }>;
   };
+  const undecodable = (error: unknown): PhoenixError =>
+    new PhoenixError(
+      'ERR_PHOENIX_HANDLER_FAILED',
+      `${label}: the reply does not decode with the ${codec.name} codec (${reasonOf(error)})`,
+      { cause: error, funcId: id },
+    );
   const onReply = (reply: { payload: Uint8Array }): unknown => {
     try {
       return decodeValue(codec, reply.payload);
     } catch (error) {
-      throw new PhoenixError(
-        'ERR_PHOENIX_HANDLER_FAILED',
-        `${label}: the reply does not decode with the ${codec.name} codec (${reasonOf(error)})`,
-        { cause: error, funcId: id },
-      );
+      throw undecodable(error);
     }
   };
-  const onFailure = (error: unknown): never => {
-    if (!PhoenixError.isInstance(error)) throw error;
+  // IpcClient and IpcServer make the value straight from the reply in shared memory (no copy of it first).
+  const decodeFrom = codec.decodeFrom?.bind(codec);
+  const direct = gather && decodeFrom !== undefined;
+  const decodeReply = (memory: Uint8Array, start: number, end: number): unknown => {
+    try {
+      return end === start ? undefined : decodeFrom!(memory, start, end);
+    } catch (error) {
+      throw undecodable(error);
+    }
+  };
+  // What a failed call rejects with: the method named in a size error, a handler's error restored.
+  const failure = (error: unknown): unknown => {
+    if (!PhoenixError.isInstance(error)) return error;
     if (error.code === 'ERR_PHOENIX_PAYLOAD_TOO_LARGE' && !error.message.includes(label)) {
       const {
         name: _name,
@@ -63,10 +76,13 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
         code,
         ...facts
       } = error as PhoenixError & Record<string, unknown>;
-      throw new PhoenixError(code, `${label}: ${error.message}`, { ...facts, cause: error });
+      return new PhoenixError(code, `${label}: ${error.message}`, { ...facts, cause: error });
     }
     restoreRemote(error, codec);
-    throw error;
+    return error;
+  };
+  const onFailure = (error: unknown): never => {
+    throw failure(error);
   };
   return (input?: unknown, options?: ServiceCallOptions, extra?: unknown): Promise<unknown> => {
     if (extra !== undefined) {
@@ -87,6 +103,7 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
         ),
       );
     }
+    if (direct) return callDecoded(caller as EngineCaller, id, payload, options, decodeReply, failure);
     let pending: Promise<{ payload: Uint8Array }>;
     try {
       pending = send.callAsync(id, payload, options);

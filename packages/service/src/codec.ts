@@ -17,6 +17,14 @@ export interface Codec {
    */
   decode(bytes: Uint8Array): unknown;
   /**
+   * Optional: like decode, for the bytes memory[start, end) of a reply in
+   * shared memory, which is reused as soon as this returns: the value must
+   * keep no view of it (binary values are copies, made once). IpcClient and
+   * IpcServer then make a call's value straight from its reply, without
+   * copying the reply out first.
+   */
+  decodeFrom?(memory: Uint8Array, start: number, end: number): unknown;
+  /**
    * Optional: encodes straight into the start of `target` (a worker's reply
    * area in shared memory) and returns how many bytes it wrote, or -1 to say
    * "use encode" (the value does not fit, or the codec finds encode cheaper

@@ -1,6 +1,6 @@
 import { addExtension, C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
-import { decodePlain, NOT_PLAIN } from './plain-read.js';
+import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
 import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
 
 /*
@@ -376,6 +376,16 @@ export class MsgpackCodec implements Codec {
     const bytes = packr.pack(value);
     lastInPlaceSize = bytes.length;
     return bytes.buffer === target.buffer && bytes.byteOffset === target.byteOffset ? bytes.length : -1;
+  }
+
+  decodeFrom(memory: Uint8Array, start: number, end: number): unknown {
+    if (end <= start) throw new Error('no bytes to decode');
+    const source = sourceOf(memory.buffer);
+    const offset = memory.byteOffset;
+    const plain = decodePlainCopying(source.buffer, source.view, offset + start, offset + end);
+    if (plain !== NOT_PLAIN) return plain;
+    // Others: msgpackr reads a copy of their own (binary values in them are views of that copy).
+    return this.decode(Uint8Array.prototype.slice.call(memory, start, end));
   }
 
   decode(bytes: Uint8Array): unknown {

@@ -9,6 +9,8 @@ let sourceBuffer: Buffer = Buffer.alloc(0);
 let sourceView: DataView = new DataView(new ArrayBuffer(0));
 let sourcePosition = 0;
 let sourceEnd = 0;
+// decodePlainCopying: binary values are copies, not views of the message.
+let copyBinary = false;
 
 const fromCharCode = String.fromCharCode;
 
@@ -120,7 +122,14 @@ function readBin(length: number): unknown {
   const start = sourcePosition;
   if (length < 0 || start + length > sourceEnd) return NOT_PLAIN;
   sourcePosition = start + length;
-  return sourceBuffer.subarray(start, start + length);
+  return copyBinary ? copied(start, length, true) : sourceBuffer.subarray(start, start + length);
+}
+
+// A copy of message bytes: a Buffer, or a plain Uint8Array over the same memory.
+function copied(start: number, length: number, asBuffer: boolean): Uint8Array {
+  const copy = Buffer.allocUnsafe(length);
+  sourceBuffer.copy(copy, 0, start, start + length);
+  return asBuffer ? copy : new Uint8Array(copy.buffer, copy.byteOffset, length);
 }
 
 // msgpackr's typed-array extension: only Uint8Arrays (a view, zero copy); other kinds are msgpackr's.
@@ -129,6 +138,7 @@ function readTypedArray(size: number): unknown {
   if (size < 1 || start + 1 + size > sourceEnd) return NOT_PLAIN;
   if (sourceBuffer[start] !== TYPED_ARRAY_EXTENSION || sourceBuffer[start + 1] !== UINT8_ARRAY_KIND) return NOT_PLAIN;
   sourcePosition = start + 1 + size;
+  if (copyBinary) return copied(start + 2, size - 1, false);
   return new Uint8Array(sourceBuffer.buffer, sourceBuffer.byteOffset + start + 2, size - 1);
 }
 
@@ -211,9 +221,20 @@ function readValue(depth: number): unknown {
 /**
  * The value of the message buffer[start, end), or NOT_PLAIN if it holds
  * anything outside the plain subset or is not well-formed. `view` covers the
- * same memory as `buffer`.
+ * same memory as `buffer`. Binary values are views of the message.
  */
 export function decodePlain(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+  copyBinary = false;
+  return readMessage(buffer, view, start, end);
+}
+
+/** Like decodePlain, but binary values are copies: the value keeps no view of the message. */
+export function decodePlainCopying(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+  copyBinary = true;
+  return readMessage(buffer, view, start, end);
+}
+
+function readMessage(buffer: Buffer, view: DataView, start: number, end: number): unknown {
   sourceBuffer = buffer;
   sourceView = view;
   sourcePosition = start;

@@ -95,6 +95,21 @@ describe('the msgpackr codec', () => {
     expect(msgpackCodec.decode(joined)).toStrictEqual(value);
   });
 
+  it('decodes a reply in place with decodeFrom: binary values are copies, the memory may be reused at once', () => {
+    const memory = new Uint8Array(new SharedArrayBuffer(4096));
+    for (const value of [
+      { data: new Uint8Array([1, 2, 3]), buffer: Buffer.from([4, 5]), name: 'x' },
+      { when: new Date(5), data: new Uint8Array([6, 7]), map: new Map([[1, 'one']]) },
+    ]) {
+      const bytes = msgpackCodec.encode(value);
+      memory.set(bytes, 100);
+      const decoded = msgpackCodec.decodeFrom!(memory, 100, 100 + bytes.length) as Record<string, Uint8Array>;
+      memory.fill(0xee);
+      expect(decoded).toStrictEqual(value);
+      expect(decoded.data!.buffer).not.toBe(memory.buffer);
+    }
+  });
+
   it('encodes requests with encodeParts into one reused buffer: a result is valid until the next encode', () => {
     const first = msgpackCodec.encodeParts!({ id: 1, name: 'x', tags: ['a', 'b'] }) as Uint8Array;
     expect(msgpackCodec.decode(first)).toStrictEqual({ id: 1, name: 'x', tags: ['a', 'b'] });

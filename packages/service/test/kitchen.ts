@@ -45,3 +45,6 @@ export interface Plain {
 }
 
 export const plain = defineService<Plain>('plain', { echo: 1101 }, { codec: jsonCodec });
+
+/** Func id 1201 is a raw handler in fixtures/kitchen.mjs that answers bytes no codec decodes. */
+export const undecodable = defineService<{ answer(): unknown }>('undecodable', { answer: 1201 });
