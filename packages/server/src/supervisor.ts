@@ -100,6 +100,7 @@ export class Supervisor {
         slotFds: this.#slotFds,
         recycleAfter: options.recycleAfter,
         workerMaxOldSpaceMb: options.workerMaxOldSpaceMb,
+        workerEnv: options.workerEnv,
       },
       {
         onReady: (worker, isRestart) => this.#onReady(worker, isRestart),

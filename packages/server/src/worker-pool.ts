@@ -40,6 +40,8 @@ export interface WorkerLaunchOptions {
   slotFds: readonly number[];
   recycleAfter: RecycleOptions | undefined;
   workerMaxOldSpaceMb: number | undefined;
+  /** Null: the supervisor's environment at each start. */
+  workerEnv: Readonly<Record<string, string>> | null;
 }
 
 export interface WorkerPoolEvents {
@@ -289,7 +291,7 @@ export class WorkerPool {
       execArgv.push(`--max-old-space-size=${this.#launch.workerMaxOldSpaceMb}`);
     return fork(this.#workerPath, this.#workerArgs, {
       execArgv,
-      env: { ...process.env, [WORKER_ENV]: encodeWorkerEnvironment(environment) },
+      env: { ...(this.#launch.workerEnv ?? process.env), [WORKER_ENV]: encodeWorkerEnvironment(environment) },
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...workerFds, ...slotFds],
       serialization: 'json',
     });

@@ -125,6 +125,9 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     [{ restartBackoff: { factor: 0.5 } }, 'restartBackoff.factor'],
     [{ crashLoop: { maxCrashes: 0 } }, 'crashLoop.maxCrashes'],
     [{ nestedSupervisor: 'yes' }, 'nestedSupervisor'],
+    [{ workerEnv: 'PATH=/bin' }, 'workerEnv'],
+    [{ workerEnv: { 'A=B': 'c' } }, 'workerEnv'],
+    [{ workerEnv: { PATH: 42 } }, 'workerEnv.PATH'],
     [{ noSuchOption: 1 }, 'noSuchOption'],
   ])('refuses the option %j, naming it', async (options, option) => {
     const name = harness.name('opt');

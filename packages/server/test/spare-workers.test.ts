@@ -6,7 +6,7 @@ import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type IpcServer as IpcServerType } from '../src/index.js';
-import { ECHO, EXITS, WHO } from './fixtures/handlers.mjs';
+import { ECHO, ENV_OF, EXITS, WHO } from './fixtures/handlers.mjs';
 import {
   expectEachRanOnce,
   failure,
@@ -205,6 +205,26 @@ describe('a worker that dies while a spare is ready', () => {
     }
     await waitUntil(() => server.getWorkerStats()[0]!.state === 'down', 10_000, 'the index to be down');
     expect(server.getWorkerStats()[0]).toMatchObject({ down: true, alive: false, crashes: 3 });
+  });
+});
+
+describe('the workerEnv option', () => {
+  it('is the environment of workers and of the spares that take over: variables set, and left out where undefined', async () => {
+    const envOf = async (server: IpcServerType, variable: string) =>
+      text.decode((await server.call(ENV_OF, variable, { timeoutMs: 10_000 })).payload);
+    const { server, restarts } = await start(
+      { workerEnv: { ...process.env, PHX_TEST_GIVEN: 'given', PHX_TEST_DROPPED: undefined } },
+      { PHX_TEST_DROPPED: 'inherited' },
+    );
+    expect(await envOf(server, 'PHX_TEST_GIVEN')).toBe('given');
+    expect(await envOf(server, 'PHX_TEST_DROPPED')).toBe('(unset)');
+    // A spare was started with the same environment.
+    await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
+    process.kill(server.getWorkerStats()[0]!.pid, 'SIGKILL');
+    await waitUntil(() => restarts.length === 1, 10_000, 'the takeover');
+    expect(restarts[0]!.spare).toBe(true);
+    expect(await envOf(server, 'PHX_TEST_GIVEN')).toBe('given');
+    expect(await envOf(server, 'PHX_TEST_DROPPED')).toBe('(unset)');
   });
 });
 
