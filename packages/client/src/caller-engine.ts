@@ -23,7 +23,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
 import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
-import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
+import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
 import { SpinThenPark, type Waiter } from './waiter.js';
@@ -176,7 +176,7 @@ export class CallerEngine implements ReplySink {
       call.decode = decode;
       call.mapError = mapError;
     } catch (error) {
-      return Promise.reject(mapError === null ? error : mapError(error as PhoenixError));
+      return Promise.reject(rejectionOf(mapError, error as PhoenixError));
     }
     // The executor runs synchronously: the call cannot have settled before its resolvers are in place.
     const promise = new Promise<Reply>(this.#captureResolvers);
@@ -351,7 +351,7 @@ export class CallerEngine implements ReplySink {
       call.syncReply = reply;
       call.syncError = error;
     } else if (error !== null) {
-      call.reject?.(call.mapError === null ? error : call.mapError(error));
+      call.reject?.(rejectionOf(call.mapError, error));
     } else {
       call.resolve?.(reply!);
     }

@@ -11,7 +11,7 @@ import {
   toPayload,
 } from './call-options.js';
 import type { CallerEngine } from './caller-engine.js';
-import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
+import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
 
 /**
  * callAsync, but the promise resolves with `decode`'s value, made straight
@@ -112,7 +112,7 @@ export abstract class Caller extends EventEmitter {
       const bytes = toPayload(payload);
       return this.engineForCall().call(id, bytes, options, target, decode, mapError);
     } catch (error) {
-      return Promise.reject(mapError === null ? error : mapError(error as PhoenixError));
+      return Promise.reject(rejectionOf(mapError, error as PhoenixError));
     }
   }
 

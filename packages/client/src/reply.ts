@@ -31,3 +31,13 @@ export type ReplyDecoder = (memory: Uint8Array, start: number, end: number) => u
 
 /** callDecoded (internal): what a failed call rejects with, made from its PhoenixError. */
 export type ErrorMapper = (error: PhoenixError) => unknown;
+
+/** What a call rejects with: `error`, or what callDecoded's mapper makes of it (what it throws, if it throws). */
+export function rejectionOf(mapError: ErrorMapper | null, error: PhoenixError): unknown {
+  if (mapError === null) return error;
+  try {
+    return mapError(error);
+  } catch (thrown) {
+    return thrown;
+  }
+}
