@@ -384,8 +384,12 @@ export class MsgpackCodec implements Codec {
     const offset = memory.byteOffset;
     const plain = decodePlainCopying(source.buffer, source.view, offset + start, offset + end);
     if (plain !== NOT_PLAIN) return plain;
-    // Others: msgpackr reads a copy of their own (binary values in them are views of that copy).
-    return this.decode(Uint8Array.prototype.slice.call(memory, start, end));
+    const bytes = memory.subarray(start, end);
+    if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) return this.#unpackSmall(bytes);
+    // Binary values would be views of what msgpackr reads: it reads a copy of its own.
+    const copy = Buffer.allocUnsafe(bytes.length);
+    copy.set(bytes);
+    return this.#unpack(copy, 0, copy.length);
   }
 
   decode(bytes: Uint8Array): unknown {
@@ -393,17 +397,19 @@ export class MsgpackCodec implements Codec {
     const memory = sourceOf(bytes.buffer);
     const plain = decodePlain(memory.buffer, memory.view, bytes.byteOffset, bytes.byteOffset + bytes.length);
     if (plain !== NOT_PLAIN) return plain;
-    let source: Buffer;
-    if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) {
-      scratch.set(bytes);
-      source = scratch;
-      range.start = 0;
-      range.end = bytes.length;
-    } else {
-      source = memory.buffer;
-      range.start = bytes.byteOffset;
-      range.end = bytes.byteOffset + bytes.length;
-    }
+    if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) return this.#unpackSmall(bytes);
+    return this.#unpack(memory.buffer, bytes.byteOffset, bytes.byteOffset + bytes.length);
+  }
+
+  // A small message with no binary value: read from the start of the scratch buffer (see SMALL_MESSAGE).
+  #unpackSmall(bytes: Uint8Array): unknown {
+    scratch.set(bytes);
+    return this.#unpack(scratch, 0, bytes.length);
+  }
+
+  #unpack(source: Buffer, start: number, end: number): unknown {
+    range.start = start;
+    range.end = end;
     const value: unknown = this.#packr.unpack(source, range);
     // msgpack's never-used byte 0xc1 decodes to a marker in msgpackr: garbage, not a value.
     if (value === C1) throw new Error('0xc1 is not a msgpack value');
