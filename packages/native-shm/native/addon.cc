@@ -82,6 +82,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   phoenix::InitDoorbell(env, exports);
   phoenix::InitSocket(env, exports);
   phoenix::InitProcess(env, exports);
+  phoenix::InitSpawn(env, exports);
   return exports;
 }
 

@@ -29,5 +29,6 @@ void InitSegment(Napi::Env env, Napi::Object exports);
 void InitDoorbell(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
+void InitSpawn(Napi::Env env, Napi::Object exports);
 
 }  // namespace phoenix

@@ -39,6 +39,9 @@ export interface NativeBinding {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   setParentDeathSignal(signal: number): boolean;
   openPidFd(pid: number): number;
+  spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
+  reapChild(pid: number): { code?: number; signal?: number } | null;
+  createChannelPair(): number[];
 }
 
 export interface RawStat {

@@ -43,3 +43,4 @@ export {
   receiveMessage,
   sendMessage,
 } from './socket.js';
+export { type ChildOutcome, createChannelPair, reapChild, type SpawnProcessOptions, spawnProcess } from './spawn.js';

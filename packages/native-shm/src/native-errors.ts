@@ -36,6 +36,10 @@ const BY_SYSCALL: Record<string, Map<number, NativeShmErrorCode>> = {
   uv_poll_init: new Map([[E.ENOTSOCK, 'ERR_PHOENIX_BAD_FD']]),
   // tmpfs may answer a reservation it cannot back with ENOMEM rather than ENOSPC.
   posix_fallocate: new Map([[E.ENOMEM, 'ERR_PHOENIX_NO_SPACE']]),
+  // No such program: a bad path, not a missing segment.
+  posix_spawn: new Map([[E.ENOENT, 'ERR_PHOENIX_INVALID_ARGUMENT']]),
+  // Not a child of this process (or already reaped).
+  waitpid: new Map([[E.ECHILD, 'ERR_PHOENIX_NO_SUCH_PROCESS']]),
 };
 
 /** The catalogue code for a failed system call. */

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect } from 'vitest';
-import { closeFd, type FdWatcher, type SharedSegment, unlinkSegment } from '../src/index.js';
+import { closeFd, type FdWatcher, reapChild, type SharedSegment, unlinkSegment } from '../src/index.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** Every segment a test creates starts with this; afterAll checks none is left in /dev/shm. */
@@ -61,6 +61,28 @@ export function trackWatcher<T extends FdWatcher>(watcher: T): T {
 /** A process the test did not spawn directly (a grandchild): SIGKILLed after the test if still there. */
 export function trackPid(pid: number): void {
   strayPids.add(pid);
+}
+
+const spawnedPids = new Set<number>();
+
+/** A child started with spawnProcess: SIGKILLed and reaped after the test unless the test reaped it. */
+export function trackSpawned(pid: number): number {
+  spawnedPids.add(pid);
+  return pid;
+}
+
+/** Waits until spawnProcess's child `pid` has ended, reaps it, and says how it ended. */
+export async function reaped(pid: number): Promise<NonNullable<ReturnType<typeof reapChild>>> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const outcome = reapChild(pid);
+    if (outcome !== null) {
+      spawnedPids.delete(pid);
+      return outcome;
+    }
+    if (Date.now() > deadline) throw new Error(`child ${pid} did not end within ${WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** A line-oriented view of a child's stdout. */
@@ -210,6 +232,15 @@ async function cleanup(): Promise<void> {
     }
   }
   strayPids.clear();
+  for (const pid of spawnedPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await reaped(pid).catch(() => undefined);
+  }
+  spawnedPids.clear();
   for (const segment of segments) segment.close();
   segments.clear();
   for (const fd of fds) {
