@@ -1,6 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
 import { type WorkerChannel, WorkerState } from '@phoenix-ipc/shm-layout';
 import { type CrashHistory, NO_CRASHES } from './crash-policy.js';
+import type { WorkerProcess } from './worker-process.js';
 
 /** Why a worker process is expected to exit; null means any exit is a crash. */
 export type PlannedExit = 'stop' | 'retire' | null;
@@ -8,7 +8,7 @@ export type PlannedExit = 'stop' | 'retire' | null;
 /** The supervisor's bookkeeping for one worker index (stable across restarts). */
 export class ManagedWorker {
   readonly channel: WorkerChannel;
-  child: ChildProcess | null = null;
+  child: WorkerProcess | null = null;
   pid = 0;
   ready = false;
   plannedExit: PlannedExit = null;
@@ -47,7 +47,7 @@ export class ManagedWorker {
   }
 
   /** A new process serves this index: what was known of the previous one is forgotten. */
-  bind(child: ChildProcess, fromSpare: boolean): void {
+  bind(child: WorkerProcess, fromSpare: boolean): void {
     this.fromSpare = fromSpare;
     this.plannedExit = null;
     this.killedForHang = false;

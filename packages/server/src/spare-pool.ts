@@ -16,14 +16,14 @@
  *      │                       │
  *      └──────── exit ─────────┴──▶ replaced (backoff after failures)
  */
-import type { ChildProcess } from 'node:child_process';
 import type { GroupName, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { restartDelayMs } from './crash-policy.js';
 import type { ResolvedServerOptions } from './server-options.js';
+import type { WorkerProcess } from './worker-process.js';
 
 export interface SpareProcess {
   readonly group: GroupName;
-  readonly child: ChildProcess;
+  readonly child: WorkerProcess;
   readonly pid: number;
   ready: boolean;
   /** Detaches the pool's listeners: the process now belongs to a worker index. */
@@ -48,7 +48,7 @@ export interface SparePoolOptions {
   restartBackoff: ResolvedServerOptions['restartBackoff'];
   maxFailures: number;
   /** Forks a process of the worker script in the spare role. */
-  fork: () => ChildProcess;
+  fork: () => WorkerProcess;
 }
 
 /** How long a spare that was asked to stop may take before it is killed. */
@@ -177,7 +177,7 @@ export class SparePool {
   }
 
   #boot(group: GroupName): void {
-    let child: ChildProcess;
+    let child: WorkerProcess;
     try {
       child = this.#options.fork();
     } catch {
@@ -247,11 +247,11 @@ export class SparePool {
   }
 }
 
-function isUsable(child: ChildProcess): boolean {
+function isUsable(child: WorkerProcess): boolean {
   return child.exitCode === null && child.signalCode === null && child.connected;
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+function stopProcess(child: WorkerProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_WAIT_MS);

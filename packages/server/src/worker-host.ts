@@ -1,4 +1,5 @@
 import { memoryUsage } from 'node:process';
+import { setFlagsFromString } from 'node:v8';
 import { SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
 import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc/shm-layout';
 import { CallMetrics } from './call-metrics.js';
@@ -122,6 +123,7 @@ export class WorkerHost {
     // spare taking over a dead worker's channel starts on its backlog at once.
     this.#runtime.start();
     this.#state = 'running';
+    quietIdleHeap();
     process.send?.({ t: 'ready', pid: process.pid });
   }
 
@@ -169,6 +171,7 @@ export class WorkerHost {
 // A spare says it is ready, then waits for the index it will serve. Nothing
 // runs meanwhile: no timer, no spin, only the IPC channel's read.
 function waitForIndex(): Promise<TakeMessage> {
+  quietIdleHeap();
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {
       if (!isTakeMessage(message)) return;
@@ -178,4 +181,15 @@ function waitForIndex(): Promise<TakeMessage> {
     process.on('message', onMessage);
     process.send?.({ t: 'spare-ready', pid: process.pid });
   });
+}
+
+/**
+ * An idle worker must cost nothing. V8's memory reducer would compact a
+ * worker's small heap a few seconds after every burst (10-20 ms of CPU each
+ * time, in every worker); for heaps this small it saves little, so it is
+ * turned off. At run time, once booted: the same flag on the command line
+ * would make every start 6-17 ms dearer (worker-pool.ts).
+ */
+function quietIdleHeap(): void {
+  setFlagsFromString('--no-memory-reducer-for-small-heaps');
 }

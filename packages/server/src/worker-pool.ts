@@ -9,7 +9,6 @@
  * Forking (#fork) is kept apart from binding a process to an index (#bind):
  * a warm spare is forked with no index and bound later (adopt).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { processStartTime } from '@phoenix-ipc/native-shm';
 import {
   type GroupName,
@@ -25,8 +24,8 @@ import { ManagedWorker } from './managed-worker.js';
 import type { RecycleOptions } from './server-options.js';
 import type { SpareProcess } from './spare-pool.js';
 import { encodeWorkerEnvironment, type TakeMessage, WORKER_ENV, type WorkerEnvironment } from './worker-environment.js';
+import { launchWorkerProcess, type WorkerProcess } from './worker-process.js';
 
-const WORKER_V8_FLAGS = ['--no-memory-reducer-for-small-heaps'];
 /** Descriptors 0-2 are stdio, 3 the IPC channel; the doorbells follow. */
 const FIRST_DOORBELL_FD = 4;
 /** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
@@ -118,11 +117,11 @@ export class WorkerPool {
   }
 
   /** Forks a process of the worker script in the spare role (no index yet). */
-  forkSpare(): ChildProcess {
+  forkSpare(): WorkerProcess {
     return this.#fork(null);
   }
 
-  #bind(worker: ManagedWorker, child: ChildProcess, isRestart: boolean, fromSpare: boolean): void {
+  #bind(worker: ManagedWorker, child: WorkerProcess, isRestart: boolean, fromSpare: boolean): void {
     const channel = worker.channel;
     worker.bind(child, fromSpare);
     channel.pid = worker.pid;
@@ -267,7 +266,7 @@ export class WorkerPool {
   }
 
   // `channel` null: a spare, which learns its index later ({t:'take'}).
-  #fork(channel: WorkerChannel | null): ChildProcess {
+  #fork(channel: WorkerChannel | null): WorkerProcess {
     const { workerFds, slotFds } = this.#launch;
     const environment: WorkerEnvironment = {
       name: this.#launch.name,
@@ -282,18 +281,20 @@ export class WorkerPool {
       slotFds: slotFds.map((_, i) => FIRST_DOORBELL_FD + workerFds.length + i),
       recycleAfter: this.#launch.recycleAfter,
     };
-    // An idle worker must cost nothing. V8's memory reducer would compact a
-    // worker's small heap a few seconds after every burst (10-20 ms of CPU
-    // each time, in every worker); for heaps this small it saves little, so
-    // it is off for them. The supervisor's own execArgv comes after and wins.
-    const execArgv = [...WORKER_V8_FLAGS, ...process.execArgv];
+    // No V8 flags of our own here: measured on Node 20, any V8 flag on the
+    // command line makes a start cost 6-17 ms more CPU (V8's flags are part of
+    // what its code caches are checked against), and a replacement's boot is
+    // what recovery waits for. The worker turns off the memory reducer itself
+    // once booted (worker-host.ts).
+    const execArgv = [...process.execArgv];
     if (this.#launch.workerMaxOldSpaceMb !== undefined)
       execArgv.push(`--max-old-space-size=${this.#launch.workerMaxOldSpaceMb}`);
-    return fork(this.#workerPath, this.#workerArgs, {
+    return launchWorkerProcess({
+      script: this.#workerPath,
+      args: this.#workerArgs,
       execArgv,
       env: { ...(this.#launch.workerEnv ?? process.env), [WORKER_ENV]: encodeWorkerEnvironment(environment) },
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...workerFds, ...slotFds],
-      serialization: 'json',
+      fds: [...workerFds, ...slotFds],
     });
   }
 
@@ -337,7 +338,7 @@ export class WorkerPool {
 
 // A polite stop: the worker finishes its request first. A broken IPC channel
 // leaves only SIGKILL.
-function askToStop(child: ChildProcess): void {
+function askToStop(child: WorkerProcess): void {
   try {
     child.send({ t: 'stop' });
   } catch {
