@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,20 @@ export interface RawFdWatcher {
 
 let cached: NativeBinding | undefined;
 
+type NodeGypBuild = (dir: string) => NativeBinding;
+
+/**
+ * The addon built in place (build/Release), which node-gyp-build would pick
+ * first too, loaded without it: finding it through node-gyp-build costs every
+ * process ~4 ms of CPU (it lists and matches directories), and every worker
+ * replacement pays that while callers wait. Null when there is no local build.
+ */
+function localBuild(require: NodeJS.Require, root: string): NativeBinding | null {
+  const path = join(root, 'build', 'Release', 'phoenix_native_shm.node');
+  if (!existsSync(path)) return null;
+  return require(path) as NativeBinding;
+}
+
 function packageRoot(): string {
   // dist/index.{js,cjs} -> package root; also works from src/ under vitest.
   return dirname(dirname(fileURLToPath(import.meta.url)));
@@ -85,10 +100,9 @@ export function loadBinding(): NativeBinding {
     );
   }
   const require = createRequire(import.meta.url);
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
   const root = process.env.PHOENIX_NATIVE_SHM_DIR ?? packageRoot();
   try {
-    cached = withPhoenixErrors(nodeGypBuild(root));
+    cached = withPhoenixErrors(localBuild(require, root) ?? (require('node-gyp-build') as NodeGypBuild)(root));
   } catch (cause) {
     throw new PhoenixError(
       'ERR_PHOENIX_UNSUPPORTED_PLATFORM',
