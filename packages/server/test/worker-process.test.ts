@@ -10,6 +10,8 @@ import { launchWorkerProcess, type WorkerProcess } from '../src/worker-process.j
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'channel-echo.mjs');
 const started: WorkerProcess[] = [];
 const fds: number[] = [];
+/** A watchdog, not a performance bound. */
+const WAIT_MS = 10_000;
 
 afterEach(async () => {
   for (const child of started.splice(0)) {
@@ -83,7 +85,7 @@ describe('a worker process', () => {
     const child = launch();
     await nextMessage(child);
     child.kill('SIGKILL');
-    await waitUntil(() => !child.connected, 'the channel to close');
+    await waitUntil(() => !child.connected, WAIT_MS, 'the channel to close');
     expect(() => child.send({ t: 'stop' })).toThrow(expect.objectContaining({ code: 'ERR_PHOENIX_PEER_GONE' }));
   });
 
@@ -105,9 +107,9 @@ describe('a worker process', () => {
     const messages: unknown[] = [];
     child.on('message', (message) => messages.push(message));
     child.send({ noise: true });
-    await waitUntil(() => messages.length > 0, 'a message after the noise');
+    await waitUntil(() => messages.length > 0, WAIT_MS, 'a message after the noise');
     child.send({ last: true });
-    await waitUntil(() => messages.length > 1, 'the echo of the last message');
+    await waitUntil(() => messages.length > 1, WAIT_MS, 'the echo of the last message');
     expect(messages).toEqual([{ after: 'noise' }, expect.objectContaining({ echo: { last: true } })]);
   });
 });
