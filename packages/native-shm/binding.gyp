@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "phoenix_native_shm",
-      "sources": ["native/addon.cc", "native/segment.cc", "native/doorbell.cc", "native/socket.cc", "native/process.cc", "native/spawn.cc"],
+      "sources": ["native/addon.cc", "native/segment.cc", "native/doorbell.cc", "native/socket.cc", "native/process.cc", "native/spawn.cc", "native/death-watch.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

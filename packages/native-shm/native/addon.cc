@@ -83,6 +83,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   phoenix::InitSocket(env, exports);
   phoenix::InitProcess(env, exports);
   phoenix::InitSpawn(env, exports);
+  phoenix::InitDeathWatch(env, exports);
   return exports;
 }
 

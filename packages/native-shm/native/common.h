@@ -30,5 +30,6 @@ void InitDoorbell(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);
+void InitDeathWatch(Napi::Env env, Napi::Object exports);
 
 }  // namespace phoenix

@@ -43,6 +43,11 @@ export interface NativeBinding {
   spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
   reapChild(pid: number): { code?: number; signal?: number } | null;
   createChannelPair(): number[];
+  createDeathWatch(slots: number): { fd: number; eventFd: number };
+  armDeathWatch(fd: number, slot: number): void;
+  takeDeathWatchEvents(fd: number): [number, boolean][];
+  closeDeathWatch(fd: number): boolean;
+  holdDeathWatchSlot(fd: number, slot: number): boolean;
 }
 
 export interface RawStat {

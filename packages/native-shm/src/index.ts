@@ -10,6 +10,7 @@ if (process.platform === 'win32') {
 }
 
 export { loadBinding } from './binding.js';
+export { DeathWatch, holdDeathWatchSlot } from './death-watch.js';
 export {
   closeFd,
   createEventFd,
@@ -22,7 +23,14 @@ export {
 } from './doorbell.js';
 export type { NativeShmErrorCode } from './errors.js';
 export { codeForErrno } from './native-errors.js';
-export { isProcessAlive, isSameProcessAlive, openPidFd, processStartTime, setParentDeathSignal } from './process.js';
+export {
+  exitStatusOf,
+  isProcessAlive,
+  isSameProcessAlive,
+  openPidFd,
+  processStartTime,
+  setParentDeathSignal,
+} from './process.js';
 export {
   type FileSystemSpace,
   fileSystemSpace,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { loadBinding } from './binding.js';
 import { invalidArgument } from './errors.js';
 
@@ -60,4 +61,28 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
   const actual = processStartTime(pid);
   // Without /proc (non-Linux) we cannot tell a recycled pid apart; trust kill(0).
   return actual === null ? process.platform !== 'linux' : actual === startTime;
+}
+
+/**
+ * How a process that is exiting will end, as waitpid will report it: field
+ * 52 of /proc/<pid>/stat, which the kernel sets when the exit begins (before
+ * the process's memory is released; see DeathWatch). Null if it cannot be read
+ * or the process is not exiting yet (Linux 3.5+, a process we may trace).
+ */
+export function exitStatusOf(pid: number): { code: number | null; signal: NodeJS.Signals | null } | null {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = Number(fields[52 - 3]);
+  if (!Number.isInteger(status) || status <= 0) return null;
+  const signal = status & 0x7f;
+  if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
+  const name = Object.entries(constants.signals).find(([, value]) => value === signal)?.[0];
+  return { code: null, signal: (name ?? `SIG${signal}`) as NodeJS.Signals };
 }
