@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -81,9 +82,10 @@ std::shared_ptr<Watch> FindWatch(Napi::Env env, int fd) {
   return found->second;
 }
 
-void Park(std::shared_ptr<Watch> watch, int slot) {
+void Park(std::shared_ptr<Watch> watch, int slot, std::shared_ptr<std::promise<void>> started) {
   pthread_mutex_t* mutex = SlotAt(watch->base, slot);
   bool died = false;
+  started->set_value();
   for (;;) {
     timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -163,11 +165,16 @@ Napi::Value ArmDeathWatch(const Napi::CallbackInfo& info) {
   std::shared_ptr<Watch> watch = FindWatch(env, FdArg(info, 0));
   int32_t slot = Int32Arg(info, 1, "slot");
   if (slot < 0 || slot >= watch->slots) ThrowInvalidArgument(env, "slot out of range");
+  // Returns once the thread runs, so that a death right after arm() is
+  // reported at once rather than whenever a busy machine starts the thread.
+  auto started = std::make_shared<std::promise<void>>();
+  std::future<void> running = started->get_future();
   try {
-    std::thread(Park, watch, slot).detach();
+    std::thread(Park, watch, slot, started).detach();
   } catch (const std::system_error& error) {
     ThrowErrno(env, "pthread_create", error.code().value());
   }
+  running.wait();
   return env.Undefined();
 }
 

@@ -420,6 +420,7 @@ export class Supervisor {
     this.#hangs.stop();
     this.#clients.close();
     this.#pidFds.closeAll();
+    this.#pool.close();
     for (const fd of [...this.#workerFds, ...this.#slotFds]) {
       try {
         closeFd(fd);

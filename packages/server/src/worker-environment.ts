@@ -8,6 +8,21 @@ import type { RecycleOptions } from './server-options.js';
  */
 export const WORKER_ENV = 'PHOENIX_IPC_WORKER';
 
+/**
+ * `<fd>:<slot>`: the death-watch memfd and the slot this worker holds (see
+ * death-notices.ts). Read and removed by the worker at start.
+ */
+export const DEATH_WATCH_ENV = 'PHOENIX_IPC_DEATH_WATCH';
+
+/** The death-watch slot this process should hold, taken out of the environment; null if none. */
+export function takeDeathWatchSlot(): { fd: number; slot: number } | null {
+  const text = process.env[DEATH_WATCH_ENV];
+  delete process.env[DEATH_WATCH_ENV];
+  const match = /^(\d+):(\d+)$/.exec(text ?? '');
+  if (match === null) return null;
+  return { fd: Number(match[1]), slot: Number(match[2]) };
+}
+
 export interface WorkerEnvironment {
   /** Segment name the worker serves. */
   name: string;

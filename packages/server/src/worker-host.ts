@@ -1,11 +1,11 @@
 import { memoryUsage } from 'node:process';
 import { setFlagsFromString } from 'node:v8';
-import { SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
+import { holdDeathWatchSlot, SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
 import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc/shm-layout';
 import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
-import { isTakeMessage, type TakeMessage, type WorkerEnvironment } from './worker-environment.js';
+import { isTakeMessage, type TakeMessage, takeDeathWatchSlot, type WorkerEnvironment } from './worker-environment.js';
 import { EXIT_CORRUPT_CHANNEL, EXIT_NOT_SUPERVISED, EXIT_SUPERVISOR_GONE } from './worker-exit-codes.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -47,6 +47,7 @@ export class WorkerHost {
     // check for the race where it died before we asked.
     setParentDeathSignal('SIGKILL');
     if (process.ppid !== environment.supervisorPid) process.exit(EXIT_NOT_SUPERVISED);
+    holdDeathWatch();
     process.on('disconnect', () => process.exit(EXIT_SUPERVISOR_GONE));
     this.#segment = SharedSegment.open(environment.name);
     try {
@@ -192,4 +193,20 @@ function waitForIndex(): Promise<TakeMessage> {
  */
 function quietIdleHeap(): void {
   setFlagsFromString('--no-memory-reducer-for-small-heaps');
+}
+
+/**
+ * Takes this process's death-watch slot (death-notices.ts) on the main
+ * thread, before it first talks to the supervisor: from then on the
+ * supervisor hears of its death as soon as it begins. Without one (another
+ * platform, or none was free) its death is learned when it has been reaped.
+ */
+function holdDeathWatch(): void {
+  const deathWatch = takeDeathWatchSlot();
+  if (deathWatch === null) return;
+  try {
+    holdDeathWatchSlot(deathWatch.fd, deathWatch.slot);
+  } catch {
+    // not watched early; nothing else changes
+  }
 }

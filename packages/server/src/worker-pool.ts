@@ -20,6 +20,7 @@ import {
   WorkerState,
 } from '@phoenix-ipc/shm-layout';
 import type { MetricsDelta } from './call-metrics.js';
+import { DeathNotices } from './death-notices.js';
 import { ManagedWorker } from './managed-worker.js';
 import type { RecycleOptions } from './server-options.js';
 import type { SpareProcess } from './spare-pool.js';
@@ -71,6 +72,8 @@ export class WorkerPool {
   readonly #events: WorkerPoolEvents;
   #workerPath = '';
   #workerArgs: string[] = [];
+  /** Created with the first process (undefined until then; null where unsupported). */
+  #deathNotices: DeathNotices | null | undefined;
 
   constructor(layout: PhoenixShmLayout, launch: WorkerLaunchOptions, events: WorkerPoolEvents) {
     this.#layout = layout;
@@ -135,6 +138,12 @@ export class WorkerPool {
     });
     child.on('error', () => {
       // Spawn failures surface as an exit too; nothing else to do here.
+    });
+    // A serving worker that begins to die is handled then, not once the kernel
+    // has torn it down (death-notices.ts): it will never run again. Anything
+    // else (a start that failed, a planned exit) waits for the exit proper.
+    child.once('dying', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (worker.child === child && worker.ready && worker.plannedExit === null) this.#exited(worker, code, signal);
     });
     child.once('exit', (code, signal) => {
       if (worker.child !== child) return;
@@ -246,6 +255,12 @@ export class WorkerPool {
     return false;
   }
 
+  /** The pool is done (its processes are gone or going): early death notices end. */
+  close(): void {
+    this.#deathNotices?.close();
+    this.#deathNotices = null;
+  }
+
   killAll(): void {
     for (const worker of this.workers) worker.child?.kill('SIGKILL');
   }
@@ -295,7 +310,13 @@ export class WorkerPool {
       execArgv,
       env: { ...(this.#launch.workerEnv ?? process.env), [WORKER_ENV]: encodeWorkerEnvironment(environment) },
       fds: [...workerFds, ...slotFds],
+      deathNotices: this.#notices(),
     });
+  }
+
+  #notices(): DeathNotices | null {
+    if (this.#deathNotices === undefined) this.#deathNotices = DeathNotices.create();
+    return this.#deathNotices;
   }
 
   #onMessage(worker: ManagedWorker, message: WorkerMessage, isRestart: boolean): void {

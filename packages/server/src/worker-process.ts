@@ -13,13 +13,25 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
-import { closeFd, createChannelPair, FdWatcher, openPidFd, reapChild, spawnProcess } from '@phoenix-ipc/native-shm';
+import {
+  closeFd,
+  createChannelPair,
+  exitStatusOf,
+  FdWatcher,
+  openPidFd,
+  reapChild,
+  spawnProcess,
+} from '@phoenix-ipc/native-shm';
 import { PhoenixError } from '@phoenix-ipc/shm-layout';
+import type { DeathNotices } from './death-notices.js';
+import { DEATH_WATCH_ENV } from './worker-environment.js';
 
 /**
  * What the supervisor uses of a worker process: child_process.ChildProcess
  * has this shape too. Events: 'message' (a parsed message), 'exit' (code,
- * signal), 'disconnect' (the channel closed), 'error'.
+ * signal), 'disconnect' (the channel closed), 'error', and, from processes
+ * watched by DeathNotices only, 'dying' (code, signal): the process began to
+ * exit and will never run again; 'exit' follows once it is reaped.
  */
 export interface WorkerProcess extends EventEmitter {
   readonly pid: number | undefined;
@@ -41,6 +53,8 @@ export interface WorkerLaunch {
   env: Readonly<Record<string, string | undefined>>;
   /** The worker gets these as fds 4, 5, ... (3 is the IPC channel). */
   fds: readonly number[];
+  /** Early death notices for this process, where the platform has them. */
+  deathNotices?: DeathNotices | null;
 }
 
 let pidFdsWork: boolean | undefined;
@@ -77,7 +91,7 @@ function probePidFds(): boolean {
 }
 
 class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
-  readonly pid: number;
+  readonly pid: number = 0;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   connected = true;
@@ -86,19 +100,35 @@ class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
   readonly #exitWatcher: FdWatcher;
   #reaped = false;
   #partial = '';
+  readonly #deathNotices: DeathNotices | null;
+  readonly #deathSlot: number | null;
 
   constructor(launch: WorkerLaunch) {
     super();
+    this.#deathNotices = launch.deathNotices ?? null;
+    this.#deathSlot = this.#deathNotices?.allocate(this) ?? null;
+    const env: Record<string, string | undefined> = {
+      ...launch.env,
+      NODE_CHANNEL_FD: '3',
+      NODE_CHANNEL_SERIALIZATION_MODE: 'json',
+    };
+    const fds = [...launch.fds];
+    if (this.#deathSlot !== null) {
+      // The memfd comes last: fd 4 + launch.fds.length in the worker.
+      env[DEATH_WATCH_ENV] = `${4 + fds.length}:${this.#deathSlot}`;
+      fds.push(this.#deathNotices!.fd);
+    }
     const [ours, theirs] = createChannelPair();
     try {
       this.pid = spawnProcess({
         file: process.execPath,
         args: [...launch.execArgv, launch.script, ...launch.args],
-        env: { ...launch.env, NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: 'json' },
-        fds: [theirs, ...launch.fds],
+        env,
+        fds: [theirs, ...fds],
       });
     } catch (error) {
       closeFd(ours);
+      if (this.#deathSlot !== null) this.#deathNotices!.release(this.#deathSlot);
       throw error;
     } finally {
       closeFd(theirs);
@@ -129,9 +159,18 @@ class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
     }
   }
 
+  /** DeathNotices: the main thread began to exit. How it will end is already known to the kernel. */
+  onDying(): void {
+    if (this.#reaped) return;
+    const status = exitStatusOf(this.pid);
+    if (status !== null) this.emit('dying', status.code, status.signal);
+  }
+
   // Node's JSON channel: one JSON text per line. Messages Node itself sends
   // (cmd: 'NODE_...') are not the application's.
   readonly #onData = (chunk: string): void => {
+    // Whatever the worker says, it says after taking its death-watch slot.
+    if (this.#deathSlot !== null) this.#deathNotices!.arm(this.#deathSlot);
     const lines = (this.#partial + chunk).split('\n');
     this.#partial = lines.pop() ?? '';
     for (const line of lines) {
@@ -166,6 +205,7 @@ class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
     closeFd(this.#pidFd);
     this.exitCode = outcome.code;
     this.signalCode = outcome.signal;
+    if (this.#deathSlot !== null) this.#deathNotices!.release(this.#deathSlot);
     // Like fork's: 'exit' first; the channel ends when its last data has been read.
     this.emit('exit', outcome.code, outcome.signal);
   };

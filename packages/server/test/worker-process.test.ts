@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { closeFd, createEventFd } from '@phoenix-ipc/native-shm';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeathNotices } from '../src/death-notices.js';
 import { launchWorkerProcess, type WorkerProcess } from '../src/worker-process.js';
 
 // How the supervisor starts a worker (posix_spawn, Node's IPC channel on fd
@@ -23,13 +24,16 @@ afterEach(async () => {
   for (const fd of fds.splice(0)) closeFd(fd);
 });
 
-function launch(options: { env?: Record<string, string | undefined>; fds?: number[] } = {}): WorkerProcess {
+function launch(
+  options: { env?: Record<string, string | undefined>; fds?: number[]; deathNotices?: DeathNotices } = {},
+): WorkerProcess {
   const child = launchWorkerProcess({
     script: SCRIPT,
     args: [],
     execArgv: [],
     env: options.env ?? process.env,
     fds: options.fds ?? [],
+    deathNotices: options.deathNotices ?? null,
   });
   started.push(child);
   return child;
@@ -42,7 +46,7 @@ function nextMessage(child: WorkerProcess): Promise<Record<string, unknown>> {
 describe('a worker process', () => {
   it('talks over an IPC channel the child sees as process.send / process.on("message")', async () => {
     const child = launch();
-    expect(await nextMessage(child)).toEqual({ hello: child.pid });
+    expect(await nextMessage(child)).toEqual({ hello: child.pid, ballast: 0 });
     child.send({ t: 'take', index: 1 });
     expect((await nextMessage(child)).echo).toEqual({ t: 'take', index: 1 });
   });
@@ -111,5 +115,25 @@ describe('a worker process', () => {
     child.send({ last: true });
     await waitUntil(() => messages.length > 1, WAIT_MS, 'the echo of the last message');
     expect(messages).toEqual([{ after: 'noise' }, expect.objectContaining({ echo: { last: true } })]);
+  });
+
+  it("with death notices, says it is dying ('dying', with how it ends) before it is reaped ('exit')", async () => {
+    const notices = DeathNotices.create();
+    expect(notices).not.toBeNull();
+    try {
+      // 400 MB to release: the kernel needs tens of ms for that after the
+      // notice, as for a loaded worker on a busy machine (a tiny process can
+      // be gone before the notice is read, and then it is simply an exit).
+      const child = launch({ deathNotices: notices!, env: { ...process.env, CHANNEL_ECHO_BALLAST_MB: '400' } });
+      await nextMessage(child); // it holds its slot before it says anything: armed now
+      const seen: string[] = [];
+      child.on('dying', (code, signal) => seen.push(`dying ${code} ${signal} (exitCode ${child.exitCode})`));
+      const exited = once(child, 'exit').then(() => seen.push('exit'));
+      child.kill('SIGKILL');
+      await exited;
+      expect(seen).toEqual(['dying null SIGKILL (exitCode null)', 'exit']);
+    } finally {
+      notices?.close();
+    }
   });
 });
