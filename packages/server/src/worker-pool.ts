@@ -139,11 +139,14 @@ export class WorkerPool {
     child.on('error', () => {
       // Spawn failures surface as an exit too; nothing else to do here.
     });
-    // A serving worker that begins to die is handled then, not once the kernel
-    // has torn it down (death-notices.ts): it will never run again. Anything
-    // else (a start that failed, a planned exit) waits for the exit proper.
+    // A serving worker killed by a signal is handled as soon as it begins to
+    // die, not once the kernel has torn it down (death-notices.ts): it will
+    // never run again. One that exits by itself may have said why on its
+    // channel (a corrupt ring), so its exit proper is awaited, as are starts
+    // that failed and planned exits.
     child.once('dying', (code: number | null, signal: NodeJS.Signals | null) => {
-      if (worker.child === child && worker.ready && worker.plannedExit === null) this.#exited(worker, code, signal);
+      if (worker.child === child && worker.ready && worker.plannedExit === null && signal !== null)
+        this.#exited(worker, code, signal);
     });
     child.once('exit', (code, signal) => {
       if (worker.child !== child) return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
@@ -6,6 +6,7 @@ import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IpcServer } from '../src/index.js';
 import {
+  BALLAST,
   ECHO,
   EXITS,
   HANGS,
@@ -139,6 +140,25 @@ describe('a worker that dies while processing a request (the poison)', () => {
       10_000,
       'the replacement',
     );
+  });
+});
+
+describe('noticing a crash early', () => {
+  it('reports a worker killed by a signal while the kernel is still tearing it down, not once it is reaped', async () => {
+    const { server } = await start();
+    const pid = server.getWorkerStats()[0]!.pid;
+    // 400 MB for the kernel to release after the kill: tens of ms between
+    // the worker's death beginning and its end (a loaded worker's teardown,
+    // stretched by a busy machine, is of that order).
+    await server.call(BALLAST, '400', { timeoutMs: 30_000 });
+    const reports: { pid: number; signal: string | null; stillThere: boolean }[] = [];
+    server.on('workerCrash', (detail: { pid: number; signal: string | null }) => {
+      reports.push({ pid: detail.pid, signal: detail.signal, stillThere: existsSync(`/proc/${detail.pid}`) });
+    });
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => reports.length > 0, 10_000, 'the crash report');
+    expect(reports).toEqual([{ pid, signal: 'SIGKILL', stillThere: true }]);
+    await waitUntil(() => !existsSync(`/proc/${pid}`), 10_000, 'the dead worker to be reaped');
   });
 });
 
