@@ -42,17 +42,27 @@ export function isProcessAlive(pid: number): boolean {
  * process uniquely: a recycled pid has a different start time.
  */
 export function processStartTime(pid: number): number | null {
-  if (!Number.isInteger(pid) || pid <= 0) return null;
+  const ticks = Number(statField(pid, 22));
+  return Number.isFinite(ticks) ? ticks : null;
+}
+
+/** Field `field` (numbered from 1, as in proc(5)) of /proc/<pid>/stat, or undefined. */
+function statField(pid: number, field: number): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
-    return null;
+    return undefined;
   }
   // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[19]);
-  return Number.isFinite(ticks) ? ticks : null;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3];
+}
+
+/** The name of signal `number` ('SIGKILL'), or `SIG<number>` for one Node does not name. */
+export function signalName(number: number): NodeJS.Signals {
+  for (const [name, value] of Object.entries(constants.signals)) if (value === number) return name as NodeJS.Signals;
+  return `SIG${number}` as NodeJS.Signals;
 }
 
 /** Whether the process `pid` that started at `startTime` (see processStartTime) still runs. */
@@ -70,19 +80,9 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
  * or the process is not exiting yet (Linux 3.5+, a process we may trace).
  */
 export function exitStatusOf(pid: number): { code: number | null; signal: NodeJS.Signals | null } | null {
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // Fields after the command name, which may itself hold spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = Number(fields[52 - 3]);
+  const status = Number(statField(pid, 52));
   if (!Number.isInteger(status) || status <= 0) return null;
   const signal = status & 0x7f;
   if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
-  const name = Object.entries(constants.signals).find(([, value]) => value === signal)?.[0];
-  return { code: null, signal: (name ?? `SIG${signal}`) as NodeJS.Signals };
+  return { code: null, signal: signalName(signal) };
 }

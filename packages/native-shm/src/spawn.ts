@@ -5,9 +5,9 @@
  * scheduling it. Pair with openPidFd + FdWatcher to learn of its exit, and
  * reapChild to collect it.
  */
-import { constants } from 'node:os';
 import { loadBinding } from './binding.js';
 import { checkArray, checkOptionsObject, invalidArgument } from './errors.js';
+import { signalName } from './process.js';
 
 export interface SpawnProcessOptions {
   /** The executable's path (no PATH search). */
@@ -56,9 +56,4 @@ export function reapChild(pid: number): ChildOutcome | null {
 export function createChannelPair(): [number, number] {
   const [a, b] = loadBinding().createChannelPair();
   return [a!, b!];
-}
-
-function signalName(number: number): NodeJS.Signals {
-  for (const [name, value] of Object.entries(constants.signals)) if (value === number) return name as NodeJS.Signals;
-  return `SIG${number}` as NodeJS.Signals;
 }

@@ -7,6 +7,9 @@
  * handover to a spare start that much sooner. The exit itself (pidfd, reaped)
  * still follows and is what frees the slot.
  *
+ * Cost: one memfd per supervisor and one thread per watched process, parked
+ * in the kernel (no CPU) until that process dies; it ends then.
+ *
  * A slot goes back to the free list only when its process has been reaped and
  * its armed thread has reported: an event that arrives late is never taken
  * for the slot's next process.
