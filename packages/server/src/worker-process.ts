@@ -133,14 +133,23 @@ class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
     } finally {
       closeFd(theirs);
     }
+    try {
+      this.#pidFd = openPidFd(this.pid);
+      this.#exitWatcher = new FdWatcher(this.#pidFd, this.#onPidFdReadable, { drain: false });
+    } catch (error) {
+      // Out of fds, say: a child we could not watch must not live on unseen.
+      closeFd(ours);
+      process.kill(this.pid, 'SIGKILL');
+      reapWhenEnded(this.pid);
+      if (this.#deathSlot !== null) this.#deathNotices!.release(this.#deathSlot);
+      throw error;
+    }
+    this.#exitWatcher.start();
     this.#channel = new Socket({ fd: ours, readable: true, writable: true });
     this.#channel.setEncoding('utf8');
     this.#channel.on('data', this.#onData);
     this.#channel.on('error', () => this.#channel.destroy()); // the worker died mid-write: 'close' follows
     this.#channel.on('close', this.#onChannelClosed);
-    this.#pidFd = openPidFd(this.pid);
-    this.#exitWatcher = new FdWatcher(this.#pidFd, this.#onPidFdReadable, { drain: false });
-    this.#exitWatcher.start();
   }
 
   send(message: unknown): boolean {
@@ -234,6 +243,19 @@ class UnstartedWorkerProcess extends EventEmitter implements WorkerProcess {
   kill(): boolean {
     return false;
   }
+}
+
+// Reaps a SIGKILLed child that has no pidfd to say when it has ended.
+function reapWhenEnded(pid: number): void {
+  const timer = setInterval(() => {
+    try {
+      if (reapChild(pid) === null) return;
+    } catch {
+      // not ours any more
+    }
+    clearInterval(timer);
+  }, 10);
+  timer.unref();
 }
 
 /** The exit code of a process that could not be started (a shell's "command not found"). */
