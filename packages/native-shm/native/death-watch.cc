@@ -49,7 +49,8 @@ static_assert(sizeof(pthread_mutex_t) <= kSlotBytes, "a robust mutex must fit a 
 constexpr int kMaxSlots = 4096;
 // A parked thread looks up every this often whether its watch was closed, so
 // that a watch closed while its workers live does not keep threads forever.
-constexpr int kRecheckSeconds = 30;
+// Rarely: an idle supervisor must not wake (one thread per watched process).
+constexpr int kRecheckSeconds = 300;
 
 pthread_mutex_t* SlotAt(void* base, int slot) {
   return reinterpret_cast<pthread_mutex_t*>(static_cast<uint8_t*>(base) + static_cast<size_t>(slot) * kSlotBytes);

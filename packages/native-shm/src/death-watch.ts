@@ -48,7 +48,7 @@ export class DeathWatch {
     loadBinding().armDeathWatch(this.fd, slot);
   }
 
-  /** No more events; parked threads end when their process dies (or within 30 s). */
+  /** No more events; parked threads end when their process dies (or within 5 minutes). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

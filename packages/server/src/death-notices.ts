@@ -8,7 +8,8 @@
  * still follows and is what frees the slot.
  *
  * Cost: one memfd per supervisor and one thread per watched process, parked
- * in the kernel (no CPU) until that process dies; it ends then.
+ * in the kernel (no CPU; it looks up every 5 minutes whether the watch was
+ * closed) until that process dies; it ends then.
  *
  * A slot goes back to the free list only when its process has been reaped and
  * its armed thread has reported: an event that arrives late is never taken
