@@ -2,6 +2,7 @@ import {
   closeFd,
   connectSeqpacket,
   isSameProcessAlive,
+  retainFreedHeap,
   SharedSegment,
   segmentNameProblem,
 } from '@phoenix-ipc/native-shm';
@@ -31,9 +32,23 @@ export interface IpcClientOptions {
   waitStrategy?: WaitStrategy;
   /** Called once per finished call, for metrics. */
   observer?: CallObserver;
+  /**
+   * MiB of freed memory malloc keeps mapped in this process (default 64; 0
+   * leaves malloc alone). A reply copied into a new Buffer is freed by the
+   * GC in batches; glibc gives such memory back to the kernel past 128 KiB
+   * free, and the next large reply faults fresh pages in (16 per 64 KiB).
+   * At connect the client raises glibc's trim threshold to this and its mmap
+   * threshold to the segment's maxPayloadBytes (retainFreedHeap in
+   * @phoenix-ipc/native-shm): process-wide, raised only, no effect outside
+   * glibc. docs/tuning.md, "Clients".
+   */
+  retainFreedMemoryMb?: number;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_RETAIN_FREED_MEMORY_MB = 64;
+/** glibc's own mmap threshold: replies smaller than this come from its heap anyway. */
+const GLIBC_MMAP_THRESHOLD = 128 * 1024;
 const RETRY_MS = 20;
 const BUSY_RETRY_MS = 50;
 
@@ -102,7 +117,16 @@ export class IpcClient extends Caller {
           : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
       waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
       observer: options.observer,
+      retainFreedMemoryMb: IpcClient.#checkRetainMb(options.retainFreedMemoryMb),
     });
+  }
+
+  static #checkRetainMb(value: unknown): number {
+    if (value === undefined) return DEFAULT_RETAIN_FREED_MEMORY_MB;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2047) {
+      throw invalid(`option retainFreedMemoryMb must be an integer from 0 to 2047, got ${JSON.stringify(value)}`);
+    }
+    return value;
   }
 
   static #checkStrategy(value: unknown): WaitStrategy {
@@ -302,6 +326,10 @@ export class IpcClient extends Caller {
       onCorruptChannel: (worker, error) => control.send({ t: 'corrupt', worker, message: error.message }),
     });
     connection = { segment, layout, control, engine, fds };
+    const retainMb = this.#options.retainFreedMemoryMb;
+    if (retainMb > 0) {
+      retainFreedHeap(retainMb * 1024 * 1024, Math.max(GLIBC_MMAP_THRESHOLD, layout.options.maxPayloadBytes + 4096));
+    }
     return connection;
   }
 

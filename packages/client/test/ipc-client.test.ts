@@ -38,10 +38,21 @@ describe('IpcClient.create', () => {
       { waitStrategy: 'busy' },
       { onQueueFull: 'drop' },
       { defaultTimeoutMs: -1 },
+      { retainFreedMemoryMb: -1 },
+      { retainFreedMemoryMb: 1.5 },
+      { retainFreedMemoryMb: 4096 },
+      { retainFreedMemoryMb: '64' },
     ] as unknown as object[]) {
       expect(() => IpcClient.create(name, options)).toThrow(
         expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }),
       );
+    }
+  });
+
+  it('takes retainFreedMemoryMb from 0 (malloc left alone) to 2047', () => {
+    const name = uniqueName('opts');
+    for (const retainFreedMemoryMb of [0, 1, 64, 2047]) {
+      expect(IpcClient.create(name, { retainFreedMemoryMb }).getState()).toBe('disconnected');
     }
   });
 

@@ -40,6 +40,7 @@ export interface NativeBinding {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   setParentDeathSignal(signal: number): boolean;
   openPidFd(pid: number): number;
+  retainFreedHeap(keep: number, heapUpTo: number): boolean;
   spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
   reapChild(pid: number): { code?: number; signal?: number } | null;
   createChannelPair(): number[];

@@ -29,6 +29,7 @@ export {
   isSameProcessAlive,
   openPidFd,
   processStartTime,
+  retainFreedHeap,
   setParentDeathSignal,
 } from './process.js';
 export {

@@ -6,6 +6,7 @@ import {
   openPidFd,
   pollSync,
   processStartTime,
+  retainFreedHeap,
   setParentDeathSignal,
 } from '../src/index.js';
 import { spawnFixture, trackFd, trackPid, useCleanup, WAIT_MS } from './helpers.js';
@@ -119,5 +120,44 @@ describe('setParentDeathSignal', () => {
   it('rejects an out-of-range signal number with ERR_PHOENIX_INVALID_ARGUMENT', () => {
     expectPhoenixError(() => setParentDeathSignal(1000), 'ERR_PHOENIX_INVALID_ARGUMENT', /signal out of range/);
     expectPhoenixError(() => setParentDeathSignal(2.5), 'ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
+
+describe('retainFreedHeap', () => {
+  const MiB = 1024 * 1024;
+
+  /** The heap-retention fixture's report: how glibc's [heap] moved around 8 blocks of 512 KiB. */
+  async function heapAround512KiBBlocks(
+    retain: boolean,
+  ): Promise<{ retainApplied: boolean | null; grewBytes: number; keptBytes: number }> {
+    const child = spawnFixture('heap-retention.mjs', retain ? ['retain'] : []);
+    const line = await child.line(/^\{/);
+    return JSON.parse(line);
+  }
+
+  it.runIf(process.platform === 'linux')(
+    'serves blocks below its size from the heap and keeps them mapped once freed',
+    async () => {
+      const report = await heapAround512KiBBlocks(true);
+      expect(report.retainApplied).toBe(true);
+      expect(report.grewBytes).toBeGreaterThanOrEqual(4 * MiB);
+      expect(report.keptBytes).toBeGreaterThanOrEqual(4 * MiB);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')('leaves malloc alone unless called (such blocks are mmapped)', async () => {
+    const report = await heapAround512KiBBlocks(false);
+    expect(report.grewBytes).toBeLessThan(MiB);
+  });
+
+  it('only ever raises what it applied', () => {
+    expect(retainFreedHeap(0, 0)).toBe(true);
+  });
+
+  it('rejects byte counts that are not non-negative 31-bit integers', () => {
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 31, '1' as unknown as number]) {
+      expectPhoenixError(() => retainFreedHeap(bad, 0), 'ERR_PHOENIX_INVALID_ARGUMENT', /keepBytes/);
+      expectPhoenixError(() => retainFreedHeap(0, bad), 'ERR_PHOENIX_INVALID_ARGUMENT', /heapUpToBytes/);
+    }
   });
 });

@@ -16,7 +16,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { IpcClient } from '@phoenix-ipc/client';
+import { IpcClient, type WaitStrategy } from '@phoenix-ipc/client';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
 import { PayloadPool } from '../payload.js';
 import { PhoenixServerProcess } from '../transports/phoenix.js';
@@ -30,8 +30,9 @@ const collect = (globalThis as { gc?: () => void }).gc;
 if (collect === undefined) throw new Error('run with --expose-gc');
 
 const name = `/phx_probe_${process.pid}`;
-const server = await PhoenixServerProcess.start({ name, workers: 1, waitStrategy: 'adaptive', maxClients: 2 });
-const client = IpcClient.create(name, { waitStrategy: 'adaptive' });
+const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
+const server = await PhoenixServerProcess.start({ name, workers: 1, waitStrategy: strategy, maxClients: 2 });
+const client = IpcClient.create(name, { waitStrategy: strategy });
 await client.connect(10_000);
 
 // A live application heap: small objects that survive the whole run.
