@@ -359,6 +359,42 @@ export class SpscRingBuffer {
     Atomics.store(this.#words, TAIL_BYTES_INDEX, this.#tail | 0);
   }
 
+  /**
+   * Takes over the producer role from one that died (as resync() does) and
+   * publishes the records it had staged but not flushed, in order, as long
+   * as `accept(payloadOffset, payloadLength)` vouches for each: the first
+   * record it refuses, or that is not a well-formed record within the free
+   * space, ends the walk (what lies past the published tail may be a stale
+   * record of an earlier lap). Returns how many it published.
+   */
+  adoptStaged(accept: (payloadOffset: number, payloadLength: number) => boolean): number {
+    this.resync();
+    const words = this.#words;
+    const dataBytes = this.dataBytes;
+    let adopted = 0;
+    while (((this.#tailCount - this.#cachedHeadCount) >>> 0) < this.capacity) {
+      const free = dataBytes - ((this.#tail - this.#cachedHead) >>> 0);
+      let offset = this.#tail & this.#mask;
+      let skipped = 0;
+      if (words[DATA_INDEX + (offset >> 2) + 1] === RECORD_TYPE_PADDING) {
+        skipped = dataBytes - offset;
+        if (words[DATA_INDEX + (offset >> 2)] !== skipped) break;
+        offset = 0;
+      }
+      const length = words[DATA_INDEX + (offset >> 2)]!;
+      if (words[DATA_INDEX + (offset >> 2) + 1] !== RECORD_TYPE_MESSAGE) break;
+      if (length < RECORD_HEADER_BYTES || length > RECORD_HEADER_BYTES + this.maxMessageSize) break;
+      const aligned = alignRecord(length);
+      if (offset + aligned > dataBytes || skipped + aligned > free) break;
+      if (!accept(this.#dataStart + offset + RECORD_HEADER_BYTES, length - RECORD_HEADER_BYTES)) break;
+      this.#tail = (this.#tail + skipped + aligned) >>> 0;
+      this.#tailCount = (this.#tailCount + 1) >>> 0;
+      adopted++;
+    }
+    this.flush();
+    return adopted;
+  }
+
   /** Publishes the longest prefix of `messages` that fits, with one index store; returns its length. */
   pushBatch(messages: readonly Uint8Array[]): number {
     for (const message of messages) {

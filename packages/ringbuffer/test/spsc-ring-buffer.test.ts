@@ -614,6 +614,100 @@ describe('pushEmplace, commit and abort', () => {
   });
 });
 
+describe('adoptStaged (taking over from a producer that died before its flush)', () => {
+  /** A producer that staged `lengths` messages (tags 1, 2, ...) and died before flush(). */
+  function stagedBy(ring: SpscRingBuffer, lengths: number[]): void {
+    lengths.forEach((length, i) => {
+      ring.pushEmplace(length)!.set(message(length, i + 1));
+      ring.stage();
+    });
+  }
+
+  it('publishes, in order, every staged message accept vouches for', () => {
+    const dead = makeRing({ capacity: 8, maxMessageSize: 64 });
+    dead.push(message(5, 0));
+    stagedBy(dead, [10, 20, 30]);
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    const seen: number[] = [];
+    expect(heir.adoptStaged((_offset, length) => seen.push(length) > 0)).toBe(3);
+    expect(seen).toEqual([10, 20, 30]);
+    expect(drain(SpscRingBuffer.attach(dead.buffer, 0))).toEqual([
+      message(5, 0),
+      message(10, 1),
+      message(20, 2),
+      message(30, 3),
+    ]);
+  });
+
+  it('hands accept the offset of each payload in the buffer', () => {
+    const dead = makeRing({ capacity: 4, maxMessageSize: 64 }, { byteOffset: 64 });
+    stagedBy(dead, [12]);
+    const heir = SpscRingBuffer.attach(dead.buffer, 64);
+    let payload: Uint8Array | null = null;
+    heir.adoptStaged((offset, length) => {
+      payload = new Uint8Array(dead.buffer, offset, length).slice();
+      return true;
+    });
+    expect(payload).toEqual(message(12, 1));
+  });
+
+  it('stops at the first message accept refuses and leaves it unpublished', () => {
+    const dead = makeRing({ capacity: 8, maxMessageSize: 64 });
+    stagedBy(dead, [10, 20, 30]);
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    expect(heir.adoptStaged((_offset, length) => length !== 20)).toBe(1);
+    expect(drain(SpscRingBuffer.attach(dead.buffer, 0))).toEqual([message(10, 1)]);
+  });
+
+  it('publishes nothing when nothing was staged, and goes on producing after what it adopted', () => {
+    const dead = makeRing({ capacity: 8, maxMessageSize: 64 });
+    dead.push(message(5, 0));
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    expect(heir.adoptStaged(() => true)).toBe(0);
+    stagedBy(dead, [7]);
+    const second = SpscRingBuffer.attach(dead.buffer, 0);
+    expect(second.adoptStaged(() => true)).toBe(1);
+    second.push(message(9, 9));
+    expect(drain(SpscRingBuffer.attach(dead.buffer, 0))).toEqual([message(5, 0), message(7, 1), message(9, 9)]);
+  });
+
+  it('follows a staged message across the end of the region (padding record)', () => {
+    const dead = makeRing({ capacity: 4, maxMessageSize: 64 });
+    const reader = SpscRingBuffer.attach(dead.buffer, 0);
+    // Move both indices to 8 bytes before the end of the data region, so the next message wraps.
+    while (dead.dataBytes - (dead.indices().tailBytes % dead.dataBytes) > 8) {
+      dead.push(message(0, 0));
+      reader.pop();
+    }
+    stagedBy(dead, [60]);
+    const tailOffset = dead.indices().tailBytes % dead.dataBytes;
+    const words = new Int32Array(dead.buffer);
+    expect(words[(HEADER_BYTES + tailOffset) / 4 + 1]).toBe(RECORD_TYPE_PADDING);
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    // Past it lie the stale empty messages of the lap before: accept refuses those.
+    expect(heir.adoptStaged((_offset, length) => length === 60)).toBe(1);
+    expect(drain(reader)).toEqual([message(60, 1)]);
+  });
+
+  it('stops at anything that is not a well-formed record (stale or corrupt bytes)', () => {
+    const dead = makeRing({ capacity: 8, maxMessageSize: 64 });
+    stagedBy(dead, [10]);
+    const words = new Int32Array(dead.buffer);
+    words[HEADER_BYTES >> 2] = 4096; // a record length beyond maxMessageSize
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    expect(heir.adoptStaged(() => true)).toBe(0);
+    expect(SpscRingBuffer.attach(dead.buffer, 0).peek()).toBeNull();
+  });
+
+  it('adopts no more than the ring can hold', () => {
+    const dead = makeRing({ capacity: 2, maxMessageSize: 64 });
+    stagedBy(dead, [8, 8]);
+    const heir = SpscRingBuffer.attach(dead.buffer, 0);
+    // Stale bytes past the staged records look like a third message; the ring is full by count.
+    expect(heir.adoptStaged(() => true)).toBe(2);
+  });
+});
+
 describe('pushBatch', () => {
   it('publishes every message when all fit and returns their number', () => {
     const producer = makeRing({ capacity: 8, maxMessageSize: 64 });

@@ -69,6 +69,9 @@ export class CopyingPublisher implements ReplyPublisher {
     return slot.responses.push(bytes);
   }
 
+  // Replies finish in any order here and each is pushed as it finishes.
+  publishStaged(): void {}
+
   flush(slot: ServedSlot): boolean {
     while (slot.backlog.length > 0) {
       const entry = slot.backlog[0]!;

@@ -34,6 +34,12 @@ export interface ReplyPublisher {
   publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean;
   /** Pushes the replies still waiting in `slot`'s backlog; false if some still find no room. */
   flush(slot: ServedSlot): boolean;
+  /**
+   * Publishes the replies staged in `slot`'s response ring: one tail store,
+   * at most one doorbell. The loop calls it when it stops serving the slot
+   * for now (its ring ran dry, or its batch ended) and after an async reply.
+   */
+  publishStaged(slot: ServedSlot): void;
   /** Stops the retry timer (the worker stops). */
   close(): void;
 }
@@ -45,6 +51,8 @@ export interface ReplyPublisherConfig {
   slots: ServedSlots;
   /** Runs the serving loop (the retry timer's callback). */
   runLoop: () => void;
+  /** Zero copy: replies staged before the ring's tail is published (the replyBatch option). */
+  replyBatch: number;
 }
 
 /**

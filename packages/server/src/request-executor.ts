@@ -40,13 +40,18 @@ export interface RequestExecutorConfig {
  *   2. monitor.beginTransaction(seq, slot, ring position)
  *   3. state PENDING -> TAKEN by CAS          (lost: cancelled/moved, skip it)
  *   4. run the handler on zero-copy views
- *   5. publish the reply (commit + doorbell)
- *   6. state TAKEN -> DONE, monitor.endTransaction()
- *   7. release the request's ring space       (the loop, batched)
+ *   5. the reply goes into the ring: zero copy stages it and marks the
+ *      request DONE, publishing with the batch (replyBatch); copying
+ *      publishes it, rings the caller, then marks it DONE
+ *   6. monitor.endTransaction()
+ *   7. publish what is staged, then release the requests' ring space
+ *      (the loop, per slot batch)
  *
  * A crash before 5 leaves a TAKEN record named by the monitor: the poison.
- * A crash between 5 and 6 gives the caller its reply and then a crash error
- * for the same seq id, which it drops as a duplicate.
+ * A crash after 5 with replies staged leaves DONE requests whose replies
+ * the supervisor publishes (recovery.ts, publishStagedReplies). A crash
+ * between a copying publish and DONE gives the caller its reply and then a
+ * crash error for the same seq id, which it drops as a duplicate.
  */
 export class RequestExecutor {
   readonly #config: RequestExecutorConfig;

@@ -38,6 +38,8 @@ export interface ServedSlot {
   backlog: QueuedReply[];
   /** Handlers running for this slot's requests. */
   inProgress: number;
+  /** Zero copy: replies staged in the response ring, not yet published. */
+  staged: number;
   /** Zero copy: where the running async request starts; release stops there until it is done. */
   hold: { bytes: number; count: number } | null;
   /** The supervisor is taking the slot back: serve nothing more, ack once inProgress is 0. */
@@ -163,6 +165,7 @@ export class ServedSlots {
       inOrder: [],
       backlog: [],
       inProgress: 0,
+      staged: 0,
       hold: null,
       closing: false,
     };

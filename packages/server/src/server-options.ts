@@ -44,6 +44,14 @@ export interface IpcServerOptions extends LayoutOptions {
   spareWorkers?: number;
   /** Handlers a worker runs at once (default 1). */
   concurrency?: number;
+  /**
+   * With concurrency 1: replies a worker publishes with one tail store at
+   * most (default DEFAULT_REPLY_BATCH; 1 publishes each reply on its own). A
+   * worker publishes what it has staged after this many replies, or as soon
+   * as the caller's ring runs dry, so a batch never waits for more requests.
+   * docs/tuning.md, "Batching".
+   */
+  replyBatch?: number;
   /** The supervisor's own calls when a queue is full: 'wait' (default) or 'reject'. */
   onQueueFull?: QueueFullPolicy;
   /** Timeout of the supervisor's call() when none is given (default 30 000 ms). */
@@ -81,6 +89,7 @@ export interface IpcServerOptions extends LayoutOptions {
 export interface ResolvedServerOptions {
   layout: ResolvedLayoutOptions;
   spareWorkers: number;
+  replyBatch: number;
   onQueueFull: QueueFullPolicy;
   defaultTimeoutMs: number;
   onWorkerCrash: WorkerCrashPolicy;
@@ -111,10 +120,18 @@ function positive(name: string, value: unknown, integer = true, min = 1): number
 
 /** Each spare is a whole Node process: more than a few per group buys nothing. */
 const MAX_SPARE_WORKERS = 16;
+/** Replies per tail store by default (docs/tuning.md, "Batching", has the measurements). */
+export const DEFAULT_REPLY_BATCH = 16;
+/** A worker serves at most 64 requests of a slot in a row: a larger batch would never fill. */
+const MAX_REPLY_BATCH = 64;
 
 function count(name: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw invalid(name, value, `an integer from 0 to ${max}`);
+  return between(name, value, 0, max);
+}
+
+function between(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(name, value, `an integer from ${min} to ${max}`);
   }
   return value;
 }
@@ -160,6 +177,7 @@ const KNOWN = new Set([
   'mode',
   'nestedSupervisor',
   'spareWorkers',
+  'replyBatch',
 ]);
 
 /** Validates every option; throws ERR_PHOENIX_INVALID_ARGUMENT naming the option and its value. */
@@ -205,6 +223,8 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
     layout,
     spareWorkers:
       options.spareWorkers === undefined ? 1 : count('spareWorkers', options.spareWorkers, MAX_SPARE_WORKERS),
+    replyBatch:
+      options.replyBatch === undefined ? DEFAULT_REPLY_BATCH : between('replyBatch', options.replyBatch, 1, MAX_REPLY_BATCH),
     onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
     defaultTimeoutMs:
       options.defaultTimeoutMs === undefined

@@ -99,6 +99,7 @@ export class Supervisor {
         workerFds: this.#workerFds,
         slotFds: this.#slotFds,
         recycleAfter: options.recycleAfter,
+        replyBatch: options.replyBatch,
         workerMaxOldSpaceMb: options.workerMaxOldSpaceMb,
         workerEnv: options.workerEnv,
       },

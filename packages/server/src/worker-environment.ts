@@ -42,6 +42,8 @@ export interface WorkerEnvironment {
   workerFds: number[];
   slotFds: number[];
   recycleAfter?: RecycleOptions;
+  /** The replyBatch option (concurrency 1). */
+  replyBatch?: number;
 }
 
 /** What the supervisor sends a spare to make it serve a worker index at once. */

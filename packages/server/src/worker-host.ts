@@ -107,6 +107,7 @@ export class WorkerHost {
       slotDoorbellFds: environment.slotFds,
       handlers: this.#handlers,
       waitStrategy: this.layout.options.waitStrategy,
+      replyBatch: environment.replyBatch,
       // A ring we cannot trust: tell the supervisor which, and make way for a
       // replacement on a freshly formatted channel.
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),

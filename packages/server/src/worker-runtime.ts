@@ -14,6 +14,7 @@ import type { HandlerRegistry } from './handler-registry.js';
 import type { ReplyPublisher } from './reply-publisher.js';
 import { RequestExecutor } from './request-executor.js';
 import { ReleaseInOrder, ReleaseUpToHold, type RequestRelease, type ServedSlot, ServedSlots } from './served-slots.js';
+import { DEFAULT_REPLY_BATCH } from './server-options.js';
 import { ZeroCopyPublisher } from './zero-copy-publisher.js';
 
 export interface WorkerRuntimeConfig {
@@ -31,8 +32,11 @@ export interface WorkerRuntimeConfig {
   onProcessed?: (count: number) => void;
   /** Called for every request answered: code null on success; times in µs. */
   onRequestDone?: (funcId: number, code: string | null, queueWaitUs: number, handlerUs: number) => void;
+  /** Concurrency 1: replies published per tail store at most (the replyBatch option; default DEFAULT_REPLY_BATCH). */
+  replyBatch?: number;
 }
 
+/** Requests served from one slot before the loop looks at the next one. */
 const BATCH_PER_SLOT = 64;
 const SLICE_MS = 2;
 const SLICE_US = SLICE_MS * 1000;
@@ -83,6 +87,7 @@ export class WorkerRuntime {
       replyRoom: channel.requestRing(0).maxMessageSize - RESPONSE_FRAME_BYTES,
       slots: this.#slots,
       runLoop: this.#runBound,
+      replyBatch: config.replyBatch ?? DEFAULT_REPLY_BATCH,
     };
     this.#publisher = zeroCopy ? new ZeroCopyPublisher(publisherConfig) : new CopyingPublisher(publisherConfig);
     this.#executor = new RequestExecutor({
@@ -228,9 +233,13 @@ export class WorkerRuntime {
         handled++;
       }
     } catch (error) {
+      this.#publisher.publishStaged(slot); // the replies of requests that ran are sound
       this.#corrupt(slot, PhoenixError.from(error, 'ERR_PHOENIX_BAD_RING'));
       return handled;
     }
+    // Replies go out before the requests' space: recovery finds a staged
+    // reply's request (DONE) still in the ring.
+    this.#publisher.publishStaged(slot);
     this.#release.release(slot);
     return handled;
   }
@@ -240,6 +249,7 @@ export class WorkerRuntime {
   #afterAsync(slot: ServedSlot, failure: PhoenixError | null): void {
     if (failure !== null) this.#corrupt(slot, failure);
     slot.hold = null;
+    this.#publisher.publishStaged(slot);
     if (this.#slots.serves(slot)) this.#release.release(slot);
     if (slot.closing) this.#slots.lookAgain();
     if (this.#stopping) {

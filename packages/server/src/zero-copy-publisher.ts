@@ -1,6 +1,14 @@
-import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
+import { ringIfParked } from '@phoenix-ipc/client/internal';
+import {
+  type ErrorPayload,
+  encodeErrorPayload,
+  Frames,
+  RESPONSE_FRAME_BYTES,
+  RequestState,
+} from '@phoenix-ipc/shm-layout';
 import type { Lane } from './lane.js';
-import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
+import type { ReplyPublisher, ReplyPublisherConfig } from './reply-publisher.js';
+import { RetryTimer } from './reply-publisher.js';
 import type { ServedSlot } from './served-slots.js';
 
 /**
@@ -8,6 +16,13 @@ import type { ServedSlot } from './served-slots.js';
  * ring. The room is reserved before the request is claimed, so a claimed
  * request always has somewhere to answer; with no room the request stays
  * queued and the loop looks again after the retry delay.
+ *
+ * Replies are staged and published in batches: after `replyBatch` of them,
+ * or when the loop stops serving the slot (publishStaged). A request is DONE
+ * as soon as its reply is staged, so that a worker dying mid-batch leaves
+ * the supervisor what it needs to publish those replies itself (recovery.ts,
+ * publishStagedReplies): requests that ran get their reply, only the one
+ * running fails.
  */
 export class ZeroCopyPublisher implements ReplyPublisher {
   readonly #words: Int32Array;
@@ -15,8 +30,10 @@ export class ZeroCopyPublisher implements ReplyPublisher {
   readonly #maxPayload: number;
   readonly #replyRoom: number;
   readonly #retry: RetryTimer;
+  readonly #replyBatch: number;
 
   constructor(config: ReplyPublisherConfig) {
+    this.#replyBatch = config.replyBatch;
     this.#words = config.layout.views.words;
     this.#buffer = config.layout.buffer;
     this.#maxPayload = config.layout.options.maxPayloadBytes;
@@ -71,12 +88,23 @@ export class ZeroCopyPublisher implements ReplyPublisher {
     return true;
   }
 
-  // The commit is the ring's release store of the record (partner: the
-  // caller's acquire load of the tail in its reply reader), so the frame and
-  // payload written above are visible before the record is.
+  // Stages the record and marks the request DONE (release store; partner:
+  // the supervisor's compareExchange of TAKEN in recovery, and its check of
+  // DONE before it publishes a staged reply). The flush is the ring's release
+  // store of the records (partner: the caller's acquire load of the tail), so
+  // frames and payloads written before are visible with them.
   #commit(lane: Lane, length: number): void {
-    lane.slot.responses.commit(RESPONSE_FRAME_BYTES + length);
-    announce(this.#words, lane.slot, lane.stateIndex);
+    const slot = lane.slot;
+    slot.responses.stage(RESPONSE_FRAME_BYTES + length);
+    Atomics.store(this.#words, lane.stateIndex, RequestState.Done);
+    if (++slot.staged >= this.#replyBatch) this.publishStaged(slot);
+  }
+
+  publishStaged(slot: ServedSlot): void {
+    if (slot.staged === 0) return;
+    slot.staged = 0;
+    slot.responses.flush();
+    ringIfParked(this.#words, slot.parkedIndex, slot.doorbellFd);
   }
 
   flush(): boolean {

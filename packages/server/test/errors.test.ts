@@ -125,6 +125,9 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     [{ restartBackoff: { factor: 0.5 } }, 'restartBackoff.factor'],
     [{ crashLoop: { maxCrashes: 0 } }, 'crashLoop.maxCrashes'],
     [{ nestedSupervisor: 'yes' }, 'nestedSupervisor'],
+    [{ replyBatch: 0 }, 'replyBatch'],
+    [{ replyBatch: 65 }, 'replyBatch'],
+    [{ replyBatch: 2.5 }, 'replyBatch'],
     [{ workerEnv: 'PATH=/bin' }, 'workerEnv'],
     [{ workerEnv: { 'A=B': 'c' } }, 'workerEnv'],
     [{ workerEnv: { PATH: 42 } }, 'workerEnv.PATH'],
@@ -142,6 +145,7 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
       [{ onQueueFull: 'never' }, 'onQueueFull'],
       [{ defaultTimeoutMs: 'soon' }, 'defaultTimeoutMs'],
       [{ waitStrategy: 'yield' }, 'waitStrategy'],
+      [{ retainFreedMemoryMb: -1 }, 'retainFreedMemoryMb'],
     ] as const) {
       let error: PhoenixError | undefined;
       try {

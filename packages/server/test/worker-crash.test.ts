@@ -143,6 +143,31 @@ describe('a worker that dies while processing a request (the poison)', () => {
   });
 });
 
+describe('a worker that dies with replies staged (replyBatch)', () => {
+  it.each([16, 1])(
+    'gives the requests it ran before the poison their replies, fails the poison, serves the rest (replyBatch %i)',
+    async (replyBatch) => {
+      const { name } = await start({ replyBatch, spareWorkers: 0 });
+      const client = harness.track(IpcClient.create(name));
+      await client.connect(5000);
+      // Issued in one tick: published with one tail store, so the worker finds
+      // all five at once, stages the first two replies and dies on the third.
+      const calls = [
+        client.call(ECHO, 'first', { timeoutMs: 10_000 }),
+        client.call(ECHO, 'second', { timeoutMs: 10_000 }),
+        client.call(KILLS_SELF, '', { timeoutMs: 10_000 }),
+        client.call(ECHO, 'fourth', { timeoutMs: 10_000 }),
+        client.call(ECHO, 'fifth', { timeoutMs: 10_000 }),
+      ];
+      const outcomes = await Promise.allSettled(calls);
+      const replies = outcomes.map((outcome) =>
+        outcome.status === 'fulfilled' ? text.decode(outcome.value.payload) : (outcome.reason as { code: string }).code,
+      );
+      expect(replies).toEqual(['first', 'second', 'ERR_PHOENIX_WORKER_CRASHED', 'fourth', 'fifth']);
+    },
+  );
+});
+
 describe('noticing a crash early', () => {
   it('reports a worker killed by a signal while the kernel is still tearing it down, not once it is reaped', async () => {
     const { server } = await start();

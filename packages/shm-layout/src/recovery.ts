@@ -7,9 +7,16 @@
  * exit event says so) or killed: it then holds the worker's consumer role.
  */
 import type { ThreadMonitor } from '@phoenix-ipc/monitor';
-import { requestAttempt, requestFuncId, requestSeqId, requestStateIndex, setRequestAttempt } from './frames.js';
+import {
+  requestAttempt,
+  requestFuncId,
+  requestSeqId,
+  requestStateIndex,
+  responseSeqId,
+  setRequestAttempt,
+} from './frames.js';
 import type { PhoenixShmLayout } from './phoenix-shm-layout.js';
-import { RequestState } from './protocol.js';
+import { RESPONSE_FRAME_BYTES, RequestState } from './protocol.js';
 import { SlotState } from './slot-record.js';
 import type { GroupName, WorkerChannel } from './worker-channel.js';
 
@@ -44,6 +51,8 @@ export interface RecoveryReport {
   poisons: PoisonMessage[];
   /** Records skipped at the head of the worker's rings (poisons and finished records). */
   skipped: number;
+  /** Replies the worker had staged but not published (replyBatch), published now: slot -> how many. */
+  adoptedReplies: Map<number, number>;
   /** Slots whose request ring with this worker failed validation: their channel needs a fresh format. */
   corruptSlots: number[];
 }
@@ -101,9 +110,12 @@ export function recoverWorker(
     monitor.reset();
   });
   let skipped = 0;
+  const adoptedReplies = new Map<number, number>();
   for (let slot = 0; slot < layout.slots.length; slot++) {
     if ((layout.slots[slot]!.state === SlotState.Free && !touched.has(slot)) || corrupt.has(slot)) continue;
     try {
+      const adopted = publishStagedReplies(layout, channel, slot);
+      if (adopted > 0) adoptedReplies.set(slot, adopted);
       skipped += skipFinishedHead(layout, channel, slot);
     } catch {
       corrupt.add(slot);
@@ -114,6 +126,7 @@ export function recoverWorker(
     workerIndex: channel.index,
     poisons,
     skipped,
+    adoptedReplies,
     corruptSlots: [...corrupt].sort((a, b) => a - b),
   };
 }
@@ -191,6 +204,30 @@ function findRequest(channel: WorkerChannel, slot: number, position: number): nu
     ring.take();
   }
   return ring.peekRecord();
+}
+
+// With one handler at a time a worker stages replies and publishes them in
+// batches (replyBatch), marking each request DONE when its reply is staged.
+// One that died mid-batch left replies of requests it ran staged past the
+// published tail of the slot's response ring: they are published here, so
+// that every request that ran gets its reply. A record is adopted only if it
+// is the reply of the next DONE request still in the request ring (requests
+// and their replies are in the same order; DONE requests whose reply went
+// out before are passed over), so nothing stale is ever published.
+function publishStagedReplies(layout: PhoenixShmLayout, channel: WorkerChannel, slot: number): number {
+  if (layout.options.concurrency !== 1) return 0;
+  const requests = channel.attachRequestRing(slot);
+  const words = layout.views.words;
+  return channel.attachResponseRing(slot).adoptStaged((frame, length) => {
+    if (length < RESPONSE_FRAME_BYTES) return false;
+    const seqId = responseSeqId(words, frame);
+    for (;;) {
+      const request = requests.peekRecord();
+      if (request < 0 || Atomics.load(words, requestStateIndex(request)) !== RequestState.Done) return false;
+      requests.take();
+      if (requestSeqId(words, request) === seqId) return true;
+    }
+  });
 }
 
 // Skips records no one will run (finished, failed, cancelled, moved) at the head.

@@ -10,6 +10,7 @@ import {
   type GroupName,
   type LayoutOptions,
   PhoenixShmLayout,
+  RESPONSE_FRAME_BYTES,
   RequestState,
   SlotState,
   type WorkerChannel,
@@ -58,6 +59,28 @@ class SimulatedWorker {
   /** Publishes the reply of a started request: TAKEN -> DONE (the monitor still says PROCESSING). */
   publish(frame: number): void {
     expect(Atomics.compareExchange(this.words, Frames.requestStateIndex(frame), Taken, Done)).toBe(Taken);
+  }
+
+  /**
+   * Runs the head request and stages its reply without publishing it (a
+   * worker batching its replies, replyBatch): reply written and staged,
+   * request DONE, transaction ended, request taken.
+   */
+  stageReply(slot: number): void {
+    const frame = this.start(slot);
+    const seqId = Frames.requestSeqId(this.words, frame);
+    const responses = this.channel.responseRing(slot);
+    const reply = responses.reserve(RESPONSE_FRAME_BYTES);
+    Frames.writeResponseFrame(this.words, reply, seqId, 1000 + seqId, 0, false, 0, 0);
+    responses.stage();
+    this.publish(frame);
+    this.channel.monitors[0]!.endTransaction();
+    this.next(slot);
+  }
+
+  /** Publishes the staged replies (the end of a batch). */
+  flushReplies(slot: number): void {
+    this.channel.responseRing(slot).flush();
   }
 
   /** Moves past the head record without freeing it (a worker releases in batches). */
@@ -158,6 +181,83 @@ describe('scanHungTransactions', () => {
   });
 });
 
+describe('recoverWorker after a crash mid-batch (replies staged, not published)', () => {
+  /** Worker normal/1 ran 101 and 102 (replies staged), then started 103 and died; 104, 105 queued. */
+  function crashedMidBatch() {
+    const env = setup();
+    env.queue('normal', 1, 1, [101, 102, 103, 104, 105]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    worker.stageReply(1);
+    worker.stageReply(1);
+    const frame = worker.start(1);
+    return { ...env, worker, frame, channel: env.supervisor.getNormalChannel(1) };
+  }
+
+  const publishedSeqIds = (layout: PhoenixShmLayout, channel: WorkerChannel, slot: number): number[] => {
+    const ring = channel.attachResponseRing(slot);
+    const seqIds: number[] = [];
+    for (let frame = ring.peekRecord(); frame >= 0; frame = ring.peekRecord()) {
+      seqIds.push(Frames.responseSeqId(layout.views.words, frame));
+      ring.take();
+    }
+    return seqIds;
+  };
+
+  it('publishes the replies of the requests that ran, in order', () => {
+    const { supervisor, channel } = crashedMidBatch();
+    expect(publishedSeqIds(supervisor, channel, 1)).toEqual([]);
+    const report = supervisor.recoverWorker(channel);
+    expect(report.adoptedReplies).toEqual(new Map([[1, 2]]));
+    expect(publishedSeqIds(supervisor, channel, 1)).toEqual([101, 102]);
+  });
+
+  it('still fails exactly the poison and leaves the rest queued', () => {
+    const { supervisor, channel, frame } = crashedMidBatch();
+    const report = supervisor.recoverWorker(channel);
+    expect(report.poisons.map((poison) => poison.seqId)).toEqual([103]);
+    expect(state(supervisor, frame)).toBe(Failed);
+    expect(readQueue(channel, 1, supervisor.views.words).map((request) => request.seqId)).toEqual([104, 105]);
+  });
+
+  it('adopts only what follows the published replies', () => {
+    const env = setup();
+    env.queue('normal', 1, 1, [101, 102, 103]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    worker.stageReply(1);
+    worker.flushReplies(1); // 101's reply went out; its request is still in the ring (DONE)
+    worker.stageReply(1);
+    const channel = env.supervisor.getNormalChannel(1);
+    const report = env.supervisor.recoverWorker(channel);
+    expect(report.adoptedReplies).toEqual(new Map([[1, 1]]));
+    expect(publishedSeqIds(env.supervisor, channel, 1)).toEqual([101, 102]);
+  });
+
+  it('adopts nothing past the published tail that is not the reply of a request that ran', () => {
+    const env = setup();
+    env.queue('normal', 1, 1, [101, 102]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    worker.stageReply(1);
+    // A record for a request that is still PENDING (stale bytes, or a worker bug): never published.
+    const responses = worker.channel.responseRing(1);
+    const reply = responses.reserve(RESPONSE_FRAME_BYTES);
+    Frames.writeResponseFrame(worker.words, reply, 102, 1102, 0, false, 0, 0);
+    responses.stage();
+    const channel = env.supervisor.getNormalChannel(1);
+    const report = env.supervisor.recoverWorker(channel);
+    expect(report.adoptedReplies).toEqual(new Map([[1, 1]]));
+    expect(publishedSeqIds(env.supervisor, channel, 1)).toEqual([101]);
+    expect(readQueue(channel, 1, env.supervisor.views.words)).toEqual([
+      { seqId: 102, funcId: 1102, attempt: 1, state: Pending },
+    ]);
+  });
+
+  it('publishes nothing after a crash with no staged reply', () => {
+    const { supervisor, channel } = crashed();
+    expect(supervisor.recoverWorker(channel).adoptedReplies.size).toBe(0);
+    expect(publishedSeqIds(supervisor, channel, 1)).toEqual([]);
+  });
+});
+
 describe('recoverWorker after a crash mid-request', () => {
   it('returns exactly the one poison: its seq id, slot, func id and attempt 1, not retried', () => {
     const { supervisor, channel } = crashed();
@@ -218,6 +318,7 @@ describe('recoverWorker after a crash mid-request', () => {
         group: 'normal',
         workerIndex: 1,
         skipped: 1,
+        adoptedReplies: new Map(),
         corruptSlots: [],
         poisons: [
           { group: 'normal', workerIndex: 1, lane: 0, slot: 1, seqId: 101, funcId: 1101, attempt: 1, retried: false },
@@ -345,7 +446,7 @@ describe('recoverWorker when there is no poison', () => {
     new SimulatedWorker(env.buffer, 'normal', 0).start(1, { take: false });
     const channel = env.supervisor.getNormalChannel(0);
     const report = env.supervisor.recoverWorker(channel);
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 0, corruptSlots: [] });
+    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 0, adoptedReplies: new Map(), corruptSlots: [] });
     expect(channel.monitor.isProcessing()).toBe(false);
     expect(readQueue(channel, 1, env.supervisor.views.words)).toEqual([
       { seqId: 1, funcId: 1001, attempt: 1, state: Pending },
@@ -372,7 +473,7 @@ describe('recoverWorker when there is no poison', () => {
     worker.finish(1);
     worker.finish(1);
     const report = env.supervisor.recoverWorker(env.supervisor.getNormalChannel(0));
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 2, corruptSlots: [] });
+    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 2, adoptedReplies: new Map(), corruptSlots: [] });
     expect(readQueue(env.supervisor.getNormalChannel(0), 1, env.supervisor.views.words).map((r) => r.seqId)).toEqual([
       3,
     ]);
