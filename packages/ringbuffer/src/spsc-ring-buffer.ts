@@ -372,7 +372,7 @@ export class SpscRingBuffer {
     const words = this.#words;
     const dataBytes = this.dataBytes;
     let adopted = 0;
-    while (((this.#tailCount - this.#cachedHeadCount) >>> 0) < this.capacity) {
+    while ((this.#tailCount - this.#cachedHeadCount) >>> 0 < this.capacity) {
       const free = dataBytes - ((this.#tail - this.#cachedHead) >>> 0);
       let offset = this.#tail & this.#mask;
       let skipped = 0;

@@ -46,7 +46,7 @@ export interface IpcServerOptions extends LayoutOptions {
   concurrency?: number;
   /**
    * With concurrency 1: replies a worker publishes with one tail store at
-   * most (default DEFAULT_REPLY_BATCH; 1 publishes each reply on its own). A
+   * most (default 1: each reply on its own, measured best on two vCPUs). A
    * worker publishes what it has staged after this many replies, or as soon
    * as the caller's ring runs dry, so a batch never waits for more requests.
    * docs/tuning.md, "Batching".
@@ -120,8 +120,12 @@ function positive(name: string, value: unknown, integer = true, min = 1): number
 
 /** Each spare is a whole Node process: more than a few per group buys nothing. */
 const MAX_SPARE_WORKERS = 16;
-/** Replies per tail store by default (docs/tuning.md, "Batching", has the measurements). */
-export const DEFAULT_REPLY_BATCH = 16;
+/**
+ * Replies per tail store by default: 1, measured (docs/tuning.md, "Batching"):
+ * on two vCPUs a closed-loop caller waits for a batch it could have been
+ * working through, and 16 or 64 gave 10-30% fewer calls/s than 1.
+ */
+export const DEFAULT_REPLY_BATCH = 1;
 /** A worker serves at most 64 requests of a slot in a row: a larger batch would never fill. */
 const MAX_REPLY_BATCH = 64;
 
@@ -224,7 +228,9 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
     spareWorkers:
       options.spareWorkers === undefined ? 1 : count('spareWorkers', options.spareWorkers, MAX_SPARE_WORKERS),
     replyBatch:
-      options.replyBatch === undefined ? DEFAULT_REPLY_BATCH : between('replyBatch', options.replyBatch, 1, MAX_REPLY_BATCH),
+      options.replyBatch === undefined
+        ? DEFAULT_REPLY_BATCH
+        : between('replyBatch', options.replyBatch, 1, MAX_REPLY_BATCH),
     onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
     defaultTimeoutMs:
       options.defaultTimeoutMs === undefined

@@ -446,7 +446,14 @@ describe('recoverWorker when there is no poison', () => {
     new SimulatedWorker(env.buffer, 'normal', 0).start(1, { take: false });
     const channel = env.supervisor.getNormalChannel(0);
     const report = env.supervisor.recoverWorker(channel);
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 0, adoptedReplies: new Map(), corruptSlots: [] });
+    expect(report).toEqual({
+      group: 'normal',
+      workerIndex: 0,
+      poisons: [],
+      skipped: 0,
+      adoptedReplies: new Map(),
+      corruptSlots: [],
+    });
     expect(channel.monitor.isProcessing()).toBe(false);
     expect(readQueue(channel, 1, env.supervisor.views.words)).toEqual([
       { seqId: 1, funcId: 1001, attempt: 1, state: Pending },
@@ -473,7 +480,14 @@ describe('recoverWorker when there is no poison', () => {
     worker.finish(1);
     worker.finish(1);
     const report = env.supervisor.recoverWorker(env.supervisor.getNormalChannel(0));
-    expect(report).toEqual({ group: 'normal', workerIndex: 0, poisons: [], skipped: 2, adoptedReplies: new Map(), corruptSlots: [] });
+    expect(report).toEqual({
+      group: 'normal',
+      workerIndex: 0,
+      poisons: [],
+      skipped: 2,
+      adoptedReplies: new Map(),
+      corruptSlots: [],
+    });
     expect(readQueue(env.supervisor.getNormalChannel(0), 1, env.supervisor.views.words).map((r) => r.seqId)).toEqual([
       3,
     ]);

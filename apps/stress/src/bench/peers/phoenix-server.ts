@@ -25,6 +25,10 @@ const server = await IpcServer.create(config.name, {
   maxClients: config.maxClients,
   // The 64 KiB rows need room above the 32 KiB default (the typed-service job asks for more).
   maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,
+  // docs/tuning.md "Batching": its table is measured by setting this (the caller probe).
+  ...(process.env.PHOENIX_BENCH_REPLY_BATCH === undefined
+    ? {}
+    : { replyBatch: Number(process.env.PHOENIX_BENCH_REPLY_BATCH) }),
 });
 await server.start(peerScript(config.worker ?? 'phoenix-worker'), [config.name]);
 
