@@ -72,12 +72,30 @@ Napi::Value RetainFreedHeap(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// What glibc's malloc holds (mallinfo2): bytes in blocks it mmapped one by
+// one, bytes of its arenas, and bytes free in them (kept, not yet given
+// back). Null where there is no mallinfo2 (glibc < 2.33, musl, macOS).
+Napi::Value MallocStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 stats = mallinfo2();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("mmappedBytes", Napi::Number::New(env, static_cast<double>(stats.hblkhd)));
+  result.Set("arenaBytes", Napi::Number::New(env, static_cast<double>(stats.arena)));
+  result.Set("freeBytes", Napi::Number::New(env, static_cast<double>(stats.fordblks)));
+  return result;
+#else
+  return env.Null();
+#endif
+}
+
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("openPidFd", Napi::Function::New(env, OpenPidFd, "openPidFd"));
   exports.Set("retainFreedHeap", Napi::Function::New(env, RetainFreedHeap, "retainFreedHeap"));
+  exports.Set("mallocStats", Napi::Function::New(env, MallocStats, "mallocStats"));
 }
 
 }  // namespace phoenix

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhoenixError } from '@phoenix-ipc/errors';
 import { withPhoenixErrors } from './native-errors.js';
+import type { MallocStats } from './process.js';
 
 /** The raw addon surface. Policy and validation live in the TypeScript modules. */
 export interface NativeBinding {
@@ -41,6 +42,7 @@ export interface NativeBinding {
   setParentDeathSignal(signal: number): boolean;
   openPidFd(pid: number): number;
   retainFreedHeap(keep: number, heapUpTo: number): boolean;
+  mallocStats(): MallocStats | null;
   spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
   reapChild(pid: number): { code?: number; signal?: number } | null;
   createChannelPair(): number[];

@@ -27,6 +27,8 @@ export {
   exitStatusOf,
   isProcessAlive,
   isSameProcessAlive,
+  type MallocStats,
+  mallocStats,
   openPidFd,
   processStartTime,
   retainFreedHeap,

@@ -59,6 +59,21 @@ export function retainFreedHeap(keepBytes: number, heapUpToBytes: number): boole
   return applied;
 }
 
+/** What glibc's malloc holds in this process (mallinfo2). */
+export interface MallocStats {
+  /** In blocks it mapped one by one (mmap): given back to the kernel as soon as each is freed. */
+  mmappedBytes: number;
+  /** In its arenas (the heap and the arenas of other threads). */
+  arenaBytes: number;
+  /** Free in its arenas: freed memory it keeps mapped for the next allocations. */
+  freeBytes: number;
+}
+
+/** What malloc holds now (to see retainFreedHeap at work); null outside glibc 2.33+. */
+export function mallocStats(): MallocStats | null {
+  return loadBinding().mallocStats();
+}
+
 /** Whether a process with this pid exists (it may belong to another user). */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

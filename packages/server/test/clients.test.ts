@@ -1,4 +1,5 @@
 import { IpcClient } from '@phoenix-ipc/client';
+import { mallocStats } from '@phoenix-ipc/native-shm';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, Priority } from '../src/index.js';
@@ -79,6 +80,32 @@ describe('many client processes', () => {
     expect(processesMentioning(name)).toEqual([]);
     await waitUntil(() => client.getState() === 'server-gone', 10_000, 'the client to see the server gone');
     expect(client.getState()).toBe('server-gone');
+  });
+});
+
+describe("a client's memory for large replies (retainFreedMemoryMb)", () => {
+  /** How much of 8 blocks of 512 KiB a connected client process's malloc mmapped block by block. */
+  async function mmappedOf512KiBBlocks(retainFreedMemoryMb: number | 'default'): Promise<number> {
+    const name = harness.name('heap');
+    // Replies up to 1 MiB: a client asks malloc to serve blocks that large from its arenas.
+    const server = harness.track(
+      await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1, maxPayloadBytes: 1024 * 1024 }),
+    );
+    await server.start(WORKER_SCRIPT, [name]);
+    const client = harness.script(CLIENT_SCRIPT, [name, 'heap', String(retainFreedMemoryMb)]);
+    const { heap } = (await client.waitFor('heap')) as { heap: { mmappedBytes: number } };
+    return heap.mmappedBytes;
+  }
+
+  it.runIf(mallocStats() !== null)(
+    "serves blocks up to maxPayloadBytes from malloc's arenas once connected (default)",
+    async () => {
+      expect(await mmappedOf512KiBBlocks('default')).toBe(0);
+    },
+  );
+
+  it.runIf(mallocStats() !== null)('leaves malloc alone with retainFreedMemoryMb 0', async () => {
+    expect(await mmappedOf512KiBBlocks(0)).toBeGreaterThanOrEqual(4 * 1024 * 1024);
   });
 });
 
