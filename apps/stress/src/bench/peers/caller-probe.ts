@@ -19,6 +19,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { IpcClient, type WaitStrategy } from '@phoenix-ipc/client';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
 import { PayloadPool } from '../payload.js';
+import { minorFaultsOf } from '../proc.js';
 import { PhoenixServerProcess } from '../transports/phoenix.js';
 
 const calls = Number(process.argv[2] ?? 500_000);
@@ -88,6 +89,7 @@ if (session !== null) {
 }
 const heap0 = process.memoryUsage().heapUsed;
 const faults0 = process.resourceUsage().minorPageFault;
+const peerFaults0 = server.peers.map((peer) => minorFaultsOf(peer.pid));
 const t0 = performance.now();
 await run(calls);
 const seconds = (performance.now() - t0) / 1000;
@@ -112,6 +114,9 @@ if (session !== null) {
   session.disconnect();
 }
 const faults = process.resourceUsage().minorPageFault - faults0;
+const peerFaults = server.peers
+  .map((peer, i) => `${peer.role} ${((minorFaultsOf(peer.pid) - peerFaults0[i]!) / calls).toFixed(3)}`)
+  .join(', ');
 const heap1 = process.memoryUsage().heapUsed;
 await new Promise((resolve) => setTimeout(resolve, 50));
 observer.disconnect();
@@ -135,7 +140,7 @@ process.stdout.write(
     `${calls} calls in ${seconds.toFixed(2)} s (${Math.round(calls / seconds / 1000)} k/s); ` +
     `scavenges/100k ${per100k(runScavenges)}, major/100k ${per100k(runMajors)}; ` +
     `heap ${(heap0 / 2 ** 20).toFixed(1)} -> ${(heap1 / 2 ** 20).toFixed(1)} MiB; ` +
-    `minor faults/call ${(faults / calls).toFixed(3)}; ` +
+    `minor faults/call ${(faults / calls).toFixed(3)} (${peerFaults}); ` +
     `allocated ${clean ? `${((h1 - h0) / small).toFixed(0)} B/call` : 'n/a (a GC ran in the window; raise --min-semi-space-size)'}; ` +
     `${pool.verified} replies verified\n`,
 );
