@@ -77,6 +77,7 @@ Napi::Value RetainFreedHeap(const Napi::CallbackInfo& info) {
 // back). Null where there is no mallinfo2 (glibc < 2.33, musl, macOS).
 Napi::Value MallocStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (info.Length() != 0) ThrowInvalidArgument(env, "mallocStats takes no arguments");
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   struct mallinfo2 stats = mallinfo2();
   Napi::Object result = Napi::Object::New(env);

@@ -116,6 +116,12 @@ export function recoverWorker(
     try {
       const adopted = publishStagedReplies(layout, channel, slot);
       if (adopted > 0) adoptedReplies.set(slot, adopted);
+    } catch {
+      // A response ring that fails validation: nothing to adopt from it. Its
+      // caller meets the corruption itself and reports it (the client's
+      // onCorruptChannel); a request ring that fails fails again just below.
+    }
+    try {
       skipped += skipFinishedHead(layout, channel, slot);
     } catch {
       corrupt.add(slot);

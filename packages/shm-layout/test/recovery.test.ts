@@ -251,6 +251,20 @@ describe('recoverWorker after a crash mid-batch (replies staged, not published)'
     ]);
   });
 
+  it('leaves a slot whose response ring fails validation to its caller (not a corrupt slot of recovery)', () => {
+    const env = setup();
+    env.queue('normal', 1, 1, [101, 102, 103]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    worker.stageReply(1); // then died between requests: no poison
+    const channel = env.supervisor.getNormalChannel(1);
+    // The ring's magic word: attaching it now fails validation.
+    new Int32Array(env.supervisor.buffer, channel.responseRingOffset(1), 1)[0] ^= 0x5a5a5a5a;
+    const report = env.supervisor.recoverWorker(channel);
+    expect(report.adoptedReplies.size).toBe(0);
+    expect(report.corruptSlots).toEqual([]);
+    expect(readQueue(channel, 1, env.supervisor.views.words).map((request) => request.seqId)).toEqual([102, 103]);
+  });
+
   it('publishes nothing after a crash with no staged reply', () => {
     const { supervisor, channel } = crashed();
     expect(supervisor.recoverWorker(channel).adoptedReplies.size).toBe(0);
