@@ -51,6 +51,39 @@ describe('InFlightTable', () => {
     expect(calls.values().length).toBe(live.size);
   });
 
+  it('finds every call when consecutive seq ids wrap around the table past a few long-lived calls', () => {
+    // Pipelined traffic: a window of consecutive seq ids moves on, while a few calls stay for a long time, so
+    // the window collides with them and then clears again (the table's no-collision fast path comes and goes).
+    const { table: calls, pool } = table();
+    const live = new Map<number, PendingCall>();
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed;
+    };
+    for (let seqId = 1; seqId <= 30_000; seqId++) {
+      const call = callOf(pool, seqId);
+      calls.add(call);
+      live.set(seqId, call);
+      const oldest = seqId - 64;
+      // One call in 50 lives for about 300 more calls (past the table's 256 slots).
+      if (oldest > 0 && live.has(oldest) && oldest % 50 !== 0) {
+        calls.remove(live.get(oldest)!);
+        live.delete(oldest);
+      }
+      const lingering = seqId - 300 - (random() % 50);
+      if (lingering > 0 && lingering % 50 === 0 && live.has(lingering)) {
+        calls.remove(live.get(lingering)!);
+        live.delete(lingering);
+      }
+      if (seqId % 37 === 0) {
+        for (const [id, entry] of live) expect(calls.get(id)).toBe(entry);
+        expect(calls.size).toBe(live.size);
+      }
+    }
+    for (const [id, entry] of live) expect(calls.get(id)).toBe(entry);
+  });
+
   it('keeps PENDING and OUTSTANDING in step with its local counts', () => {
     const { table: calls, layout, pool } = table();
     const a = callOf(pool, 10, 1);
