@@ -218,8 +218,11 @@ function findRequest(channel: WorkerChannel, slot: number, position: number): nu
 // published tail of the slot's response ring: they are published here, so
 // that every request that ran gets its reply. A record is adopted only if it
 // is the reply of the next DONE request still in the request ring (requests
-// and their replies are in the same order; DONE requests whose reply went
-// out before are passed over), so nothing stale is ever published.
+// and their replies are in the same order), so nothing stale is ever
+// published. Passed over on the way: DONE requests whose reply went out
+// before, and requests nobody ran (cancelled or moved by their caller,
+// failed by recovery), which have no reply. The walk ends at the first
+// request that is still PENDING or TAKEN: nothing after it ran.
 function publishStagedReplies(layout: PhoenixShmLayout, channel: WorkerChannel, slot: number): number {
   if (layout.options.concurrency !== 1) return 0;
   const requests = channel.attachRequestRing(slot);
@@ -229,9 +232,11 @@ function publishStagedReplies(layout: PhoenixShmLayout, channel: WorkerChannel, 
     const seqId = responseSeqId(words, frame);
     for (;;) {
       const request = requests.peekRecord();
-      if (request < 0 || Atomics.load(words, requestStateIndex(request)) !== RequestState.Done) return false;
+      if (request < 0) return false;
+      const state = Atomics.load(words, requestStateIndex(request));
+      if (state === RequestState.Pending || state === RequestState.Taken) return false;
       requests.take();
-      if (requestSeqId(words, request) === seqId) return true;
+      if (state === RequestState.Done && requestSeqId(words, request) === seqId) return true;
     }
   });
 }

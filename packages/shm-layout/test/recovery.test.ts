@@ -232,6 +232,25 @@ describe('recoverWorker after a crash mid-batch (replies staged, not published)'
     expect(publishedSeqIds(env.supervisor, channel, 1)).toEqual([101, 102]);
   });
 
+  it('adopts the replies on both sides of requests nobody ran (cancelled or moved by their caller)', () => {
+    const env = setup();
+    const frames = env.queue('normal', 1, 1, [101, 102, 103, 104, 105]).map((request) => request.frame);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    const words = env.supervisor.views.words;
+    worker.stageReply(1); // 101
+    // The callers gave up on 102 and moved 103 before the worker came to them: it passed over both.
+    expect(Atomics.compareExchange(words, Frames.requestStateIndex(frames[1]!), Pending, Cancelled)).toBe(Pending);
+    expect(Atomics.compareExchange(words, Frames.requestStateIndex(frames[2]!), Pending, Moved)).toBe(Pending);
+    worker.next(1);
+    worker.next(1);
+    worker.stageReply(1); // 104, then it died
+    const channel = env.supervisor.getNormalChannel(1);
+    const report = env.supervisor.recoverWorker(channel);
+    expect(report.adoptedReplies).toEqual(new Map([[1, 2]]));
+    expect(publishedSeqIds(env.supervisor, channel, 1)).toEqual([101, 104]);
+    expect(readQueue(channel, 1, words).map((request) => request.seqId)).toEqual([105]);
+  });
+
   it('adopts nothing past the published tail that is not the reply of a request that ran', () => {
     const env = setup();
     env.queue('normal', 1, 1, [101, 102]);
