@@ -122,7 +122,7 @@ export class WorkerExitHandler {
     const crashLooping = isCrashLooping(worker.crashHistory, options.crashLoop);
     pool.setState(worker, crashLooping ? WorkerState.Down : WorkerState.Restarting);
     worker.down = crashLooping;
-    const { poisons, corruptSlots } = this.#recover(worker, info, true);
+    const { poisons, stagedRepliesPublished, corruptSlots } = this.#recover(worker, info, true);
     const resets = corrupt.take(channel.globalIndex, corruptSlots);
     layout.bumpWorkerEpoch();
     this.#workerDown(channel.globalIndex);
@@ -130,6 +130,7 @@ export class WorkerExitHandler {
       ...info,
       crashes: worker.crashes,
       poisonSeqIds: poisons.map((p) => p.seqId),
+      stagedRepliesPublished,
       down: crashLooping,
     });
     if (crashLooping) {

@@ -26,6 +26,8 @@ export type Answer = (slot: number, seqId: number, error: PhoenixError) => void;
 
 export interface RecoveryOutcome {
   poisons: PoisonMessage[];
+  /** Replies the worker had staged and not published (replyBatch), published by recovery. */
+  stagedRepliesPublished: number;
   /** Slots whose channel with the worker needs a fresh format. */
   corruptSlots: number[];
 }
@@ -88,14 +90,16 @@ export function recoverCrashedWorker(
   } catch {
     // Monitors or records beyond repair: every active slot's channel with it gets a fresh format.
     const corruptSlots = layout.slots.filter((slot) => slot.state === SlotState.Active).map((slot) => slot.index);
-    return { poisons: [], corruptSlots };
+    return { poisons: [], stagedRepliesPublished: 0, corruptSlots };
   }
   for (const poison of report.poisons) {
     if (poison.retried) continue;
     options.onPoison(poison);
     options.answer(poison.slot, poison.seqId, crashedError(info, poison, options.hangTimeoutMs, options.answering));
   }
-  return { poisons: report.poisons, corruptSlots: report.corruptSlots };
+  let stagedRepliesPublished = 0;
+  for (const count of report.adoptedReplies.values()) stagedRepliesPublished += count;
+  return { poisons: report.poisons, stagedRepliesPublished, corruptSlots: report.corruptSlots };
 }
 
 // A crash-looping worker with no live sibling: its queued requests would

@@ -147,7 +147,9 @@ describe('a worker that dies with replies staged (replyBatch)', () => {
   it.each([16, 1])(
     'gives the requests it ran before the poison their replies, fails the poison, serves the rest (replyBatch %i)',
     async (replyBatch) => {
-      const { name } = await start({ replyBatch, spareWorkers: 0 });
+      const { server, name } = await start({ replyBatch, spareWorkers: 0 });
+      const crashes: { stagedRepliesPublished: number }[] = [];
+      server.on('workerCrash', (detail) => crashes.push(detail));
       const client = harness.track(IpcClient.create(name));
       await client.connect(5000);
       // Issued in one tick: published with one tail store, so the worker finds
@@ -164,6 +166,8 @@ describe('a worker that dies with replies staged (replyBatch)', () => {
         outcome.status === 'fulfilled' ? text.decode(outcome.value.payload) : (outcome.reason as { code: string }).code,
       );
       expect(replies).toEqual(['first', 'second', 'ERR_PHOENIX_WORKER_CRASHED', 'fourth', 'fifth']);
+      // Staged and published by recovery with a batch; out before the crash one at a time.
+      expect(crashes.map((crash) => crash.stagedRepliesPublished)).toEqual([replyBatch > 1 ? 2 : 0]);
     },
   );
 });

@@ -277,7 +277,8 @@ describe('recoverWorker after a crash mid-batch (replies staged, not published)'
     worker.stageReply(1); // then died between requests: no poison
     const channel = env.supervisor.getNormalChannel(1);
     // The ring's magic word: attaching it now fails validation.
-    new Int32Array(env.supervisor.buffer, channel.responseRingOffset(1), 1)[0] ^= 0x5a5a5a5a;
+    const magic = new Int32Array(env.supervisor.buffer, channel.responseRingOffset(1), 1);
+    magic[0] = magic[0]! ^ 0x5a5a5a5a;
     const report = env.supervisor.recoverWorker(channel);
     expect(report.adoptedReplies.size).toBe(0);
     expect(report.corruptSlots).toEqual([]);

@@ -44,6 +44,8 @@ interface Variant {
   workUsMax: number;
   /** spareWorkers of the server. */
   spares: number;
+  /** replyBatch of the server (undefined: its default). */
+  replyBatch?: number;
   /**
    * Judged targets (ms); undefined: reported, not judged. "While spares
    * last": the kills for which a spare was ready when the crash was handled.
@@ -60,6 +62,7 @@ interface ChaosReport {
   unexpectedCrashFacts: Record<string, unknown>[];
   poisons: number;
   poisonSeqIds: number[];
+  stagedRepliesPublished: number;
   restarts: number;
   spareRestarts: number;
   unrecovered: number;
@@ -97,6 +100,7 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
       restartBackoff: { initialMs: 0, maxMs: 50, factor: 1 },
       crashLoop: { maxCrashes: 1_000_000, windowMs: 1000 },
       spareWorkers: variant.spares,
+      ...(variant.replyBatch === undefined ? {} : { replyBatch: variant.replyBatch }),
       // The workers make no TLS connections: leave out what Node would do for
       // them at every start. NODE_EXTRA_CA_CERTS (set on the development and CI
       // machines) makes each start parse a CA bundle: 60 ms of CPU instead of
@@ -167,6 +171,8 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
       unknownRuns: once.unknownRuns,
       runsLogged: once.runs,
       spares: variant.spares,
+      replyBatch: variant.replyBatch ?? 'default',
+      stagedRepliesPublished: chaos.stagedRepliesPublished,
       spareRestarts: chaos.spareRestarts,
       coldRestarts: chaos.restarts - chaos.spareRestarts,
       recoveryMs: { ...recovery },
@@ -219,6 +225,7 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
     ],
     summary:
       `kills ${chaos.kills}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, dup ${once.duplicated}, ` +
+      `staged replies published by recovery ${chaos.stagedRepliesPublished}, ` +
       `detection p50 ${chaos.detectionMs.p50} ms p99 ${chaos.detectionMs.p99} ms, ` +
       `recovery p50 ${recovery.p50} ms p99 ${recovery.p99} ms max ${recovery.max} ms ` +
       `(spare ${chaos.spareRestarts}: p50 ${chaos.recoveryBySpareMs.p50} p99 ${chaos.recoveryBySpareMs.p99} ms, ` +
@@ -274,6 +281,9 @@ export const workerCrashScenarios: Scenario[] = [
         killMaxMs: 200,
         workUsMax: 300,
         spares: SPARES_RANDOM_KILLS,
+        // Replies go out in batches here, so kills find replies staged: recovery publishes them
+        // (killStorm keeps the default, one reply at a time).
+        replyBatch: 16,
         targets: { recoveryP99Ms: 50, worstGapMs: 150 },
       }),
   },
