@@ -53,6 +53,8 @@ export interface EchoTransport<R = unknown> {
 
 /** Payloads from this size on are also measured through callInto where the transport has it. */
 export const BIG_REPLY_BYTES = 64 * 1024;
+/** The warm-up before the first ping-pong at a big size (see measureTransport). */
+const BIG_WARMUP_MS = 1500;
 
 /** A pipelined phase's figures from its call count, duration and CPU per call. */
 export function throughputResult(
@@ -240,7 +242,15 @@ export async function measureTransport<R>(transport: EchoTransport<R>, plan: Run
   let verified = 0;
   for (const size of plan.sizes) {
     const pool = new PayloadPool(size, 1);
-    const latency = await pingPong(transport, pool, plan.latency);
+    // Big payloads right after the pipelined phase of the size before: the
+    // peers take about a second to settle at the new size (their page faults,
+    // counted per call from here, came in that second, from whichever phase
+    // ran first: measured by swapping the two 64 KiB phases).
+    const warm =
+      size >= BIG_REPLY_BYTES && plan.latency.warmupMs > 0
+        ? { ...plan.latency, warmupMs: Math.max(plan.latency.warmupMs, BIG_WARMUP_MS) }
+        : plan.latency;
+    const latency = await pingPong(transport, pool, warm);
     pool.assertClean(`${transport.label}, ping-pong ${size} B`);
     verified += pool.verified;
     // Big replies: the same ping-pong into one reused buffer (no fresh memory per reply), where there is callInto.
