@@ -165,10 +165,15 @@ export function ownedPayload(payload: RequestBytes): Uint8Array {
   return copy;
 }
 
+/** Payloads up to this size are copied byte by byte: set() is a builtin call that costs more at this size. */
+const SMALL_COPY_BYTES = 64;
+
 /** Writes the payload into `bytes` at `at`, chunk after chunk. */
 export function writePayload(bytes: Uint8Array, at: number, payload: RequestBytes): void {
   if (payload instanceof Uint8Array) {
-    bytes.set(payload, at);
+    const length = payload.length;
+    if (length <= SMALL_COPY_BYTES) for (let i = 0; i < length; i++) bytes[at + i] = payload[i]!;
+    else bytes.set(payload, at);
     return;
   }
   for (let i = 0; i < payload.length; i++) {

@@ -14,6 +14,12 @@ const INITIAL_SLOTS = 256;
  *  - in the worker's shared PENDING word (least-loaded dispatch);
  *  - in this slot's OUTSTANDING mirror, so the supervisor can repair PENDING
  *    if this caller dies.
+ * The two shared words follow the local count once per burst, not per call
+ * (publishCounts(): an Atomics.add and a store per worker touched, where a
+ * pipelined caller paid them twice per call). Requests are published per
+ * burst too, so no worker or sibling could have seen them any sooner; both
+ * words move together, so a caller that dies between bursts leaves them
+ * consistent for the supervisor's repair.
  *
  * The calls sit in an array indexed by seq id modulo its length (a power of
  * two), probed linearly on collision; removal shifts the run that follows
@@ -35,6 +41,13 @@ export class InFlightTable {
   readonly #words: Int32Array;
   readonly #pendingIndex: Int32Array;
   readonly #outstandingIndex: Int32Array;
+  /** Per worker, the count the shared words last got (publishCounts()). */
+  readonly #published: Int32Array;
+  /** Per worker, the local count minus the published one (dispatch counts it as load: DispatchOptions.unpublished). */
+  readonly unpublished: Int32Array;
+  /** Workers whose count moved since the last publishCounts(). */
+  readonly #dirtyWorkers: number[] = [];
+  readonly #dirty: Uint8Array;
 
   /** `pool` takes a call back once it has left the table and nothing else holds it. */
   constructor(layout: PhoenixShmLayout, slot: number, pool: PendingCallPool) {
@@ -42,6 +55,9 @@ export class InFlightTable {
     this.#pool = pool;
     this.#words = layout.views.words;
     this.#perWorker = new Int32Array(layout.channels.length);
+    this.#published = new Int32Array(layout.channels.length);
+    this.unpublished = new Int32Array(layout.channels.length);
+    this.#dirty = new Uint8Array(layout.channels.length);
     this.#pendingIndex = Int32Array.from(layout.channels, (channel) => channel.pendingIndex);
     this.#outstandingIndex = Int32Array.from(layout.channels, (channel) =>
       ownSlot.outstandingIndex(channel.globalIndex),
@@ -70,7 +86,11 @@ export class InFlightTable {
     return this.#perWorker[worker]!;
   }
 
-  /** The call was written to `call.worker` (its seq id is not in the table). */
+  /**
+   * The call was written to `call.worker` (its seq id is not in the table).
+   * The shared counts follow at the next publishCounts() (the writer's flush,
+   * which is also when the request becomes visible).
+   */
   add(call: PendingCall): void {
     if ((this.#size + 1) * 2 > this.#slots.length) this.#grow();
     this.#insert(call);
@@ -79,12 +99,37 @@ export class InFlightTable {
     this.#count(call.worker, 1);
   }
 
-  /** The call's fate is known (reply, cancelled, moved, failed): it leaves the table and the counts. */
+  /** The call's fate is known (cancelled, moved, failed): it leaves the table and the counts, published now. */
   remove(call: PendingCall): void {
+    this.removeInBatch(call);
+    this.publishCounts();
+  }
+
+  /** remove() for a reader taking replies in a batch: it calls publishCounts() once at the end. */
+  removeInBatch(call: PendingCall): void {
     if (!this.#delete(call)) return;
     this.#size--;
     this.#count(call.worker, -1);
     this.#pool.drop(call, Hold.InFlight);
+  }
+
+  /** Brings each touched worker's shared PENDING word and this slot's OUTSTANDING mirror up to the local count. */
+  publishCounts(): void {
+    const dirty = this.#dirtyWorkers;
+    if (dirty.length === 0) return;
+    const words = this.#words;
+    for (let i = 0; i < dirty.length; i++) {
+      const worker = dirty[i]!;
+      this.#dirty[worker] = 0;
+      const count = this.#perWorker[worker]!;
+      const delta = count - this.#published[worker]!;
+      if (delta === 0) continue;
+      this.#published[worker] = count;
+      this.unpublished[worker] = 0;
+      Atomics.add(words, this.#pendingIndex[worker]!, delta);
+      words[this.#outstandingIndex[worker]!] = count;
+    }
+    dirty.length = 0;
   }
 
   callsTo(worker: number): PendingCall[] {
@@ -105,6 +150,9 @@ export class InFlightTable {
     this.#slots.fill(undefined);
     this.#size = 0;
     this.#displaced = 0;
+    this.#dirtyWorkers.length = 0;
+    this.#dirty.fill(0);
+    this.unpublished.fill(0);
   }
 
   #insert(call: PendingCall): void {
@@ -162,9 +210,11 @@ export class InFlightTable {
   }
 
   #count(worker: number, delta: number): void {
-    const perWorker = this.#perWorker;
-    perWorker[worker]! += delta;
-    Atomics.add(this.#words, this.#pendingIndex[worker]!, delta);
-    this.#words[this.#outstandingIndex[worker]!] = perWorker[worker]!;
+    this.#perWorker[worker]! += delta;
+    this.unpublished[worker]! += delta;
+    if (this.#dirty[worker] === 0) {
+      this.#dirty[worker] = 1;
+      this.#dirtyWorkers.push(worker);
+    }
   }
 }

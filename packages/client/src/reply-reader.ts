@@ -79,6 +79,7 @@ export class ReplyReader {
         }
       } catch (error) {
         if (read > 0) ring.release();
+        this.#table.publishCounts();
         this.#sink.corrupt(worker, PhoenixError.from(error, 'ERR_PHOENIX_BAD_RING'));
         continue;
       }
@@ -87,6 +88,7 @@ export class ReplyReader {
         total += read;
       }
     }
+    this.#table.publishCounts();
     return total;
   }
 
@@ -95,7 +97,7 @@ export class ReplyReader {
     const seqId = Frames.responseSeqId(words, frame);
     const call = this.#table.get(seqId);
     if (call === undefined || call.worker !== worker) return; // a duplicate: already accounted for
-    this.#table.remove(call);
+    this.#table.removeInBatch(call);
     if (call.settled) return; // timed out or aborted earlier; the late reply is dropped
     const sink = this.#sink;
     const payloadLen = Frames.responsePayloadLen(words, frame);

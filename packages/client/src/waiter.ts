@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
 

@@ -84,13 +84,32 @@ describe('InFlightTable', () => {
     for (const [id, entry] of live) expect(calls.get(id)).toBe(entry);
   });
 
-  it('keeps PENDING and OUTSTANDING in step with its local counts', () => {
+  it('publishes PENDING and OUTSTANDING once per burst, counting what it has not published as unpublished load', () => {
     const { table: calls, layout, pool } = table();
     const a = callOf(pool, 10, 1);
     const b = callOf(pool, 11, 1);
     calls.add(a);
     calls.add(b);
+    expect(layout.channels[1]!.pending).toBe(0);
+    expect(calls.unpublished[1]).toBe(2);
+    calls.publishCounts();
     expect(layout.channels[1]!.pending).toBe(2);
+    expect(layout.getSlot(1).outstanding(1)).toBe(2);
+    expect(calls.unpublished[1]).toBe(0);
+    calls.removeInBatch(b);
+    expect(layout.channels[1]!.pending).toBe(2);
+    calls.publishCounts();
+    expect(layout.channels[1]!.pending).toBe(1);
+    expect(layout.getSlot(1).outstanding(1)).toBe(1);
+  });
+
+  it('publishes a removal outside a batch at once, and only once', () => {
+    const { table: calls, layout, pool } = table();
+    const a = callOf(pool, 10, 1);
+    const b = callOf(pool, 11, 1);
+    calls.add(a);
+    calls.add(b);
+    calls.publishCounts();
     calls.remove(a);
     calls.remove(a); // a second removal changes nothing
     expect(layout.channels[1]!.pending).toBe(1);

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Milliseconds on CLOCK_MONOTONIC, as a double with sub-microsecond precision.
  *

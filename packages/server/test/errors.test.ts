@@ -199,6 +199,14 @@ describe('ERR_PHOENIX_TIMEOUT', () => {
     expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
   });
 
+  it('starts the timeout when the request is sent, not while synchronous code still holds the thread', async () => {
+    const pending = server.call(ECHO, 'sent late', { timeoutMs: 100 });
+    // The request goes out when this code yields; its 100 ms start then.
+    const busyUntil = performance.now() + 200;
+    while (performance.now() < busyUntil);
+    expect(text.decode((await pending).payload)).toBe('sent late');
+  });
+
   it('honours timeoutMs in callSync', async () => {
     const { server: own } = await dedicated();
     const busy = own.call(SLEEP_SYNC, '300', { timeoutMs: 5000 }).catch(() => undefined);

@@ -28,6 +28,12 @@ export interface DispatchOptions {
    * their own worker's replacement.
    */
   allowNotRunning?: boolean;
+  /**
+   * Per global index, load this caller added and has not published to
+   * PENDING yet (it publishes its counts once per burst): counted as if it
+   * had, so the calls of one burst still spread over the group.
+   */
+  unpublished?: Int32Array;
 }
 
 function willAnswer(state: number): boolean {
@@ -43,6 +49,7 @@ export function leastLoadedWorker(group: readonly WorkerChannel[], options: Disp
   const exclude = options.exclude ?? -1;
   const closed = options.closed;
   const allowNotRunning = options.allowNotRunning ?? true;
+  const unpublished = options.unpublished;
   let best = NO_WORKER;
   let bestLoad = Number.POSITIVE_INFINITY;
   let fallback = NO_WORKER;
@@ -57,7 +64,7 @@ export function leastLoadedWorker(group: readonly WorkerChannel[], options: Disp
       if (willAnswer(state)) closedButAlive = true;
       continue;
     }
-    const load = channel.pending;
+    const load = unpublished === undefined ? channel.pending : channel.pending + unpublished[globalIndex]!;
     if (state === WorkerState.Running) {
       if (load < bestLoad) {
         best = globalIndex;

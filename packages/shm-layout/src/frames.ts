@@ -73,6 +73,15 @@ export function writeRequestFrame(
   views.doubles[(frame + REQUEST_SENT_AT_OFFSET) >> 3] = sentAt;
 }
 
+/**
+ * Sets a written request's deadline and send time: a caller stamps the
+ * requests of a burst with one clock read just before it publishes them.
+ */
+export function stampRequestFrame(doubles: Float64Array, frame: number, deadline: number, sentAt: number): void {
+  doubles[(frame + REQUEST_DEADLINE_OFFSET) >> 3] = deadline;
+  doubles[(frame + REQUEST_SENT_AT_OFFSET) >> 3] = sentAt;
+}
+
 /** CLOCK_MONOTONIC ms at which the caller wrote the request (0 if it did not say). */
 export function requestSentAt(doubles: Float64Array, frame: number): number {
   return doubles[(frame + REQUEST_SENT_AT_OFFSET) >> 3]!;

@@ -207,6 +207,19 @@ describe('leastLoadedWorker: the rule every caller shares', () => {
     expect(leastLoadedWorker(channels, { closed })).toBe(NO_WORKER);
   });
 
+  it("counts the caller's unpublished load with PENDING, so one burst spreads over the group", () => {
+    const channels = group([
+      [Running, 1],
+      [Running, 2],
+    ]);
+    const unpublished = new Int32Array(channels.length);
+    expect(leastLoadedWorker(channels, { unpublished })).toBe(0);
+    unpublished[0] = 2;
+    expect(leastLoadedWorker(channels, { unpublished })).toBe(1);
+    unpublished[1] = 2;
+    expect(leastLoadedWorker(channels, { unpublished })).toBe(0);
+  });
+
   it('takes only running workers when not-running ones are not allowed (failover)', () => {
     const channels = group([
       [Running, 0],

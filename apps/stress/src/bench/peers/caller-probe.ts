@@ -33,7 +33,12 @@ if (collect === undefined) throw new Error('run with --expose-gc');
 const name = `/phx_probe_${process.pid}`;
 const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
 const server = await PhoenixServerProcess.start({ name, workers: 1, waitStrategy: strategy, maxClients: 2 });
-const client = IpcClient.create(name, { waitStrategy: strategy });
+// PROBE_DEFAULT_TIMEOUT_MS: the client's default call timeout (0: none), to see what deadlines cost.
+const timeoutEnv = process.env.PROBE_DEFAULT_TIMEOUT_MS;
+const client = IpcClient.create(name, {
+  waitStrategy: strategy,
+  ...(timeoutEnv === undefined ? {} : { defaultTimeoutMs: Number(timeoutEnv) }),
+});
 await client.connect(10_000);
 
 // A live application heap: small objects that survive the whole run.
