@@ -107,12 +107,17 @@ export class CallerEngine implements ReplySink {
   readonly #retryFail = (call: PendingCall, error: PhoenixError) => this.#fail(call, error);
   /** The dispatch rule's options, one object rewritten per pick (dispatch.ts keeps no reference). */
   readonly #pickOptions: { exclude: number; closed: Uint8Array; allowNotRunning: boolean; unpublished: Int32Array };
-  /** The promise executor of every call: hands its resolvers over in these two fields (no closure per call). */
-  #nextResolve: ((reply: Reply) => void) | null = null;
-  #nextReject: ((error: unknown) => void) | null = null;
+  /**
+   * The promise executor of every call (no closure per call) puts the
+   * resolvers straight into the call being made: each store of a fresh
+   * function into a long-lived object takes the write barrier's slow path,
+   * and a hand-over through fields of the engine took four of them.
+   */
+  #resolving: PendingCall | null = null;
   readonly #captureResolvers = (resolve: (reply: Reply) => void, reject: (error: unknown) => void) => {
-    this.#nextResolve = resolve;
-    this.#nextReject = reject;
+    const call = this.#resolving!;
+    call.resolve = resolve;
+    call.reject = reject;
   };
   #retryTimer: NodeJS.Timeout | undefined;
   #live = 0;
@@ -193,11 +198,9 @@ export class CallerEngine implements ReplySink {
       return Promise.reject(rejectionOf(mapError, error as PhoenixError));
     }
     // The executor runs synchronously: the call cannot have settled before its resolvers are in place.
+    this.#resolving = call;
     const promise = new Promise<Reply>(this.#captureResolvers);
-    call.resolve = this.#nextResolve;
-    call.reject = this.#nextReject;
-    this.#nextResolve = null;
-    this.#nextReject = null;
+    this.#resolving = null;
     return promise;
   }
 
