@@ -32,7 +32,9 @@ if (collect === undefined) throw new Error('run with --expose-gc');
 
 const name = `/phx_probe_${process.pid}`;
 const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
-const server = await PhoenixServerProcess.start({ name, workers: 1, waitStrategy: strategy, maxClients: 2 });
+// PROBE_WORKERS: echo workers behind the supervisor (1 by default).
+const workers = Number(process.env.PROBE_WORKERS ?? 1);
+const server = await PhoenixServerProcess.start({ name, workers, waitStrategy: strategy, maxClients: 2 });
 // PROBE_DEFAULT_TIMEOUT_MS: the client's default call timeout (0: none), to see what deadlines cost.
 const timeoutEnv = process.env.PROBE_DEFAULT_TIMEOUT_MS;
 const client = IpcClient.create(name, {
