@@ -38,6 +38,7 @@ import type {
 } from './bench/jobs.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
+import { medianRate, type StrategyPairResult } from './bench/strategy-pair.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV, peerScript } from './bench/paths.js';
 import { foreignLoad } from './bench/proc.js';
@@ -66,6 +67,8 @@ const IN_FLIGHT = 64;
 /** NATS round trips take ~0.3 ms: 20 rounds of 300 calls each side is about 4 s of calls. */
 const NATS_PAIR_PLAN = { rounds: 20, callsPerRound: 300 };
 const NATS_PAIR_QUICK_PLAN = { rounds: 2, callsPerRound: 50 };
+const STRATEGY_PAIR_PLAN = { sizes: [16, 1024, 64 * 1024], inFlight: 64, rounds: 8, roundMs: 250, warmupMs: 100 };
+const STRATEGY_PAIR_QUICK_PLAN = { sizes: [16], inFlight: 64, rounds: 1, roundMs: 50, warmupMs: 0 };
 const MILLION = 1_000_000;
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 const LIVE_HEAP_MB = 200;
@@ -383,6 +386,34 @@ async function main(): Promise<number> {
     }
   }
 
+  let strategyPair: StrategyPairResult | null = null;
+  if (selected(options, 'strategy-pair', 'PhoenixIPC adaptive and block pipelined side by side, alternating rounds')) {
+    const t0 = performance.now();
+    try {
+      const { outcome, foreignPercent } = await runInRunner(
+        {
+          kind: 'strategy-pair',
+          segment: nextSegment(),
+          plan: options.quick ? STRATEGY_PAIR_QUICK_PLAN : STRATEGY_PAIR_PLAN,
+        },
+        jobTimeoutMs,
+      );
+      if (outcome.kind !== 'strategy-pair') throw new Error(`unexpected ${outcome.kind} result`);
+      strategyPair = outcome.result;
+      noise['strategy-pair'] = foreignPercent;
+      const rows = strategyPair.rows.map(
+        (row) =>
+          `${formatBytes(row.payloadBytes)} adaptive ${formatRate(medianRate(row.adaptive))}/s, block ${formatRate(medianRate(row.block))}/s`,
+      );
+      log(
+        `ok    ${'strategy-pair'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${strategyPair.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}; other load ${foreignPercent.toFixed(0)}%`,
+      );
+    } catch (error) {
+      errors.push(`strategy-pair: ${(error as Error).message}`);
+      log(`FAIL  strategy-pair                ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
   const liveHeap: LiveHeapResult[] = [];
   if (selected(options, 'live-heap', 'PhoenixIPC pipelined rows in a client with a live heap')) {
     for (const strategy of ['adaptive', 'block'] as const) {
@@ -541,7 +572,7 @@ async function main(): Promise<number> {
     targets = [
       ...judgeTargets(results, natsPair),
       ...judgeServiceTargets(service),
-      ...judgeRoundTwoTargets(results, million, liveHeap, scaling),
+      ...judgeRoundTwoTargets(results, million, liveHeap, scaling, strategyPair),
     ];
     log(targetLines(targets));
   }
@@ -568,6 +599,7 @@ async function main(): Promise<number> {
       million,
       scaling,
       liveHeap,
+      strategyPair,
       service,
       targets,
       errors,

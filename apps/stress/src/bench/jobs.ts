@@ -1,5 +1,6 @@
 import type { NatsPairPlan, NatsPairResult } from './nats-pair.js';
 import type { ServiceBenchPlan, ServiceBenchResult } from './service-bench.js';
+import type { StrategyPairPlan, StrategyPairResult } from './strategy-pair.js';
 import type { LatencyResult, PhasePlan, RssSample, RunPlan, ThroughputResult, TransportResult } from './types.js';
 
 /** What the orchestrator (bench-main) asks a runner process to do. */
@@ -51,6 +52,12 @@ export type Job =
       kind: 'nats-pair';
       segment: string;
       plan: NatsPairPlan;
+    }
+  | {
+      /** Adaptive and block pipelined side by side, in alternating rounds (bench/strategy-pair). */
+      kind: 'strategy-pair';
+      segment: string;
+      plan: StrategyPairPlan;
     }
   | {
       /** One client process of a scaling job (started by the scaling runner). */
@@ -123,7 +130,8 @@ export type JobResult =
   | { kind: 'live-heap'; result: LiveHeapResult }
   | { kind: 'load'; result: ThroughputResult & { verified: number } }
   | { kind: 'service'; result: ServiceBenchResult }
-  | { kind: 'nats-pair'; result: NatsPairResult };
+  | { kind: 'nats-pair'; result: NatsPairResult }
+  | { kind: 'strategy-pair'; result: StrategyPairResult };
 
 /** Runner → parent messages. */
 export type RunnerMessage =

@@ -6,6 +6,7 @@
 import { C_LIMIT, NATS_REFERENCE, PHOENIX_REFERENCE } from './catalogue.js';
 import type { LiveHeapResult, MillionResult, ScalingResult } from './jobs.js';
 import type { NatsPairResult } from './nats-pair.js';
+import { medianRate, type StrategyPairResult } from './strategy-pair.js';
 import type { RssSample, SizeResult, TransportResult } from './types.js';
 
 export function formatUs(us: number): string {
@@ -420,6 +421,7 @@ export function judgeRoundTwoTargets(
   million: MillionResult | null,
   liveHeap: readonly LiveHeapResult[],
   scaling: readonly ScalingResult[],
+  strategyPair: StrategyPairResult | null = null,
 ): TargetVerdict[] {
   const byId = (id: string) => results.find((result) => result.id === id);
   const size = (id: string, bytes: number) => sizeOf(byId(id), bytes);
@@ -448,12 +450,16 @@ export function judgeRoundTwoTargets(
     ],
   );
   for (const bytes of [16, 1024, 64 * 1024]) {
+    // Side by side in alternating rounds when measured (strategy-pair: medians), else the two rows.
+    const pair = strategyPair?.rows.find((row) => row.payloadBytes === bytes);
     add(
       `[#16] pipelined ${formatSize(bytes)} x64: adaptive never below block`,
-      [rate(px, bytes), rate('phoenix-client-block', bytes)],
+      pair !== undefined
+        ? [medianRate(pair.adaptive), medianRate(pair.block)]
+        : [rate(px, bytes), rate('phoenix-client-block', bytes)],
       (adaptive, block) => [
         adaptive >= block,
-        `adaptive ${formatRate(adaptive)} / block ${formatRate(block)} = ${formatRatio(adaptive / block)}`,
+        `adaptive ${formatRate(adaptive)} / block ${formatRate(block)} = ${formatRatio(adaptive / block)}${pair !== undefined ? ` (medians of ${strategyPair!.rounds} alternating rounds)` : ''}`,
       ],
     );
   }

@@ -23,6 +23,7 @@ import type {
 import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { measureNatsPair } from './nats-pair.js';
+import { measureStrategyPair } from './strategy-pair.js';
 import { peerScript } from './paths.js';
 import { PayloadPool } from './payload.js';
 import { rssOf } from './proc.js';
@@ -367,6 +368,8 @@ export async function runJob(job: Job): Promise<JobResult> {
       return { kind: 'service', result: await runServiceBench(job.segment, job.plan) };
     case 'nats-pair':
       return { kind: 'nats-pair', result: await measureNatsPair(job.segment, job.plan) };
+    case 'strategy-pair':
+      return { kind: 'strategy-pair', result: await measureStrategyPair(job.segment, job.plan) };
   }
 }
 
