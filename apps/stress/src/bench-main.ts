@@ -38,7 +38,6 @@ import type {
 } from './bench/jobs.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
-import { medianRate, type StrategyPairResult } from './bench/strategy-pair.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV, peerScript } from './bench/paths.js';
 import { foreignLoad } from './bench/proc.js';
@@ -60,6 +59,7 @@ import {
 } from './bench/report.js';
 import type { ServiceBenchPlan, ServiceBenchResult } from './bench/service-bench.js';
 import { codecTable, judgeServiceTargets, serviceTable } from './bench/service-report.js';
+import { medianRate, type StrategyPairResult } from './bench/strategy-pair.js';
 import type { RunPlan, TransportResult } from './bench/types.js';
 
 const SIZES = [16, 1024, 64 * 1024];

@@ -23,11 +23,11 @@ import type {
 import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { measureNatsPair } from './nats-pair.js';
-import { measureStrategyPair } from './strategy-pair.js';
 import { peerScript } from './paths.js';
 import { PayloadPool } from './payload.js';
 import { rssOf } from './proc.js';
 import { runServiceBench } from './service-bench.js';
+import { measureStrategyPair } from './strategy-pair.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
 import { natsEchoTransport, natsPhoenixTransport } from './transports/nats.js';
 import { PhoenixServerProcess, phoenixClientTransport } from './transports/phoenix.js';
