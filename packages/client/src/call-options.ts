@@ -157,14 +157,6 @@ export function contiguousPayload(payload: RequestBytes): Uint8Array {
   return payload instanceof Uint8Array ? payload : Buffer.concat(payload as Uint8Array[]);
 }
 
-/** A copy of the payload in memory of its own (for a call that must wait before it is written). */
-export function ownedPayload(payload: RequestBytes): Uint8Array {
-  const length = payloadLength(payload);
-  const copy = new Uint8Array(length);
-  writePayload(copy, 0, payload);
-  return copy;
-}
-
 /** Payloads up to this size are copied byte by byte: set() is a builtin call that costs more at this size. */
 const SMALL_COPY_BYTES = 64;
 

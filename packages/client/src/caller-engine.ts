@@ -19,10 +19,11 @@ import {
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
 import { CallEventReporter, type CallObserver } from './call-event.js';
-import { ownedPayload, payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
+import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
+import { PayloadCopies } from './payload-copies.js';
 import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
 import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
@@ -103,7 +104,14 @@ export class CallerEngine implements ReplySink {
   readonly #pumpBound = () => this.#pump();
   readonly #retryBound = () => this.#onRetryTimer();
   readonly #drainBound = () => this.#drain() > 0;
-  readonly #retryWrite = (call: PendingCall) => this.#dispatch(call, call.payload!, -1);
+  /** Copies of waiting calls' payloads, reused once their request is written. */
+  readonly #copies = new PayloadCopies();
+  readonly #retryWrite = (call: PendingCall) => {
+    const copy = call.payload!;
+    if (!this.#dispatch(call, copy, -1)) return false;
+    if (copy instanceof Uint8Array) this.#copies.give(copy);
+    return true;
+  };
   readonly #retryFail = (call: PendingCall, error: PhoenixError) => this.#fail(call, error);
   /** The dispatch rule's options, one object rewritten per pick (dispatch.ts keeps no reference). */
   readonly #pickOptions: { exclude: number; closed: Uint8Array; allowNotRunning: boolean; unpublished: Int32Array };
@@ -285,7 +293,7 @@ export class CallerEngine implements ReplySink {
       }
       // A copy: the caller may reuse its payload's memory as soon as the call returns (the typed
       // services encode every small request into one scratch buffer).
-      this.#waiting.push(call, ownedPayload(payload));
+      this.#waiting.push(call, this.#copies.copy(payload));
       this.#armRetry();
     }
     // From here on the call is live: an error above leaves it to the GC (it is in no table).

@@ -138,6 +138,20 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     );
   });
 
+  it('sends what a waiting call was given, though its caller reuses the buffer at once (round after round)', async () => {
+    const { server } = await startServer({ normalWorkers: 1, vipWorkers: 0, normalQueueCapacity: 2 });
+    const buffer = Buffer.alloc(1000);
+    for (let round = 0; round < 3; round++) {
+      const calls: Promise<{ payload: Uint8Array }>[] = [];
+      for (let i = 0; i < 40; i++) {
+        buffer.fill(round * 40 + i);
+        calls.push(server.callAsync(ECHO, buffer, { onQueueFull: 'wait' }));
+      }
+      const replies = await Promise.all(calls);
+      replies.forEach((reply, i) => expect(Buffer.from(reply.payload)).toEqual(Buffer.alloc(1000, round * 40 + i)));
+    }
+  });
+
   it('lets the handler choose the reply func id', async () => {
     const { server } = await startServer();
     const reply = await server.call(SETS_FUNC_ID, '');

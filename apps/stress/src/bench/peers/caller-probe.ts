@@ -26,7 +26,8 @@ const calls = Number(process.argv[2] ?? 500_000);
 const mode = (process.argv[3] ?? 'call') as 'call' | 'into';
 const size = Number(process.argv[4] ?? 16);
 const liveHeapMb = Number(process.argv[5] ?? 0);
-const IN_FLIGHT = size >= 16384 ? 1 : 64;
+// PROBE_IN_FLIGHT: calls in flight (default: 1 from 16 KiB up, else 64).
+const IN_FLIGHT = Number(process.env.PROBE_IN_FLIGHT ?? (size >= 16384 ? 1 : 64));
 const collect = (globalThis as { gc?: () => void }).gc;
 if (collect === undefined) throw new Error('run with --expose-gc');
 
