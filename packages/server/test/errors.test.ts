@@ -231,6 +231,17 @@ describe('ERR_PHOENIX_ABORTED', () => {
     expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
   });
 
+  it('cancels a call aborted in the tick it was made, before its request left: it never runs', async () => {
+    const { server: own } = await dedicated();
+    const controller = new AbortController();
+    const pending = own.callAsync(COUNT, '', { signal: controller.signal });
+    const after = own.callAsync(ECHO, 'after');
+    controller.abort();
+    expect(await codeOf(pending)).toBe('ERR_PHOENIX_ABORTED');
+    expect(text.decode((await after).payload)).toBe('after');
+    expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
+  });
+
   it('rejects at once with an already aborted signal', async () => {
     expect(await codeOf(server.call(ECHO, 'x', { signal: AbortSignal.abort() }))).toBe('ERR_PHOENIX_ABORTED');
   });
