@@ -17,6 +17,7 @@
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { IpcClient, type WaitStrategy } from '@phoenix-ipc/client';
+import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
 import { PayloadPool } from '../payload.js';
 import { minorFaultsOf } from '../proc.js';
@@ -28,6 +29,7 @@ const size = Number(process.argv[4] ?? 16);
 const liveHeapMb = Number(process.argv[5] ?? 0);
 // PROBE_IN_FLIGHT: calls in flight (default: 1 from 16 KiB up, else 64).
 const IN_FLIGHT = Number(process.env.PROBE_IN_FLIGHT ?? (size >= 16384 ? 1 : 64));
+if (!Number.isInteger(IN_FLIGHT) || IN_FLIGHT < 1) throw new Error('PROBE_IN_FLIGHT must be a whole number from 1');
 const collect = (globalThis as { gc?: () => void }).gc;
 if (collect === undefined) throw new Error('run with --expose-gc');
 
@@ -35,123 +37,132 @@ const name = `/phx_probe_${process.pid}`;
 const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
 // PROBE_WORKERS: echo workers behind the supervisor (1 by default).
 const workers = Number(process.env.PROBE_WORKERS ?? 1);
-const server = await PhoenixServerProcess.start({ name, workers, waitStrategy: strategy, maxClients: 2 });
 // PROBE_DEFAULT_TIMEOUT_MS: the client's default call timeout (0: none), to see what deadlines cost.
 const timeoutEnv = process.env.PROBE_DEFAULT_TIMEOUT_MS;
+// Made (and its options checked) before the server starts: nothing to clean up if they are wrong.
 const client = IpcClient.create(name, {
   waitStrategy: strategy,
   ...(timeoutEnv === undefined ? {} : { defaultTimeoutMs: Number(timeoutEnv) }),
 });
-await client.connect(10_000);
-
-// A live application heap: small objects that survive the whole run.
-const live: { a: number; b: string }[] = [];
-for (let i = 0; liveHeapMb > 0 && i < liveHeapMb * 16_000; i++) live.push({ a: i, b: `x${i}` });
-
-const pool = new PayloadPool(size, IN_FLIGHT);
-const targets = Array.from({ length: IN_FLIGHT }, () => Buffer.allocUnsafeSlow(size));
-
-/** Closed loop: IN_FLIGHT chains, each issues its next call when its reply came. */
-function run(count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const chain = async (slot: number) => {
-      while (issued < count) {
-        issued++;
-        const payload = pool.stamp(slot, issued);
-        const reply =
-          mode === 'into'
-            ? await client.callInto(ECHO_FUNC_ID, payload, targets[slot]!)
-            : await client.callAsync(ECHO_FUNC_ID, payload);
-        if (!pool.verify(slot, reply.payload)) throw new Error('reply differs from its request');
-      }
-      if (++done === IN_FLIGHT) resolve();
-    };
-    for (let slot = 0; slot < IN_FLIGHT; slot++) chain(slot).catch(reject);
-  });
-}
-
-let scavenges = 0;
-let majors = 0;
-const observer = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
-    if (kind === 1) scavenges++;
-    else majors++;
-  }
+const server = await PhoenixServerProcess.start({ name, workers, waitStrategy: strategy, maxClients: 2 });
+// The last resort (an exit that skips the finally below): the segment goes with the process.
+process.on('exit', () => {
+  if (statSegment(name).exists) unlinkSegment(name);
 });
+// Whatever happens below, the server stops and its segment goes.
+try {
+  await client.connect(10_000);
 
-await run(Math.min(200_000, calls));
-collect();
-observer.observe({ entryTypes: ['gc'] });
-// PROBE_HEAP_PROF=1: sample every allocation site of the run (garbage included) and print the top ones.
-const session = process.env.PROBE_HEAP_PROF === '1' ? new Session() : null;
-if (session !== null) {
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 256,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  } as never);
+  // A live application heap: small objects that survive the whole run.
+  const live: { a: number; b: string }[] = [];
+  for (let i = 0; liveHeapMb > 0 && i < liveHeapMb * 16_000; i++) live.push({ a: i, b: `x${i}` });
+
+  const pool = new PayloadPool(size, IN_FLIGHT);
+  const targets = Array.from({ length: IN_FLIGHT }, () => Buffer.allocUnsafeSlow(size));
+
+  /** Closed loop: IN_FLIGHT chains, each issues its next call when its reply came. */
+  function run(count: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let issued = 0;
+      let done = 0;
+      const chain = async (slot: number) => {
+        while (issued < count) {
+          issued++;
+          const payload = pool.stamp(slot, issued);
+          const reply =
+            mode === 'into'
+              ? await client.callInto(ECHO_FUNC_ID, payload, targets[slot]!)
+              : await client.callAsync(ECHO_FUNC_ID, payload);
+          if (!pool.verify(slot, reply.payload)) throw new Error('reply differs from its request');
+        }
+        if (++done === IN_FLIGHT) resolve();
+      };
+      for (let slot = 0; slot < IN_FLIGHT; slot++) chain(slot).catch(reject);
+    });
+  }
+
+  let scavenges = 0;
+  let majors = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === 1) scavenges++;
+      else majors++;
+    }
+  });
+
+  await run(Math.min(200_000, calls));
+  collect();
+  observer.observe({ entryTypes: ['gc'] });
+  // PROBE_HEAP_PROF=1: sample every allocation site of the run (garbage included) and print the top ones.
+  const session = process.env.PROBE_HEAP_PROF === '1' ? new Session() : null;
+  if (session !== null) {
+    session.connect();
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
+  const heap0 = process.memoryUsage().heapUsed;
+  const faults0 = process.resourceUsage().minorPageFault;
+  const peerFaults0 = server.peers.map((peer) => minorFaultsOf(peer.pid));
+  const t0 = performance.now();
+  await run(calls);
+  const seconds = (performance.now() - t0) / 1000;
+  if (session !== null) {
+    type Node = {
+      callFrame: { functionName: string; url: string; lineNumber: number };
+      selfSize: number;
+      children: Node[];
+    };
+    const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
+    const sites: [string, number][] = [];
+    const walk = (node: Node, path: string) => {
+      const frame = node.callFrame;
+      const here = `${frame.functionName || '(anon)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
+      if (node.selfSize > 0) sites.push([`${here}  <- ${path}`, node.selfSize]);
+      for (const child of node.children) walk(child, here);
+    };
+    walk(profile.head, '');
+    sites.sort((a, b) => b[1] - a[1]);
+    for (const [site, bytes] of sites.slice(0, 25))
+      process.stdout.write(`${(bytes / calls).toFixed(1).padStart(8)} B/call  ${site}\n`);
+    session.disconnect();
+  }
+  const faults = process.resourceUsage().minorPageFault - faults0;
+  const peerFaults = server.peers
+    .map((peer, i) => `${peer.role} ${((minorFaultsOf(peer.pid) - peerFaults0[i]!) / calls).toFixed(3)}`)
+    .join(', ');
+  const heap1 = process.memoryUsage().heapUsed;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  const runScavenges = scavenges;
+  const runMajors = majors;
+  // Bytes per call: a short window that fits in the young generation (no GC in it).
+  collect();
+  const gcBefore = scavenges + majors;
+  observer.observe({ entryTypes: ['gc'] });
+  const small = Math.min(20_000, calls);
+  const h0 = process.memoryUsage().heapUsed;
+  await run(small);
+  const h1 = process.memoryUsage().heapUsed;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  const clean = scavenges + majors === gcBefore;
+  pool.assertClean('probe');
+  const per100k = (n: number) => ((n / calls) * 100_000).toFixed(2);
+  process.stdout.write(
+    `${mode} ${size} B x${IN_FLIGHT}${liveHeapMb > 0 ? `, live heap ${liveHeapMb} MB (${live.length} objects)` : ''}: ` +
+      `${calls} calls in ${seconds.toFixed(2)} s (${Math.round(calls / seconds / 1000)} k/s); ` +
+      `scavenges/100k ${per100k(runScavenges)}, major/100k ${per100k(runMajors)}; ` +
+      `heap ${(heap0 / 2 ** 20).toFixed(1)} -> ${(heap1 / 2 ** 20).toFixed(1)} MiB; ` +
+      `minor faults/call ${(faults / calls).toFixed(3)} (${peerFaults}); ` +
+      `allocated ${clean ? `${((h1 - h0) / small).toFixed(0)} B/call` : 'n/a (a GC ran in the window; raise --min-semi-space-size)'}; ` +
+      `${pool.verified} replies verified\n`,
+  );
+} finally {
+  await client.disconnect();
+  await server.stop();
 }
-const heap0 = process.memoryUsage().heapUsed;
-const faults0 = process.resourceUsage().minorPageFault;
-const peerFaults0 = server.peers.map((peer) => minorFaultsOf(peer.pid));
-const t0 = performance.now();
-await run(calls);
-const seconds = (performance.now() - t0) / 1000;
-if (session !== null) {
-  type Node = {
-    callFrame: { functionName: string; url: string; lineNumber: number };
-    selfSize: number;
-    children: Node[];
-  };
-  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
-  const sites: [string, number][] = [];
-  const walk = (node: Node, path: string) => {
-    const frame = node.callFrame;
-    const here = `${frame.functionName || '(anon)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
-    if (node.selfSize > 0) sites.push([`${here}  <- ${path}`, node.selfSize]);
-    for (const child of node.children) walk(child, here);
-  };
-  walk(profile.head, '');
-  sites.sort((a, b) => b[1] - a[1]);
-  for (const [site, bytes] of sites.slice(0, 25))
-    process.stdout.write(`${(bytes / calls).toFixed(1).padStart(8)} B/call  ${site}\n`);
-  session.disconnect();
-}
-const faults = process.resourceUsage().minorPageFault - faults0;
-const peerFaults = server.peers
-  .map((peer, i) => `${peer.role} ${((minorFaultsOf(peer.pid) - peerFaults0[i]!) / calls).toFixed(3)}`)
-  .join(', ');
-const heap1 = process.memoryUsage().heapUsed;
-await new Promise((resolve) => setTimeout(resolve, 50));
-observer.disconnect();
-const runScavenges = scavenges;
-const runMajors = majors;
-// Bytes per call: a short window that fits in the young generation (no GC in it).
-collect();
-const gcBefore = scavenges + majors;
-observer.observe({ entryTypes: ['gc'] });
-const small = Math.min(20_000, calls);
-const h0 = process.memoryUsage().heapUsed;
-await run(small);
-const h1 = process.memoryUsage().heapUsed;
-await new Promise((resolve) => setTimeout(resolve, 50));
-observer.disconnect();
-const clean = scavenges + majors === gcBefore;
-pool.assertClean('probe');
-const per100k = (n: number) => ((n / calls) * 100_000).toFixed(2);
-process.stdout.write(
-  `${mode} ${size} B x${IN_FLIGHT}${liveHeapMb > 0 ? `, live heap ${liveHeapMb} MB (${live.length} objects)` : ''}: ` +
-    `${calls} calls in ${seconds.toFixed(2)} s (${Math.round(calls / seconds / 1000)} k/s); ` +
-    `scavenges/100k ${per100k(runScavenges)}, major/100k ${per100k(runMajors)}; ` +
-    `heap ${(heap0 / 2 ** 20).toFixed(1)} -> ${(heap1 / 2 ** 20).toFixed(1)} MiB; ` +
-    `minor faults/call ${(faults / calls).toFixed(3)} (${peerFaults}); ` +
-    `allocated ${clean ? `${((h1 - h0) / small).toFixed(0)} B/call` : 'n/a (a GC ran in the window; raise --min-semi-space-size)'}; ` +
-    `${pool.verified} replies verified\n`,
-);
-await client.disconnect();
-await server.stop();
 process.exit(0);
