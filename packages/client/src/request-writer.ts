@@ -85,9 +85,11 @@ export class RequestWriter {
     return true;
   }
 
-  /** Stamps and publishes every staged request, rings each worker that sleeps, and publishes the counts. */
+  /** Stamps every staged request, publishes the counts, then the requests, and rings each worker that sleeps. */
   flush(): void {
     if (this.#written.length > 0) this.#stamp();
+    // Counts first: PENDING never shows fewer requests than a worker can see (the doorbell rescue skips a channel at 0).
+    this.#table.publishCounts();
     const list = this.#dirtyList;
     if (list.length > 0) {
       const words = this.#views.words;
@@ -99,7 +101,6 @@ export class RequestWriter {
       }
       list.length = 0;
     }
-    this.#table.publishCounts();
   }
 
   // One clock read for the burst. A call settled since it was written
