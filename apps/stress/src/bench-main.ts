@@ -59,8 +59,9 @@ import {
 } from './bench/report.js';
 import type { ServiceBenchPlan, ServiceBenchResult } from './bench/service-bench.js';
 import { codecTable, judgeServiceTargets, serviceTable } from './bench/service-report.js';
-import { medianRate, type StrategyPairResult } from './bench/strategy-pair.js';
+import type { StrategyPairResult } from './bench/strategy-pair.js';
 import type { RunPlan, TransportResult } from './bench/types.js';
+import { median } from './stress/stats.js';
 
 const SIZES = [16, 1024, 64 * 1024];
 const IN_FLIGHT = 64;
@@ -403,7 +404,7 @@ async function main(): Promise<number> {
       noise['strategy-pair'] = foreignPercent;
       const rows = strategyPair.rows.map(
         (row) =>
-          `${formatBytes(row.payloadBytes)} adaptive ${formatRate(medianRate(row.adaptive))}/s, block ${formatRate(medianRate(row.block))}/s`,
+          `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s`,
       );
       log(
         `ok    ${'strategy-pair'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${strategyPair.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}; other load ${foreignPercent.toFixed(0)}%`,

@@ -41,13 +41,12 @@ export class InFlightTable {
   readonly #words: Int32Array;
   readonly #pendingIndex: Int32Array;
   readonly #outstandingIndex: Int32Array;
-  /** Per worker, the count the shared words last got (publishCounts()). */
-  readonly #published: Int32Array;
-  /** Per worker, the local count minus the published one (dispatch counts it as load: DispatchOptions.unpublished). */
+  /**
+   * Per worker, the local count minus what the shared words last got
+   * (publishCounts() publishes it; dispatch counts it as load meanwhile:
+   * DispatchOptions.unpublished).
+   */
   readonly unpublished: Int32Array;
-  /** Workers whose count moved since the last publishCounts(). */
-  readonly #dirtyWorkers: number[] = [];
-  readonly #dirty: Uint8Array;
 
   /** `pool` takes a call back once it has left the table and nothing else holds it. */
   constructor(layout: PhoenixShmLayout, slot: number, pool: PendingCallPool) {
@@ -55,9 +54,7 @@ export class InFlightTable {
     this.#pool = pool;
     this.#words = layout.views.words;
     this.#perWorker = new Int32Array(layout.channels.length);
-    this.#published = new Int32Array(layout.channels.length);
     this.unpublished = new Int32Array(layout.channels.length);
-    this.#dirty = new Uint8Array(layout.channels.length);
     this.#pendingIndex = Int32Array.from(layout.channels, (channel) => channel.pendingIndex);
     this.#outstandingIndex = Int32Array.from(layout.channels, (channel) =>
       ownSlot.outstandingIndex(channel.globalIndex),
@@ -115,21 +112,16 @@ export class InFlightTable {
 
   /** Brings each touched worker's shared PENDING word and this slot's OUTSTANDING mirror up to the local count. */
   publishCounts(): void {
-    const dirty = this.#dirtyWorkers;
-    if (dirty.length === 0) return;
+    const unpublished = this.unpublished;
     const words = this.#words;
-    for (let i = 0; i < dirty.length; i++) {
-      const worker = dirty[i]!;
-      this.#dirty[worker] = 0;
-      const count = this.#perWorker[worker]!;
-      const delta = count - this.#published[worker]!;
+    // One pass over a handful of workers: cheaper than keeping a list of the ones touched.
+    for (let worker = 0; worker < unpublished.length; worker++) {
+      const delta = unpublished[worker]!;
       if (delta === 0) continue;
-      this.#published[worker] = count;
-      this.unpublished[worker] = 0;
+      unpublished[worker] = 0;
       Atomics.add(words, this.#pendingIndex[worker]!, delta);
-      words[this.#outstandingIndex[worker]!] = count;
+      words[this.#outstandingIndex[worker]!] = this.#perWorker[worker]!;
     }
-    dirty.length = 0;
   }
 
   callsTo(worker: number): PendingCall[] {
@@ -150,8 +142,6 @@ export class InFlightTable {
     this.#slots.fill(undefined);
     this.#size = 0;
     this.#displaced = 0;
-    this.#dirtyWorkers.length = 0;
-    this.#dirty.fill(0);
     this.unpublished.fill(0);
   }
 
@@ -212,9 +202,5 @@ export class InFlightTable {
   #count(worker: number, delta: number): void {
     this.#perWorker[worker]! += delta;
     this.unpublished[worker]! += delta;
-    if (this.#dirty[worker] === 0) {
-      this.#dirty[worker] = 1;
-      this.#dirtyWorkers.push(worker);
-    }
   }
 }

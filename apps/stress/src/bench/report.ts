@@ -3,10 +3,11 @@
 // so that a reader of the output finds the code that wrote each line here.
 /** Tables and target verdicts, from results measured in one run. */
 
+import { median } from '../stress/stats.js';
 import { C_LIMIT, NATS_REFERENCE, PHOENIX_REFERENCE } from './catalogue.js';
 import type { LiveHeapResult, MillionResult, ScalingResult } from './jobs.js';
 import type { NatsPairResult } from './nats-pair.js';
-import { medianRate, type StrategyPairResult } from './strategy-pair.js';
+import type { StrategyPairResult } from './strategy-pair.js';
 import type { RssSample, SizeResult, TransportResult } from './types.js';
 
 export function formatUs(us: number): string {
@@ -455,7 +456,7 @@ export function judgeRoundTwoTargets(
     add(
       `[#16] pipelined ${formatSize(bytes)} x64: adaptive never below block`,
       pair !== undefined
-        ? [medianRate(pair.adaptive), medianRate(pair.block)]
+        ? [median(pair.adaptive), median(pair.block)]
         : [rate(px, bytes), rate('phoenix-client-block', bytes)],
       (adaptive, block) => [
         adaptive >= block,

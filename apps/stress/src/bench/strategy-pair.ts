@@ -35,13 +35,6 @@ export interface StrategyPairResult {
   verified: number;
 }
 
-/** The median of a list of rates (what the target compares: one disturbed round does not decide). */
-export function medianRate(rates: readonly number[]): number {
-  const sorted = [...rates].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 export async function measureStrategyPair(segment: string, plan: StrategyPairPlan): Promise<StrategyPairResult> {
   const opened: EchoTransport<Reply>[] = [];
   try {
