@@ -1,20 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
-
-/**
- * Threads runnable on the machine right now (the 4th field of /proc/loadavg,
- * "running/total"), or null where that file does not exist.
- */
-export function runnableThreads(): number | null {
-  try {
-    const field = readFileSync('/proc/loadavg', 'latin1').split(' ')[3];
-    const running = Number.parseInt(field ?? '', 10);
-    return Number.isFinite(running) ? running : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * How long a consumer that found nothing spins before it parks on its
@@ -31,13 +15,9 @@ export function runnableThreads(): number | null {
  * Both sides of a ping-pong therefore settle on spinning: if one parks, the
  * other's next wait includes that wake-up and its budget grows to cover it.
  *
- * On an oversubscribed machine (two or more threads runnable beyond the
- * CPUs in two checks in a row, LOAD_CHECK_MS apart) a spinner holds a CPU its
- * peer may be queued for, so the budget drops to the floor until the machine
- * has room again: adaptive then behaves like 'block' instead of paying a spin
- * and a wake-up. /proc/loadavg counts the whole machine, so in a container
- * limited to fewer CPUs than a busy host has, adaptive steps back early.
- * Where the count is unknown (no /proc), nothing changes.
+ * A spinner may hold a CPU its peer is queued for (more busy processes than
+ * CPUs): the Waiter gives its CPU away while it spins past a few µs (see
+ * SpinThenPark), so the budget does not shrink for that.
  *
  * Strategies: 'adaptive' (this), 'spin' (never park while waiting: lowest
  * latency, a whole core per waiting process), 'block' (park at once: every
@@ -47,52 +27,18 @@ export class AdaptiveSpin {
   static readonly FLOOR_US = 4;
   static readonly CEILING_US = 120;
   static readonly INITIAL_US = 50;
-  static readonly LOAD_CHECK_MS = 50;
   readonly strategy: WaitStrategy;
   #budgetUs: number;
   #parkedAt = -1;
-  readonly #runnable: () => number | null;
-  readonly #cpus: number;
-  #loadCheckAt = 0;
-  #contended = false;
-  #crowdedBefore = false;
 
-  /** `runnable` and `cpus` describe the machine (replaceable for tests). */
-  constructor(
-    strategy: WaitStrategy,
-    initialUs = AdaptiveSpin.INITIAL_US,
-    runnable: () => number | null = runnableThreads,
-    cpus: number = availableParallelism(),
-  ) {
+  constructor(strategy: WaitStrategy, initialUs = AdaptiveSpin.INITIAL_US) {
     this.strategy = strategy;
     this.#budgetUs = strategy === 'block' ? 0 : initialUs;
-    this.#runnable = runnable;
-    this.#cpus = cpus;
   }
 
   /** Microseconds to spin now; Infinity for 'spin', 0 for 'block'. */
   get budgetUs(): number {
-    if (this.strategy === 'spin') return Number.POSITIVE_INFINITY;
-    return this.#contended ? AdaptiveSpin.FLOOR_US : this.#budgetUs;
-  }
-
-  /** budgetUs, after refreshing the oversubscription check if it is due at `nowMs`. */
-  budgetAt(nowMs: number): number {
-    if (this.strategy === 'adaptive' && nowMs >= this.#loadCheckAt) {
-      this.#loadCheckAt = nowMs + AdaptiveSpin.LOAD_CHECK_MS;
-      // Two runnable threads beyond the CPUs, twice in a row: one extra is
-      // routine (a timer firing, a GC helper, the kernel's own threads).
-      const runnable = this.#runnable();
-      const crowded = runnable !== null && runnable > this.#cpus + 1;
-      this.#contended = crowded && this.#crowdedBefore;
-      this.#crowdedBefore = crowded;
-    }
-    return this.budgetUs;
-  }
-
-  /** Whether the machine counts as oversubscribed (see the class comment). */
-  get contended(): boolean {
-    return this.#contended;
+    return this.strategy === 'spin' ? Number.POSITIVE_INFINITY : this.#budgetUs;
   }
 
   /** A spin found work after `waitedUs`: keep the budget at least twice that. */

@@ -4,7 +4,7 @@
  * loop, the NATS caller's option checks). Not for applications: nothing here
  * is covered by semver, and it changes with the packages that use it.
  */
-export { AdaptiveSpin, runnableThreads } from './adaptive-spin.js';
+export { AdaptiveSpin } from './adaptive-spin.js';
 export {
   checkFuncId,
   checkQueueFullPolicy,

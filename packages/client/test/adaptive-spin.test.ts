@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveSpin, runnableThreads } from '../src/internal.js';
+import { AdaptiveSpin } from '../src/internal.js';
 
 describe('AdaptiveSpin', () => {
   it("'spin' never parks and 'block' parks at once", () => {
@@ -47,36 +47,5 @@ describe('AdaptiveSpin', () => {
     block.parked(0);
     block.woke(0.01);
     expect(block.budgetUs).toBe(0);
-  });
-
-  it('drops to the floor budget while two or more threads beyond the CPUs stay runnable', () => {
-    let runnable = 2;
-    const spin = new AdaptiveSpin('adaptive', 80, () => runnable, 2);
-    const step = AdaptiveSpin.LOAD_CHECK_MS;
-    expect(spin.budgetAt(0)).toBe(80);
-    runnable = 6;
-    expect(spin.budgetAt(1)).toBe(80); // not re-checked before LOAD_CHECK_MS
-    expect(spin.budgetAt(step)).toBe(80); // one crowded check is not enough
-    expect(spin.budgetAt(2 * step)).toBe(AdaptiveSpin.FLOOR_US);
-    expect(spin.contended).toBe(true);
-    runnable = 3; // one beyond the CPUs: routine
-    expect(spin.budgetAt(3 * step)).toBe(80); // the learnt budget is kept
-    expect(spin.contended).toBe(false);
-  });
-
-  it('does not guess contention where the machine cannot tell', () => {
-    const spin = new AdaptiveSpin('adaptive', 80, () => null, 1);
-    expect(spin.budgetAt(0)).toBe(80);
-  });
-
-  it("'spin' and 'block' ignore the machine's load", () => {
-    expect(new AdaptiveSpin('spin', 50, () => 99, 1).budgetAt(0)).toBe(Number.POSITIVE_INFINITY);
-    expect(new AdaptiveSpin('block', 50, () => 99, 1).budgetAt(0)).toBe(0);
-  });
-
-  it('reads the runnable thread count of this machine', () => {
-    const runnable = runnableThreads();
-    if (process.platform === 'linux') expect(runnable).toBeGreaterThanOrEqual(1);
-    else expect(runnable).toBeNull();
   });
 });

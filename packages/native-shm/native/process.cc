@@ -1,4 +1,5 @@
 // Process-lifetime helpers the supervisor needs and Node does not offer.
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,6 +91,16 @@ Napi::Value MallocStats(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Gives this thread's CPU to another runnable thread on the same CPU, if
+// there is one (sched_yield). A spinning waiter calls it so that on a machine
+// with more busy processes than CPUs it does not hold a CPU its peer is
+// queued for; with nothing else runnable it returns at once.
+Napi::Value YieldProcessor(const Napi::CallbackInfo& info) {
+  if (info.Length() != 0) ThrowInvalidArgument(info.Env(), "yieldProcessor takes no arguments");
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
@@ -97,6 +108,7 @@ void InitProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("openPidFd", Napi::Function::New(env, OpenPidFd, "openPidFd"));
   exports.Set("retainFreedHeap", Napi::Function::New(env, RetainFreedHeap, "retainFreedHeap"));
   exports.Set("mallocStats", Napi::Function::New(env, MallocStats, "mallocStats"));
+  exports.Set("yieldProcessor", Napi::Function::New(env, YieldProcessor, "yieldProcessor"));
 }
 
 }  // namespace phoenix

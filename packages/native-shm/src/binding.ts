@@ -43,6 +43,7 @@ export interface NativeBinding {
   openPidFd(pid: number): number;
   retainFreedHeap(keep: number, heapUpTo: number): boolean;
   mallocStats(): MallocStats | null;
+  yieldProcessor(): void;
   spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
   reapChild(pid: number): { code?: number; signal?: number } | null;
   createChannelPair(): number[];

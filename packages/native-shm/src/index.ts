@@ -33,6 +33,7 @@ export {
   processStartTime,
   retainFreedHeap,
   setParentDeathSignal,
+  yieldProcessor,
 } from './process.js';
 export {
   type FileSystemSpace,

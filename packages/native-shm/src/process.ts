@@ -74,6 +74,15 @@ export function mallocStats(): MallocStats | null {
   return loadBinding().mallocStats();
 }
 
+/**
+ * Lets another thread runnable on this CPU run (sched_yield); returns at once
+ * when there is none. For spin loops on machines with more busy processes
+ * than CPUs.
+ */
+export function yieldProcessor(): void {
+  loadBinding().yieldProcessor();
+}
+
 /** Whether a process with this pid exists (it may belong to another user). */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

@@ -9,6 +9,7 @@ import {
   processStartTime,
   retainFreedHeap,
   setParentDeathSignal,
+  yieldProcessor,
 } from '../src/index.js';
 import { spawnFixture, trackFd, trackPid, useCleanup, WAIT_MS } from './helpers.js';
 
@@ -172,5 +173,11 @@ describe('mallocStats', () => {
     expect(stats).not.toBeNull();
     for (const value of Object.values(stats!)) expect(Number.isInteger(value) && value >= 0).toBe(true);
     expect(stats!.arenaBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('yieldProcessor', () => {
+  it('returns, whether or not another thread was waiting for this CPU', () => {
+    for (let i = 0; i < 100; i++) expect(yieldProcessor()).toBeUndefined();
   });
 });

@@ -1,0 +1,67 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { AdaptiveSpin, SpinThenPark } from '../src/internal.js';
+
+const PARKED = 0;
+
+/** A waiter over a private PARKED word, counting the times it gave its CPU away. */
+function waiterFor(strategy: 'adaptive' | 'spin' | 'block', budgetUs = 100) {
+  const counts = { yields: 0 };
+  const words = new Int32Array(new SharedArrayBuffer(4));
+  const waiter = new SpinThenPark(strategy, words, PARKED, new AdaptiveSpin(strategy, budgetUs), () => counts.yields++);
+  return { waiter, counts, words };
+}
+
+/** A poll that finds work once `afterUs` have passed. */
+function workAfter(afterUs: number): () => boolean {
+  const due = performance.now() + afterUs / 1000;
+  return () => performance.now() >= due;
+}
+
+describe('SpinThenPark', () => {
+  it("an 'adaptive' spin that waits past YIELD_AFTER_US offers its CPU while it goes on polling", () => {
+    const { waiter, counts } = waiterFor('adaptive', 1000);
+    expect(waiter.spin(workAfter(40 * SpinThenPark.YIELD_AFTER_US), 1000)).toBe(true);
+    expect(counts.yields).toBeGreaterThan(0);
+  });
+
+  it("an 'adaptive' spin that finds work at once never yields", () => {
+    const { waiter, counts } = waiterFor('adaptive', 100);
+    expect(waiter.spin(() => true, 1000)).toBe(true);
+    expect(counts.yields).toBe(0);
+  });
+
+  it("an 'adaptive' spin that finds nothing gives up after its budget, yielding on the way", () => {
+    const { waiter, counts } = waiterFor('adaptive', 40);
+    const start = performance.now();
+    expect(waiter.spin(() => false, 1000)).toBe(false);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(0.04);
+    expect(counts.yields).toBeGreaterThan(0);
+  });
+
+  it("'spin' never yields: it is for spare cores, where a yield is only a syscall", () => {
+    const { waiter, counts } = waiterFor('spin');
+    expect(waiter.spin(workAfter(40 * SpinThenPark.YIELD_AFTER_US), 1000)).toBe(true);
+    expect(counts.yields).toBe(0);
+  });
+
+  it("'block' does not spin at all", () => {
+    const { waiter, counts } = waiterFor('block');
+    let polls = 0;
+    expect(waiter.spin(() => ++polls > 0, 1000)).toBe(false);
+    expect(polls).toBe(0);
+    expect(counts.yields).toBe(0);
+  });
+
+  it('park publishes PARKED and takes it back if work arrived meanwhile', () => {
+    const { waiter, words } = waiterFor('adaptive');
+    expect(waiter.park(() => true)).toBe(false);
+    expect(words[PARKED]).toBe(0);
+    expect(waiter.park(() => false)).toBe(true);
+    expect(words[PARKED]).toBe(1);
+    expect(waiter.parked).toBe(true);
+    waiter.wake();
+    expect(words[PARKED]).toBe(0);
+    expect(waiter.parked).toBe(false);
+  });
+});
