@@ -60,8 +60,8 @@ export class SpinThenPark implements Waiter {
    * How long an 'adaptive' spin polls before it also yields. A spinning peer
    * answers a 16 B call within ~3 µs; a longer wait suggests the peer is not
    * running. Measured on 2 CPUs, 4 clients x 2 workers: yielding after 5 µs
-   * doubled throughput over parking at once (the earlier rule when the
-   * machine was crowded) and beat 20 µs (docs/tuning.md).
+   * gave ~1.7x the throughput of parking at once (the earlier rule when the
+   * machine was crowded) and beat 20 µs (docs/benchmarks.md).
    */
   static readonly YIELD_AFTER_US = 5;
   readonly neverParks: boolean;
