@@ -22,8 +22,9 @@ export interface FailoverHost {
  * Worker `dead` died: its unstarted requests from this caller move to a
  * running sibling of its group, each by one PENDING -> MOVED swap, so a
  * request either moves or is run by the replacement, never both. With no
- * running sibling they stay and wait for the replacement. Calls that already
- * timed out are cancelled instead. Returns how many moved.
+ * running sibling they stay and wait for the replacement; one that finds the
+ * sibling full, or dead by now, joins the calls waiting for space. Calls that
+ * already timed out are cancelled instead. Returns how many moved.
  */
 export function moveOffDeadWorker(host: FailoverHost, dead: number): number {
   const calls = host.table.callsTo(dead);
@@ -41,13 +42,18 @@ export function moveOffDeadWorker(host: FailoverHost, dead: number): number {
     const payload = host.writer.payloadOf(call);
     if (!host.writer.cancel(call, RequestState.Moved)) continue;
     call.worker = -1;
+    let written = false;
     try {
-      if (!host.rewrite(call, payload, dead)) host.waiting.unshift(call, payload);
-      else if (attempt > 1) Frames.setRequestAttempt(words, call.frame, attempt);
-      moved++;
-    } catch (error) {
-      host.settle(call, PhoenixError.from(error, 'ERR_PHOENIX_UNAVAILABLE'));
+      written = host.rewrite(call, payload, dead);
+    } catch {
+      // The sibling seen running above died meanwhile (a restart is not the
+      // end of the group): the call waits like one that found no room, and
+      // the waiting calls' dispatch fails it only if no worker of the group
+      // can ever answer (its request here is MOVED: nobody else runs it).
     }
+    if (!written) host.waiting.unshift(call, payload);
+    else if (attempt > 1) Frames.setRequestAttempt(words, call.frame, attempt);
+    moved++;
   }
   return moved;
 }
