@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { yieldProcessor } from '@phoenix-ipc/native-shm';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
+import { CpuYield } from './cpu-yield.js';
 
 /**
  * What a side with nothing to do does next: the one wait loop of PhoenixIPC,
@@ -27,9 +27,10 @@ import { AdaptiveSpin } from './adaptive-spin.js';
  *               (AdaptiveSpin: 4-120 µs), then park: CPU grows with the
  *               message rate and is ~0 when idle. Past YIELD_AFTER_US the
  *               spin offers its CPU to any thread queued for it at each look
- *               at the clock (sched_yield), the middle step of Agrona's
- *               BackoffIdleStrategy (spin, yield, park): with more busy
- *               processes than CPUs the peer it waits for may be that thread.
+ *               at the clock (sched_yield, while that pays: CpuYield), the
+ *               middle step of Agrona's BackoffIdleStrategy (spin, yield,
+ *               park): with more busy processes than CPUs the peer it waits
+ *               for may be that thread.
  *   'block'     no spin: ~0 CPU while waiting, but a message that finds the
  *               side parked pays a wake-up, and its producer one eventfd
  *               write (one per park, thanks to the flag's compareExchange).
@@ -69,16 +70,15 @@ export class SpinThenPark implements Waiter {
   readonly #words: Int32Array;
   readonly #parkedIndex: number;
   readonly #yieldAfterMs: number;
-  readonly #yield: () => void;
+  readonly #cpu: CpuYield;
   #parked = false;
 
-  /** `yieldCpu` gives the CPU away (sched_yield; replaceable for tests). */
   constructor(
     strategy: WaitStrategy,
     words: Int32Array,
     parkedIndex: number,
     learner = new AdaptiveSpin(strategy),
-    yieldCpu: () => void = yieldProcessor,
+    cpu = new CpuYield(),
   ) {
     this.neverParks = strategy === 'spin';
     this.#learner = learner;
@@ -87,7 +87,7 @@ export class SpinThenPark implements Waiter {
     // 'spin' promises the lowest latency on spare cores: a yield costs a
     // syscall (~2 µs on a small VM) even when nobody else wants the CPU.
     this.#yieldAfterMs = strategy === 'adaptive' ? SpinThenPark.YIELD_AFTER_US / 1000 : Number.POSITIVE_INFINITY;
-    this.#yield = yieldCpu;
+    this.#cpu = cpu;
   }
 
   get parked(): boolean {
@@ -108,7 +108,7 @@ export class SpinThenPark implements Waiter {
       if ((polls & 15) === 0) {
         const spentMs = performance.now() - start;
         if (spentMs >= limitMs) return false;
-        if (spentMs >= this.#yieldAfterMs) this.#yield();
+        if (spentMs >= this.#yieldAfterMs) this.#cpu.offer();
       }
     }
   }

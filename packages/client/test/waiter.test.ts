@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveSpin, SpinThenPark } from '../src/internal.js';
+import { AdaptiveSpin, CpuYield, SpinThenPark } from '../src/internal.js';
 
 const PARKED = 0;
 
@@ -8,7 +8,8 @@ const PARKED = 0;
 function waiterFor(strategy: 'adaptive' | 'spin' | 'block', budgetUs = 100) {
   const counts = { yields: 0 };
   const words = new Int32Array(new SharedArrayBuffer(4));
-  const waiter = new SpinThenPark(strategy, words, PARKED, new AdaptiveSpin(strategy, budgetUs), () => counts.yields++);
+  const cpu = new CpuYield(() => counts.yields++);
+  const waiter = new SpinThenPark(strategy, words, PARKED, new AdaptiveSpin(strategy, budgetUs), cpu);
   return { waiter, counts, words };
 }
 
