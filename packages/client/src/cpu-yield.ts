@@ -21,12 +21,14 @@ export class CpuYield {
   static readonly QUICK_IN_A_ROW = 4;
   static readonly PROBE_EVERY = 64;
   readonly #yield: () => void;
+  readonly #nowMs: () => number;
   #quickInARow = 0;
   #skipped = 0;
 
-  /** `yieldCpu` gives the CPU away (sched_yield; replaceable for tests). */
-  constructor(yieldCpu: () => void = yieldProcessor) {
+  /** `yieldCpu` gives the CPU away (sched_yield) and `nowMs` reads the clock; both replaceable for tests. */
+  constructor(yieldCpu: () => void = yieldProcessor, nowMs: () => number = () => performance.now()) {
     this.#yield = yieldCpu;
+    this.#nowMs = nowMs;
   }
 
   /** Whether the last yields found someone to give the CPU to (or too few were quick to tell). */
@@ -38,9 +40,9 @@ export class CpuYield {
   offer(): void {
     if (!this.paying && ++this.#skipped < CpuYield.PROBE_EVERY) return;
     this.#skipped = 0;
-    const before = performance.now();
+    const before = this.#nowMs();
     this.#yield();
-    if ((performance.now() - before) * 1000 >= CpuYield.SWITCHED_US) this.#quickInARow = 0;
+    if ((this.#nowMs() - before) * 1000 >= CpuYield.SWITCHED_US) this.#quickInARow = 0;
     else this.#quickInARow++;
   }
 }

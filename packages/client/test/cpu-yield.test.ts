@@ -1,59 +1,62 @@
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { CpuYield } from '../src/internal.js';
 
-/** A yield that comes back at once: nobody else wanted the CPU. */
-const quick = () => {};
-
-/** A yield that comes back after another thread ran for `us`. */
-function switchedFor(us: number): () => void {
-  return () => {
-    const until = performance.now() + us / 1000;
-    while (performance.now() < until);
-  };
+/**
+ * A CpuYield on a clock of its own: a quick yield leaves the clock alone
+ * (nobody else wanted the CPU), a switched one moves it past SWITCHED_US
+ * (another thread ran meanwhile). No real time is measured.
+ */
+function cpuWithFakeClock() {
+  const state = { nowMs: 0, switches: false, yields: 0 };
+  const cpu = new CpuYield(
+    () => {
+      state.yields++;
+      if (state.switches) state.nowMs += (2 * CpuYield.SWITCHED_US) / 1000;
+    },
+    () => state.nowMs,
+  );
+  return { cpu, state };
 }
 
 describe('CpuYield', () => {
   it('yields at every offer while yields give the CPU away', () => {
-    let yields = 0;
-    const switched = switchedFor(2 * CpuYield.SWITCHED_US);
-    const cpu = new CpuYield(() => {
-      yields++;
-      switched();
-    });
+    const { cpu, state } = cpuWithFakeClock();
+    state.switches = true;
     for (let i = 0; i < 50; i++) cpu.offer();
-    expect(yields).toBe(50);
+    expect(state.yields).toBe(50);
     expect(cpu.paying).toBe(true);
   });
 
   it('stops yielding after QUICK_IN_A_ROW quick yields, and then only probes once in PROBE_EVERY offers', () => {
-    let yields = 0;
-    const cpu = new CpuYield(() => yields++);
-    stopPaying(cpu);
-    yields = 0;
+    const { cpu, state } = cpuWithFakeClock();
+    for (let i = 0; i < CpuYield.QUICK_IN_A_ROW - 1; i++) cpu.offer();
+    expect(cpu.paying).toBe(true);
+    cpu.offer();
+    expect(cpu.paying).toBe(false);
+    state.yields = 0;
     for (let i = 0; i < 10 * CpuYield.PROBE_EVERY; i++) cpu.offer();
-    expect(yields).toBe(10);
+    expect(state.yields).toBe(10);
     expect(cpu.paying).toBe(false);
   });
 
   it('a probe that gives the CPU away turns yielding back on, and the quick ones are counted afresh', () => {
-    let slow = false;
-    const switched = switchedFor(2 * CpuYield.SWITCHED_US);
-    const cpu = new CpuYield(() => (slow ? switched() : quick()));
-    stopPaying(cpu);
-    slow = true;
+    const { cpu, state } = cpuWithFakeClock();
+    for (let i = 0; i < CpuYield.QUICK_IN_A_ROW; i++) cpu.offer();
+    expect(cpu.paying).toBe(false);
+    state.switches = true;
     for (let i = 0; i < CpuYield.PROBE_EVERY; i++) cpu.offer();
     expect(cpu.paying).toBe(true);
-    slow = false;
+    state.switches = false;
     for (let i = 0; i < CpuYield.QUICK_IN_A_ROW - 1; i++) cpu.offer();
     expect(cpu.paying).toBe(true);
     cpu.offer();
     expect(cpu.paying).toBe(false);
   });
-});
 
-/** Offers quick yields until yielding stops paying (the first ones may look slow while the code is cold). */
-function stopPaying(cpu: CpuYield): void {
-  for (let i = 0; cpu.paying && i < 100; i++) cpu.offer();
-  expect(cpu.paying).toBe(false);
-}
+  it('measures its yields with the real clock by default', () => {
+    let yields = 0;
+    const cpu = new CpuYield(() => yields++);
+    cpu.offer();
+    expect(yields).toBe(1);
+  });
+});
