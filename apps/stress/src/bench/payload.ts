@@ -2,8 +2,16 @@
  * Request payloads that prove their reply: every request carries the call's
  * number in its first and last 4 bytes over a fixed byte pattern, so a reply
  * that is stale, truncated, reordered or somebody else's does not compare
- * equal. Replies are checked byte for byte (Buffer.equals is memcmp).
+ * equal. Replies are checked byte for byte: up to SMALL_BYTES in a JS loop,
+ * above that with Buffer.equals (memcmp).
  */
+/**
+ * Up to this size a JS loop compares faster than Buffer.equals, whose call
+ * into C++ costs ~80 ns: 13% of the caller's CPU in a pipelined 16 B run,
+ * charged to every transport alike (perf, docs/benchmarks.md).
+ */
+const SMALL_BYTES = 64;
+
 export class PayloadPool {
   readonly size: number;
   readonly #buffers: Buffer[];
@@ -26,8 +34,9 @@ export class PayloadPool {
   stamp(index: number, call: number): Buffer {
     const buffer = this.#buffers[index]!;
     const size = this.size;
-    if (size >= 4) buffer.writeUInt32LE(call >>> 0, 0);
-    if (size >= 8) buffer.writeUInt32LE(call >>> 0, size - 4);
+    // Byte stores: writeUInt32LE validates its arguments on every call.
+    if (size >= 4) putUint32(buffer, 0, call);
+    if (size >= 8) putUint32(buffer, size - 4, call);
     return buffer;
   }
 
@@ -35,8 +44,11 @@ export class PayloadPool {
   verify(index: number, reply: Uint8Array): boolean {
     this.#verified++;
     const expected = this.#buffers[index]!;
-    // Buffer#equals takes any Uint8Array: no wrapper allocated per check.
-    if (reply.length === expected.length && expected.equals(reply)) return true;
+    if (
+      reply.length === expected.length &&
+      (expected.length <= SMALL_BYTES ? sameBytes(expected, reply) : expected.equals(reply))
+    )
+      return true;
     const actual = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
     if (this.#mismatches++ === 0) {
       this.#firstMismatch = `a ${this.size}-byte request got a ${actual.length}-byte reply starting ${actual.subarray(0, 8).toString('hex')} (expected ${expected.subarray(0, 8).toString('hex')})`;
@@ -60,4 +72,16 @@ export class PayloadPool {
       );
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function putUint32(buffer: Uint8Array, at: number, value: number): void {
+  buffer[at] = value & 0xff;
+  buffer[at + 1] = (value >>> 8) & 0xff;
+  buffer[at + 2] = (value >>> 16) & 0xff;
+  buffer[at + 3] = (value >>> 24) & 0xff;
 }
