@@ -40,6 +40,28 @@ describe('SpinThenPark', () => {
     expect(counts.yields).toBeGreaterThan(0);
   });
 
+  it('a spin that found work teaches the budget the time it had seen at its last look at the clock', () => {
+    const waits: number[] = [];
+    class Spy extends AdaptiveSpin {
+      override succeeded(waitedUs: number): void {
+        waits.push(waitedUs);
+      }
+    }
+    const words = new Int32Array(new SharedArrayBuffer(4));
+    const waiter = new SpinThenPark('adaptive', words, PARKED, new Spy('adaptive', 1000), new CpuYield(() => {}));
+    // Found within the first polls: no clock was read, so nothing is learned.
+    expect(waiter.spin(() => true, 1000)).toBe(true);
+    expect(waits).toEqual([]);
+    // Found after 200 polls: credited with the time seen at a look no more than 16 polls before.
+    let polls = 0;
+    const start = performance.now();
+    expect(waiter.spin(() => ++polls > 200, 1000)).toBe(true);
+    const elapsedUs = (performance.now() - start) * 1000;
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[0]).toBeLessThanOrEqual(elapsedUs);
+  });
+
   it("'spin' never yields: it is for spare cores, where a yield is only a syscall", () => {
     const { waiter, counts } = waiterFor('spin');
     // A generous slice: the work is due after 200 µs, and a spin preempted past its slice would return early.
