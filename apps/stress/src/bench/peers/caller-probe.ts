@@ -18,6 +18,7 @@ import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { IpcClient, type WaitStrategy } from '@phoenix-ipc/client';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
+import { SEGMENT_PREFIX } from '../cleanup.js';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
 import { PayloadPool } from '../payload.js';
 import { minorFaultsOf } from '../proc.js';
@@ -33,7 +34,8 @@ if (!Number.isInteger(IN_FLIGHT) || IN_FLIGHT < 1) throw new Error('PROBE_IN_FLI
 const collect = (globalThis as { gc?: () => void }).gc;
 if (collect === undefined) throw new Error('run with --expose-gc');
 
-const name = `/phx_probe_${process.pid}`;
+// Named like the bench's own segments: a later bench run unlinks it if this process died without doing so.
+const name = `/${SEGMENT_PREFIX}probe`;
 const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
 // PROBE_WORKERS: echo workers behind the supervisor (1 by default).
 const workers = Number(process.env.PROBE_WORKERS ?? 1);
@@ -49,6 +51,8 @@ const server = await PhoenixServerProcess.start({ name, workers, waitStrategy: s
 process.on('exit', () => {
   if (statSegment(name).exists) unlinkSegment(name);
 });
+// Ctrl-C or kill: exit through the handler above (the server child gets SIGKILL as its parent dies).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
 // Whatever happens below, the server stops and its segment goes.
 try {
   await client.connect(10_000);
