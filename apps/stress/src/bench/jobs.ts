@@ -88,7 +88,10 @@ export interface MillionResult {
   seconds: number;
   msgsPerSec: number;
   verified: number;
+  /** The caller's GCs during the run. */
   gc: GcSummary;
+  /** The worker's GCs during the run (it counts them itself: gc-counter.ts). */
+  workerGc: GcSummary;
   caller: {
     heapUsedBefore: number;
     heapUsedAfter: number;

@@ -5,11 +5,11 @@
  */
 
 import { fork } from 'node:child_process';
-import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WaitStrategy } from '@phoenix-ipc/client';
 import { IpcClient, type Reply } from '@phoenix-ipc/client';
 import { ECHO_FUNC_ID } from './echo-handler.js';
+import { GC_STATS_FUNC_ID, gcBetween, observeGc } from './gc-counter.js';
 import type {
   GcSummary,
   Job,
@@ -108,31 +108,6 @@ function clientTransport(client: IpcClient, server: PhoenixServerProcess | null 
   };
 }
 
-/** Counts GCs by kind while observing (perf_hooks 'gc' entries). */
-function observeGc(): { stop: () => Promise<GcSummary> } {
-  const summary: GcSummary = { count: 0, minor: 0, major: 0, incremental: 0, other: 0, pauseMs: 0 };
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      summary.count++;
-      summary.pauseMs += entry.duration;
-      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      // NODE_PERFORMANCE_GC_MINOR 1, _MAJOR 4, _INCREMENTAL 8, _WEAKCB 16
-      if (kind === 1) summary.minor++;
-      else if (kind === 4) summary.major++;
-      else if (kind === 8) summary.incremental++;
-      else summary.other++;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return {
-    async stop() {
-      await sleep(50); // entries are delivered asynchronously
-      observer.disconnect();
-      return summary;
-    },
-  };
-}
-
 /**
  * pipelined 1:1 x64, one million calls, client→worker, adaptive: the caller's
  * GCs and heap, and the RSS of every process at rest and afterwards.
@@ -152,6 +127,7 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
     await sleep(300);
     const rest = await server.stats();
     const atRest = { client: rssOf(process.pid), supervisor: rest.supervisor, workers: rest.workers };
+    const workerGcBefore = await workerGc(client);
     collect();
     const before = process.memoryUsage();
     const gc = observeGc();
@@ -167,6 +143,7 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
     const afterGc = process.memoryUsage();
     await sleep(300);
     const stats = await server.stats();
+    const workerGcDuring = gcBetween(workerGcBefore, await workerGc(client));
     return {
       calls: run.calls,
       payloadBytes: job.payloadBytes,
@@ -175,6 +152,7 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
       msgsPerSec: run.msgsPerSec,
       verified: run.verified,
       gc: gcSummary,
+      workerGc: workerGcDuring,
       caller: {
         heapUsedBefore: before.heapUsed,
         heapUsedAfter: after.heapUsed,
@@ -189,6 +167,12 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
     await client.disconnect();
     await server.stop();
   }
+}
+
+/** The echo worker's GCs since it started (it answers GC_STATS_FUNC_ID). */
+async function workerGc(client: IpcClient): Promise<GcSummary> {
+  const reply = await client.callAsync(GC_STATS_FUNC_ID, new Uint8Array(0));
+  return JSON.parse(reply.payload.toString()) as GcSummary;
 }
 
 /** A small object of an application's live heap (two numbers and a link: ~48 B on 64-bit V8). */
