@@ -11,6 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { monotonicNowMs } from '../src/index.js';
 
 const CHILD = new URL('./fixtures/print-monotonic.mjs', import.meta.url).pathname;
+const OFFSET_CHILD = new URL('./fixtures/clock-offset.mjs', import.meta.url).pathname;
+/** How far a fresh process's monotonicNowMs() may be from CLOCK_MONOTONIC (a single reading at load was ~65 µs off). */
+const FRESH_PROCESS_OFFSET_US = 10;
 const DIST = new URL('../dist/index.js', import.meta.url).pathname;
 
 /** Allowed gap between two reads of the same clock taken back to back (a preempted thread). */
@@ -20,9 +23,9 @@ function hrtimeMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-function runChild(): Promise<{ monotonic: number; performanceNow: number }> {
+function runChild<T = { monotonic: number; performanceNow: number }>(script = CHILD): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
@@ -51,6 +54,15 @@ describe('monotonicNowMs', () => {
     // at least the time between boot and this process's start.
     expect(monotonicNowMs() - performance.now()).toBeGreaterThan(0);
     expect(Math.abs(monotonicNowMs() - hrtimeMs())).toBeLessThan(SAME_CLOCK_TOLERANCE_MS);
+  });
+
+  it(`agrees with CLOCK_MONOTONIC to within ${FRESH_PROCESS_OFFSET_US} µs in a fresh process (cross-process queue waits are µs)`, async () => {
+    expect(existsSync(DIST), 'build the package first: npx tsup').toBe(true);
+    for (let run = 0; run < 3; run++) {
+      const { offsetUs, bracketUs } = await runChild<{ offsetUs: number; bracketUs: number }>(OFFSET_CHILD);
+      expect(bracketUs).toBeLessThan(FRESH_PROCESS_OFFSET_US);
+      expect(Math.abs(offsetUs)).toBeLessThan(FRESH_PROCESS_OFFSET_US);
+    }
   });
 
   it('never goes backwards', () => {
