@@ -125,6 +125,14 @@ export class SpscRingBuffer {
   /** Where the ring starts in `buffer`. */
   readonly byteOffset: number;
   readonly buffer: RingRegion;
+  /**
+   * The data region, as bytes. A record's payload is contiguous in it (a
+   * record never straddles the end), so a consumer can hand out a payload
+   * as offsets into this one view instead of a view of its own.
+   */
+  readonly data: Uint8Array;
+  /** Where the data region starts in `buffer`: a record at absolute offset `o` is at `o - dataStart` in `data`. */
+  readonly dataStart: number;
 
   readonly #words: Int32Array; // header + data, as i32 slots
   readonly #bytes: Uint8Array; // the data region
@@ -166,6 +174,8 @@ export class SpscRingBuffer {
     this.#words = new Int32Array(buffer, byteOffset, (HEADER_BYTES + dataBytes) >> 2);
     this.#dataStart = byteOffset + HEADER_BYTES;
     this.#bytes = new Uint8Array(buffer, this.#dataStart, dataBytes);
+    this.data = this.#bytes;
+    this.dataStart = this.#dataStart;
     this.#mask = dataBytes - 1;
     this.resync();
   }

@@ -1083,6 +1083,24 @@ describe('two rings side by side in one buffer', () => {
   });
 });
 
+describe('data and dataStart (payloads as offsets, no view per record)', () => {
+  it('hold every payload, wrapped or not, at its absolute offset minus dataStart', () => {
+    const ring = makeRing({ capacity: 8, maxMessageSize: 40 }, { byteOffset: 64 });
+    expect(ring.dataStart).toBe(64 + HEADER_BYTES);
+    expect(ring.data.byteOffset).toBe(ring.dataStart);
+    expect(ring.data.length).toBe(ring.dataBytes);
+    // Enough laps that records land at every offset, including right after a wrap.
+    for (let tag = 0; tag < 50; tag++) {
+      const sent = message(1 + (tag % 40), tag);
+      expect(ring.push(sent)).toBe(true);
+      const payload = ring.peekRecord();
+      const start = payload - ring.dataStart;
+      expect([...ring.data.subarray(start, start + ring.peekedLength)]).toEqual([...sent]);
+      ring.pop();
+    }
+  });
+});
+
 describe('record layout', () => {
   it('aligns every record to 8 bytes with an 8-byte header', () => {
     const ring = makeRing({ capacity: 8, maxMessageSize: 64 });

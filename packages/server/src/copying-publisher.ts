@@ -35,6 +35,13 @@ export class CopyingPublisher implements ReplyPublisher {
     return lane.scratch!;
   }
 
+  rawRoom(lane: Lane): void {
+    const raw = lane.raw;
+    raw.reply = lane.scratch!;
+    raw.replyStart = 0;
+    raw.replyEnd = lane.scratch!.length;
+  }
+
   publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
     return this.#publishCopy(lane, funcId, lane.scratch!.subarray(0, length), false, handlerUs);
   }

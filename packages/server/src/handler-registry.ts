@@ -33,12 +33,62 @@ export type Handler = (
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers written as `() => {}` return void; the union must accept them.
 export type HandlerResult = void | Uint8Array | undefined;
 
+/**
+ * A request as offsets into shared memory, for a handler that allocates
+ * nothing per request (registerRawHandler): no view is made for it.
+ *
+ * The object belongs to the handler slot (lane) running the request and is
+ * rewritten for the next request that slot runs: read it during the call,
+ * or until an async handler's promise settles. The memory it points into is
+ * reused after that too: copy whatever you keep.
+ */
+export interface RawRequest {
+  readonly seqId: number;
+  readonly funcId: number;
+  /** The request payload is `memory[start, end)` (the caller's request ring, so never write there). */
+  readonly memory: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  /**
+   * Where the reply payload goes: `reply[replyStart, replyEnd)`, which holds
+   * maxPayloadBytes. The handler returns how many bytes it wrote there.
+   */
+  readonly reply: Uint8Array;
+  readonly replyStart: number;
+  readonly replyEnd: number;
+  /** The reply's func id; starts as the request's. */
+  replyFuncId: number;
+}
+
+/**
+ * A handler on offsets (registerRawHandler): returns, or resolves to, the
+ * reply's length in bytes, written at `request.reply[request.replyStart...]`.
+ * Anything but a whole number from 0 fails the call with
+ * ERR_PHOENIX_HANDLER_FAILED, a length beyond the room with
+ * ERR_PHOENIX_PAYLOAD_TOO_LARGE; throws and rejections fail it as a
+ * Handler's do.
+ */
+export type RawHandler = (request: RawRequest) => number | Promise<number>;
+
+/** A registered handler, with the way it takes its request. */
+export type RegisteredHandler = { raw: false; run: Handler } | { raw: true; run: RawHandler };
+
 export class HandlerRegistry {
-  readonly #handlers = new Map<number, Handler>();
+  readonly #handlers = new Map<number, RegisteredHandler>();
 
   /** Adds the handler for `funcId`; a func id that already has one is refused (unregister it first). */
   register(funcId: number, handler: Handler): void {
+    this.#add(funcId, { raw: false, run: handler });
+  }
+
+  /** Adds a raw handler for `funcId` (offsets, no views); the same rules as register(). */
+  registerRaw(funcId: number, handler: RawHandler): void {
+    this.#add(funcId, { raw: true, run: handler });
+  }
+
+  #add(funcId: number, entry: RegisteredHandler): void {
     const id = checkFuncId(funcId);
+    const handler = entry.run;
     if (typeof handler !== 'function') {
       throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `handler for func id ${id} must be a function`);
     }
@@ -49,7 +99,7 @@ export class HandlerRegistry {
         { funcId: id },
       );
     }
-    this.#handlers.set(id, handler);
+    this.#handlers.set(id, entry);
   }
 
   /** Removes the handler for `funcId`; false if it had none. */
@@ -57,7 +107,7 @@ export class HandlerRegistry {
     return this.#handlers.delete(checkFuncId(funcId));
   }
 
-  get(funcId: number): Handler | undefined {
+  get(funcId: number): RegisteredHandler | undefined {
     return this.#handlers.get(funcId);
   }
 

@@ -18,7 +18,7 @@ export {
 } from '@phoenix-ipc/shm-layout';
 export type { CallStats, LatencySummary, MetricsSnapshot } from './call-metrics.js';
 export type { WorkerCrashInfo } from './crash-policy.js';
-export type { Handler, HandlerResult, ResponseHeader } from './handler-registry.js';
+export type { Handler, HandlerResult, RawHandler, RawRequest, ResponseHeader } from './handler-registry.js';
 export { IpcServer, type StopOptions } from './ipc-server.js';
 export type {
   CrashLoopOptions,

@@ -2,7 +2,7 @@ import { Caller, type CallerEngine, type CallObserver } from '@phoenix-ipc/clien
 import { segmentNameProblem } from '@phoenix-ipc/native-shm';
 import { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';
-import { type Handler, HandlerRegistry } from './handler-registry.js';
+import { type Handler, HandlerRegistry, type RawHandler } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
 import type { SpareStats } from './spare-pool.js';
 import { type ServerState, Supervisor } from './supervisor.js';
@@ -96,6 +96,17 @@ export class IpcServer extends Caller {
    */
   registerHandler(funcId: number, handler: Handler): void {
     this.#handlers.register(funcId, handler);
+  }
+
+  /**
+   * Registers a raw handler for `funcId`: it gets the request as offsets
+   * into shared memory (a RawRequest, rewritten for each request) and
+   * returns the reply's length, so that serving a request allocates nothing.
+   * For hot paths; registerHandler's views are the easier API. The same func
+   * id rules as registerHandler (one handler per id, raw or not).
+   */
+  registerRawHandler(funcId: number, handler: RawHandler): void {
+    this.#handlers.registerRaw(funcId, handler);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { MsgHeader, type ThreadMonitor } from '@phoenix-ipc/shm-layout';
-import type { ResponseHeader } from './handler-registry.js';
+import type { RawRequest, ResponseHeader } from './handler-registry.js';
 import type { ServedSlot, TakenRequest } from './served-slots.js';
 
 /**
@@ -13,6 +13,8 @@ export interface Lane {
   busy: boolean;
   header: MsgHeader;
   response: ResponseHeader;
+  /** What a raw handler gets: the lane's one RawRequest, rewritten per request. */
+  raw: LaneRequest;
   /** Concurrency > 1: the handler writes its reply here; it is copied into the ring when done. */
   scratch: Uint8Array | null;
   // The request in progress:
@@ -30,6 +32,21 @@ export interface Lane {
   queueWaitUs: number;
 }
 
+/** A lane's RawRequest: writable here, read-only to the handler. */
+export class LaneRequest implements RawRequest {
+  seqId = 0;
+  funcId = 0;
+  memory: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  reply: Uint8Array = EMPTY;
+  replyStart = 0;
+  replyEnd = 0;
+  replyFuncId = 0;
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** One lane per monitor record; `scratchBytes` > 0 gives each its own reply buffer. */
 export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: number): Lane[] {
   return monitors.map((monitor, index) => ({
@@ -38,6 +55,7 @@ export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: nu
     busy: false,
     header: new MsgHeader(),
     response: { seqId: 0, funcId: 0, payloadLen: 0 },
+    raw: new LaneRequest(),
     scratch: scratchBytes > 0 ? new Uint8Array(scratchBytes) : null,
     slot: undefined as unknown as ServedSlot,
     frame: -1,

@@ -15,7 +15,7 @@ import type { ServedSlot, ServedSlots } from './served-slots.js';
  *    ring when done. No room: the reply waits in the slot's backlog.
  *
  * The executor calls them in this order: reserve (before the claim), then
- * abort (claim lost) or room → handler → publish / publishError.
+ * abort (claim lost) or room / rawRoom → handler → publish / publishError.
  */
 export interface ReplyPublisher {
   /** Makes room for the lane's reply in `slot`; false if there is none now (the loop retries soon). */
@@ -24,6 +24,8 @@ export interface ReplyPublisher {
   abort(slot: ServedSlot): void;
   /** Where the handler writes its reply payload (maxPayloadBytes long). */
   room(lane: Lane): Uint8Array;
+  /** The same room, as offsets: sets `lane.raw`'s reply, replyStart and replyEnd (no view is made). */
+  rawRoom(lane: Lane): void;
   /**
    * Publishes the reply of `length` bytes the handler wrote into room(lane),
    * with the func id it chose. True if it is in the ring and announced;

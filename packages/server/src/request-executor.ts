@@ -11,7 +11,7 @@ import {
   type TransportedDetails,
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';
-import type { HandlerRegistry } from './handler-registry.js';
+import type { HandlerRegistry, RawHandler } from './handler-registry.js';
 import { createLanes, type Lane } from './lane.js';
 import type { ReplyPublisher } from './reply-publisher.js';
 import type { RequestRelease, ServedSlot } from './served-slots.js';
@@ -176,11 +176,16 @@ export class RequestExecutor {
       );
       return true;
     }
-    const handler = this.#config.handlers.get(funcId);
-    if (handler === undefined) {
+    const registered = this.#config.handlers.get(funcId);
+    if (registered === undefined) {
       this.#fail(lane, 'ERR_PHOENIX_NO_HANDLER', `no handler is registered for func id ${funcId}`);
       return true;
     }
+    if (registered.raw) {
+      this.#runRaw(lane, registered.run, frame, payloadLen, beforeBytes, beforeCount);
+      return true;
+    }
+    const handler = registered.run;
     const header = lane.header;
     header.seqId = seqId;
     header.funcId = funcId;
@@ -210,6 +215,73 @@ export class RequestExecutor {
     return true;
   }
 
+  // A raw handler: the request and its reply room as offsets into the
+  // rings' own views, so nothing is allocated for it.
+  #runRaw(
+    lane: Lane,
+    handler: RawHandler,
+    frame: number,
+    payloadLen: number,
+    beforeBytes: number,
+    beforeCount: number,
+  ): void {
+    const slot = lane.slot;
+    const request = lane.raw;
+    const requests = slot.requests;
+    request.seqId = lane.seqId;
+    request.funcId = lane.funcId;
+    request.replyFuncId = lane.funcId;
+    request.memory = requests.data;
+    request.start = frame + REQUEST_FRAME_BYTES - requests.dataStart;
+    request.end = request.start + payloadLen;
+    this.#publisher.rawRoom(lane);
+    let result: number | Promise<number>;
+    try {
+      result = handler(request);
+    } catch (error) {
+      this.#handlerFailed(lane, error);
+      return;
+    }
+    if (typeof result === 'number') {
+      this.#completeRaw(lane, result);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<number>).then === 'function') {
+      this.#release.hold(slot, beforeBytes, beforeCount);
+      result.then(
+        (value) => this.#afterAsync(lane, () => this.#completeRaw(lane, value)),
+        (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
+      );
+      return;
+    }
+    this.#completeRaw(lane, result);
+  }
+
+  #completeRaw(lane: Lane, length: unknown): void {
+    const request = lane.raw;
+    const room = request.replyEnd - request.replyStart;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+      const got = typeof length === 'number' ? String(length) : typeof length;
+      this.#fail(
+        lane,
+        'ERR_PHOENIX_HANDLER_FAILED',
+        `raw handler for func id ${lane.funcId} returned ${got}; return the reply's length in bytes`,
+      );
+      return;
+    }
+    if (length > room) {
+      this.#fail(
+        lane,
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `raw handler for func id ${lane.funcId} returned a ${length}-byte reply; its room holds ${room}`,
+      );
+      return;
+    }
+    lane.response.funcId = request.replyFuncId;
+    lane.response.payloadLen = length;
+    this.#complete(lane, undefined, null);
+  }
+
   #freeLane(): Lane {
     const lanes = this.#lanes;
     for (let i = 0; i < lanes.length; i++) if (!lanes[i]!.busy) return lanes[i]!;
@@ -226,9 +298,10 @@ export class RequestExecutor {
     this.#config.onAsyncSettled(lane.slot, failure);
   }
 
-  #complete(lane: Lane, result: unknown, responsePayload: Uint8Array): void {
+  // `responsePayload`: the room the handler was given (null for a raw handler, whose result is undefined here).
+  #complete(lane: Lane, result: unknown, responsePayload: Uint8Array | null): void {
     let length = lane.response.payloadLen;
-    if (result instanceof Uint8Array) {
+    if (result instanceof Uint8Array && responsePayload !== null) {
       if (result.length > this.#maxPayload) {
         this.#fail(
           lane,

@@ -65,6 +65,16 @@ export class ZeroCopyPublisher implements ReplyPublisher {
     return new Uint8Array(this.#buffer, lane.reply + RESPONSE_FRAME_BYTES, this.#maxPayload);
   }
 
+  // The reserved record lies whole inside the ring's data region (a record
+  // never straddles its end), so its payload is a range of the ring's view.
+  rawRoom(lane: Lane): void {
+    const raw = lane.raw;
+    const responses = lane.slot.responses;
+    raw.reply = responses.data;
+    raw.replyStart = lane.reply + RESPONSE_FRAME_BYTES - responses.dataStart;
+    raw.replyEnd = raw.replyStart + this.#maxPayload;
+  }
+
   publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
     Frames.writeResponseFrame(this.#words, lane.reply, lane.seqId, funcId, length, false, lane.queueWaitUs, handlerUs);
     this.#commit(lane, length);
