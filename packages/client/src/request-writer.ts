@@ -33,9 +33,17 @@ export class RequestWriter {
   /** A caller keeps at most a ring's capacity in flight per worker, so the worker always has room for the replies. */
   readonly #capacity: Int32Array;
   readonly #dirty: Uint8Array;
-  readonly #dirtyList: number[] = [];
-  /** The calls written since the last flush (stamped by it); a call may appear twice if it was reused meanwhile. */
-  readonly #written: PendingCall[] = [];
+  /** The workers with staged requests, in the order they got them: #dirtyList[0, #dirtyCount). */
+  readonly #dirtyList: Int32Array;
+  #dirtyCount = 0;
+  /**
+   * The calls written since the last flush (stamped by it): #written[0,
+   * #writtenCount). A call may appear twice if it was reused meanwhile. A
+   * count, not `length = 0`: V8 drops an emptied array's backing store, and
+   * growing it again cost ~27 B of garbage per call.
+   */
+  readonly #written: (PendingCall | null)[] = [];
+  #writtenCount = 0;
   readonly #onDeadline: (call: PendingCall) => void;
 
   /** `onDeadline`: a call's deadline was just set (at the flush that published its request). */
@@ -54,11 +62,12 @@ export class RequestWriter {
     this.#table = table;
     this.#capacity = Int32Array.from(this.#rings, (ring) => ring.capacity);
     this.#dirty = new Uint8Array(this.#rings.length);
+    this.#dirtyList = new Int32Array(this.#rings.length);
   }
 
   /** Requests written and not yet published. */
   get staged(): boolean {
-    return this.#dirtyList.length > 0;
+    return this.#dirtyCount > 0;
   }
 
   /** Writes the call's request into `worker`'s ring and stages it; false when the ring has no room. */
@@ -72,7 +81,7 @@ export class RequestWriter {
     // Deadline and send time: stamped by flush().
     Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, length, call.deadline, 0);
     writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
-    this.#written.push(call);
+    this.#written[this.#writtenCount++] = call;
     ring.stage();
     call.worker = worker;
     call.frame = frame;
@@ -80,26 +89,27 @@ export class RequestWriter {
     this.#table.add(call);
     if (this.#dirty[worker] === 0) {
       this.#dirty[worker] = 1;
-      this.#dirtyList.push(worker);
+      this.#dirtyList[this.#dirtyCount++] = worker;
     }
     return true;
   }
 
   /** Stamps every staged request, publishes the counts, then the requests, and rings each worker that sleeps. */
   flush(): void {
-    if (this.#written.length > 0) this.#stamp();
+    if (this.#writtenCount > 0) this.#stamp();
     // Counts first: PENDING never shows fewer requests than a worker can see (the doorbell rescue skips a channel at 0).
     this.#table.publishCounts();
     const list = this.#dirtyList;
-    if (list.length > 0) {
+    const count = this.#dirtyCount;
+    if (count > 0) {
       const words = this.#views.words;
-      for (let i = 0; i < list.length; i++) {
+      for (let i = 0; i < count; i++) {
         const worker = list[i]!;
         this.#dirty[worker] = 0;
         this.#rings[worker]!.flush();
         ringIfParked(words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!);
       }
-      list.length = 0;
+      this.#dirtyCount = 0;
     }
   }
 
@@ -109,8 +119,10 @@ export class RequestWriter {
     const written = this.#written;
     const now = monotonicNowMs();
     const doubles = this.#views.doubles;
-    for (let i = 0; i < written.length; i++) {
+    const count = this.#writtenCount;
+    for (let i = 0; i < count; i++) {
       const call = written[i]!;
+      written[i] = null; // the pool may hand it out again: hold it no longer
       if (call.settled || call.worker < 0) continue;
       if (call.deadline === 0 && call.timeoutMs > 0) {
         if (call.startedAt === 0) call.startedAt = now;
@@ -119,7 +131,7 @@ export class RequestWriter {
       }
       Frames.stampRequestFrame(doubles, call.frame, call.deadline, now);
     }
-    written.length = 0;
+    this.#writtenCount = 0;
   }
 
   /**
@@ -148,8 +160,11 @@ export class RequestWriter {
   discard(worker: number): void {
     if (this.#dirty[worker] === 0) return;
     this.#dirty[worker] = 0;
-    const at = this.#dirtyList.indexOf(worker);
-    if (at >= 0) this.#dirtyList.splice(at, 1);
+    const list = this.#dirtyList;
+    const at = list.subarray(0, this.#dirtyCount).indexOf(worker);
+    if (at < 0) return;
+    list.copyWithin(at, at + 1, this.#dirtyCount);
+    this.#dirtyCount--;
   }
 
   /** Takes the producer role of `worker`'s freshly formatted ring up again. */
