@@ -26,6 +26,7 @@ import { InFlightTable } from './in-flight-table.js';
 import { PayloadCopies } from './payload-copies.js';
 import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
 import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
+import { ReplyDeliveries, type ReplyHandler } from './reply-deliveries.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
 import { SpinThenPark, type Waiter } from './waiter.js';
@@ -127,6 +128,15 @@ export class CallerEngine implements ReplySink {
     call.resolve = resolve;
     call.reject = reject;
   };
+  /** sendInto's outcomes, handed over once the reader is done (reply-deliveries.ts). */
+  readonly #deliveries = new ReplyDeliveries();
+  /** The pump is running: it hands outcomes over itself before it returns. */
+  #pumping = false;
+  #deliveryScheduled = false;
+  readonly #deliverBound = () => {
+    this.#deliveryScheduled = false;
+    this.#deliveries.run();
+  };
   #retryTimer: NodeJS.Timeout | undefined;
   #live = 0;
   #pumpScheduled = false;
@@ -210,6 +220,24 @@ export class CallerEngine implements ReplySink {
     const promise = new Promise<Reply>(this.#captureResolvers);
     this.#resolving = null;
     return promise;
+  }
+
+  /**
+   * Sends a call whose outcome goes to `handler` (sendInto): no promise,
+   * and the reply is copied into `target`. Every failure, from submission
+   * on, reaches handler.onError, never before this returns.
+   */
+  send(funcId: number, payload: RequestBytes, options: ResolvedCall, target: Uint8Array, handler: ReplyHandler): void {
+    let call: PendingCall;
+    try {
+      call = this.#submit(funcId, payload, options, false);
+    } catch (error) {
+      this.#deliver(handler, null, error as PhoenixError);
+      return;
+    }
+    // Nothing settles a call inside #submit: the handler is in place before any outcome.
+    call.target = target;
+    call.handler = handler;
   }
 
   /**
@@ -378,6 +406,8 @@ export class CallerEngine implements ReplySink {
     if (call.sync) {
       call.syncReply = reply;
       call.syncError = error;
+    } else if (call.handler !== null) {
+      this.#deliver(call.handler, reply, error);
     } else if (error !== null) {
       call.reject?.(rejectionOf(call.mapError, error));
     } else {
@@ -398,6 +428,16 @@ export class CallerEngine implements ReplySink {
 
   #fail(call: PendingCall, error: PhoenixError): void {
     this.settle(call, null, error);
+  }
+
+  // A handler call's outcome: the pump hands it over before it returns;
+  // settled anywhere else (a timeout, a failure, callSync's reading), a
+  // microtask does.
+  #deliver(handler: ReplyHandler, reply: Reply | null, error: PhoenixError | null): void {
+    this.#deliveries.add(handler, reply, error);
+    if (this.#pumping || this.#deliveryScheduled) return;
+    this.#deliveryScheduled = true;
+    queueMicrotask(this.#deliverBound);
   }
 
   // -------------------------------------------------------- timeouts, aborts
@@ -463,6 +503,15 @@ export class CallerEngine implements ReplySink {
   #pump(): void {
     this.#pumpScheduled = false;
     if (this.#closed) return;
+    this.#pumping = true;
+    this.#pumpOnce();
+    this.#pumping = false;
+    // Replies read above go to their handlers now that the reader is done; the
+    // calls those make go out with the next pump's flush, as one burst.
+    if (this.#deliveries.count > 0) this.#deliveries.run();
+  }
+
+  #pumpOnce(): void {
     const waiter = this.#waiter;
     if (waiter.parked) waiter.wake();
     this.#writer.flush();

@@ -6,12 +6,15 @@ import {
   DefaultCallOptions,
   type Payload,
   type QueueFullPolicy,
+  type RequestBytes,
+  type ResolvedCall,
   resolveCallOptions,
   type SyncCallOptions,
   toPayload,
 } from './call-options.js';
 import type { CallerEngine } from './caller-engine.js';
 import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
+import type { ReplyHandler } from './reply-deliveries.js';
 
 /**
  * callAsync, but the promise resolves with `decode`'s value, made straight
@@ -89,6 +92,59 @@ export abstract class Caller extends EventEmitter {
     return this.#callWith(funcId, payload, priorityOrOptions, timeoutMs, this.#callDefaults, target);
   }
 
+  /**
+   * callInto without a promise, for loops that must allocate nothing per
+   * call: the outcome goes to `handler` instead — onReply with the target's
+   * Reply, or onError with the PhoenixError callInto would reject with
+   * (every failure, bad arguments included). Exactly one of them is called,
+   * once, and never before sendInto returns: replies are handed over after
+   * the caller has read all that arrived together, so a handler may call
+   * sendInto again at once (its calls go out together, one tail store and
+   * one doorbell). A handler that throws does not disturb the others; its
+   * error becomes an uncaught exception on the next tick. Only a handler
+   * without onReply and onError methods is refused by a throw
+   * (ERR_PHOENIX_INVALID_ARGUMENT): there is nowhere else to say so.
+   */
+  sendInto(
+    funcId: number,
+    payload: Payload | undefined,
+    target: Uint8Array,
+    handler: ReplyHandler,
+    priorityOrOptions?: Priority | CallOptions,
+    timeoutMs?: number,
+  ): void {
+    if (
+      handler === null ||
+      typeof handler !== 'object' ||
+      typeof handler.onReply !== 'function' ||
+      typeof handler.onError !== 'function'
+    ) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        'handler must be an object with onReply and onError methods',
+      );
+    }
+    let engine: CallerEngine;
+    let id: number;
+    let options: ResolvedCall;
+    let bytes: RequestBytes;
+    try {
+      if (!(target instanceof Uint8Array)) {
+        throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'target must be a Uint8Array');
+      }
+      id = checkFuncId(funcId);
+      options =
+        (timeoutMs === undefined ? this.#callDefaults.forPriority(priorityOrOptions) : null) ??
+        resolveCallOptions(priorityOrOptions, timeoutMs, this.#callDefaults.base);
+      bytes = toPayload(payload);
+      engine = this.engineForCall();
+    } catch (error) {
+      failLater(handler, error as PhoenixError);
+      return;
+    }
+    engine.send(id, bytes, options, target, handler);
+  }
+
   /** Like call() without a timeout, unless its options give one. */
   callAsync(funcId: number, payload?: Payload, priorityOrOptions?: Priority | CallOptions): Promise<Reply> {
     return this.#callWith(funcId, payload, priorityOrOptions, undefined, this.#asyncDefaults, null);
@@ -136,4 +192,13 @@ export abstract class Caller extends EventEmitter {
     const resolved = resolveCallOptions(options, undefined, this.#callDefaults.base);
     return this.engineForCall().callSync(id, toPayload(payload), resolved);
   }
+}
+
+/**
+ * sendInto's failure before any engine has the call: a microtask hands it
+ * over. A function of its own, not a closure in sendInto: V8 would allocate
+ * the closure's context on every call, even when it is never made.
+ */
+function failLater(handler: ReplyHandler, error: PhoenixError): void {
+  queueMicrotask(() => handler.onError(error));
 }

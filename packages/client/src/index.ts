@@ -12,3 +12,4 @@ export {
 export type { CallOptions, Payload, QueueFullPolicy, SyncCallOptions } from './call-options.js';
 export { type ClientState, IpcClient, type IpcClientOptions } from './ipc-client.js';
 export type { Reply } from './reply.js';
+export type { ReplyHandler } from './reply-deliveries.js';

@@ -1,6 +1,7 @@
 import { GROUP_NORMAL, type PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { QueueFullPolicy, RequestBytes } from './call-options.js';
 import type { ErrorMapper, Reply, ReplyDecoder } from './reply.js';
+import type { ReplyHandler } from './reply-deliveries.js';
 import type { DeadlineEntry } from './timeout-queues.js';
 
 /**
@@ -58,6 +59,8 @@ export class PendingCall implements DeadlineEntry {
   decode: ReplyDecoder | null = null;
   /** callDecoded: what the call rejects with instead of a PhoenixError (null: the error itself). */
   mapError: ErrorMapper | null = null;
+  /** sendInto: gets the outcome instead of a promise (null: the call has a promise). */
+  handler: ReplyHandler | null = null;
   syncReply: Reply | null = null;
   syncError: PhoenixError | null = null;
   /** Hold bits: who still refers to this call. */
@@ -131,6 +134,7 @@ export class PendingCallPool {
     call.target = null;
     call.decode = null;
     call.mapError = null;
+    call.handler = null;
     call.resolve = null;
     call.reject = null;
     call.signal = undefined;

@@ -3,6 +3,7 @@ export {
   IpcClient,
   type IpcClientOptions,
   type Reply,
+  type ReplyHandler,
   type SyncCallOptions,
 } from '@phoenix-ipc/client';
 export {
