@@ -13,6 +13,8 @@
 
 #include <cerrno>
 
+#include <ctime>
+
 #include "common.h"
 
 namespace phoenix {
@@ -101,9 +103,38 @@ Napi::Value YieldProcessor(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The clock cell: a Float64Array the JS side registers once and keeps for
+// good (a module constant), so its backing store outlives every readClock.
+// Per thread, as each worker_threads environment has its own cell.
+thread_local double* clock_cell = nullptr;
+
+Napi::Value RegisterClockCell(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < 1) {
+    ThrowInvalidArgument(info.Env(), "registerClockCell takes a Float64Array of at least one element");
+  }
+  clock_cell = info[0].As<Napi::Float64Array>().Data();
+  return info.Env().Undefined();
+}
+
+// CLOCK_MONOTONIC in milliseconds, into the registered cell: a double
+// returned to JavaScript would be a fresh heap number on every call (as
+// performance.now()'s is), and a worker reads the clock once per request.
+Napi::Value ReadClock(const Napi::CallbackInfo& info) {
+  if (info.Length() != 0) ThrowInvalidArgument(info.Env(), "readClock takes no arguments");
+  if (clock_cell == nullptr) ThrowInvalidArgument(info.Env(), "readClock needs registerClockCell first");
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  *clock_cell = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
+  exports.Set("registerClockCell", Napi::Function::New(env, RegisterClockCell, "registerClockCell"));
+  exports.Set("readClock", Napi::Function::New(env, ReadClock, "readClock"));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("openPidFd", Napi::Function::New(env, OpenPidFd, "openPidFd"));
   exports.Set("retainFreedHeap", Napi::Function::New(env, RetainFreedHeap, "retainFreedHeap"));

@@ -44,6 +44,8 @@ export interface NativeBinding {
   retainFreedHeap(keep: number, heapUpTo: number): boolean;
   mallocStats(): MallocStats | null;
   yieldProcessor(): void;
+  registerClockCell(cell: Float64Array): void;
+  readClock(): void;
   spawnProcess(file: string, argv: string[], env: string[], fds: number[]): number;
   reapChild(pid: number): { code?: number; signal?: number } | null;
   createChannelPair(): number[];

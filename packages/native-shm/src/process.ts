@@ -83,6 +83,29 @@ export function yieldProcessor(): void {
   loadBinding().yieldProcessor();
 }
 
+/**
+ * The last reading of readMonotonicClock(): CLOCK_MONOTONIC in milliseconds,
+ * the clock monotonicNowMs() reads, at index 0.
+ */
+export const monotonicClockCell = new Float64Array(1);
+let readClock: (() => void) | null = null;
+
+/**
+ * Reads CLOCK_MONOTONIC into monotonicClockCell[0]. Into a cell rather than
+ * returned: a double returned from native code (or by performance.now())
+ * is a fresh heap number on every call, and a worker reads the clock once
+ * per request. The cell stays registered with the addon for good (this
+ * module keeps it), one per thread.
+ */
+export function readMonotonicClock(): void {
+  if (readClock === null) {
+    const binding = loadBinding();
+    binding.registerClockCell(monotonicClockCell);
+    readClock = binding.readClock;
+  }
+  readClock();
+}
+
 /** Whether a process with this pid exists (it may belong to another user). */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

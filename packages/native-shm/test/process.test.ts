@@ -4,9 +4,11 @@ import {
   isProcessAlive,
   isSameProcessAlive,
   mallocStats,
+  monotonicClockCell,
   openPidFd,
   pollSync,
   processStartTime,
+  readMonotonicClock,
   retainFreedHeap,
   setParentDeathSignal,
   yieldProcessor,
@@ -179,5 +181,34 @@ describe('mallocStats', () => {
 describe('yieldProcessor', () => {
   it('returns, whether or not another thread was waiting for this CPU', () => {
     for (let i = 0; i < 100; i++) expect(yieldProcessor()).toBeUndefined();
+  });
+});
+
+describe('readMonotonicClock', () => {
+  const hrtimeMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+  it('reads CLOCK_MONOTONIC (the clock of process.hrtime), in ms, into monotonicClockCell[0]', () => {
+    for (let i = 0; i < 100; i++) {
+      const before = hrtimeMs();
+      expect(readMonotonicClock()).toBeUndefined();
+      const after = hrtimeMs();
+      // hrtime's ns through a double: a few ns of rounding either way.
+      expect(monotonicClockCell[0]).toBeGreaterThanOrEqual(before - 1e-3);
+      expect(monotonicClockCell[0]).toBeLessThanOrEqual(after + 1e-3);
+    }
+  });
+
+  it('moves forward, with sub-millisecond resolution', () => {
+    readMonotonicClock();
+    let previous = monotonicClockCell[0]!;
+    let fractional = false;
+    for (let i = 0; i < 1000; i++) {
+      readMonotonicClock();
+      const now = monotonicClockCell[0]!;
+      expect(now).toBeGreaterThanOrEqual(previous);
+      if (!Number.isInteger(now)) fractional = true;
+      previous = now;
+    }
+    expect(fractional).toBe(true);
   });
 });
