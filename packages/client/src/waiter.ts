@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
 import { CpuYield } from './cpu-yield.js';
@@ -104,7 +105,9 @@ export class SpinThenPark implements Waiter {
     // reading the clock around them (two reads, ~50 ns each on a VM) would
     // be a good share of it, and so short a wait teaches the budget nothing.
     for (let polls = 0; polls < QUICK_POLLS; polls++) if (poll()) return true;
-    const start = performance.now();
+    const clock = monotonicClockCell;
+    readMonotonicClock();
+    const start = clock[0]!;
     const limitMs = budgetUs / 1000;
     // Time spent as of the last look at the clock. Work found since is
     // credited with it rather than with a fresh reading: at most 16 polls
@@ -116,9 +119,11 @@ export class SpinThenPark implements Waiter {
         if (spentMs > 0) this.#learner.succeeded(spentMs * 1000);
         return true;
       }
-      // performance.now() costs more than a poll of an empty ring: look at the clock every 16th time.
+      // A clock read costs more than a poll of an empty ring: look at the clock every 16th time.
+      // The native clock, not performance.now(): that returns a fresh heap number per read.
       if ((polls & 15) === 0) {
-        spentMs = performance.now() - start;
+        readMonotonicClock();
+        spentMs = clock[0]! - start;
         if (spentMs >= limitMs) return false;
         if (spentMs >= this.#yieldAfterMs) this.#cpu.offer();
       }

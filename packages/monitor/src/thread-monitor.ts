@@ -90,6 +90,9 @@ function checkRegion(buffer: MonitorRegion, byteOffset: number): void {
  * Timestamps are CLOCK_MONOTONIC milliseconds (see monotonicNowMs), the same
  * in every process.
  */
+/** beginTransaction's timestamp on its way to beginTransactionAt. */
+const startScratch = new Float64Array(1);
+
 export class ThreadMonitor {
   static readonly BYTES = MONITOR_BYTES;
   readonly byteOffset: number;
@@ -176,13 +179,33 @@ export class ThreadMonitor {
     attempt = 1,
     startTimestamp = monotonicNowMs(),
   ): void {
+    startScratch[0] = startTimestamp;
+    this.beginTransactionAt(seqId, groupId, workerIndex, slot, ringPosition, funcId, attempt, startScratch, 0);
+  }
+
+  /**
+   * beginTransaction with the start timestamp read from `times[index]`: a
+   * double passed as an argument becomes a heap number wherever the call is
+   * not inlined, and a worker begins a transaction for every request.
+   */
+  beginTransactionAt(
+    seqId: number,
+    groupId: number,
+    workerIndex: number,
+    slot: number,
+    ringPosition: number,
+    funcId: number,
+    attempt: number,
+    times: Float64Array,
+    index: number,
+  ): void {
     const words = this.#words;
     words[TRANSACTION_INDEX] = (words[TRANSACTION_INDEX]! + 1) | 0;
     words[GROUP_ID_INDEX] = groupId;
     words[WORKER_INDEX_INDEX] = workerIndex;
     words[SEQ_ID_LOW_INDEX] = seqId >>> 0;
     words[SEQ_ID_HIGH_INDEX] = (seqId / TWO_POW_32) | 0;
-    this.#doubles[START_TIMESTAMP_INDEX] = startTimestamp;
+    this.#doubles[START_TIMESTAMP_INDEX] = times[index]!;
     words[SLOT_INDEX] = slot;
     words[RING_POSITION_INDEX] = ringPosition | 0;
     words[FUNC_ID_INDEX] = funcId | 0;

@@ -138,6 +138,17 @@ describe('ThreadMonitor.format', () => {
   });
 });
 
+describe('ThreadMonitor.beginTransactionAt', () => {
+  it('writes the record beginTransaction writes, with the start time read from times[index]', () => {
+    const viaArgument = fresh().monitor;
+    const viaArray = fresh().monitor;
+    viaArgument.beginTransaction(7, 1, 3, 2, 9, 1234, 2, 55.5);
+    viaArray.beginTransactionAt(7, 1, 3, 2, 9, 1234, 2, Float64Array.of(0, 0, 55.5), 2);
+    expect(viaArray.snapshot()).toEqual(viaArgument.snapshot());
+    expect(viaArray.snapshot().startTimestamp).toBe(55.5);
+  });
+});
+
 describe('ThreadMonitor.intact', () => {
   it('says yes for a record attach() accepts', () => {
     const { monitor } = fresh();

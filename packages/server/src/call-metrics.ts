@@ -1,3 +1,4 @@
+import { LaneTime } from './lane.js';
 import { isLatencyWire, LatencyHistogram } from './latency-histogram.js';
 
 /** Percentiles of a latency distribution, in microseconds. */
@@ -108,6 +109,7 @@ export class CallMetrics {
   readonly #byFunc = new Map<number, StatsCell>();
   readonly #byGroup = { normal: new StatsCell(), vip: new StatsCell() };
   readonly #createdAt = performance.now();
+  readonly #times = new Float64Array(LaneTime.Count);
 
   #cell(funcId: number): StatsCell {
     let cell = this.#byFunc.get(funcId);
@@ -126,12 +128,25 @@ export class CallMetrics {
    * right and the hot path cheap under load.
    */
   recordServed(funcId: number, code: string | null, queueWaitUs: number, handlerUs: number): void {
+    const times = this.#times;
+    times[LaneTime.QueueWaitUs] = queueWaitUs;
+    times[LaneTime.HandlerUs] = handlerUs;
+    this.recordServedTimes(funcId, code, times);
+  }
+
+  /**
+   * recordServed with the times in a lane's typed array (LaneTime indices):
+   * the worker's path, on which two doubles passed as arguments would be two
+   * heap numbers per request.
+   */
+  recordServedTimes(funcId: number, code: string | null, times: Float64Array): void {
     const cell = this.#cell(funcId);
     const seen = cell.calls++;
     if (code !== null) cell.countError(code);
     if (seen < SAMPLE_ALL || (seen & SAMPLE_MASK) === 0) {
+      const queueWaitUs = times[LaneTime.QueueWaitUs]!;
       if (queueWaitUs >= 0) cell.queueWait.record(queueWaitUs);
-      cell.handler.record(handlerUs);
+      cell.handler.record(times[LaneTime.HandlerUs]!);
     }
     cell.dirty = true;
   }

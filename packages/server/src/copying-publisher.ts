@@ -1,5 +1,5 @@
 import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
-import type { Lane } from './lane.js';
+import { type Lane, LaneTime } from './lane.js';
 import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
 import type { ServedSlot, ServedSlots } from './served-slots.js';
 
@@ -42,22 +42,33 @@ export class CopyingPublisher implements ReplyPublisher {
     raw.replyEnd = lane.scratch!.length;
   }
 
-  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
-    return this.#publishCopy(lane, funcId, lane.scratch!.subarray(0, length), false, handlerUs);
+  publish(lane: Lane, funcId: number, length: number): boolean {
+    return this.#publishCopy(lane, funcId, lane.scratch!.subarray(0, length), false);
   }
 
-  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean {
+  publishError(lane: Lane, error: ErrorPayload): boolean {
     const room = new Uint8Array(this.#replyRoom);
     const length = encodeErrorPayload(room, error);
-    return this.#publishCopy(lane, lane.funcId, room.subarray(0, length), true, handlerUs);
+    return this.#publishCopy(lane, lane.funcId, room.subarray(0, length), true);
   }
 
   // Copies a finished reply into the response ring, or queues it when the
   // ring has no room (or replies are queued before it: order is kept).
-  #publishCopy(lane: Lane, funcId: number, body: Uint8Array, isError: boolean, handlerUs: number): boolean {
+  #publishCopy(lane: Lane, funcId: number, body: Uint8Array, isError: boolean): boolean {
     const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + body.length);
     const words = new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2);
-    Frames.writeResponseFrame(words, 0, lane.seqId, funcId, body.length, isError, lane.queueWaitUs, handlerUs);
+    const times = lane.times;
+    const queueWaitUs = times[LaneTime.QueueWaitUs]!;
+    Frames.writeResponseFrame(
+      words,
+      0,
+      lane.seqId,
+      funcId,
+      body.length,
+      isError,
+      queueWaitUs,
+      times[LaneTime.HandlerUs]!,
+    );
     bytes.set(body, RESPONSE_FRAME_BYTES);
     const slot = lane.slot;
     if (slot.backlog.length > 0 || !this.#tryPush(slot, bytes)) {

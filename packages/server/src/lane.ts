@@ -27,10 +27,24 @@ export interface Lane {
   funcId: number;
   /** Concurrency > 1: the request's place in the in-order release. */
   order: TakenRequest | null;
-  startedAt: number;
-  /** From the caller's send time to the start, µs (-1 if the caller gave no time). */
-  queueWaitUs: number;
+  /**
+   * The request's times (LaneTime indices). A typed array, not number fields:
+   * a double passed on or stored into an object field can cost a heap number
+   * per request, and these are read and written for every one.
+   */
+  times: Float64Array;
 }
+
+/** Indices into Lane.times. */
+export const LaneTime = {
+  /** From the caller's send time to the start, µs (-1 if the caller gave no time). */
+  QueueWaitUs: 0,
+  /** The handler's run time, µs (set when it is done). */
+  HandlerUs: 1,
+  /** When the request started (monotonicNowMs's clock). */
+  StartedAt: 2,
+  Count: 3,
+} as const;
 
 /** A lane's RawRequest: writable here, read-only to the handler. */
 export class LaneRequest implements RawRequest {
@@ -64,7 +78,6 @@ export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: nu
     seqId: 0,
     funcId: 0,
     order: null,
-    startedAt: 0,
-    queueWaitUs: 0,
+    times: new Float64Array(LaneTime.Count),
   }));
 }

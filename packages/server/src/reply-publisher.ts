@@ -28,12 +28,12 @@ export interface ReplyPublisher {
   rawRoom(lane: Lane): void;
   /**
    * Publishes the reply of `length` bytes the handler wrote into room(lane),
-   * with the func id it chose. True if it is in the ring and announced;
-   * false if it waits in the backlog.
+   * with the func id it chose and the lane's times. True if it is in the
+   * ring and announced; false if it waits in the backlog.
    */
-  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean;
+  publish(lane: Lane, funcId: number, length: number): boolean;
   /** Publishes a failure reply; true/false as publish. */
-  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean;
+  publishError(lane: Lane, error: ErrorPayload): boolean;
   /** Pushes the replies still waiting in `slot`'s backlog; false if some still find no room. */
   flush(slot: ServedSlot): boolean;
   /**

@@ -112,8 +112,8 @@ export class WorkerHost {
       // replacement on a freshly formatted channel.
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
-      onRequestDone: (funcId, code, queueWaitUs, handlerUs) => {
-        this.#metrics.recordServed(funcId, code, queueWaitUs, handlerUs);
+      onRequestDone: (funcId, code, times) => {
+        this.#metrics.recordServedTimes(funcId, code, times);
         // Metrics go out about once a second while requests are served, and not at all when idle.
         if (this.#metricsTimer === undefined && this.#state === 'running') {
           this.#metricsTimer = setTimeout(this.#flushMetrics, METRICS_INTERVAL_MS);

@@ -31,7 +31,7 @@ export interface WorkerRuntimeConfig {
   /** Called after each finished request (recycling policy). */
   onProcessed?: (count: number) => void;
   /** Called for every request answered: code null on success; times in µs. */
-  onRequestDone?: (funcId: number, code: string | null, queueWaitUs: number, handlerUs: number) => void;
+  onRequestDone?: (funcId: number, code: string | null, times: Float64Array) => void;
   /** Concurrency 1: replies published per tail store at most (the replyBatch option; default DEFAULT_REPLY_BATCH). */
   replyBatch?: number;
 }

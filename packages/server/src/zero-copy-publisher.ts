@@ -6,7 +6,7 @@ import {
   RESPONSE_FRAME_BYTES,
   RequestState,
 } from '@phoenix-ipc/shm-layout';
-import type { Lane } from './lane.js';
+import { type Lane, LaneTime } from './lane.js';
 import type { ReplyPublisher, ReplyPublisherConfig } from './reply-publisher.js';
 import { RetryTimer } from './reply-publisher.js';
 import type { ServedSlot } from './served-slots.js';
@@ -75,13 +75,23 @@ export class ZeroCopyPublisher implements ReplyPublisher {
     raw.replyEnd = raw.replyStart + this.#maxPayload;
   }
 
-  publish(lane: Lane, funcId: number, length: number, handlerUs: number): boolean {
-    Frames.writeResponseFrame(this.#words, lane.reply, lane.seqId, funcId, length, false, lane.queueWaitUs, handlerUs);
+  publish(lane: Lane, funcId: number, length: number): boolean {
+    const times = lane.times;
+    Frames.writeResponseFrame(
+      this.#words,
+      lane.reply,
+      lane.seqId,
+      funcId,
+      length,
+      false,
+      times[LaneTime.QueueWaitUs]!,
+      times[LaneTime.HandlerUs]!,
+    );
     this.#commit(lane, length);
     return true;
   }
 
-  publishError(lane: Lane, error: ErrorPayload, handlerUs: number): boolean {
+  publishError(lane: Lane, error: ErrorPayload): boolean {
     const room = new Uint8Array(this.#buffer, lane.reply + RESPONSE_FRAME_BYTES, this.#replyRoom);
     const length = encodeErrorPayload(room, error);
     Frames.writeResponseFrame(
@@ -91,8 +101,8 @@ export class ZeroCopyPublisher implements ReplyPublisher {
       lane.funcId,
       length,
       true,
-      lane.queueWaitUs,
-      handlerUs,
+      lane.times[LaneTime.QueueWaitUs]!,
+      lane.times[LaneTime.HandlerUs]!,
     );
     this.#commit(lane, length);
     return true;

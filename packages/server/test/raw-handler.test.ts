@@ -63,7 +63,9 @@ describe.each([1, 2])('a raw handler, concurrency %i', (concurrency) => {
   it('answers many calls in flight, each with its own bytes, as the ring wraps', async () => {
     const calls = Array.from({ length: 600 }, (_, i) => pattern(1 + (i % 300), i));
     const replies = await Promise.all(calls.map((payload) => server.callAsync(RAW_ECHO, payload)));
-    replies.forEach((reply, i) => expect(Buffer.from(reply.payload).equals(Buffer.from(calls[i]!))).toBe(true));
+    for (const [i, reply] of replies.entries()) {
+      expect(Buffer.from(reply.payload).equals(Buffer.from(calls[i]!))).toBe(true);
+    }
   });
 
   it('may be async: its promise resolves to the length', async () => {
