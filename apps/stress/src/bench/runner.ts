@@ -30,7 +30,7 @@ import { runServiceBench } from './service-bench.js';
 import { measureStrategyPair } from './strategy-pair.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
 import { natsEchoTransport, natsPhoenixTransport } from './transports/nats.js';
-import { PhoenixServerProcess, phoenixClientTransport } from './transports/phoenix.js';
+import { PhoenixServerProcess, phoenixClientTransport, sendThrough } from './transports/phoenix.js';
 import { measureSab } from './transports/sab.js';
 import { piscinaTransport, workerThreadsTransport } from './transports/threads.js';
 import { unixSocketTransport } from './transports/unix-socket.js';
@@ -103,14 +103,16 @@ function clientTransport(client: IpcClient, server: PhoenixServerProcess | null 
     kind: 'process',
     peers: () => server?.peers ?? [],
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
+    send: sendThrough(client),
     bytes: (reply) => reply.payload,
     close: () => client.disconnect(),
   };
 }
 
 /**
- * pipelined 1:1 x64, one million calls, client→worker, adaptive: the caller's
- * GCs and heap, and the RSS of every process at rest and afterwards.
+ * pipelined 1:1 x64, one million calls, client→worker, adaptive, through
+ * `job.api`: the caller's and the worker's GCs, the caller's heap, and the
+ * RSS of every process at rest and afterwards.
  */
 async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult> {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -131,12 +133,18 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
     collect();
     const before = process.memoryUsage();
     const gc = observeGc();
-    const run = await pipelined(clientTransport(client), job.payloadBytes, job.inFlight, {
-      warmupCalls: 0,
-      warmupMs: 0,
-      maxCalls: job.calls,
-      maxMs: Number.POSITIVE_INFINITY,
-    });
+    const run = await pipelined(
+      clientTransport(client),
+      job.payloadBytes,
+      job.inFlight,
+      {
+        warmupCalls: 0,
+        warmupMs: 0,
+        maxCalls: job.calls,
+        maxMs: Number.POSITIVE_INFINITY,
+      },
+      job.api === 'sendInto' ? 'send' : 'call',
+    );
     const after = process.memoryUsage();
     const gcSummary = await gc.stop();
     collect();
@@ -145,6 +153,7 @@ async function runMillion(job: Job & { kind: 'million' }): Promise<MillionResult
     const stats = await server.stats();
     const workerGcDuring = gcBetween(workerGcBefore, await workerGc(client));
     return {
+      api: job.api,
       calls: run.calls,
       payloadBytes: job.payloadBytes,
       inFlight: job.inFlight,
@@ -223,8 +232,16 @@ async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapRe
     for (const size of job.sizes) {
       const gc = observeGc();
       const { verified: rowVerified, ...throughput } = await pipelined(transport, size, job.inFlight, job.throughput);
-      rows.push({ payloadBytes: size, throughput, gc: await gc.stop() });
-      verified += rowVerified;
+      const rowGc = await gc.stop();
+      const { verified: sendVerified, ...throughputSend } = await pipelined(
+        transport,
+        size,
+        job.inFlight,
+        job.throughput,
+        'send',
+      );
+      rows.push({ payloadBytes: size, throughput, gc: rowGc, throughputSend });
+      verified += rowVerified + sendVerified;
     }
     return {
       strategy: job.strategy,

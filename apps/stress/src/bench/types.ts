@@ -34,6 +34,8 @@ export interface SizeResult {
   /** The same ping-pong through callInto (the reply copied into one reused buffer), where the transport has it. */
   latencyInto?: LatencyResult;
   throughput: ThroughputResult;
+  /** The same pipelined phase through the transport's send() (PhoenixIPC's sendInto: no promise per call), where it has one. */
+  throughputSend?: ThroughputResult;
 }
 
 /** CPU of every process of a connected, idle pair, as a percentage of one core. */

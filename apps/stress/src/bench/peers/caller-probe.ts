@@ -3,7 +3,7 @@
  * 1 echo worker (adaptive), outside the bench's orchestration:
  *
  *   PHOENIX_BENCH_DIST=apps/stress/dist node --expose-gc \
- *     apps/stress/dist/bench/peers/caller-probe.js [calls] [call|into] [sizeBytes] [liveHeapMB]
+ *     apps/stress/dist/bench/peers/caller-probe.js [calls] [call|into|send] [sizeBytes] [liveHeapMB]
  *
  *   pipelined 1:1 x64 (closed loop)   client ══64 requests══▶ worker
  *                                     each completion issues the next call
@@ -14,18 +14,18 @@
  * the window fits in the young generation), caller minor page faults per call.
  * Every reply is verified.
  */
-import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { IpcClient, type WaitStrategy } from '@phoenix-ipc/client';
+import { IpcClient, type Reply, type WaitStrategy } from '@phoenix-ipc/client';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { SEGMENT_PREFIX } from '../cleanup.js';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
+import { HEAP_SAMPLE_FUNC_ID, HeapSampler } from '../heap-sampler.js';
 import { PayloadPool } from '../payload.js';
 import { minorFaultsOf } from '../proc.js';
 import { PhoenixServerProcess } from '../transports/phoenix.js';
 
 const calls = Number(process.argv[2] ?? 500_000);
-const mode = (process.argv[3] ?? 'call') as 'call' | 'into';
+const mode = (process.argv[3] ?? 'call') as 'call' | 'into' | 'send';
 const size = Number(process.argv[4] ?? 16);
 const liveHeapMb = Number(process.argv[5] ?? 0);
 // PROBE_IN_FLIGHT: calls in flight (default: 1 from 16 KiB up, else 64).
@@ -66,6 +66,7 @@ try {
 
   /** Closed loop: IN_FLIGHT chains, each issues its next call when its reply came. */
   function run(count: number): Promise<void> {
+    if (mode === 'send') return runSend(count);
     return new Promise((resolve, reject) => {
       let issued = 0;
       let done = 0;
@@ -85,6 +86,29 @@ try {
     });
   }
 
+  /** The same closed loop with sendInto: a handler object per chain, no promise per call. */
+  function runSend(count: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let issued = 0;
+      let done = 0;
+      for (let slot = 0; slot < IN_FLIGHT; slot++) {
+        const target = targets[slot]!;
+        const next = () => {
+          if (issued < count) client.sendInto(ECHO_FUNC_ID, pool.stamp(slot, ++issued), target, handler);
+          else if (++done === IN_FLIGHT) resolve();
+        };
+        const handler = {
+          onReply: (reply: Reply) => {
+            if (pool.verify(slot, reply.payload)) next();
+            else reject(new Error('reply differs from its request'));
+          },
+          onError: reject,
+        };
+        next();
+      }
+    });
+  }
+
   let scavenges = 0;
   let majors = 0;
   const observer = new PerformanceObserver((list) => {
@@ -98,15 +122,11 @@ try {
   await run(Math.min(200_000, calls));
   collect();
   observer.observe({ entryTypes: ['gc'] });
-  // PROBE_HEAP_PROF=1: sample every allocation site of the run (garbage included) and print the top ones.
-  const session = process.env.PROBE_HEAP_PROF === '1' ? new Session() : null;
-  if (session !== null) {
-    session.connect();
-    await session.post('HeapProfiler.startSampling', {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    } as never);
+  // PROBE_HEAP_PROF=1: sample every allocation site of the run (garbage included), here and in the worker.
+  const sampler = process.env.PROBE_HEAP_PROF === '1' ? new HeapSampler() : null;
+  if (sampler !== null) {
+    await sampler.start();
+    await client.callAsync(HEAP_SAMPLE_FUNC_ID, 'start');
   }
   const heap0 = process.memoryUsage().heapUsed;
   const faults0 = process.resourceUsage().minorPageFault;
@@ -114,25 +134,10 @@ try {
   const t0 = performance.now();
   await run(calls);
   const seconds = (performance.now() - t0) / 1000;
-  if (session !== null) {
-    type Node = {
-      callFrame: { functionName: string; url: string; lineNumber: number };
-      selfSize: number;
-      children: Node[];
-    };
-    const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
-    const sites: [string, number][] = [];
-    const walk = (node: Node, path: string) => {
-      const frame = node.callFrame;
-      const here = `${frame.functionName || '(anon)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
-      if (node.selfSize > 0) sites.push([`${here}  <- ${path}`, node.selfSize]);
-      for (const child of node.children) walk(child, here);
-    };
-    walk(profile.head, '');
-    sites.sort((a, b) => b[1] - a[1]);
-    for (const [site, bytes] of sites.slice(0, 25))
-      process.stdout.write(`${(bytes / calls).toFixed(1).padStart(8)} B/call  ${site}\n`);
-    session.disconnect();
+  if (sampler !== null) {
+    process.stdout.write(`caller:\n${await sampler.stop(calls)}`);
+    const worker = await client.callAsync(HEAP_SAMPLE_FUNC_ID, `stop ${calls}`);
+    process.stdout.write(`worker:\n${worker.payload.toString()}`);
   }
   const faults = process.resourceUsage().minorPageFault - faults0;
   const peerFaults = server.peers

@@ -9,8 +9,9 @@
  *   supervisor→worker   supervisor process ──request ring──▶ worker process
  *                                          ◀─response ring──
  *
- * The handler copies the request into the reply in shared memory (zero copy
- * views); the caller's Reply.payload is its own copy.
+ * The handler copies the request into the reply in shared memory (a raw
+ * handler: offsets into the rings, no views); the caller's Reply.payload is
+ * its own copy (callInto, sendInto: a view of the caller's buffer).
  */
 import type { ChildProcess } from 'node:child_process';
 import { IpcClient, type Reply, type WaitStrategy } from '@phoenix-ipc/client';
@@ -138,10 +139,24 @@ export async function phoenixClientTransport(name: string, strategy: WaitStrateg
     peers: () => server.peers,
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
     callInto: (payload, target) => client.callInto(ECHO_FUNC_ID, payload, target),
+    send: sendThrough(client),
     bytes: (reply) => reply.payload,
     async close() {
       await client.disconnect();
       await server.stop();
     },
+  };
+}
+
+/** An EchoTransport's send() through `caller`'s sendInto: each pipelined slot has a target buffer of its own. */
+export function sendThrough(caller: Pick<IpcClient, 'sendInto'>): NonNullable<EchoTransport<Reply>['send']> {
+  const targets: Uint8Array[] = [];
+  return (payload, slot, handler) => {
+    let target = targets[slot];
+    if (target === undefined || target.length < payload.length) {
+      target = new Uint8Array(payload.length);
+      targets[slot] = target;
+    }
+    caller.sendInto(ECHO_FUNC_ID, payload, target, handler);
   };
 }
