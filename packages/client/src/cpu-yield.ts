@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import { yieldProcessor } from '@phoenix-ipc/native-shm';
+import { monotonicClockCell, readMonotonicClock, yieldProcessor } from '@phoenix-ipc/native-shm';
 
 /**
  * Whether a spinning waiter gives its CPU away, learned from what its own
@@ -26,7 +25,7 @@ export class CpuYield {
   #skipped = 0;
 
   /** `yieldCpu` gives the CPU away (sched_yield) and `nowMs` reads the clock; both replaceable for tests. */
-  constructor(yieldCpu: () => void = yieldProcessor, nowMs: () => number = () => performance.now()) {
+  constructor(yieldCpu: () => void = yieldProcessor, nowMs: () => number = nativeNowMs) {
     this.#yield = yieldCpu;
     this.#nowMs = nowMs;
   }
@@ -45,4 +44,10 @@ export class CpuYield {
     if ((this.#nowMs() - before) * 1000 >= CpuYield.SWITCHED_US) this.#quickInARow = 0;
     else this.#quickInARow++;
   }
+}
+
+// The native clock: performance.now() returns a fresh heap number per read.
+function nativeNowMs(): number {
+  readMonotonicClock();
+  return monotonicClockCell[0]!;
 }

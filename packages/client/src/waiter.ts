@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
@@ -139,7 +138,8 @@ export class SpinThenPark implements Waiter {
       return false;
     }
     this.#parked = true;
-    this.#learner.parked(performance.now());
+    readMonotonicClock();
+    this.#learner.parked(monotonicClockCell[0]!);
     return true;
   }
 
@@ -147,6 +147,7 @@ export class SpinThenPark implements Waiter {
     Atomics.store(this.#words, this.#parkedIndex, 0);
     if (!this.#parked) return;
     this.#parked = false;
-    this.#learner.woke(performance.now());
+    readMonotonicClock();
+    this.#learner.woke(monotonicClockCell[0]!);
   }
 }

@@ -144,6 +144,17 @@ describe('sendInto', () => {
     expect(outcome.error!.code).toBe('ERR_PHOENIX_NOT_CONNECTED');
   });
 
+  it("fails a client's calls in flight with ERR_PHOENIX_NOT_CONNECTED through onError when it disconnects", async () => {
+    const { name } = await start();
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    const pending = outcomeOf((handler) => client.sendInto(SLOW_ECHO, '2000', new Uint8Array(8), handler));
+    await client.disconnect();
+    const outcome = await pending;
+    expect(outcome).toMatchObject({ reply: null, calls: 1 });
+    expect(outcome.error!.code).toBe('ERR_PHOENIX_NOT_CONNECTED');
+  });
+
   it('refuses, by a throw, a handler without onReply and onError', async () => {
     const { server } = await start();
     for (const handler of [null, {}, { onReply: () => {} }, () => {}]) {
