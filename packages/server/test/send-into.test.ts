@@ -99,6 +99,40 @@ describe('sendInto', () => {
     60_000,
   );
 
+  it('lets timers run while a chain of calls made from onReply goes on', async () => {
+    const { name } = await start();
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    let stop = false;
+    let answered = 0;
+    const target = new Uint8Array(8);
+    const chainEnded = new Promise<void>((resolve, reject) => {
+      const handler: ReplyHandler = {
+        onReply: () => {
+          answered++;
+          if (stop) resolve();
+          else client.sendInto(ECHO, 'ping', target, handler);
+        },
+        onError: reject,
+      };
+      client.sendInto(ECHO, 'ping', target, handler);
+    });
+    // The chain never waits for the event loop by itself; the pump must still give it turns:
+    // ten 1 ms timers fire, one after the other, while the chain answers calls.
+    const answeredAtTick: number[] = [];
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        answeredAtTick.push(answered);
+        if (answeredAtTick.length === 10) resolve();
+        else setTimeout(tick, 1);
+      };
+      setTimeout(tick, 1);
+    });
+    stop = true;
+    await chainEnded;
+    expect(answeredAtTick[9]!).toBeGreaterThan(answeredAtTick[0]!);
+  });
+
   it('fails ERR_PHOENIX_PAYLOAD_TOO_LARGE through onError when the reply does not fit the buffer', async () => {
     const { server } = await start();
     const outcome = await outcomeOf((handler) => server.sendInto(SIZED_REPLY, '100', new Uint8Array(10), handler));
