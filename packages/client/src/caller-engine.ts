@@ -132,9 +132,6 @@ export class CallerEngine implements ReplySink {
   readonly #deliveries = new ReplyDeliveries();
   /** The pump is running: it hands outcomes over itself before it returns. */
   #pumping = false;
-  /** The pump is handing outcomes over; a call made meanwhile sets #calledWhileDelivering. */
-  #delivering = false;
-  #calledWhileDelivering = false;
   #deliveryScheduled = false;
   readonly #deliverBound = () => {
     this.#deliveryScheduled = false;
@@ -340,9 +337,7 @@ export class CallerEngine implements ReplySink {
     }
     if (!sync) {
       this.#ref();
-      // A handler's call during the pump's hand-over: the pump goes round for it.
-      if (this.#delivering) this.#calledWhileDelivering = true;
-      else this.#schedulePump();
+      this.#schedulePump();
     }
     return call;
   }
@@ -489,14 +484,13 @@ export class CallerEngine implements ReplySink {
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#closed) return;
     this.#pumpScheduled = true;
-    if (this.#loopOwed()) setImmediate(this.#pumpFromLoop);
-    else SETTLED.then(this.#pumpBound);
-  }
-
-  // Chained through microtasks the pump starves timers and sockets; every
-  // 64th round, check how long it has been since the event loop had a turn.
-  #loopOwed(): boolean {
-    return (++this.#microtaskPumps & 63) === 0 && performance.now() - this.#macrotaskAt > MICROTASK_SLICE_MS;
+    // Chained through microtasks the pump starves timers and sockets; every
+    // 64th time, check how long it has been since the event loop had a turn.
+    if ((++this.#microtaskPumps & 63) === 0 && performance.now() - this.#macrotaskAt > MICROTASK_SLICE_MS) {
+      setImmediate(this.#pumpFromLoop);
+    } else {
+      SETTLED.then(this.#pumpBound);
+    }
   }
 
   readonly #pumpFromLoop = () => {
@@ -506,47 +500,33 @@ export class CallerEngine implements ReplySink {
 
   // Publishes what was written, reads what arrived, then waits: a spin for
   // the learned budget, then park (the doorbell's watcher calls back).
-  // Replies read go to their handlers (sendInto) once the reader is done;
-  // when those call again, the pump goes round at once rather than through
-  // a microtask of its own (each costs a promise reaction: most of a
-  // handler loop's garbage), within the same bound as chained pumps.
   #pump(): void {
     this.#pumpScheduled = false;
     if (this.#closed) return;
-    for (;;) {
-      this.#pumping = true;
-      const more = this.#pumpOnce();
-      this.#pumping = false;
-      if (this.#deliveries.count > 0) {
-        this.#delivering = true;
-        this.#deliveries.run();
-        this.#delivering = false;
-        if (this.#calledWhileDelivering) {
-          this.#calledWhileDelivering = false;
-          if (!this.#closed && !this.#pumpScheduled && !this.#loopOwed()) continue;
-          this.#schedulePump();
-          return;
-        }
-      }
-      if (more) this.#schedulePump();
-      return;
-    }
+    this.#pumping = true;
+    this.#pumpOnce();
+    this.#pumping = false;
+    // Replies read above go to their handlers now that the reader is done; the
+    // calls those make go out with the next pump's flush, as one burst.
+    if (this.#deliveries.count > 0) this.#deliveries.run();
   }
 
-  // One round of the pump; true when replies may follow at once (pump again soon).
-  #pumpOnce(): boolean {
+  #pumpOnce(): void {
     const waiter = this.#waiter;
     if (waiter.parked) waiter.wake();
     this.#writer.flush();
-    if (this.#table.size === 0) return false;
-    if (this.#drain() > 0 || waiter.spin(this.#drainBound, SPIN_SLICE_US)) return true;
+    if (this.#table.size === 0) return;
+    if (this.#drain() > 0 || waiter.spin(this.#drainBound, SPIN_SLICE_US)) {
+      this.#schedulePump();
+      return;
+    }
     if (waiter.neverParks) {
       // Never park while waiting; give the event loop a turn between slices.
       this.#pumpScheduled = true;
       setImmediate(this.#pumpFromLoop);
-      return false;
+      return;
     }
-    return !waiter.park(this.#drainBound);
+    if (!waiter.park(this.#drainBound)) this.#schedulePump();
   }
 
   #onDoorbell(): void {
