@@ -3,7 +3,7 @@
 // concurrency 1, copied at concurrency 2).
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpcServer, PhoenixError } from '../src/index.js';
+import { IpcServer } from '../src/index.js';
 import {
   RAW_ASYNC_ECHO,
   RAW_ECHO,
@@ -12,19 +12,10 @@ import {
   RAW_SETS_FUNC_ID,
   RAW_THROWS,
 } from './fixtures/raw-worker.mjs';
-import { Harness } from './harness.js';
+import { failure, Harness } from './harness.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/raw-worker.mjs', import.meta.url));
 const MAX_PAYLOAD = 8192;
-
-async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await promise.then(
-    () => new Error('the call resolved'),
-    (error: unknown) => error,
-  );
-  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
 
 function pattern(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
