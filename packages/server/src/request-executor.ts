@@ -122,10 +122,12 @@ export class RequestExecutor {
     const funcId = Frames.requestFuncId(words, frame);
     const payloadLen = Frames.requestPayloadLen(words, frame);
     const attempt = Frames.requestAttempt(words, frame);
-    const finished = this.#finishedAt;
-    if (finished[0] === 0) readMonotonicClock();
-    const now = finished[0] !== 0 ? finished[0]! : monotonicClockCell[0]!;
-    finished[0] = 0;
+    let now = this.#finishedAt[0]!;
+    if (now === 0) {
+      readMonotonicClock();
+      now = monotonicClockCell[0]!;
+    }
+    this.#finishedAt[0] = 0;
     const times = lane.times;
     times[LaneTime.StartedAt] = now;
     lane.monitor.beginTransactionAt(
