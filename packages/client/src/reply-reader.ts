@@ -177,13 +177,6 @@ export class ReplyReader {
   }
 }
 
-/**
- * The reply payload out of shared memory, into a Buffer of its own. Always a
- * Buffer, so reply.payload.toString() means the same at every size.
- * Measured: Buffer.allocUnsafe (carved from Node's pool, no zero-fill) plus
- * set() costs 0.2-0.7 µs up to 4 KiB, where slice() mallocs a fresh backing
- * store for anything over 64 bytes (1-2 µs).
- */
 /** callInto: the reply payload into the caller's buffer (it fits: checked before). */
 function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: number): void {
   if (length <= SMALL_COPY_BYTES) {
@@ -194,6 +187,15 @@ function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: 
   }
 }
 
+/**
+ * The reply payload out of shared memory, into a Buffer of its own. Always a
+ * Buffer, so reply.payload.toString() means the same at every size.
+ * Measured: Buffer.allocUnsafe (carved from Node's pool, no zero-fill) plus
+ * set() costs 0.2-0.7 µs up to 4 KiB, where slice() mallocs a fresh backing
+ * store for anything over 64 bytes (1-2 µs). Above 4 KiB each reply is fresh
+ * external memory to V8, which a big heap pays for in full collections
+ * (docs/tuning.md, "Big replies and a big heap"): callInto exists for that.
+ */
 function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
   const payload = Buffer.allocUnsafe(length);
   if (length <= SMALL_COPY_BYTES) {
