@@ -36,6 +36,7 @@ import type {
   RunnerMessage,
   ScalingResult,
 } from './bench/jobs.js';
+import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
@@ -45,10 +46,12 @@ import {
   bigReplyTable,
   formatBytes,
   formatRate,
+  formatSize,
   formatUs,
   idleTable,
   judgeRoundTwoTargets,
   judgeTargets,
+  liveHeapBigReplyTable,
   liveHeapTable,
   millionReport,
   natsTable,
@@ -442,6 +445,10 @@ async function main(): Promise<number> {
               : // 3 s, not 1 s: a steady state of GC with a big heap shows only after a second or two
                 // (waiting calls' payload copies brought a full GC every ~850 calls; 1 s windows did not see it).
                 { warmupCalls: 200, warmupMs: 200, maxCalls: 10_000_000, maxMs: 3000 },
+            bigReplyBytes: BIG_REPLY_BYTES,
+            bigReply: options.quick
+              ? { warmupCalls: 10, warmupMs: 0, maxCalls: 100, maxMs: 10_000 }
+              : { warmupCalls: 200, warmupMs: 500, maxCalls: 200_000, maxMs: 2000 },
           },
           jobTimeoutMs,
           ['--expose-gc'],
@@ -559,6 +566,15 @@ async function main(): Promise<number> {
     );
     log();
     log(liveHeapTable(liveHeap, results));
+    const bigReplies = liveHeapBigReplyTable(liveHeap);
+    if (bigReplies !== null) {
+      log();
+      log(
+        `The same client, heap still live, ${formatSize(BIG_REPLY_BYTES)} replies one at a time: into one kept buffer (callInto), then a fresh Buffer per reply (callAsync), GCs counted with the warm-up`,
+      );
+      log();
+      log(bigReplies);
+    }
   }
   if (scaling.length > 0) {
     log();

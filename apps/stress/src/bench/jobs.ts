@@ -46,6 +46,9 @@ export type Job =
       sizes: number[];
       inFlight: number;
       throughput: PhasePlan;
+      /** The sequential big-reply phase after the rows (callInto, then call). */
+      bigReplyBytes: number;
+      bigReply: PhasePlan;
     }
   | {
       /** The plain NATS echo and the bridge side by side, in alternating rounds (bench/nats-pair). */
@@ -116,6 +119,8 @@ export interface LiveHeapResult {
   liveObjects: number;
   /** Per size: callAsync (its GCs counted), then the same phase through sendInto. */
   rows: { payloadBytes: number; throughput: ThroughputResult; gc: GcSummary; throughputSend: ThroughputResult }[];
+  /** Sequential big replies after the rows: into one kept buffer, then a fresh Buffer each (GCs counted). */
+  bigReplies: { api: 'call' | 'callInto'; payloadBytes: number; latency: LatencyResult; gc: GcSummary }[];
   verified: number;
 }
 

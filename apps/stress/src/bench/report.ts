@@ -190,6 +190,37 @@ export function liveHeapTable(results: readonly LiveHeapResult[], fresh: readonl
   );
 }
 
+/** The live-heap client's sequential big replies: into one kept buffer, then a fresh Buffer each. */
+export function liveHeapBigReplyTable(results: readonly LiveHeapResult[]): string | null {
+  const rows = results.flatMap((result) =>
+    result.bigReplies.map((big) => [
+      result.strategy,
+      big.api,
+      formatSize(big.payloadBytes),
+      formatUs(big.latency.p50Us),
+      formatUs(big.latency.meanUs),
+      formatUs(big.latency.p99Us),
+      formatRate(1e6 / big.latency.meanUs),
+      `${big.gc.minor} / ${big.gc.major + big.gc.incremental}, ${big.gc.pauseMs.toFixed(0)} ms`,
+    ]),
+  );
+  if (rows.length === 0) return null;
+  return markdownTable(
+    [
+      'strategy',
+      'reply into',
+      'payload',
+      'p50 µs',
+      'mean µs',
+      'p99 µs',
+      'calls/s (1 / mean)',
+      'GCs: scavenges / full, pause',
+    ],
+    rows,
+    (column) => column >= 3,
+  );
+}
+
 export function idleTable(results: readonly TransportResult[]): string {
   const rows = results
     .filter((result) => result.idle !== null)

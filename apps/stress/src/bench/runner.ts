@@ -103,6 +103,7 @@ function clientTransport(client: IpcClient, server: PhoenixServerProcess | null 
     kind: 'process',
     peers: () => server?.peers ?? [],
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
+    callInto: (payload, target) => client.callInto(ECHO_FUNC_ID, payload, target),
     send: sendThrough(client),
     bytes: (reply) => reply.payload,
     close: () => client.disconnect(),
@@ -243,12 +244,25 @@ async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapRe
       rows.push({ payloadBytes: size, throughput, gc: rowGc, throughputSend });
       verified += rowVerified + sendVerified;
     }
+    // Big replies one at a time with the heap still live: into one kept buffer first, then a fresh
+    // Buffer per reply (what the fresh replies do to V8's collections shows in the second).
+    const bigReplies: LiveHeapResult['bigReplies'] = [];
+    for (const api of ['callInto', 'call'] as const) {
+      const bigPool = new PayloadPool(job.bigReplyBytes, 1);
+      const gc = observeGc();
+      const into = api === 'callInto' ? Buffer.allocUnsafeSlow(job.bigReplyBytes) : null;
+      const latency = await pingPong(transport, bigPool, job.bigReply, into);
+      bigReplies.push({ api, payloadBytes: job.bigReplyBytes, latency, gc: await gc.stop() });
+      bigPool.assertClean(`live heap, ${api} ${job.bigReplyBytes} B`);
+      verified += bigPool.verified;
+    }
     return {
       strategy: job.strategy,
       sequential,
       liveHeapBytes,
       liveObjects: live.length,
       rows,
+      bigReplies,
       verified,
     };
   } finally {
