@@ -54,6 +54,11 @@ export interface CallerEngineConfig {
   syncWaitFds?: (call: { worker: number }) => number[];
   onSyncWake?: (index: number, call: { worker: number; seqId: number }) => void;
   observer?: CallObserver;
+  /**
+   * Whether a long spin offers its CPU to other threads (sched_yield; the
+   * default). False for the supervisor's own caller: see supervisor.ts.
+   */
+  yieldCpu?: boolean;
   /** A response ring failed validation (corrupt memory); its calls have been failed with ERR_PHOENIX_BAD_RING. */
   onCorruptChannel?: (worker: number, error: PhoenixError) => void;
 }
@@ -165,7 +170,13 @@ export class CallerEngine implements ReplySink {
       this.#deadlines.add(call),
     );
     this.#reader = new ReplyReader(layout, config.slot, this.#table, this.#closedChannels, this);
-    this.#waiter = new SpinThenPark(config.waitStrategy, layout.views.words, layout.getSlot(config.slot).parkedIndex);
+    this.#waiter = new SpinThenPark(
+      config.waitStrategy,
+      layout.views.words,
+      layout.getSlot(config.slot).parkedIndex,
+      undefined,
+      config.yieldCpu === false ? null : undefined,
+    );
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true, ref: false });
     this.#watcher.start();
     this.#observer = config.observer;

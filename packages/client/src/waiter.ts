@@ -73,15 +73,19 @@ export class SpinThenPark implements Waiter {
   readonly #words: Int32Array;
   readonly #parkedIndex: number;
   readonly #yieldAfterMs: number;
-  readonly #cpu: CpuYield;
+  readonly #cpu: CpuYield | null;
   #parked = false;
 
+  /**
+   * `cpu` null: never give the CPU away, for a process whose other duties
+   * must not wait behind its calls (the supervisor: see supervisor.ts).
+   */
   constructor(
     strategy: WaitStrategy,
     words: Int32Array,
     parkedIndex: number,
     learner = new AdaptiveSpin(strategy),
-    cpu = new CpuYield(),
+    cpu: CpuYield | null = new CpuYield(),
   ) {
     this.neverParks = strategy === 'spin';
     this.#learner = learner;
@@ -89,7 +93,8 @@ export class SpinThenPark implements Waiter {
     this.#parkedIndex = parkedIndex;
     // 'spin' promises the lowest latency on spare cores: a yield costs a
     // syscall (~2 µs on a small VM) even when nobody else wants the CPU.
-    this.#yieldAfterMs = strategy === 'adaptive' ? SpinThenPark.YIELD_AFTER_US / 1000 : Number.POSITIVE_INFINITY;
+    const yields = strategy === 'adaptive' && cpu !== null;
+    this.#yieldAfterMs = yields ? SpinThenPark.YIELD_AFTER_US / 1000 : Number.POSITIVE_INFINITY;
     this.#cpu = cpu;
   }
 
@@ -124,7 +129,7 @@ export class SpinThenPark implements Waiter {
         readMonotonicClock();
         spentMs = clock[0]! - start;
         if (spentMs >= limitMs) return false;
-        if (spentMs >= this.#yieldAfterMs) this.#cpu.offer();
+        if (spentMs >= this.#yieldAfterMs) this.#cpu!.offer();
       }
     }
   }

@@ -26,6 +26,15 @@ describe('SpinThenPark', () => {
     expect(waiter.spin(() => counts.yields > 0, 5000)).toBe(true);
   });
 
+  it("an 'adaptive' spin given no CpuYield polls out its whole budget without giving its CPU away", () => {
+    const words = new Int32Array(new SharedArrayBuffer(4));
+    const waiter = new SpinThenPark('adaptive', words, PARKED, new AdaptiveSpin('adaptive', 2000), null);
+    const start = performance.now();
+    // Past YIELD_AFTER_US a waiter with a CpuYield would offer it; this one has none to call.
+    expect(waiter.spin(() => false, 5000)).toBe(false);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(2);
+  });
+
   it("an 'adaptive' spin that finds work at once never yields", () => {
     const { waiter, counts } = waiterFor('adaptive', 100);
     expect(waiter.spin(() => true, 1000)).toBe(true);
