@@ -189,6 +189,14 @@ export class SparePool {
       if (message?.t !== 'spare-ready') return;
       spare.ready = true;
       this.#failures[group] = 0;
+      // A message the spare ignores, so that 'take' is not the first it
+      // reads: Node compiles its IPC read path on first use, 1.7 ms of CPU
+      // (p50) a takeover would pay on a crowded machine (spare-warm-up.ts).
+      try {
+        child.send({ t: 'spare-ack' });
+      } catch {
+        // Its channel is gone: the exit handler replaces it.
+      }
       const waiter = this.#waiting[group].shift();
       if (waiter !== undefined) {
         // An index waits for this very spare: hand it over without publishing it as ready.

@@ -5,6 +5,7 @@ import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc
 import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
+import { warmUpRuntime } from './spare-warm-up.js';
 import { isTakeMessage, type TakeMessage, takeDeathWatchSlot, type WorkerEnvironment } from './worker-environment.js';
 import { EXIT_CORRUPT_CHANNEL, EXIT_NOT_SUPERVISED, EXIT_SUPERVISOR_GONE } from './worker-exit-codes.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -82,6 +83,7 @@ export class WorkerHost {
     });
     if (this.channel === null) {
       this.#state = 'spare';
+      await warmUpRuntime(this.layout.options, this.#handlers);
       const take = await waitForIndex();
       if (this.#state !== 'spare') return; // told to stop while it waited
       this.environment = {
