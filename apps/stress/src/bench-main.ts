@@ -72,8 +72,15 @@ const IN_FLIGHT = 64;
 /** NATS round trips take ~0.3 ms: 20 rounds of 300 calls each side is about 4 s of calls. */
 const NATS_PAIR_PLAN = { rounds: 20, callsPerRound: 300 };
 const NATS_PAIR_QUICK_PLAN = { rounds: 2, callsPerRound: 50 };
-const STRATEGY_PAIR_PLAN = { sizes: [16, 1024, 64 * 1024], inFlight: 64, rounds: 8, roundMs: 250, warmupMs: 100 };
-const STRATEGY_PAIR_QUICK_PLAN = { sizes: [16], inFlight: 64, rounds: 1, roundMs: 50, warmupMs: 0 };
+const STRATEGY_PAIR_PLAN = {
+  sizes: [16, 1024, 64 * 1024],
+  inFlight: 64,
+  rounds: 8,
+  roundMs: 250,
+  warmupMs: 100,
+  forkSizes: [16],
+};
+const STRATEGY_PAIR_QUICK_PLAN = { sizes: [16], inFlight: 64, rounds: 1, roundMs: 50, warmupMs: 0, forkSizes: [16] };
 const MILLION = 1_000_000;
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 const LIVE_HEAP_MB = 200;
@@ -397,7 +404,13 @@ async function main(): Promise<number> {
   }
 
   let strategyPair: StrategyPairResult | null = null;
-  if (selected(options, 'strategy-pair', 'PhoenixIPC adaptive and block pipelined side by side, alternating rounds')) {
+  if (
+    selected(
+      options,
+      'strategy-pair',
+      'PhoenixIPC adaptive and block pipelined side by side, alternating rounds (at 16 B with sendInto and fork IPC json)',
+    )
+  ) {
     const t0 = performance.now();
     try {
       const { outcome, foreignPercent } = await runInRunner(
@@ -413,7 +426,10 @@ async function main(): Promise<number> {
       noise['strategy-pair'] = foreignPercent;
       const rows = strategyPair.rows.map(
         (row) =>
-          `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s`,
+          `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s` +
+          (row.forkJson.length > 0
+            ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
+            : ''),
       );
       log(
         `ok    ${'strategy-pair'.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${strategyPair.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}; other load ${foreignPercent.toFixed(0)}%`,

@@ -8,9 +8,15 @@
  * by up to 1.6× from one such run to the next (1.02 to 1.66 M calls/s
  * pipelined, three runs in a row), which is larger than the difference
  * the target asks about.
+ *
+ * At `forkSizes` two more take turns in the same rounds: the adaptive client
+ * through sendInto, and child_process.fork IPC ('json'), for the "15× fork
+ * IPC" target. Its own job runs minutes after PhoenixIPC's, and this machine
+ * has slow periods of minutes (docs/benchmarks.md, tenth session) in which
+ * one of the two rows alone may fall.
  */
-import type { Reply } from '@phoenix-ipc/client';
 import { type EchoTransport, pipelined } from './measure.js';
+import { forkIpcTransport } from './transports/fork-ipc.js';
 import { phoenixClientTransport } from './transports/phoenix.js';
 
 export interface StrategyPairPlan {
@@ -20,6 +26,8 @@ export interface StrategyPairPlan {
   /** Each round's measured window per strategy, after a short warm-up. */
   roundMs: number;
   warmupMs: number;
+  /** Sizes at which sendInto and fork IPC json take their turns too. */
+  forkSizes: number[];
 }
 
 export interface StrategyPairRow {
@@ -27,6 +35,10 @@ export interface StrategyPairRow {
   /** calls/s of each round, in order. */
   adaptive: number[];
   block: number[];
+  /** The adaptive client through sendInto; empty except at forkSizes. */
+  adaptiveSend: number[];
+  /** child_process.fork IPC, 'json'; empty except at forkSizes. */
+  forkJson: number[];
 }
 
 export interface StrategyPairResult {
@@ -35,26 +47,42 @@ export interface StrategyPairResult {
   verified: number;
 }
 
+interface Contender {
+  transport: EchoTransport<unknown>;
+  api: 'call' | 'send';
+  rounds: number[];
+}
+
 export async function measureStrategyPair(segment: string, plan: StrategyPairPlan): Promise<StrategyPairResult> {
-  const opened: EchoTransport<Reply>[] = [];
+  const opened: EchoTransport<unknown>[] = [];
   try {
     const adaptive = await phoenixClientTransport(segment, 'adaptive');
     opened.push(adaptive);
     const block = await phoenixClientTransport(`${segment}_block`, 'block');
     opened.push(block);
+    const fork = plan.forkSizes.length > 0 ? await forkIpcTransport('json') : null;
+    if (fork !== null) opened.push(fork);
     const phase = { warmupCalls: plan.inFlight, warmupMs: plan.warmupMs, maxCalls: 50_000_000, maxMs: plan.roundMs };
     const rows: StrategyPairRow[] = [];
     let verified = 0;
     for (const size of plan.sizes) {
-      const row: StrategyPairRow = { payloadBytes: size, adaptive: [], block: [] };
-      // Round -1 is not recorded: it compiles the loop and settles both sides at this size.
+      const row: StrategyPairRow = { payloadBytes: size, adaptive: [], block: [], adaptiveSend: [], forkJson: [] };
+      const contenders: Contender[] = [
+        { transport: adaptive, api: 'call', rounds: row.adaptive },
+        { transport: block, api: 'call', rounds: row.block },
+      ];
+      if (fork !== null && plan.forkSizes.includes(size)) {
+        contenders.push({ transport: adaptive, api: 'send', rounds: row.adaptiveSend });
+        contenders.push({ transport: fork, api: 'call', rounds: row.forkJson });
+      }
+      // Round -1 is not recorded: it compiles the loop and settles every side at this size.
       for (let round = -1; round < plan.rounds; round++) {
-        // Alternate which goes first, so neither always follows the other.
-        const order = (round & 1) === 0 ? [adaptive, block] : [block, adaptive];
-        for (const transport of order) {
-          const run = await pipelined(transport, size, plan.inFlight, phase);
+        // Each round starts with the next contender, so none always follows the same one.
+        for (let turn = 0; turn < contenders.length; turn++) {
+          const contender = contenders[(round + 1 + turn) % contenders.length]!;
+          const run = await pipelined(contender.transport, size, plan.inFlight, phase, contender.api);
           verified += run.verified;
-          if (round >= 0) (transport === adaptive ? row.adaptive : row.block).push(run.msgsPerSec);
+          if (round >= 0) contender.rounds.push(run.msgsPerSec);
         }
       }
       rows.push(row);
