@@ -1,6 +1,6 @@
+import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';
 import {
   Frames,
-  monotonicNowMs,
   type PhoenixShmLayout,
   REQUEST_FRAME_BYTES,
   RequestState,
@@ -117,7 +117,10 @@ export class RequestWriter {
   // (aborted, its channel failed) is left alone: it may be back in the pool.
   #stamp(): void {
     const written = this.#written;
-    const now = monotonicNowMs();
+    // The native clock (CLOCK_MONOTONIC, as monotonicNowMs): performance.now()
+    // returns a fresh heap number, ~16 B per burst.
+    readMonotonicClock();
+    const now = monotonicClockCell[0]!;
     const doubles = this.#views.doubles;
     const count = this.#writtenCount;
     for (let i = 0; i < count; i++) {
