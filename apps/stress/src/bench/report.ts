@@ -483,13 +483,22 @@ export function judgeRoundTwoTargets(
   // The same row in short alternating rounds (strategy-pair): one window of one run moves by up to 1.6x on this
   // machine kind from run to run, the median of the rounds much less.
   const pair16 = strategyPair?.rows.find((row) => row.payloadBytes === 16);
-  if (pair16 !== undefined) {
+  // sendInto takes turns only where fork IPC does (strategy-pair's forkSizes).
+  const pairRounds =
+    pair16 === undefined
+      ? []
+      : ([
+          ['callAsync', pair16.adaptive],
+          ['sendInto', pair16.adaptiveSend],
+        ] as const);
+  for (const [api, rounds] of pairRounds) {
+    if (rounds.length === 0) continue;
     add(
-      `[#16] pipelined 16 B x64, adaptive (callAsync), median of ${strategyPair!.rounds} alternating rounds: ≥ 2,000,000 calls/s`,
-      [median(pair16.adaptive)],
+      `[#16] pipelined 16 B x64, adaptive (${api}), median of ${strategyPair!.rounds} alternating rounds: ≥ 2,000,000 calls/s`,
+      [median(rounds)],
       (phoenix) => [
         phoenix >= 2e6,
-        `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target; rounds ${pair16.adaptive.map(formatRate).join(', ')})`,
+        `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target; rounds ${rounds.map(formatRate).join(', ')})`,
       ],
     );
   }
@@ -527,18 +536,7 @@ export function judgeRoundTwoTargets(
   // The same two targets with PhoenixIPC and fork IPC taking turns in each round (strategy-pair): the two jobs
   // above run minutes apart, and a slow period of the machine may fall on one of them only.
   if (pair16 !== undefined && pair16.forkJson.length > 0) {
-    add(
-      `[#16] pipelined 16 B x64, adaptive (sendInto), median of ${strategyPair!.rounds} alternating rounds: ≥ 2,000,000 calls/s`,
-      [median(pair16.adaptiveSend)],
-      (phoenix) => [
-        phoenix >= 2e6,
-        `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target; rounds ${pair16.adaptiveSend.map(formatRate).join(', ')})`,
-      ],
-    );
-    for (const [api, rounds] of [
-      ['callAsync', pair16.adaptive],
-      ['sendInto', pair16.adaptiveSend],
-    ] as const) {
+    for (const [api, rounds] of pairRounds) {
       // Each round's ratio pairs two windows taken one after the other; the verdict is their median.
       const ratios = rounds.map((phoenix, round) => phoenix / pair16.forkJson[round]!);
       add(
