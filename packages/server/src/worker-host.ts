@@ -83,7 +83,8 @@ export class WorkerHost {
     });
     if (this.channel === null) {
       this.#state = 'spare';
-      await warmUpRuntime(this.layout.options, this.#handlers);
+      // Only a head start: a spare that could not warm up still serves, a little later.
+      await warmUpRuntime(this.layout.options, this.#handlers).catch(() => undefined);
       const take = await waitForIndex();
       if (this.#state !== 'spare') return; // told to stop while it waited
       this.environment = {
