@@ -73,8 +73,8 @@ describe('SpinThenPark', () => {
 
   it("'spin' never yields: it is for spare cores, where a yield is only a syscall", () => {
     const { waiter, counts } = waiterFor('spin');
-    // A generous slice: the work is due after 200 µs, and a spin preempted past its slice would return early.
-    expect(waiter.spin(workAfter(40 * SpinThenPark.YIELD_AFTER_US), 50_000)).toBe(true);
+    // Due well past YIELD_AFTER_US, in a generous slice: a spin preempted past its slice would return early.
+    expect(waiter.spin(workAfter(200 + 40 * SpinThenPark.YIELD_AFTER_US), 50_000)).toBe(true);
     expect(counts.yields).toBe(0);
   });
 
