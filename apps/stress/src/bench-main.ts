@@ -137,6 +137,16 @@ function nextSegment(): string {
 }
 
 /**
+ * PHOENIX_BENCH_RUNNER_ARGS: extra node flags for every runner (the process
+ * that is the client), e.g. "--trace-gc" to see its collections per phase
+ * (NODE_OPTIONS refuses --trace-gc, and would reach every peer too).
+ */
+function runnerArgs(): string[] {
+  const args = process.env.PHOENIX_BENCH_RUNNER_ARGS?.trim();
+  return args ? args.split(/\s+/) : [];
+}
+
+/**
  * Runs one job in a fresh runner process (its own process group), with a
  * watchdog. Resolves once the runner has exited and been reaped, with how
  * much of the machine other processes used meanwhile (noise).
@@ -151,7 +161,7 @@ function runInRunner(
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
-    execArgv,
+    execArgv: [...execArgv, ...runnerArgs()],
   });
   const pid = child.pid!;
   trackGroup(pid);

@@ -23,6 +23,10 @@ export const USAGE = `usage: node apps/stress/dist/bench-main.js [options]
                       --filter nats; they need nats-server), million, live-heap, strategy-pair, scaling,
                       service
   --help              this text
+
+environment:
+  PHOENIX_BENCH_RUNNER_ARGS   extra node flags for each runner, the client process (e.g. "--trace-gc")
+  PHOENIX_BENCH_REPLY_BATCH   replyBatch of the PhoenixIPC servers (default: the server's default, 1)
 `;
 
 function positiveInteger(flag: string, value: string | undefined): number {
