@@ -14,12 +14,11 @@
  * the window fits in the young generation), caller minor page faults per call.
  * Every reply is verified.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { IpcClient, type Reply, type WaitStrategy } from '@phoenix-ipc/client';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { SEGMENT_PREFIX } from '../cleanup.js';
+import { CPU_PROFILE_FUNC_ID, CpuProfiler } from '../cpu-profiler.js';
 import { ECHO_FUNC_ID } from '../echo-handler.js';
 import { HEAP_SAMPLE_FUNC_ID, HeapSampler } from '../heap-sampler.js';
 import { PayloadPool } from '../payload.js';
@@ -130,27 +129,21 @@ try {
     await sampler.start();
     await client.callAsync(HEAP_SAMPLE_FUNC_ID, 'start');
   }
-  // PROBE_CPU_PROF=<file>: a CPU profile of this process alone over the run. node --cpu-prof would
-  // profile the worker too (it inherits execArgv), and slowing both sides changes which one waits.
-  const profile = process.env.PROBE_CPU_PROF;
-  const profiler = profile === undefined ? null : new Session();
-  if (profiler !== null) {
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
-    await profiler.post('Profiler.start');
-  }
+  // PROBE_CPU_PROF=<file>: a CPU profile of this process alone over the run; PROBE_WORKER_CPU_PROF=<file>:
+  // the worker's alone (with PROBE_WORKERS=1). See cpu-profiler.ts for why not node --cpu-prof.
+  const callerProfile = process.env.PROBE_CPU_PROF;
+  const workerProfile = process.env.PROBE_WORKER_CPU_PROF;
+  const profiler = callerProfile === undefined ? null : new CpuProfiler();
+  await profiler?.start();
+  if (workerProfile !== undefined) await client.callAsync(CPU_PROFILE_FUNC_ID, 'start');
   const heap0 = process.memoryUsage().heapUsed;
   const faults0 = process.resourceUsage().minorPageFault;
   const peerFaults0 = server.peers.map((peer) => minorFaultsOf(peer.pid));
   const t0 = performance.now();
   await run(calls);
   const seconds = (performance.now() - t0) / 1000;
-  if (profiler !== null) {
-    const { profile: taken } = await profiler.post('Profiler.stop');
-    writeFileSync(profile!, JSON.stringify(taken));
-    profiler.disconnect();
-  }
+  await profiler?.stop(callerProfile!);
+  if (workerProfile !== undefined) await client.callAsync(CPU_PROFILE_FUNC_ID, `stop ${workerProfile}`);
   if (sampler !== null) {
     process.stdout.write(`caller:\n${await sampler.stop(calls)}`);
     const worker = await client.callAsync(HEAP_SAMPLE_FUNC_ID, `stop ${calls}`);
