@@ -40,6 +40,9 @@ const name = `/${SEGMENT_PREFIX}probe`;
 const strategy = (process.env.PROBE_STRATEGY ?? 'adaptive') as WaitStrategy;
 // PROBE_WORKERS: echo workers behind the supervisor (1 by default).
 const workers = Number(process.env.PROBE_WORKERS ?? 1);
+// The worker's profile is started and stopped by two calls, which must reach the same worker.
+if (process.env.PROBE_WORKER_CPU_PROF !== undefined && workers !== 1)
+  throw new Error('PROBE_WORKER_CPU_PROF needs PROBE_WORKERS=1');
 // PROBE_DEFAULT_TIMEOUT_MS: the client's default call timeout (0: none), to see what deadlines cost.
 const timeoutEnv = process.env.PROBE_DEFAULT_TIMEOUT_MS;
 // Made (and its options checked) before the server starts: nothing to clean up if they are wrong.
@@ -130,7 +133,7 @@ try {
     await client.callAsync(HEAP_SAMPLE_FUNC_ID, 'start');
   }
   // PROBE_CPU_PROF=<file>: a CPU profile of this process alone over the run; PROBE_WORKER_CPU_PROF=<file>:
-  // the worker's alone (with PROBE_WORKERS=1). See cpu-profiler.ts for why not node --cpu-prof.
+  // the worker's alone. See cpu-profiler.ts for why not node --cpu-prof.
   const callerProfile = process.env.PROBE_CPU_PROF;
   const workerProfile = process.env.PROBE_WORKER_CPU_PROF;
   const profiler = callerProfile === undefined ? null : new CpuProfiler();
