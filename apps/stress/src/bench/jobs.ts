@@ -134,6 +134,8 @@ export interface ScalingResult {
   /** Calls each worker served during the whole job (warm-up included). */
   processedPerWorker: number[];
   verified: number;
+  /** Set for the alternating rounds that pair 1 × 1 with 4 × 2 (bench-main: SCALING_ROUNDS). */
+  round?: number;
 }
 
 export type JobResult =

@@ -465,6 +465,7 @@ export function judgeRoundTwoTargets(
   liveHeap: readonly LiveHeapResult[],
   scaling: readonly ScalingResult[],
   strategyPair: StrategyPairResult | null = null,
+  scalingRounds: readonly ScalingResult[] = [],
 ): TargetVerdict[] {
   const byId = (id: string) => results.find((result) => result.id === id);
   const size = (id: string, bytes: number) => sizeOf(byId(id), bytes);
@@ -640,7 +641,34 @@ export function judgeRoundTwoTargets(
     [many?.msgsPerSec, single?.msgsPerSec],
     (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
   );
+  // The same, in rounds taking turns: each round's ratio pairs two windows taken one after the other.
+  const pairs = scalingRoundPairs(scalingRounds);
+  if (pairs.length > 0) {
+    const ratios = pairs.map(([one, many]) => many / one);
+    add(
+      `[#16] 4 client processes x64 against 2 workers: ≥ 1 client against 1 worker, median of ${pairs.length} alternating rounds`,
+      [median(ratios)],
+      (ratio) => [
+        ratio >= 1,
+        `${formatRatio(ratio)} (rounds ${pairs.map(([one, many]) => `${formatRate(many)} / ${formatRate(one)} = ${formatRatio(many / one)}`).join(', ')})`,
+      ],
+    );
+  }
   return verdicts;
+}
+
+/** [1 × 1, 4 × 2] calls/s of each round that measured both. */
+export function scalingRoundPairs(rows: readonly ScalingResult[]): [number, number][] {
+  const pairs: [number, number][] = [];
+  const rounds = [...new Set(rows.map((row) => row.round))].filter((round) => round !== undefined);
+  for (const round of rounds) {
+    const of = (workers: number, callers: number) =>
+      rows.find((row) => row.round === round && row.workers === workers && row.callers === callers);
+    const one = of(1, 1);
+    const many = of(2, 4);
+    if (one !== undefined && many !== undefined) pairs.push([one.msgsPerSec, many.msgsPerSec]);
+  }
+  return pairs;
 }
 
 /**

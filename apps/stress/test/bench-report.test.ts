@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { ScalingResult } from '../src/bench/jobs.js';
+import { judgeRoundTwoTargets, scalingRoundPairs } from '../src/bench/report.js';
+
+function scalingRow(workers: number, callers: number, msgsPerSec: number, round?: number): ScalingResult {
+  return {
+    workers,
+    callers,
+    payloadBytes: 16,
+    inFlight: 64,
+    msgsPerSec,
+    perCaller: [],
+    processedPerWorker: [],
+    verified: 0,
+    ...(round === undefined ? {} : { round }),
+  };
+}
+
+const ROUNDS_TARGET =
+  '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against 1 worker, median of 3 alternating rounds';
+
+function scalingVerdicts(rounds: ScalingResult[]) {
+  const table = [scalingRow(1, 1, 2e6), scalingRow(2, 4, 2.1e6)];
+  return judgeRoundTwoTargets([], [], [], table, null, rounds).filter((verdict) => verdict.target.includes('4 client'));
+}
+
+describe('the #16 scaling target in alternating rounds', () => {
+  it('pairs each round’s 1 × 1 with its 4 × 2, and skips a round that lacks one of them', () => {
+    const rows = [
+      scalingRow(1, 1, 2e6, 1),
+      scalingRow(2, 4, 1.8e6, 1),
+      scalingRow(1, 1, 2.2e6, 2),
+      scalingRow(2, 4, 2.2e6, 2),
+      scalingRow(1, 1, 2e6, 3),
+    ];
+    expect(scalingRoundPairs(rows)).toEqual([
+      [2e6, 1.8e6],
+      [2.2e6, 2.2e6],
+    ]);
+  });
+
+  it('is judged on the median of the rounds’ ratios, not on one lucky round', () => {
+    const rounds = [
+      [2e6, 1.8e6],
+      [2e6, 2.2e6],
+      [2e6, 1.9e6],
+    ].flatMap(([one, many], index) => [scalingRow(1, 1, one!, index + 1), scalingRow(2, 4, many!, index + 1)]);
+    const verdict = scalingVerdicts(rounds).find((entry) => entry.target === ROUNDS_TARGET);
+    expect(verdict?.status).toBe('FAIL');
+    expect(verdict?.measured).toMatch(/^0\.95×/);
+  });
+
+  it('passes when the median round gives 4 × 2 at least the 1 × 1 figure', () => {
+    const rounds = [
+      [2e6, 2e6],
+      [2e6, 1.5e6],
+      [2e6, 2.4e6],
+    ].flatMap(([one, many], index) => [scalingRow(1, 1, one!, index + 1), scalingRow(2, 4, many!, index + 1)]);
+    expect(scalingVerdicts(rounds).find((entry) => entry.target === ROUNDS_TARGET)?.status).toBe('PASS');
+  });
+
+  it('keeps the single-window verdict, and adds no rounds verdict when no rounds ran', () => {
+    const verdicts = scalingVerdicts([]);
+    expect(verdicts.map((verdict) => verdict.status)).toEqual(['PASS']);
+  });
+});
