@@ -497,7 +497,7 @@ async function main(): Promise<number> {
   }
 
   const scaling: ScalingResult[] = [];
-  /** 1 × 1 and 4 × 2 in alternating rounds (round set): the #16 scaling verdict's median. */
+  /** 1 × 1 and 4 × 2 in alternating rounds, each row with its round: the #16 scaling verdict's median. */
   const scalingRounds: ScalingResult[] = [];
   if (selected(options, 'scaling', `PhoenixIPC throughput scaling, workers 1..${options.workers}`)) {
     const runScaling = async (workers: number, callers: number, round?: number): Promise<void> => {
@@ -521,7 +521,7 @@ async function main(): Promise<number> {
         if (outcome.kind !== 'scaling') throw new Error(`unexpected ${outcome.kind} result`);
         if (round === undefined) scaling.push(outcome.result);
         else scalingRounds.push({ ...outcome.result, round });
-        noise[name.replace(/ /g, '-')] = foreignPercent;
+        noise[`scaling-${workers}x${callers}${round === undefined ? '' : `-round${round}`}`] = foreignPercent;
         log(
           `ok    ${name.padEnd(28)} ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${outcome.result.verified.toLocaleString('en-US')} replies verified — ${formatRate(outcome.result.msgsPerSec)}/s; other load ${foreignPercent.toFixed(0)}%`,
         );
@@ -538,7 +538,7 @@ async function main(): Promise<number> {
       configurations.push({ workers: 2, callers: 4 });
     for (const { workers, callers } of configurations) await runScaling(workers, callers);
     // The two rows the #16 target compares, taking turns: the table's two windows lie seconds apart, and this
-    // VM's speed drifts by 10% from one minute to the next (the ratio of single pairs spread 0.82-1.00 in one hour).
+    // VM's speed drifts by several percent from one minute to the next (single pairs gave 0.82-1.00 within an hour).
     if (!options.quick) {
       for (let round = 1; round <= SCALING_ROUNDS; round++) {
         await runScaling(1, 1, round);
