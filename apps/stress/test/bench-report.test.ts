@@ -65,7 +65,30 @@ describe('the #16 scaling target in alternating rounds', () => {
   });
 
   it('keeps the single-window verdict, and adds no rounds verdict when no rounds ran', () => {
-    const verdicts = scalingVerdicts([]);
+    const verdicts = scalingVerdicts([]).filter((verdict) => verdict.target.includes('against 1 worker'));
     expect(verdicts.map((verdict) => verdict.status)).toEqual(['PASS']);
+  });
+});
+
+describe('the #16 scaling target against one client on the same two workers', () => {
+  const TARGET =
+    '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against the same 2 workers (adding callers never collapses throughput)';
+  const judge = (oneOnTwo: number, fourOnTwo: number) =>
+    judgeRoundTwoTargets([], [], [], [scalingRow(2, 1, oneOnTwo), scalingRow(2, 4, fourOnTwo)]).find(
+      (verdict) => verdict.target === TARGET,
+    );
+
+  it('fails when four clients get less in total than one client on the same workers', () => {
+    expect(judge(1.8e6, 1.5e6)).toMatchObject({ status: 'FAIL', measured: '1.50 M / 1.80 M calls/s = 0.83×' });
+  });
+
+  it('passes when four clients get at least what one client gets', () => {
+    expect(judge(1.66e6, 1.81e6)?.status).toBe('PASS');
+  });
+
+  it('is not judged when the table has no row of one client on two workers', () => {
+    expect(judgeRoundTwoTargets([], [], [], [scalingRow(2, 4, 2e6)]).find((v) => v.target === TARGET)?.status).toBe(
+      'n/a',
+    );
   });
 });

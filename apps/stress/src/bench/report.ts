@@ -641,6 +641,14 @@ export function judgeRoundTwoTargets(
     [many?.msgsPerSec, single?.msgsPerSec],
     (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
   );
+  // The issue's other reading of "the single-client figure": the same two workers behind one client.
+  // "Adding callers must never collapse throughput" is this comparison; the strict one above stays.
+  const oneOnTwo = scaling.find((row) => row.workers === 2 && row.callers === 1);
+  add(
+    '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against the same 2 workers (adding callers never collapses throughput)',
+    [many?.msgsPerSec, oneOnTwo?.msgsPerSec],
+    (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
+  );
   // The same, in rounds taking turns: each round's ratio pairs two windows taken one after the other.
   const pairs = scalingRoundPairs(scalingRounds);
   if (pairs.length > 0) {
