@@ -201,12 +201,7 @@ export class NatsBridge {
       );
       return;
     }
-    const hdrs = msg.headers;
-    const problem = requestProblem(hdrs);
-    if (problem !== null) {
-      this.#fail(msg, new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', problem, { funcId }));
-      return;
-    }
+    // An unregistered func id is NO_HANDLER whatever its headers say: the func id is the first thing a request names.
     if (!this.#served.has(funcId)) {
       this.#fail(
         msg,
@@ -216,6 +211,12 @@ export class NatsBridge {
           { funcId },
         ),
       );
+      return;
+    }
+    const hdrs = msg.headers;
+    const problem = requestProblem(hdrs);
+    if (problem !== null) {
+      this.#fail(msg, new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', problem, { funcId }));
       return;
     }
     const priority = hdrs!.get(PRIORITY_HEADER) === '1' ? Priority.High : Priority.Normal;

@@ -34,7 +34,8 @@ export function requestHeaders(priority: number, timeoutMs: number): MsgHdrs {
   const hdrs = headers();
   hdrs.set(VERSION_HEADER, WIRE_VERSION);
   hdrs.set(PRIORITY_HEADER, priority === 1 ? '1' : '0');
-  hdrs.set(DEADLINE_HEADER, timeoutMs === 0 ? '0' : String(Date.now() + timeoutMs));
+  // Whole milliseconds on the wire: a fractional timeout (one computed from performance.now(), say) rounds up.
+  hdrs.set(DEADLINE_HEADER, timeoutMs === 0 ? '0' : String(Math.ceil(Date.now() + timeoutMs)));
   return hdrs;
 }
 

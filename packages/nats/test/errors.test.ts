@@ -75,6 +75,11 @@ describe('a successful call', () => {
     expect((await caller.call(ECHO, 'vip', 1, 5000)).payload.toString()).toBe('vip');
   });
 
+  it('takes a fractional timeout, as IpcClient does (the deadline travels in whole milliseconds)', async () => {
+    expect((await caller.call(ECHO, 'a', 0, 1500.5)).payload.toString()).toBe('a');
+    expect((await caller.callAsync(ECHO, 'b', { timeoutMs: 250.25 })).payload.toString()).toBe('b');
+  });
+
   it('carries the func id the handler set in the reply', async () => {
     const reply = await caller.call(SETS_FUNC_ID, '');
     expect(reply.funcId).toBe(4242);

@@ -93,6 +93,13 @@ describe('garbage on the subject gets a clear error reply, and the bridge keeps 
     await stillServes();
   });
 
+  it('an unregistered func id is NO_HANDLER even without headers', async () => {
+    const error = errorOf(await request('phoenix.test.4294967295', 'x'));
+    expect(error.code).toBe('ERR_PHOENIX_NO_HANDLER');
+    expect(error.fields.funcId).toBe(4294967295);
+    await stillServes();
+  });
+
   it('a request whose deadline has passed is answered ERR_PHOENIX_TIMEOUT without running', async () => {
     const dir = harness.directory();
     const error = errorOf(
