@@ -34,9 +34,12 @@ export interface RecoveryOutcome {
 
 /** What happened to the worker, in the words of the error its callers get. */
 export function describeCrash(info: WorkerCrashInfo, hangTimeoutMs: number): string {
-  if (info.reason === 'corrupt') return 'met a corrupt channel and was replaced';
-  if (info.reason === 'hang') return `hung for more than ${hangTimeoutMs} ms and was killed`;
-  return `died (${info.signal ?? `exit code ${info.exitCode}`})`;
+  // Each names the signal or the exit code, and a hang says the word: callers log this message.
+  const how = info.signal ?? `exit code ${info.exitCode}`;
+  if (info.reason === 'corrupt') return `met a corrupt channel and was replaced (${how})`;
+  if (info.reason === 'hang')
+    return `was killed (${info.signal ?? 'SIGKILL'}) in a hang of more than ${hangTimeoutMs} ms`;
+  return `died (${how})`;
 }
 
 /** The error for a poison's caller. `answering` false: the server is shutting down. */
