@@ -15,6 +15,9 @@ export interface StopOptions {
   graceMs?: number;
 }
 
+/** This worker process's server, once created: a worker serves one channel, through one server. */
+let workerSide: IpcServer | null = null;
+
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
@@ -66,8 +69,15 @@ export class IpcServer extends Caller {
     if (problem !== null) throw invalid(problem);
     const environment = readWorkerEnvironment();
     if (environment !== null && environment.name === name) {
+      if (workerSide !== null) {
+        throw new PhoenixError(
+          'ERR_PHOENIX_INVALID_STATE',
+          `IpcServer.create('${name}') again in a worker process: this worker's server for '${name}' exists already`,
+        );
+      }
       // The segment's recorded configuration rules in a worker: options are not re-applied.
-      return new IpcServer(name, null, 'worker');
+      workerSide = new IpcServer(name, null, 'worker');
+      return workerSide;
     }
     const resolved = resolveServerOptions(options);
     if (environment !== null && !resolved.nestedSupervisor) {

@@ -72,14 +72,26 @@ export function encodeWorkerEnvironment(environment: WorkerEnvironment): string 
   return JSON.stringify(environment);
 }
 
+/**
+ * This process's own description, once read. The worker side deletes the
+ * variable (the worker's children are not workers), and this process stays a
+ * worker all the same: its guard against becoming a supervisor by accident
+ * must hold after its server exists too.
+ */
+let thisProcess: WorkerEnvironment | null = null;
+
 /** The worker description if this process is a PhoenixIPC worker, else null. */
 export function readWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): WorkerEnvironment | null {
+  const own = env === process.env;
+  if (own && thisProcess !== null) return thisProcess;
   const raw = env[WORKER_ENV];
   if (raw === undefined || raw === '') return null;
   try {
     const parsed = JSON.parse(raw) as WorkerEnvironment;
-    if (typeof parsed.name === 'string' && Array.isArray(parsed.workerFds) && Array.isArray(parsed.slotFds))
+    if (typeof parsed.name === 'string' && Array.isArray(parsed.workerFds) && Array.isArray(parsed.slotFds)) {
+      if (own) thisProcess = parsed;
       return parsed;
+    }
   } catch {
     // fall through
   }

@@ -74,6 +74,16 @@ describe('a worker whose script computes another segment name', () => {
     }
   });
 
+  it('stays a worker after its own server exists: another segment is refused, and so is a second server', async () => {
+    const name = harness.name('second');
+    harness.names.add(`${name}-other`);
+    const server = harness.script(`${FIXTURES}second-server-in-worker.mjs`, [name]);
+    const { outcome } = await server.waitFor('outcome', 30_000);
+    expect(outcome).toEqual(['ERR_PHOENIX_INVALID_ARGUMENT', 'ERR_PHOENIX_INVALID_STATE']);
+    await server.exited;
+    expect(segmentsWithPrefix(`${name.slice(1)}-other`)).toEqual([]);
+  });
+
   it('may run the supervisor of another segment when it says so with nestedSupervisor: true', async () => {
     const outer = harness.name('outer');
     harness.names.add(`${outer}-inner`);
