@@ -52,8 +52,20 @@ const GLIBC_MMAP_THRESHOLD = 128 * 1024;
 const RETRY_MS = 20;
 const BUSY_RETRY_MS = 50;
 
+const CLIENT_OPTIONS: readonly (keyof IpcClientOptions)[] = [
+  'onQueueFull',
+  'defaultTimeoutMs',
+  'waitStrategy',
+  'observer',
+  'retainFreedMemoryMb',
+];
+
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -109,6 +121,15 @@ export class IpcClient extends Caller {
     const problem = segmentNameProblem(name);
     if (problem !== null) throw invalid(problem);
     if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    for (const [key, value] of Object.entries(options)) {
+      // A misspelt option would otherwise be ignored without a word, and its default used.
+      if (!CLIENT_OPTIONS.includes(key as keyof IpcClientOptions)) {
+        throw invalid(`unknown option ${key} (${describeValue(value)}); the options are ${CLIENT_OPTIONS.join(', ')}`);
+      }
+    }
+    if (options.observer !== undefined && typeof options.observer !== 'function') {
+      throw invalid(`option observer must be a function, got ${describeValue(options.observer)}`);
+    }
     return new IpcClient(name, {
       onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
       defaultTimeoutMs:

@@ -49,6 +49,21 @@ describe('IpcClient.create', () => {
     }
   });
 
+  it('rejects an option it does not know, naming the option and its value', () => {
+    expect(() => IpcClient.create(uniqueName('opts'), { waitStrategie: 'spin' } as object)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: expect.stringMatching(/unknown option waitStrategie \("spin"\)/),
+      }),
+    );
+  });
+
+  it('rejects an observer that is not a function', () => {
+    expect(() => IpcClient.create(uniqueName('opts'), { observer: 'log' } as object)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('observer') }),
+    );
+  });
+
   it('takes retainFreedMemoryMb from 0 (malloc left alone) to 2047', () => {
     const name = uniqueName('opts');
     for (const retainFreedMemoryMb of [0, 1, 64, 2047]) {

@@ -188,7 +188,11 @@ const KNOWN = new Set([
 export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedServerOptions {
   const given = object('options', options);
   for (const key of Object.keys(given)) {
-    if (!KNOWN.has(key)) throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `unknown option ${key}`);
+    if (!KNOWN.has(key)) {
+      const value = given[key];
+      const shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
+      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `unknown option ${key} (${shown})`);
+    }
   }
   const layout = resolveLayoutOptions(options);
   let onWorkerCrash: WorkerCrashPolicy = 'fail';

@@ -131,7 +131,8 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     [{ workerEnv: 'PATH=/bin' }, 'workerEnv'],
     [{ workerEnv: { 'A=B': 'c' } }, 'workerEnv'],
     [{ workerEnv: { PATH: 42 } }, 'workerEnv.PATH'],
-    [{ noSuchOption: 1 }, 'noSuchOption'],
+    [{ noSuchOption: 1 }, 'noSuchOption (1)'],
+    [{ normalWorker: 2 }, 'normalWorker (2)'],
   ])('refuses the option %j, naming it', async (options, option) => {
     const name = harness.name('opt');
     const error = (await IpcServer.create(name, options as object).catch((e: unknown) => e)) as PhoenixError;
@@ -146,6 +147,7 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
       [{ defaultTimeoutMs: 'soon' }, 'defaultTimeoutMs'],
       [{ waitStrategy: 'yield' }, 'waitStrategy'],
       [{ retainFreedMemoryMb: -1 }, 'retainFreedMemoryMb'],
+      [{ timeoutMs: 5 }, 'timeoutMs (5)'],
     ] as const) {
       let error: PhoenixError | undefined;
       try {
