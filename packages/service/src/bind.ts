@@ -1,6 +1,7 @@
 import { PhoenixError } from '@phoenix-ipc/client';
 import { callDecoded, Caller as EngineCaller } from '@phoenix-ipc/client/internal';
 import type { Caller } from './caller.js';
+import { codecName } from './codec.js';
 import type { MethodDefinition, Service } from './define-service.js';
 import { restoreRemote } from './remote-error.js';
 import type { BoundService, ServiceCallOptions } from './types.js';
@@ -15,7 +16,7 @@ function invalid(message: string): PhoenixError {
 // names that cannot be a typo of a method name (symbols, `@@iterator`,
 // `$$typeof`, `_private`...).
 const PROBES = new Set(['then', 'catch', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect']);
-const METHOD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 // Payloads at least this large are handed back to the codec once their call
 // has settled, so that their memory is reused (no fresh memory per large
@@ -45,7 +46,7 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
   const undecodable = (error: unknown): PhoenixError =>
     new PhoenixError(
       'ERR_PHOENIX_HANDLER_FAILED',
-      `${label}: the reply does not decode with the ${codec.name} codec (${reasonOf(error)})`,
+      `${label}: the reply does not decode with the ${codecName(codec)} codec (${reasonOf(error)})`,
       { cause: error, funcId: id },
     );
   const onReply = (reply: { payload: Uint8Array }): unknown => {
@@ -98,7 +99,7 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
       return Promise.reject(
         new PhoenixError(
           'ERR_PHOENIX_INVALID_ARGUMENT',
-          `${label}: the input cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
+          `${label}: the input cannot be encoded with the ${codecName(codec)} codec (${reasonOf(error)})`,
           { cause: error, funcId: id },
         ),
       );

@@ -6,8 +6,8 @@
  * payload), so a codec only sees the values of calls that pass one.
  */
 export interface Codec {
-  /** Names the codec in error messages. */
-  readonly name: string;
+  /** Names the codec in error messages (optional: a codec without one is called "custom"). */
+  readonly name?: string;
   /** The value as bytes; throws if the value cannot be encoded. */
   encode(value: unknown): Uint8Array;
   /**
@@ -46,4 +46,9 @@ export interface Codec {
    * bound service calls it once its call has settled.
    */
   release?(bytes: Uint8Array): void;
+}
+
+/** The codec's name for error messages. */
+export function codecName(codec: Codec): string {
+  return codec.name ?? 'custom';
 }

@@ -57,7 +57,9 @@ function checkCodec(codec: unknown, service: string): Codec {
   ) {
     throw invalid(`service "${service}": option codec must have encode(value) and decode(bytes) methods`);
   }
-  if (typeof candidate.name !== 'string') throw invalid(`service "${service}": the codec needs a name (a string)`);
+  if (candidate.name !== undefined && typeof candidate.name !== 'string') {
+    throw invalid(`service "${service}": the codec's name must be a string, got ${typeof candidate.name}`);
+  }
   return candidate as Codec;
 }
 

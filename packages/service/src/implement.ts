@@ -2,7 +2,7 @@ import { PhoenixError } from '@phoenix-ipc/client';
 import type { Handler, ResponseHeader } from '@phoenix-ipc/server';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { HandlerHost } from './caller.js';
-import type { Codec } from './codec.js';
+import { type Codec, codecName } from './codec.js';
 import type { MethodDefinition, Service } from './define-service.js';
 import { failureOf } from './remote-error.js';
 import type { ServiceHandlers } from './types.js';
@@ -78,7 +78,7 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     } catch (error) {
       throw new PhoenixError(
         'ERR_PHOENIX_HANDLER_FAILED',
-        `${label}: the handler's result cannot be encoded with the ${codec.name} codec (${reasonOf(error)})`,
+        `${label}: the handler's result cannot be encoded with the ${codecName(codec)} codec (${reasonOf(error)})`,
       );
     }
     if (bytes.length > responsePayload.length) {
@@ -116,7 +116,7 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     try {
       input = decodeValue(codec, payload);
     } catch (error) {
-      throw invalid(`${label}: the request does not decode with the ${codec.name} codec (${reasonOf(error)})`);
+      throw invalid(`${label}: the request does not decode with the ${codecName(codec)} codec (${reasonOf(error)})`);
     }
     const result =
       inputSchema === undefined

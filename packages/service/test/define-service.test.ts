@@ -115,7 +115,10 @@ describe('service.bind', () => {
     const api = pair.bind(recorder) as unknown as Record<string, unknown>;
     expect(() => api.third).toThrow(TypeError);
     expect(() => api.third).toThrow('service "pair" has no method "third"');
+    expect(() => api.get_user).toThrow('service "pair" has no method "get_user"');
+    expect(() => api.second2).toThrow('service "pair" has no method "second2"');
     expect(api.then).toBeUndefined();
+    expect(api.$$typeof).toBeUndefined();
     expect(await Promise.resolve(api)).toBe(api);
     expect(typeof api.toString).toBe('function');
   });
@@ -135,6 +138,20 @@ describe('service.bind', () => {
     expect(error).toMatchObject({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' });
     expect((error as Error).message).toContain('pair.second');
     expect(calls.length).toBe(before);
+  });
+
+  it('takes a codec without a name, and calls it "custom" in messages', async () => {
+    const plain = {
+      encode: (value: unknown) => jsonCodec.encode(value),
+      decode: (bytes: Uint8Array) => jsonCodec.decode(bytes),
+    };
+    const service = defineService<Pair>('pair', { first: 1001, second: 1002 }, { codec: plain });
+    expect(service.codec).toBe(plain);
+    const error = await service
+      .bind(recorder)
+      .second(10n as unknown as string)
+      .catch((e: PhoenixError) => e);
+    expect((error as Error).message).toContain('with the custom codec');
   });
 
   it('rejects a reply that does not decode with ERR_PHOENIX_HANDLER_FAILED', async () => {
