@@ -24,6 +24,8 @@ const BY_ERRNO = new Map<number, NativeShmErrorCode>([
   [E.ECONNRESET, 'ERR_PHOENIX_PEER_GONE'],
   [E.ESRCH, 'ERR_PHOENIX_NO_SUCH_PROCESS'],
   [E.ENOSPC, 'ERR_PHOENIX_NO_SPACE'],
+  // The OS lacks the call (eventfd and the death watch on macOS): the platform, not a bug.
+  [E.ENOSYS, 'ERR_PHOENIX_UNSUPPORTED_PLATFORM'],
 ]);
 
 /** Where one system call's errno means something more precise than the table above. */

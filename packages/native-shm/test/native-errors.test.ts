@@ -142,6 +142,8 @@ describe('the errno table', () => {
     ['mkfifo', E.ENOSPC, 'ERR_PHOENIX_NO_SPACE'],
     ['kill', E.ESRCH, 'ERR_PHOENIX_NO_SUCH_PROCESS'],
     ['sendmsg', E.EPIPE, 'ERR_PHOENIX_PEER_GONE'],
+    ['eventfd', E.ENOSYS, 'ERR_PHOENIX_UNSUPPORTED_PLATFORM'],
+    ['death_watch', E.ENOSYS, 'ERR_PHOENIX_UNSUPPORTED_PLATFORM'],
     ['open', E.EMFILE, 'ERR_PHOENIX_SYSCALL_FAILED'],
   ])('%s failing with errno %i is %s', (syscall, errno, code) => {
     expect(codeForErrno(syscall, errno)).toBe(code);
