@@ -57,10 +57,16 @@ class StatsCell {
   }
 
   /** One of the supervisor's own calls (see CallMetrics.recordCall). */
-  recordCall(code: string | null, totalUs: number, local: boolean): void {
-    // Crashes are counted by recordPoison, for every caller alike.
-    if (code !== null && local && code !== 'ERR_PHOENIX_WORKER_CRASHED') this.countError(code);
+  recordCall(code: string | null, totalUs: number, local: boolean, queueWaitUs: number, handlerUs: number): void {
     this.endToEnd.record(totalUs);
+    // Crashes are counted by recordPoison, for every caller alike.
+    if (code === 'ERR_PHOENIX_WORKER_CRASHED') return;
+    if (code !== null) this.countError(code);
+    if (local) return;
+    // A worker answered it (workers leave the supervisor's requests out of their reports).
+    this.calls++;
+    if (queueWaitUs >= 0) this.queueWait.record(queueWaitUs);
+    this.handler.record(handlerUs);
   }
 
   recordPoison(): void {
@@ -102,8 +108,11 @@ export interface MetricsDelta {
 
 /**
  * Call metrics keyed by func id and by group. Workers record every request
- * they answer and send deltas to the supervisor about once a second; the
- * supervisor adds them up, and adds the end-to-end times of its own calls.
+ * of a client process they answer, and send deltas to the supervisor about
+ * once a second while busy and within milliseconds of going idle; the
+ * supervisor adds them up. Its own calls it counts itself, as their replies
+ * reach it (the reply carries the worker's queue wait and handler time), so
+ * metrics() includes them as soon as they have settled.
  */
 export class CallMetrics {
   readonly #byFunc = new Map<number, StatsCell>();
@@ -151,10 +160,21 @@ export class CallMetrics {
     cell.dirty = true;
   }
 
-  /** One of the supervisor's own calls finished; `local` failures never reached a worker's reply. */
-  recordCall(funcId: number, group: 'normal' | 'vip', code: string | null, totalUs: number, local: boolean): void {
-    this.#cell(funcId).recordCall(code, totalUs, local);
-    this.#byGroup[group].recordCall(code, totalUs, local);
+  /**
+   * One of the supervisor's own calls finished; `local` failures never reached a worker's reply. The times
+   * come from the worker's reply (queueWaitUs < 0: unknown).
+   */
+  recordCall(
+    funcId: number,
+    group: 'normal' | 'vip',
+    code: string | null,
+    totalUs: number,
+    local: boolean,
+    queueWaitUs = -1,
+    handlerUs = 0,
+  ): void {
+    this.#cell(funcId).recordCall(code, totalUs, local, queueWaitUs, handlerUs);
+    this.#byGroup[group].recordCall(code, totalUs, local, queueWaitUs, handlerUs);
   }
 
   /** A request a worker died on (any caller's). */

@@ -222,9 +222,11 @@ export class IpcServer extends Caller {
 
   /**
    * Call counters and latency percentiles (three significant digits) by func id and by group:
-   * calls, errors by code, queue wait and handler time (reported by every
-   * worker about once a second, for all callers), and end-to-end time of
-   * this supervisor's own calls; plus the worker stats.
+   * calls, errors by code, queue wait and handler time, and end-to-end time of
+   * this supervisor's own calls; plus the worker stats. This supervisor's own
+   * calls count as soon as they have settled. Client processes' calls are
+   * reported by the workers: about once a second while they serve, and within
+   * about 10 ms of their queue running dry.
    */
   metrics(): MetricsSnapshot & { workers: WorkerStats[]; spares: SpareStats; clients: number } {
     const supervisor = this.#requireSupervisor('metrics');

@@ -24,8 +24,11 @@ export interface RequestExecutorConfig {
   release: RequestRelease;
   /** Called after each finished request (recycling policy). */
   onProcessed?: ((count: number) => void) | undefined;
-  /** Called for every request answered: code null on success; `times` holds its queue wait and handler time (LaneTime). */
-  onRequestDone?: ((funcId: number, code: string | null, times: Float64Array) => void) | undefined;
+  /**
+   * Called for every request answered: code null on success; `times` holds its queue wait and handler time
+   * (LaneTime); `slotIndex` is the caller's slot.
+   */
+  onRequestDone?: ((funcId: number, code: string | null, times: Float64Array, slotIndex: number) => void) | undefined;
   /** An async handler's request is answered (`failure`: its slot's rings could not be trusted). */
   onAsyncSettled: (slot: ServedSlot, failure: PhoenixError | null) => void;
 }
@@ -343,7 +346,7 @@ export class RequestExecutor {
     this.#finishedAt[0] = finishedAt;
     const times = lane.times;
     times[LaneTime.HandlerUs] = (finishedAt - times[LaneTime.StartedAt]!) * 1000;
-    this.#config.onRequestDone?.(lane.funcId, null, times);
+    this.#config.onRequestDone?.(lane.funcId, null, times, lane.slot.index);
     this.#settled(lane, this.#publisher.publish(lane, lane.response.funcId >>> 0, length), false);
   }
 
@@ -367,7 +370,7 @@ export class RequestExecutor {
   ): void {
     const times = lane.times;
     times[LaneTime.HandlerUs] = handlerRan ? (clockNow() - times[LaneTime.StartedAt]!) * 1000 : 0;
-    this.#config.onRequestDone?.(lane.funcId, code, times);
+    this.#config.onRequestDone?.(lane.funcId, code, times, lane.slot.index);
     const error: ErrorPayload = { code, message, name, stack, details };
     this.#settled(lane, this.#publisher.publishError(lane, error), true);
   }

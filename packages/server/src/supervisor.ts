@@ -236,6 +236,8 @@ export class Supervisor {
             event.code,
             event.totalUs,
             event.local,
+            event.queueWaitUs,
+            event.handlerUs,
           );
           this.#observer?.(event);
         },

@@ -1,7 +1,7 @@
 import { memoryUsage } from 'node:process';
 import { setFlagsFromString } from 'node:v8';
 import { holdDeathWatchSlot, SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
-import { PhoenixError, PhoenixShmLayout, type WorkerChannel } from '@phoenix-ipc/shm-layout';
+import { PhoenixError, PhoenixShmLayout, SUPERVISOR_SLOT, type WorkerChannel } from '@phoenix-ipc/shm-layout';
 import { CallMetrics } from './call-metrics.js';
 import type { Handler, HandlerRegistry } from './handler-registry.js';
 import type { RecycleOptions } from './server-options.js';
@@ -14,6 +14,8 @@ export type WorkerHostState = 'created' | 'spare' | 'running' | 'stopping' | 'st
 
 const RSS_CHECK_EVERY = 1000;
 const METRICS_INTERVAL_MS = 1000;
+/** An idle worker sends what it served after this long at most, and no more often. */
+const METRICS_IDLE_MS = 10;
 
 /**
  * The worker side of IpcServer, in a process the supervisor spawned. It maps
@@ -40,6 +42,9 @@ export class WorkerHost {
   #recycleAsked = false;
   readonly #metrics = new CallMetrics();
   #metricsTimer: NodeJS.Timeout | undefined;
+  /** The pending metrics timer is the idle one (METRICS_IDLE_MS), not the busy one. */
+  #metricsSoon = false;
+  #metricsSentAt = 0;
 
   constructor(environment: WorkerEnvironment, handlers: HandlerRegistry) {
     this.environment = environment;
@@ -115,14 +120,19 @@ export class WorkerHost {
       // replacement on a freshly formatted channel.
       onCorruptSlot: (slot, error) => this.#exitCorrupt(slot, error.message),
       onProcessed: recycle === undefined ? undefined : (count) => this.#checkRecycle(count),
-      onRequestDone: (funcId, code, times) => {
+      onRequestDone: (funcId, code, times, slotIndex) => {
+        // The supervisor counts its own calls as their replies reach it, so that its metrics() include them
+        // at once: counting them here too would count them twice.
+        if (slotIndex === SUPERVISOR_SLOT) return;
         this.#metrics.recordServedTimes(funcId, code, times);
-        // Metrics go out about once a second while requests are served, and not at all when idle.
+        // Metrics go out about once a second while requests are served, soon after the worker goes idle,
+        // and not at all while it stays idle.
         if (this.#metricsTimer === undefined && this.#state === 'running') {
           this.#metricsTimer = setTimeout(this.#flushMetrics, METRICS_INTERVAL_MS);
           this.#metricsTimer.unref();
         }
       },
+      onIdle: () => this.#metricsOnIdle(),
     });
     // The runtime serves what is already queued before it first parks: a
     // spare taking over a dead worker's channel starts on its backlog at once.
@@ -142,8 +152,21 @@ export class WorkerHost {
 
   readonly #flushMetrics = (): void => {
     this.#metricsTimer = undefined;
+    this.#metricsSoon = false;
+    this.#metricsSentAt = performance.now();
     this.#sendMetrics();
   };
+
+  // Requests were served since the last report and the queue ran dry: report them soon (not from inside the
+  // serving loop), so that the supervisor's metrics() shows a burst of calls milliseconds after it ends.
+  #metricsOnIdle(): void {
+    if (this.#metricsTimer === undefined || this.#metricsSoon) return;
+    clearTimeout(this.#metricsTimer);
+    this.#metricsSoon = true;
+    const wait = Math.max(0, this.#metricsSentAt + METRICS_IDLE_MS - performance.now());
+    this.#metricsTimer = setTimeout(this.#flushMetrics, wait);
+    this.#metricsTimer.unref();
+  }
 
   #sendMetrics(): void {
     const delta = this.#metrics.takeDelta();

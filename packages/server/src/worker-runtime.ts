@@ -30,8 +30,10 @@ export interface WorkerRuntimeConfig {
   onCorruptSlot?: (slot: number, error: PhoenixError) => void;
   /** Called after each finished request (recycling policy). */
   onProcessed?: (count: number) => void;
-  /** Called for every request answered: code null on success; times in µs. */
-  onRequestDone?: (funcId: number, code: string | null, times: Float64Array) => void;
+  /** Called for every request answered: code null on success; times in µs; the caller's slot. */
+  onRequestDone?: (funcId: number, code: string | null, times: Float64Array, slotIndex: number) => void;
+  /** Nothing is queued: the loop is about to park (or, 'spin', to look again after the event loop's turn). */
+  onIdle?: () => void;
   /** Concurrency 1: replies published per tail store at most (the replyBatch option; default DEFAULT_REPLY_BATCH). */
   replyBatch?: number;
 }
@@ -180,6 +182,7 @@ export class WorkerRuntime {
         // Nothing to do: spin for the learned budget, then park.
         executor.forgetClock();
         if (this.#waiter.spin(this.#hasWorkBound, SLICE_US)) continue;
+        this.#config.onIdle?.();
         if (this.#waiter.neverParks) {
           this.#schedule(); // 'spin': look again after the event loop's turn
           break;
