@@ -26,7 +26,13 @@ export function failureOf(thrown: unknown, codec: Codec): PhoenixError {
   });
 }
 
-function encodeDescription(description: RemoteError, codec: Codec): Uint8Array | undefined {
+function encodeDescription(thrown: RemoteError, codec: Codec): Uint8Array | undefined {
+  // A function or a symbol is code, not data: a codec may turn it into nothing (msgpack's nil) rather than
+  // refuse it, and the caller would find the field there with no value. Left out like what fails the codec.
+  const description: RemoteError = { name: thrown.name, message: thrown.message };
+  for (const [key, value] of Object.entries(thrown)) {
+    if (typeof value !== 'function' && typeof value !== 'symbol') description[key] = value;
+  }
   try {
     return codec.encode(description);
   } catch {

@@ -191,6 +191,18 @@ describe('implement', () => {
     expect(jsonCodec.decode(error.remoteData!)).toEqual({ name: 'Error', message: 'no', fine: 'yes' });
   });
 
+  it('leaves out fields that hold functions or symbols, which a codec may turn into nothing', async () => {
+    const host = new FakeHost();
+    const tiny = defineService<{ go(): void }>('tiny', { go: 1001 });
+    implement(host, tiny, {
+      go: () => {
+        throw Object.assign(new Error('no'), { retry: () => 1, tag: Symbol('t'), fine: 'yes' });
+      },
+    });
+    const error = await failure(host.run(1001, new Uint8Array(0)));
+    expect(msgpackCodec.decode(error.remoteData!)).toStrictEqual({ name: 'Error', message: 'no', fine: 'yes' });
+  });
+
   it('passes a thrown PhoenixError on as it is', async () => {
     const thrown = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'inner call timed out');
     const error = await failure(
