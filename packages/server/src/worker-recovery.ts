@@ -7,6 +7,8 @@
  * are failed at once rather than wait forever. Answers go out through
  * `answer`, which knows where each caller slot lives.
  */
+
+import { exitStatusOf } from '@phoenix-ipc/native-shm';
 import {
   Frames,
   PhoenixError,
@@ -153,15 +155,20 @@ export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerC
 
 /** The error of a callSync whose worker died while it waited (supervision itself was paused). */
 export function syncWorkerDeathError(channel: WorkerChannel, pid: number, seqId: number): PhoenixError {
+  // Nobody has reaped the child yet (the event loop waits behind callSync): the kernel's record of how it is
+  // ending names the signal or the exit code.
+  const status = exitStatusOf(pid);
+  const how =
+    status?.signal ?? (status?.code === null || status === null ? 'unknown cause' : `exit code ${status.code}`);
   return new PhoenixError(
     'ERR_PHOENIX_WORKER_CRASHED',
-    `worker ${channel.group}[${channel.index}] (pid ${pid}) died while callSync waited for request ${seqId}`,
+    `worker ${channel.group}[${channel.index}] (pid ${pid}) died (${how}) while callSync waited for request ${seqId}`,
     {
       group: channel.group,
       workerIndex: channel.index,
       pid,
-      signal: null,
-      exitCode: null,
+      signal: status?.signal ?? null,
+      exitCode: status?.code ?? null,
       reason: 'exit',
       seqId,
       attempt: 1,

@@ -8,6 +8,7 @@ import {
   COUNT,
   ECHO,
   EXITS,
+  KILLS_SELF,
   READ_COUNT,
   REJECTS,
   SIZED_REPLY,
@@ -207,6 +208,29 @@ describe('ERR_PHOENIX_TIMEOUT', () => {
     const busyUntil = performance.now() + 200;
     while (performance.now() < busyUntil);
     expect(text.decode((await pending).payload)).toBe('sent late');
+  });
+
+  it('callSync names the signal or exit code of a worker that dies while it waits', async () => {
+    const { server: own } = await dedicated();
+    for (const [funcId, facts] of [
+      [EXITS, { signal: null, exitCode: 3 }],
+      [KILLS_SELF, { signal: 'SIGKILL', exitCode: null }],
+    ] as const) {
+      let error: PhoenixError | undefined;
+      try {
+        own.callSync(funcId, '', { timeoutMs: 10_000 });
+      } catch (e) {
+        error = e as PhoenixError;
+      }
+      expect(error).toMatchObject({ code: 'ERR_PHOENIX_WORKER_CRASHED', reason: 'exit', ...facts });
+      expect(error?.message).toContain(facts.signal ?? `exit code ${facts.exitCode}`);
+      const dead = error?.pid;
+      await waitUntil(
+        () => own.getWorkerStats()[0]!.alive && own.getWorkerStats()[0]!.pid !== dead,
+        10_000,
+        'the replacement',
+      );
+    }
   });
 
   it('honours timeoutMs in callSync', async () => {
