@@ -116,8 +116,6 @@ function checkRegion(buffer: RingRegion, byteOffset: number, bytes: number, what
  * be, or an index that runs ahead of the other, throws ERR_PHOENIX_BAD_RING.
  */
 export class SpscRingBuffer {
-  /** Maximum number of messages (a power of two). */
-  readonly capacity: number;
   /** Largest payload in bytes. */
   readonly maxMessageSize: number;
   /** Size of the data region in bytes. */
@@ -134,6 +132,7 @@ export class SpscRingBuffer {
   /** Where the data region starts in `buffer`: a record at absolute offset `o` is at `o - dataStart` in `data`. */
   readonly dataStart: number;
 
+  readonly #capacity: number;
   readonly #words: Int32Array; // header + data, as i32 slots
   readonly #bytes: Uint8Array; // the data region
   readonly #dataStart: number; // absolute byte offset of the data region in buffer
@@ -168,7 +167,7 @@ export class SpscRingBuffer {
   ) {
     this.buffer = buffer;
     this.byteOffset = byteOffset;
-    this.capacity = capacity;
+    this.#capacity = capacity;
     this.maxMessageSize = maxMessageSize;
     this.dataBytes = dataBytes;
     this.#words = new Int32Array(buffer, byteOffset, (HEADER_BYTES + dataBytes) >> 2);
@@ -178,6 +177,15 @@ export class SpscRingBuffer {
     this.dataStart = this.#dataStart;
     this.#mask = dataBytes - 1;
     this.resync();
+  }
+
+  /**
+   * Maximum number of messages (a power of two). Read-only at run time too:
+   * the full check relies on it, so assigning to it throws (a TypeError in
+   * strict code) rather than change how the ring behaves.
+   */
+  get capacity(): number {
+    return this.#capacity;
   }
 
   /** Bytes a ring with these options occupies (header + data region). */
@@ -275,8 +283,8 @@ export class SpscRingBuffer {
       let problem = '';
       if (used > this.dataBytes) {
         problem = `ring head ${head} and tail ${tail} are ${used} bytes apart, more than ${this.dataBytes}`;
-      } else if (count > this.capacity) {
-        problem = `ring holds ${count} messages by its counters, more than capacity ${this.capacity}`;
+      } else if (count > this.#capacity) {
+        problem = `ring holds ${count} messages by its counters, more than capacity ${this.#capacity}`;
       }
       if (problem === '') return;
       if (attempt === VALIDATE_ATTEMPTS) throw badRing(problem);
@@ -382,7 +390,7 @@ export class SpscRingBuffer {
     const words = this.#words;
     const dataBytes = this.dataBytes;
     let adopted = 0;
-    while ((this.#tailCount - this.#cachedHeadCount) >>> 0 < this.capacity) {
+    while ((this.#tailCount - this.#cachedHeadCount) >>> 0 < this.#capacity) {
       const free = dataBytes - ((this.#tail - this.#cachedHead) >>> 0);
       let offset = this.#tail & this.#mask;
       let skipped = 0;
@@ -440,7 +448,7 @@ export class SpscRingBuffer {
   // Returns the data offset of a free record of `recordLength` bytes, writing a
   // padding record first if it would straddle the end; -1 when full.
   #claim(recordLength: number): number {
-    const capacity = this.capacity;
+    const capacity = this.#capacity;
     if ((this.#tailCount - this.#cachedHeadCount) >>> 0 >= capacity) {
       // Acquire; partner: the Atomics.store of HEAD_COUNT in release().
       this.#cachedHeadCount = Atomics.load(this.#words, HEAD_COUNT_INDEX) >>> 0;
@@ -495,7 +503,7 @@ export class SpscRingBuffer {
         available = (this.#cachedTail - this.#head) >>> 0;
         if (available === 0) return -1;
         const count = (Atomics.load(words, TAIL_COUNT_INDEX) - this.#headCount) >>> 0;
-        if (available > dataBytes || (available & 7) !== 0 || count > this.capacity) {
+        if (available > dataBytes || (available & 7) !== 0 || count > this.#capacity) {
           throw badRing(
             `producer index ${this.#cachedTail} (count ${Atomics.load(words, TAIL_COUNT_INDEX) >>> 0}) is not a valid distance ahead of consumer index ${this.#head} (count ${this.#headCount})`,
           );
@@ -624,7 +632,7 @@ export class SpscRingBuffer {
     // the tail it read a moment before, and report a full ring.
     const headCount = Atomics.load(this.#words, HEAD_COUNT_INDEX);
     const tailCount = Atomics.load(this.#words, TAIL_COUNT_INDEX);
-    return Math.min((tailCount - headCount) >>> 0, this.capacity);
+    return Math.min((tailCount - headCount) >>> 0, this.#capacity);
   }
 
   empty(): boolean {
@@ -633,12 +641,12 @@ export class SpscRingBuffer {
 
   /** No room for another message by count (bytes may run out earlier for large messages). */
   full(): boolean {
-    return this.size() >= this.capacity;
+    return this.size() >= this.#capacity;
   }
 
   /** Room left, in messages. */
   freeSpace(): number {
-    return this.capacity - this.size();
+    return this.#capacity - this.size();
   }
 
   /** Published byte indices, for inspection tools. */

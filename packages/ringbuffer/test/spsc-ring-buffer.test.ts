@@ -82,6 +82,16 @@ describe('SpscRingBuffer.format', () => {
     expect(ring.indices()).toEqual({ headBytes: 0, tailBytes: 0, headCount: 0, tailCount: 0 });
   });
 
+  it('has capacity as a read-only property: assigning to it throws and changes nothing', () => {
+    const ring = makeRing({ capacity: 8, maxMessageSize: 100 });
+    expect(() => {
+      (ring as { capacity: number }).capacity = 1024;
+    }).toThrow(TypeError);
+    expect(ring.capacity).toBe(8);
+    for (let i = 0; i < 8; i++) expect(ring.push(new Uint8Array([i]))).toBe(true);
+    expect(ring.push(new Uint8Array([8]))).toBe(false);
+  });
+
   it('stamps the magic "RNG1" at the start of the header', () => {
     const ring = makeRing({ capacity: 1, maxMessageSize: 0 });
     expect(new TextDecoder().decode(new Uint8Array(ring.buffer, MAGIC_OFFSET, 4))).toBe('RNG1');
