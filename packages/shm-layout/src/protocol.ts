@@ -127,11 +127,19 @@ export class MsgHeader {
     view.setUint32(MSG_PAYLOAD_LEN_OFFSET, this.payloadLen >>> 0, true);
   }
 
-  /** Reads a header written by writeTo (or by any little-endian peer). */
+  /**
+   * Reads a header written by writeTo (or by any little-endian peer). A seq
+   * id at or beyond 2^53 (garbage: no writer gets there) reads as
+   * kInvalidSeqId, so `seqId` is always a safe integer and isValid() is false.
+   */
   static readFrom(source: Uint8Array, offset = 0): MsgHeader {
     const view = new DataView(source.buffer, source.byteOffset + offset, MSG_HEADER_BYTES);
     const seqId = view.getUint32(MSG_SEQ_ID_OFFSET + 4, true) * TWO_POW_32 + view.getUint32(MSG_SEQ_ID_OFFSET, true);
-    return new MsgHeader(seqId, view.getUint32(MSG_FUNC_ID_OFFSET, true), view.getUint32(MSG_PAYLOAD_LEN_OFFSET, true));
+    return new MsgHeader(
+      Number.isSafeInteger(seqId) ? seqId : kInvalidSeqId,
+      view.getUint32(MSG_FUNC_ID_OFFSET, true),
+      view.getUint32(MSG_PAYLOAD_LEN_OFFSET, true),
+    );
   }
 
   encode(): Uint8Array {

@@ -68,6 +68,24 @@ describe('MsgHeader', () => {
     expect([header.seqId, header.funcId, header.payloadLen]).toEqual([123_456_789_012_345, 4242, 77]);
   });
 
+  it('reads a seq id no writer can reach (2^53 and beyond) as kInvalidSeqId: seqId stays a safe integer', () => {
+    for (const garbage of [
+      new Uint8Array(16).fill(0xff),
+      (() => {
+        const bytes = new Uint8Array(16);
+        new DataView(bytes.buffer).setBigUint64(0, 2n ** 53n, true);
+        return bytes;
+      })(),
+    ]) {
+      const header = MsgHeader.readFrom(garbage);
+      expect(header.seqId).toBe(kInvalidSeqId);
+      expect(header.isValid()).toBe(false);
+    }
+    const largest = new Uint8Array(16);
+    new DataView(largest.buffer).setBigUint64(0, 2n ** 53n - 1n, true);
+    expect(MsgHeader.readFrom(largest).seqId).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('writes and reads at an offset inside a view that itself has a byteOffset', () => {
     const backing = new Uint8Array(64).fill(0xaa);
     const view = backing.subarray(8, 48);
