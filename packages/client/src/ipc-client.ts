@@ -7,11 +7,9 @@ import {
   segmentNameProblem,
 } from '@phoenix-ipc/native-shm';
 import {
-  CONTROL_PROTOCOL_VERSION,
   type ControlMessage,
   controlSocketName,
   PhoenixError,
-  type PhoenixErrorCode,
   PhoenixShmLayout,
   SupervisorState,
   type WaitStrategy,
@@ -19,6 +17,7 @@ import {
 import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from './call-options.js';
 import { Caller } from './caller.js';
 import { CallerEngine, type CallObserver } from './caller-engine.js';
+import { type HandshakeResult, handshake, RetryLater } from './client-handshake.js';
 import { ControlConnection } from './control-connection.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
@@ -81,18 +80,6 @@ interface Connection {
 }
 
 type ResolvedClientOptions = Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
-
-type HandshakeResult = { message: ControlMessage & { t: 'welcome' }; fds: number[] } | RetryLater;
-
-/** A temporary condition worth retrying until the connect deadline. */
-class RetryLater {
-  constructor(
-    readonly reason: string,
-    readonly code: PhoenixErrorCode = 'ERR_PHOENIX_CONNECT_TIMEOUT',
-    /** Only the deadline cut the attempt short: it does not replace what an earlier attempt learnt. */
-    readonly inconclusive = false,
-  ) {}
-}
 
 /**
  * A client process's connection to a PhoenixIPC supervisor, found by segment
@@ -257,7 +244,7 @@ export class IpcClient extends Caller {
       }
       let welcome: HandshakeResult;
       try {
-        welcome = await this.#handshake(fd, deadline);
+        welcome = await handshake(fd, deadline);
       } catch (error) {
         closeFd(fd);
         throw error;
@@ -272,41 +259,6 @@ export class IpcClient extends Caller {
     } finally {
       if (!keep) segment.close();
     }
-  }
-
-  // Sends hello and waits for welcome/busy/refused (or the deadline).
-  #handshake(fd: number, deadline: number): Promise<HandshakeResult> {
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const finish = (value: HandshakeResult | PhoenixError) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        probe.close();
-        if (value instanceof PhoenixError) reject(value);
-        else resolve(value);
-      };
-      const probe = new HandshakeWatcher(fd, {
-        onMessage: (message, fds) => {
-          if (message.t === 'welcome') finish({ message, fds });
-          else {
-            for (const extra of fds) closeFd(extra);
-            if (message.t === 'busy')
-              finish(new RetryLater(`all ${message.maxClients} client slots are taken`, 'ERR_PHOENIX_BUSY'));
-            else if (message.t === 'refused') finish(new PhoenixError(message.code, message.message));
-            else if (message.t === 'shutdown') finish(new RetryLater('the supervisor is shutting down'));
-          }
-        },
-        onClose: () => finish(new RetryLater('the supervisor closed the connection')),
-      });
-      const timer = setTimeout(
-        () => finish(new RetryLater('the supervisor did not answer', 'ERR_PHOENIX_CONNECT_TIMEOUT', true)),
-        Math.max(1, deadline - performance.now()),
-      );
-      if (!probe.send({ t: 'hello', v: CONTROL_PROTOCOL_VERSION, pid: process.pid })) {
-        finish(new RetryLater('could not send hello'));
-      }
-    });
   }
 
   #open(
@@ -434,25 +386,5 @@ export class IpcClient extends Caller {
     }
     if (this.#connecting !== null) await this.#connecting.catch(() => undefined);
     this.#setState('disconnected');
-  }
-}
-
-/** The control connection during the handshake: the fd is handed on to the real connection afterwards. */
-class HandshakeWatcher {
-  readonly #connection: ControlConnection;
-  #detached = false;
-
-  constructor(fd: number, handlers: ConstructorParameters<typeof ControlConnection>[1]) {
-    this.#connection = new ControlConnection(fd, handlers, { ref: true });
-  }
-
-  send(message: ControlMessage): boolean {
-    return this.#connection.send(message);
-  }
-
-  close(): void {
-    if (this.#detached) return;
-    this.#detached = true;
-    this.#connection.detach();
   }
 }

@@ -1,5 +1,6 @@
-import { addExtension, C1, type Options, Packr } from 'msgpackr';
+import { C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
+import { installExtensions } from './msgpack-extensions.js';
 import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
 import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
 
@@ -35,75 +36,6 @@ import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.
  * the very same bytes with less work per call. Everything else, and every
  * message they do not find well-formed, goes to msgpackr.
  */
-const MAP_EXTENSION = 0x6d; // 'm': [key, value, key, value, ...]
-const TYPED_ARRAY_EXTENSION = 0x74; // msgpackr's own 't'
-const UINT8_ARRAY = 1;
-const TYPED_ARRAYS = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
-const ARRAY_BUFFER = 16;
-const DATA_VIEW = 17;
-
-function readTypedArray(data: Uint8Array): unknown {
-  const kind = data[0]!;
-  // Zero copy: a view of the message (in shared memory on the worker side).
-  if (kind === UINT8_ARRAY) return new Uint8Array(data.buffer, data.byteOffset + 1, data.length - 1);
-  // Wider element types need an aligned buffer of their own: copy.
-  const aligned = Uint8Array.prototype.slice.call(data, 1).buffer;
-  if (kind === ARRAY_BUFFER) return aligned;
-  if (kind === DATA_VIEW) return new DataView(aligned);
-  const TypedArray = TYPED_ARRAYS[kind];
-  if (TypedArray === undefined) throw new Error(`unknown typed array kind ${kind}`);
-  return new TypedArray(aligned);
-}
-
-type Allocate = (size: number) => { target: Uint8Array; position: number; targetView: DataView };
-
-// A tag (fixext 1, type 'm'), then an array of 2 × size: keys and values in turn.
-function writeMap(map: Map<unknown, unknown>, allocate: Allocate, pack: (value: unknown) => void): void {
-  const length = map.size * 2;
-  if (length < 16) {
-    const { target, position } = allocate(4);
-    target.set([0xd4, MAP_EXTENSION, 0, 0x90 | length], position);
-  } else if (length < 0x10000) {
-    const { target, position } = allocate(6);
-    target.set([0xd4, MAP_EXTENSION, 0, 0xdc, length >> 8, length & 0xff], position);
-  } else {
-    const { target, position, targetView } = allocate(8);
-    target.set([0xd4, MAP_EXTENSION, 0, 0xdd], position);
-    targetView.setUint32(position + 4, length);
-  }
-  for (const [key, value] of map) {
-    pack(key);
-    pack(value);
-  }
-}
-
-function readMap(entries: unknown): Map<unknown, unknown> {
-  if (!Array.isArray(entries) || entries.length % 2 !== 0) throw new Error('a Map extension without key/value pairs');
-  const map = new Map<unknown, unknown>();
-  for (let i = 0; i < entries.length; i += 2) map.set(entries[i], entries[i + 1]);
-  return map;
-}
-
-let installed = false;
-function installExtensions(): void {
-  if (installed) return;
-  installed = true;
-  addExtension({ type: TYPED_ARRAY_EXTENSION, unpack: readTypedArray });
-  addExtension({ Class: Map, type: MAP_EXTENSION, pack: writeMap as never, read: readMap } as never);
-}
-
 // msgpackr writes into one output buffer kept in its module state. Every
 // call here first points it where this call must write: encodeInto at the
 // caller's target, encode at the free part of an arena of ours, after every
