@@ -4,7 +4,7 @@
 // top layers service (typed values) and nats (beyond one host), which nothing
 // below imports; service never imports nats (its tests may). errors (the one
 // catalogue, PhoenixError) is the bottom, usable by all. native-shm uses only
-// errors, and only client, server, nats and cli may use native-shm at run time.
+// errors, and only client, server and cli may use native-shm at run time.
 // cli (the `phoenix` command) reads segments: it sits beside client, on
 // shm-layout and native-shm, and nothing imports it. Its tests start real
 // servers. Apps may use anything.
@@ -65,7 +65,6 @@ const ALLOWED = {
     '@phoenix-ipc/ringbuffer',
     '@phoenix-ipc/monitor',
     '@phoenix-ipc/shm-layout',
-    '@phoenix-ipc/native-shm',
     '@phoenix-ipc/client',
     '@phoenix-ipc/server',
   ],
@@ -143,5 +142,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service, nats; native-shm under client/server/nats/cli; cli beside client)',
+  'layering check: ok (errors -> ringbuffer -> monitor -> shm-layout -> client -> server -> service, nats; native-shm under client/server/cli; cli beside client)',
 );
