@@ -19,6 +19,9 @@ export function signalEventFd(fd: number): void {
   loadBinding().signalEventFd(fd);
 }
 
+/** signalEventFd under the design's own name, `signal(fd)`. */
+export const signal: (fd: number) => void = signalEventFd;
+
 /** Resets the doorbell; returns how many signals were pending (0 if none). */
 export function drainEventFd(fd: number): number {
   return loadBinding().drainEventFd(fd);

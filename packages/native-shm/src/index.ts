@@ -18,6 +18,7 @@ export {
   FdWatcher,
   type FdWatcherOptions,
   pollSync,
+  signal,
   signalEventFd,
   waitSync,
 } from './doorbell.js';

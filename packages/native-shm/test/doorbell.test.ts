@@ -10,6 +10,7 @@ import {
   pollSync,
   receiveMessage,
   sendMessage,
+  signal,
   signalEventFd,
   waitSync,
 } from '../src/index.js';
@@ -35,6 +36,12 @@ describe('eventfd doorbells', () => {
     signalEventFd(fd);
     expect(drainEventFd(fd)).toBe(3);
     expect(drainEventFd(fd)).toBe(0);
+  });
+
+  it('signal(fd), the design’s name, writes 1 like signalEventFd', () => {
+    const fd = eventFd();
+    signal(fd);
+    expect(drainEventFd(fd)).toBe(1);
   });
 
   it('are close-on-exec unless inheritable', () => {
