@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Pack smoke test: installs the packages the way a user would and runs them.
+// Over 400 lines on purpose: one script that CI runs as it is (nothing to
+// build first), from packing every package to calls in ESM and CJS.
 //
 // Run after `pnpm build` (and, for the native addon, after
 // `pnpm --filter @phoenix-ipc/native-shm run prebuild`); it builds nothing.

@@ -1,6 +1,8 @@
 /*
  * The physical limit for the PhoenixIPC benchmark: request/response between
  * two processes over POSIX shared memory, in C, with nothing else in the way.
+ * One self-contained file on purpose (a little over 400 lines): the bench
+ * compiles it with the system compiler, without a build system.
  *
  *   caller process                       echo process (fork of the caller)
  *   +------------+   request ring (SPSC)   +------------+

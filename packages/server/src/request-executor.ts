@@ -24,10 +24,7 @@ export interface RequestExecutorConfig {
   release: RequestRelease;
   /** Called after each finished request (recycling policy). */
   onProcessed?: ((count: number) => void) | undefined;
-  /**
-   * Called for every request answered: code null on success; `times` holds its queue wait and handler time
-   * (LaneTime); `slotIndex` is the caller's slot.
-   */
+  /** Called for every request answered: code null on success; `times` (LaneTime); the caller's slot. */
   onRequestDone?: ((funcId: number, code: string | null, times: Float64Array, slotIndex: number) => void) | undefined;
   /** An async handler's request is answered (`failure`: its slot's rings could not be trusted). */
   onAsyncSettled: (slot: ServedSlot, failure: PhoenixError | null) => void;
@@ -341,8 +338,7 @@ export class RequestExecutor {
       );
       return;
     }
-    readMonotonicClock();
-    const finishedAt = monotonicClockCell[0]!;
+    const finishedAt = clockNow();
     this.#finishedAt[0] = finishedAt;
     const times = lane.times;
     times[LaneTime.HandlerUs] = (finishedAt - times[LaneTime.StartedAt]!) * 1000;

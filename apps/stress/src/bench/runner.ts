@@ -1,7 +1,9 @@
 /**
  * What a runner process does with its job (peers/runner is the entry). One
  * job per process: every transport starts from a fresh process, and whatever
- * it leaves behind dies with the runner's process group.
+ * it leaves behind dies with the runner's process group. A little over 400
+ * lines on purpose: one function per job kind, each a few dozen lines, side
+ * by side so that their phases (warm-up, window, verification) read alike.
  */
 
 import { fork } from 'node:child_process';
