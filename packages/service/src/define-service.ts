@@ -101,6 +101,10 @@ export function defineService<I extends ServiceShape<I>>(
     throw invalid(`service "${name}": methods must be an object mapping each method name to its func id`);
   }
   if (typeof options !== 'object' || options === null) throw invalid(`service "${name}": options must be an object`);
+  for (const key of Object.keys(options)) {
+    // A misspelt option (`codecs`) would otherwise leave the default codec in place without a word.
+    if (key !== 'codec') throw invalid(`service "${name}": unknown option ${key}; the only option is codec`);
+  }
   const codec = options.codec === undefined ? msgpackCodec : checkCodec(options.codec, name);
   const definitions: MethodDefinition[] = [];
   const byId = new Map<number, string>();

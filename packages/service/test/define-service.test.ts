@@ -78,6 +78,15 @@ describe('defineService', () => {
     const thenable = Object.fromEntries([['then', 1001]]) as never;
     expect(codeOf(() => defineService<{ then(): void }>('thenable', thenable))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
+
+  it('rejects an option it does not know, and a func id that is a bigint, with ERR_PHOENIX_INVALID_ARGUMENT', () => {
+    expect(() => defineService<Pair>('pair', { first: 1001, second: 1002 }, { codecs: jsonCodec } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('codecs') }),
+    );
+    expect(() => defineService<Pair>('pair', { first: 1001n, second: 1002 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('got 1001n') }),
+    );
+  });
 });
 
 describe('service.bind', () => {
