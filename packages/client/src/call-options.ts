@@ -1,4 +1,4 @@
-import { isApplicationFuncId, PhoenixError, Priority } from '@phoenix-ipc/shm-layout';
+import { describeValue, isApplicationFuncId, PhoenixError, Priority } from '@phoenix-ipc/shm-layout';
 
 export type QueueFullPolicy = 'wait' | 'reject';
 
@@ -34,12 +34,12 @@ export function checkFuncId(funcId: unknown): number {
   if (typeof funcId === 'number' && Number.isInteger(funcId) && funcId >= 1 && funcId <= 1000) {
     throw invalid(`func id ${funcId} is reserved for the framework (1..1000); applications use 1001..4294967295`);
   }
-  throw invalid(`func id must be an integer from 1001 to 4294967295, got ${JSON.stringify(funcId) ?? String(funcId)}`);
+  throw invalid(`func id must be an integer from 1001 to 4294967295, got ${describeValue(funcId)}`);
 }
 
 export function checkQueueFullPolicy(value: unknown, name = 'onQueueFull'): QueueFullPolicy {
   if (value !== 'wait' && value !== 'reject') {
-    throw invalid(`option ${name} must be 'wait' or 'reject', got ${JSON.stringify(value) ?? String(value)}`);
+    throw invalid(`option ${name} must be 'wait' or 'reject', got ${describeValue(value)}`);
   }
   return value;
 }
@@ -47,18 +47,14 @@ export function checkQueueFullPolicy(value: unknown, name = 'onQueueFull'): Queu
 export function checkTimeout(value: unknown, name: string): number {
   if (value === Number.POSITIVE_INFINITY) return 0;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2 ** 31 - 1) {
-    throw invalid(
-      `${name} must be a positive number of milliseconds (or Infinity), got ${JSON.stringify(value) ?? String(value)}`,
-    );
+    throw invalid(`${name} must be a positive number of milliseconds (or Infinity), got ${describeValue(value)}`);
   }
   return value;
 }
 
 function checkPriority(value: unknown): Priority {
   if (value !== 0 && value !== 1) {
-    throw invalid(
-      `priority must be Priority.Normal (0) or Priority.High (1), got ${JSON.stringify(value) ?? String(value)}`,
-    );
+    throw invalid(`priority must be Priority.Normal (0) or Priority.High (1), got ${describeValue(value)}`);
   }
   return value;
 }

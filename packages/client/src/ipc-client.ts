@@ -9,6 +9,7 @@ import {
 import {
   type ControlMessage,
   controlSocketName,
+  describeValue,
   PhoenixError,
   PhoenixShmLayout,
   SupervisorState,
@@ -61,10 +62,6 @@ const CLIENT_OPTIONS: readonly (keyof IpcClientOptions)[] = [
 
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
-}
-
-function describeValue(value: unknown): string {
-  return typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -132,7 +129,7 @@ export class IpcClient extends Caller {
   static #checkRetainMb(value: unknown): number {
     if (value === undefined) return DEFAULT_RETAIN_FREED_MEMORY_MB;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2047) {
-      throw invalid(`option retainFreedMemoryMb must be an integer from 0 to 2047, got ${JSON.stringify(value)}`);
+      throw invalid(`option retainFreedMemoryMb must be an integer from 0 to 2047, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -140,7 +137,7 @@ export class IpcClient extends Caller {
   static #checkStrategy(value: unknown): WaitStrategy {
     if (value === undefined) return 'adaptive';
     if (value !== 'adaptive' && value !== 'spin' && value !== 'block') {
-      throw invalid(`option waitStrategy must be 'adaptive', 'spin' or 'block', got ${JSON.stringify(value)}`);
+      throw invalid(`option waitStrategy must be 'adaptive', 'spin' or 'block', got ${describeValue(value)}`);
     }
     return value;
   }

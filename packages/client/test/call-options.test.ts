@@ -37,7 +37,7 @@ describe('checkFuncId', () => {
   });
 
   it('rejects non-integers, negatives, ids beyond u32 and non-numbers', () => {
-    for (const id of [1001.5, -1, 2 ** 32, Number.NaN, '1001', null, undefined]) {
+    for (const id of [1001.5, -1, 2 ** 32, Number.NaN, '1001', null, undefined, 1001n]) {
       expect(codeOf(() => checkFuncId(id))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
     }
   });
@@ -52,6 +52,12 @@ describe('checkTimeout', () => {
     for (const value of [0, -5, Number.NaN, 2 ** 31, '10']) {
       expect(codeOf(() => checkTimeout(value, 'timeoutMs'))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
     }
+  });
+
+  it('rejects a bigint with ERR_PHOENIX_INVALID_ARGUMENT showing it as written, not a TypeError from JSON', () => {
+    expect(() => checkTimeout(5n, 'timeoutMs')).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('got 5n') }),
+    );
   });
 });
 

@@ -42,6 +42,11 @@ describe('IpcClient.create', () => {
       { retainFreedMemoryMb: 1.5 },
       { retainFreedMemoryMb: 4096 },
       { retainFreedMemoryMb: '64' },
+      { defaultTimeoutMs: 5n },
+      { waitStrategy: 1n },
+      { retainFreedMemoryMb: 64n },
+      { observer: 1n },
+      { unknownOption: 1n },
     ] as unknown as object[]) {
       expect(() => IpcClient.create(name, options)).toThrow(
         expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }),

@@ -11,7 +11,9 @@ import { checkArray, invalidArgument } from './errors.js';
 
 function checkSocketName(name: string): void {
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 100 || name.includes('\0')) {
-    throw invalidArgument(`socket name must be 1 to 100 bytes without NUL, got ${JSON.stringify(name)}`);
+    throw invalidArgument(
+      `socket name must be 1 to 100 bytes without NUL, got ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`,
+    );
   }
 }
 

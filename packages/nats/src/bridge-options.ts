@@ -1,5 +1,6 @@
 import { PhoenixError } from '@phoenix-ipc/client';
 import { checkFuncId } from '@phoenix-ipc/client/internal';
+import { describeValue } from '@phoenix-ipc/shm-layout';
 import { checkToken } from './wire.js';
 
 /** Options of serveOverNats. */
@@ -65,9 +66,7 @@ export function resolveBridgeOptions(options: unknown, registered: () => number[
   let limit = DEFAULT_MAX_IN_FLIGHT;
   if (maxInFlight !== undefined) {
     if (typeof maxInFlight !== 'number' || !Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 2 ** 20) {
-      throw invalid(
-        `option maxInFlight must be an integer from 1 to ${2 ** 20}, got ${JSON.stringify(maxInFlight) ?? String(maxInFlight)}`,
-      );
+      throw invalid(`option maxInFlight must be an integer from 1 to ${2 ** 20}, got ${describeValue(maxInFlight)}`);
     }
     limit = maxInFlight;
   }

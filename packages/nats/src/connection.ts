@@ -5,6 +5,7 @@
 
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
+import { describeValue } from '@phoenix-ipc/shm-layout';
 
 /** Options for `connect()` of @nats-io/transport-node; `servers` is required. */
 export type NatsConnectOptions = NodeConnectionOptions & { servers: string | string[] };
@@ -34,7 +35,7 @@ function checkConnectOptions(options: unknown, what: string): NatsConnectOptions
       servers.every((server) => typeof server === 'string' && server.trim() !== ''));
   if (!valid) {
     throw invalid(
-      `${what}: servers must be a NATS server URL or a non-empty list of them (e.g. 'nats://127.0.0.1:4222'), got ${JSON.stringify(servers) ?? String(servers)}`,
+      `${what}: servers must be a NATS server URL or a non-empty list of them (e.g. 'nats://127.0.0.1:4222'), got ${describeValue(servers)}`,
     );
   }
   return options as NatsConnectOptions;

@@ -18,6 +18,7 @@
  *             body     UTF-8 JSON: { code, message, fields, bytes } (see error-wire.ts)
  */
 import { PhoenixError } from '@phoenix-ipc/client';
+import { describeValue } from '@phoenix-ipc/shm-layout';
 
 export const WIRE_VERSION = '1';
 export const SUBJECT_ROOT = 'phoenix';
@@ -31,16 +32,12 @@ export const FUNC_ID_HEADER = 'Phoenix-Func-Id';
 /** Letters, digits, '-' and '_': a NATS subject token, and a valid NATS micro service name. */
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-}
-
 /** Returns `value` if it is a usable subject token, else throws ERR_PHOENIX_INVALID_ARGUMENT naming `what`. */
 export function checkToken(value: unknown, what: string): string {
   if (typeof value !== 'string' || !TOKEN.test(value)) {
     throw new PhoenixError(
       'ERR_PHOENIX_INVALID_ARGUMENT',
-      `${what} must be a NATS subject token of 1 to 128 letters, digits, '-' or '_' (no '.', '*', '>' or spaces), got ${describe(value)}`,
+      `${what} must be a NATS subject token of 1 to 128 letters, digits, '-' or '_' (no '.', '*', '>' or spaces), got ${describeValue(value)}`,
     );
   }
   return value;

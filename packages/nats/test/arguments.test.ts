@@ -89,6 +89,17 @@ describe('serveOverNats refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT,
     expect(error.message).toContain(mention);
   });
 
+  it('options with bigint values: ERR_PHOENIX_INVALID_ARGUMENT showing them as written', async () => {
+    for (const [options, shown] of [
+      [{ service: 'ok', maxInFlight: 8n }, 'got 8n'],
+      [{ service: 1n }, '1n'],
+    ] as const) {
+      const error = await rejection(() => serveOverNats(running, nc, options as never));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain(shown);
+    }
+  });
+
   it.each([null, {}, { servers: '' }, { servers: [] }, { servers: [1] }, 'nats://127.0.0.1:4222'])(
     'connection %j',
     async (connection) => {

@@ -1,6 +1,7 @@
 import type { QueueFullPolicy } from '@phoenix-ipc/client';
 import { checkQueueFullPolicy, checkTimeout } from '@phoenix-ipc/client/internal';
 import {
+  describeValue,
   type LayoutOptions,
   PhoenixError,
   type ResolvedLayoutOptions,
@@ -107,7 +108,7 @@ export interface ResolvedServerOptions {
 function invalid(name: string, value: unknown, expected: string): PhoenixError {
   return new PhoenixError(
     'ERR_PHOENIX_INVALID_ARGUMENT',
-    `option ${name} must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`,
+    `option ${name} must be ${expected}, got ${describeValue(value)}`,
   );
 }
 
@@ -189,9 +190,7 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
   const given = object('options', options);
   for (const key of Object.keys(given)) {
     if (!KNOWN.has(key)) {
-      const value = given[key];
-      const shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
-      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `unknown option ${key} (${shown})`);
+      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `unknown option ${key} (${describeValue(given[key])})`);
     }
   }
   const layout = resolveLayoutOptions(options);

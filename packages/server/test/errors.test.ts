@@ -142,6 +142,20 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
   });
 
+  it('refuses a bigint option value with ERR_PHOENIX_INVALID_ARGUMENT, shown as written', async () => {
+    for (const [options, shown] of [
+      [{ normalWorker: 2n }, 'normalWorker (2n)'],
+      [{ hangTimeoutMs: 5000n }, 'got 5000n'],
+      [{ normalWorkers: 2n }, '2n'],
+    ] as const) {
+      const error = (await IpcServer.create(harness.name('opt'), options as object).catch(
+        (e: unknown) => e,
+      )) as PhoenixError;
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain(shown);
+    }
+  });
+
   it('refuses bad client options, naming them', () => {
     for (const [options, option] of [
       [{ onQueueFull: 'never' }, 'onQueueFull'],

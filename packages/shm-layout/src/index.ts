@@ -32,6 +32,7 @@ export type { SegmentBuffer, SegmentIdentity, SegmentProbe } from './header-code
 export {
   computeGeometry,
   DEFAULT_LAYOUT_OPTIONS,
+  describeValue,
   LAYOUT_LIMITS,
   type LayoutGeometry,
   type LayoutOptions,

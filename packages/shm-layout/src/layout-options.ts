@@ -44,8 +44,13 @@ export const LAYOUT_LIMITS = {
   maxSegmentBytes: 2 ** 31 - 4096,
 } as const;
 
-// The value as written: JSON would show NaN and Infinity as null, and throws on a bigint.
-function describeValue(value: unknown): string {
+/**
+ * An option's value as an error message shows it, as written: JSON would show
+ * NaN and Infinity as null and throws on a bigint, and a function is named,
+ * not printed.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'bigint') return `${value}n`;
   try {
