@@ -170,8 +170,8 @@ export class CallMetrics {
     code: string | null,
     totalUs: number,
     local: boolean,
-    queueWaitUs = -1,
-    handlerUs = 0,
+    queueWaitUs: number,
+    handlerUs: number,
   ): void {
     this.#cell(funcId).recordCall(code, totalUs, local, queueWaitUs, handlerUs);
     this.#byGroup[group].recordCall(code, totalUs, local, queueWaitUs, handlerUs);

@@ -15,7 +15,7 @@ describe('CallMetrics', () => {
       const metrics = new CallMetrics();
       const count = 1 + Math.floor(random() * 300);
       for (let i = 0; i < count; i++) {
-        metrics.recordCall(2001, 'normal', null, 1 + random() * 10 ** (1 + random() * 5), true);
+        metrics.recordCall(2001, 'normal', null, 1 + random() * 10 ** (1 + random() * 5), true, -1, 0);
       }
       const stats = metrics.snapshot().byFuncId['2001']!;
       expect(stats.endToEndUs.count).toBe(count);
