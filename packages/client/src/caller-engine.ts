@@ -372,16 +372,27 @@ export class CallerEngine implements ReplySink {
   // has no room, or the only workers that could take it are closed to us for
   // now; throws UNAVAILABLE when no worker of the group can ever answer.
   #dispatch(call: PendingCall, payload: RequestBytes, exclude: number): boolean {
-    const worker = this.#pickWorker(call.groupId, exclude);
-    if (worker === WAIT_FOR_WORKER) return false;
-    if (worker === NO_WORKER) {
-      throw new PhoenixError(
-        'ERR_PHOENIX_UNAVAILABLE',
-        `no ${call.groupId === GROUP_VIP ? 'VIP' : 'normal'} worker can serve the call (all down or stopped)`,
-        { funcId: call.funcId, seqId: call.seqId },
-      );
+    for (;;) {
+      const worker = this.#pickWorker(call.groupId, exclude);
+      if (worker === WAIT_FOR_WORKER) return false;
+      if (worker === NO_WORKER) {
+        throw new PhoenixError(
+          'ERR_PHOENIX_UNAVAILABLE',
+          `no ${call.groupId === GROUP_VIP ? 'VIP' : 'normal'} worker can serve the call (all down or stopped)`,
+          { funcId: call.funcId, seqId: call.seqId },
+        );
+      }
+      try {
+        return this.#writer.write(call, payload, worker);
+      } catch (error) {
+        if (!PhoenixError.isInstance(error) || error.code !== 'ERR_PHOENIX_BAD_RING') throw error;
+        // The request ring failed validation as room was claimed (a broken peer wrote over its consumer
+        // index): nothing of this call is in it. The channel is corrupt as surely as when its response ring
+        // fails: close it and report it, so that the supervisor resets it, and try the next worker (or wait
+        // for the reset). Each turn closes one more channel, so the loop ends.
+        this.corrupt(worker, error);
+      }
     }
-    return this.#writer.write(call, payload, worker);
   }
 
   // dispatch.ts's least-loaded rule, without the channels closed to this

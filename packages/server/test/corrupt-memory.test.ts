@@ -1,5 +1,6 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
+import { RingDescriptor } from '@phoenix-ipc/ringbuffer';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { mulberry32, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +91,49 @@ describe('garbage written into a live segment by a broken peer', () => {
     expect(served).toBe(10);
     console.log(`fuzz seed ${seed}: ${writes} writes; load tally ${JSON.stringify(tally)}`);
   }, 120_000);
+});
+
+describe('a request ring whose consumer index a broken peer overwrote', () => {
+  it('is reported by its caller and reset: calls fail until then, and are served again after', async () => {
+    const name = harness.name('head');
+    const cluster = harness.cluster(name, { ...OPTIONS, normalWorkers: 1 });
+    await cluster.waitFor('ready');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+    cluster.send('stats');
+    const { stats } = await cluster.waitFor('state', 10_000, cluster.messages.length);
+    const worker = (stats as { pid: number }[])[0]!.pid;
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      const channel = layout.channels.find((c) => c.group === 'normal')!;
+      // The worker holds still, so that nothing it publishes writes over what we do next.
+      process.kill(worker, 'SIGSTOP');
+      // We are the broken peer: the consumer's published message count now runs far ahead of the producer's.
+      const headCount = (channel.requestRingOffset(client.slot) + RingDescriptor.HEAD_COUNT_OFFSET) >> 2;
+      Atomics.store(layout.views.words, headCount, 0x19f0_0000);
+      // Requests fill the ring; the caller reads the consumer's count when its own view says full, and finds it
+      // broken. It reports the channel, and the supervisor replaces the worker on a freshly formatted one.
+      const deadline = Date.now() + 20_000;
+      let reply: string | null = null;
+      while (reply === null && Date.now() < deadline) {
+        const burst = Array.from({ length: OPTIONS.normalQueueCapacity + 1 }, () =>
+          client
+            .call(ECHO, 'after', { timeoutMs: 500 })
+            .then((r) => text.decode(r.payload))
+            .catch(() => null),
+        );
+        reply = (await Promise.all(burst)).find((value) => value !== null) ?? null;
+      }
+      expect(reply).toBe('after');
+      cluster.send('stats');
+      const after = await cluster.waitFor('state', 10_000, cluster.messages.length);
+      expect((after.stats as { crashes: number }[])[0]!.crashes).toBe(1);
+    } finally {
+      segment.close();
+    }
+  }, 60_000);
 });
 
 describe('a doorbell silenced by a broken peer', () => {
