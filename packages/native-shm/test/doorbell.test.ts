@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import { waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
@@ -14,7 +14,7 @@ import {
   signalEventFd,
   waitSync,
 } from '../src/index.js';
-import { socketName, spawnFixture, trackFd, useCleanup, WAIT_MS } from './helpers.js';
+import { sleepsOnFds, socketName, spawnFixture, trackFd, useCleanup, WAIT_MS } from './helpers.js';
 
 useCleanup();
 
@@ -106,7 +106,7 @@ describe('waking another process through an inherited eventfd (stdio fd 3)', () 
     const doorbell = eventFd();
     const child = spawnFixture('eventfd-child.mjs', ['watch'], { stdio: ['ignore', 'pipe', 'pipe', doorbell] });
     await child.line(/^ready$/);
-    await sleep(50); // let the child go idle in its event loop
+    await waitUntil(() => sleepsOnFds(child.pid), WAIT_MS, 'the child idle in its event loop');
     signalEventFd(doorbell);
     await child.line(/^woke$/);
     expect(await child.exited()).toEqual({ code: 0, signal: null });
@@ -116,7 +116,7 @@ describe('waking another process through an inherited eventfd (stdio fd 3)', () 
     const doorbell = eventFd();
     const child = spawnFixture('eventfd-child.mjs', ['wait-sync'], { stdio: ['ignore', 'pipe', 'pipe', doorbell] });
     await child.line(/^ready$/);
-    await sleep(50); // let the child block in poll(2)
+    await waitUntil(() => sleepsOnFds(child.pid), WAIT_MS, 'the child blocked in poll(2)');
     signalEventFd(doorbell);
     expect(await child.line(/^(ok|timed-out)$/)).toBe('ok');
     expect(await child.exited()).toEqual({ code: 0, signal: null });
@@ -144,7 +144,7 @@ describe('waking another process through an eventfd passed over a seqpacket sock
     expect(received.fds).toHaveLength(1);
     expect(Number.isInteger(received.fds[0]) && received.fds[0] >= 0).toBe(true);
     expect(received.fds[0]).not.toBe(received.socket);
-    await sleep(50);
+    await waitUntil(() => sleepsOnFds(child.pid), WAIT_MS, 'the child asleep on the eventfd');
     signalEventFd(doorbell);
     await child.line(/^woke$/);
     expect(await child.exited()).toEqual({ code: 0, signal: null });

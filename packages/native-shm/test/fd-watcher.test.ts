@@ -1,4 +1,4 @@
-import { expectPhoenixError, sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import { expectPhoenixError, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { closeFd, createEventFd, drainEventFd, FdWatcher, signalEventFd } from '../src/index.js';
 import { openFdCount, spawnFixture, trackFd, trackWatcher, untrackFd, useCleanup, WAIT_MS } from './helpers.js';
@@ -14,8 +14,14 @@ function watchedDoorbell(options: { drain?: boolean } = {}) {
   return { fd, watcher, calls };
 }
 
-/** Lets the event loop run a few turns (poll phase included). */
-const settle = () => sleep(50);
+/**
+ * Lets the event loop run three whole turns: each has a poll phase, which
+ * would report a signalled fd, and a close phase, which finishes handle
+ * closes. A callback that has not come by then is not coming.
+ */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 3; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
 
 describe('FdWatcher', () => {
   it('calls back once per burst of signals, with a null error', async () => {

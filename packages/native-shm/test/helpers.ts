@@ -2,7 +2,7 @@
 // and bounded waits. Every test file calls useCleanup() once at the top level,
 // so whatever a test creates is released in afterEach even when it fails.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect } from 'vitest';
@@ -95,6 +95,21 @@ export interface Child {
   exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything written to stderr so far (for failure messages). */
   stderr(): string;
+}
+
+/**
+ * Whether the main thread of `pid` sleeps in the kernel waiting on fds:
+ * epoll (an idle event loop) or poll(2) (waitSync). Tests wait for this
+ * state rather than for time, so that a wake-up is tested from a real sleep.
+ */
+export function sleepsOnFds(pid: number): boolean {
+  let wchan: string;
+  try {
+    wchan = readFileSync(`/proc/${pid}/wchan`, 'latin1');
+  } catch {
+    return false;
+  }
+  return /epoll_wait|poll_schedule|do_sys_poll/.test(wchan);
 }
 
 /** Starts `node test/fixtures/<fixture> ...args` as a real process, killed after the test. */
