@@ -17,7 +17,7 @@ import { PhoenixError, Priority, type Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
-import { encodeError } from './error-wire.js';
+import { encodeError, MIN_ERROR_BODY_BYTES, truncateUtf8 } from './error-wire.js';
 import { MicroServiceResponder } from './micro-service.js';
 import {
   DEADLINE_HEADER,
@@ -65,6 +65,8 @@ function serviceErrorCode(code: PhoenixError['code']): number {
 }
 
 // What the micro service stats record for requests refused before they ran.
+/** The longest Nats-Service-Error header value, in UTF-8 bytes. */
+const SERVICE_ERROR_BYTES = 1024;
 const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline');
 const FULL = new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlight requests in flight');
 
@@ -304,17 +306,19 @@ export class NatsBridge {
 
   #fail(msg: Msg, error: PhoenixError): void {
     this.#failed++;
+    const entries: [string, string][] = [
+      [VERSION_HEADER, WIRE_VERSION],
+      [ERROR_HEADER, error.code],
+      // NATS micro service convention, so that generic NATS tools see an error too. Cut in bytes, not
+      // characters: max_payload counts the header block's UTF-8 bytes as well as the body's.
+      ['Nats-Service-Error', truncateUtf8(error.message.replace(/[\r\n]+/g, ' '), SERVICE_ERROR_BYTES)],
+      ['Nats-Service-Error-Code', String(serviceErrorCode(error.code))],
+    ];
     const hdrs = headers();
-    hdrs.set(VERSION_HEADER, WIRE_VERSION);
-    hdrs.set(ERROR_HEADER, error.code);
-    // NATS micro service convention, so that generic NATS tools see an error too.
-    const description = error.message.replace(/[\r\n]+/g, ' ').slice(0, 1024);
-    hdrs.set('Nats-Service-Error', description);
-    hdrs.set('Nats-Service-Error-Code', String(serviceErrorCode(error.code)));
-    // The headers above take at most about 1.2 KB.
-    const room = (this.#connection.info?.max_payload ?? 1024 * 1024) - 2048;
+    for (const [key, value] of entries) hdrs.set(key, value);
+    const room = (this.#connection.info?.max_payload ?? 1024 * 1024) - headerBlockBytes(entries);
     try {
-      msg.respond(encodeError(error, Math.max(256, room)), { headers: hdrs });
+      msg.respond(encodeError(error, Math.max(MIN_ERROR_BODY_BYTES, room)), { headers: hdrs });
     } catch {
       // the connection closed meanwhile: nobody can be told
     }

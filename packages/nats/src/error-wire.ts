@@ -63,8 +63,39 @@ export function encodeError(error: PhoenixError, maxBytes: number): Uint8Array {
   }
   encoded = encoder.encode(JSON.stringify(shortened));
   if (encoded.length <= maxBytes) return encoded;
-  const room = Math.max(0, Math.floor(maxBytes / 4) - 128);
-  return encoder.encode(JSON.stringify({ code: document.code, message: document.message.slice(0, room), fields: {} }));
+  // Code and message only. A character can take up to 6 bytes once JSON-escaped, so cut the message until the
+  // document fits: at MIN_ERROR_BODY_BYTES or more, the code with an empty message always does.
+  let room = Math.max(0, maxBytes - 128);
+  for (;;) {
+    const message = truncateUtf8(document.message, room);
+    encoded = encoder.encode(JSON.stringify({ code: document.code, message, fields: {} }));
+    if (encoded.length <= maxBytes || room === 0) return encoded;
+    // Shrink in proportion: the bytes over are escaped bytes, several per byte of the message.
+    room = Math.max(0, Math.floor((room * maxBytes) / encoded.length) - 8);
+  }
+}
+
+/** The smallest body room a failure reply is given: a document with the code and an empty message fits. */
+export const MIN_ERROR_BODY_BYTES = 256;
+
+/**
+ * `text` cut to at most `maxBytes` bytes of UTF-8, at a character boundary
+ * (never half a surrogate pair), with '…' when it was cut.
+ */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  const ellipsis = 3; // '…' in UTF-8
+  if (maxBytes < ellipsis) return '';
+  let bytes = 0;
+  let end = 0;
+  while (end < text.length) {
+    const point = text.codePointAt(end)!;
+    const width = point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    if (bytes + width > maxBytes - ellipsis) break;
+    bytes += width;
+    end += point >= 0x10000 ? 2 : 1;
+  }
+  return `${text.slice(0, end)}…`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { PhoenixError } from '@phoenix-ipc/client';
 import { describe, expect, it } from 'vitest';
-import { decodeError, encodeError, errorDocument } from '../src/error-wire.js';
+import { decodeError, encodeError, errorDocument, MIN_ERROR_BODY_BYTES, truncateUtf8 } from '../src/error-wire.js';
 
 const context = { funcId: 1001 };
 const text = new TextDecoder();
@@ -80,5 +80,39 @@ describe('a PhoenixError across the wire', () => {
     expect(back.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
     expect(back.message).toBe('boom');
     expect(text.decode(body)).toContain('boom');
+  });
+
+  it.each([
+    ['three-byte characters', '€'.repeat(100_000)],
+    ['surrogate pairs', '😀'.repeat(100_000)],
+    ['characters JSON escapes', '\u0001'.repeat(100_000)],
+    ['lone surrogates', '\ud800'.repeat(100_000)],
+  ])('never goes over the room it is given, even with a message of %s', (_what, message) => {
+    const error = new PhoenixError('ERR_PHOENIX_HANDLER_FAILED', message, { remoteStack: message });
+    for (const room of [MIN_ERROR_BODY_BYTES, 1000, 4096, 65_536]) {
+      const body = encodeError(error, room);
+      expect(body.length).toBeLessThanOrEqual(room);
+      const back = decodeError(body, error.code, context);
+      expect(back.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+      expect(message.startsWith(back.message.replace(/…$/, ''))).toBe(true);
+    }
+  });
+});
+
+describe('truncateUtf8', () => {
+  it('keeps text that fits', () => {
+    expect(truncateUtf8('héllo', 6)).toBe('héllo');
+  });
+
+  it('cuts at a character boundary, never inside a surrogate pair, and marks the cut', () => {
+    const cut = truncateUtf8('a😀😀😀', 9);
+    expect(cut).toBe('a😀…');
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(9);
+  });
+
+  it('counts bytes, not characters', () => {
+    const cut = truncateUtf8('€'.repeat(1000), 1024);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(1024);
+    expect(cut.length).toBe(340 + 1);
   });
 });

@@ -125,6 +125,21 @@ describe('remote errors keep their code, message and typed fields', () => {
     }
   });
 
+  it('ERR_PHOENIX_HANDLER_FAILED arrives whatever the message: a long one is cut to fit max_payload, headers included', async () => {
+    const small = await harness.nats({ maxPayload: 4096 });
+    await harness.host(small, 'small-payload');
+    const smallCaller = harness.track(
+      await NatsCaller.connect({ servers: small.url }, SERVICE, { defaultTimeoutMs: 10_000 }),
+    );
+    // Three bytes a character in UTF-8, four per pair, six once JSON escapes it: each used to overflow.
+    for (const message of ['€'.repeat(1000), '😀'.repeat(1000), '\u0001'.repeat(3000)]) {
+      const error = await failure(smallCaller.call(THROWS, message));
+      expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+      expect(error.message).toContain(message.slice(0, 20));
+    }
+    expect((await smallCaller.call(ECHO, 'still serving')).payload.toString()).toBe('still serving');
+  });
+
   it('ERR_PHOENIX_WORKER_CRASHED keeps group, workerIndex, pid, signal, reason, exitCode, seqId', async () => {
     const remote = await failure(caller.call(KILLS_SELF, ''));
     const local = IpcClient.create(soloSegment);
