@@ -64,9 +64,10 @@ struct SpawnSetup {
 };
 
 // spawnProcess(file, args, env, fds): args[0] is the program's name; the
-// child gets fds[i] of this process as its fd 3 + i (0-2 are inherited as
-// they are, every close-on-exec fd is closed). Signals start with their
-// default dispositions and none blocked, as after libuv's spawn. Returns the pid.
+// child gets fds[i] of this process as its fd 3 + i and this process's fds
+// 0-2 as its own (every other close-on-exec fd is closed). Signals start with
+// their default dispositions and none blocked, as after libuv's spawn.
+// Returns the pid.
 Napi::Value SpawnProcess(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string file = StringArg(info, 0, "file");
@@ -95,6 +96,18 @@ Napi::Value SpawnProcess(const Napi::CallbackInfo& info) {
   for (int i = 0; i < count && failed == 0; i++) {
     failed = posix_spawn_file_actions_adddup2(&setup.actions, highest + 1 + i, 3 + i);
     if (failed == 0) failed = posix_spawn_file_actions_addclose(&setup.actions, highest + 1 + i);
+  }
+  // Stdio: Node marks its fds 0-2 close-on-exec (Node 20.20 does), so that
+  // exec would close them and the child's Node would open /dev/null in their
+  // place: a worker's console output and crash stack would be lost. The same
+  // two steps as above (dup2 onto the same number leaves the flag alone in
+  // older glibc), for each of 0-2 that is open here.
+  const int stdioBase = highest + 1 + count;
+  for (int stdio = 0; stdio <= 2 && failed == 0; stdio++) {
+    if (fcntl(stdio, F_GETFD) < 0) continue;
+    failed = posix_spawn_file_actions_adddup2(&setup.actions, stdio, stdioBase + stdio);
+    if (failed == 0) failed = posix_spawn_file_actions_adddup2(&setup.actions, stdioBase + stdio, stdio);
+    if (failed == 0) failed = posix_spawn_file_actions_addclose(&setup.actions, stdioBase + stdio);
   }
   sigset_t all;
   sigset_t none;
