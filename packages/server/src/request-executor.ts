@@ -11,6 +11,15 @@ import {
   type TransportedDetails,
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';
+import {
+  headerFor,
+  promiseOf,
+  ReplyVerdict,
+  rawRequestFor,
+  readRawReply,
+  readReply,
+  responseFor,
+} from './handler-objects.js';
 import type { HandlerRegistry, RawHandler } from './handler-registry.js';
 import { createLanes, type Lane, LaneTime } from './lane.js';
 import type { ReplyPublisher } from './reply-publisher.js';
@@ -73,6 +82,8 @@ export class RequestExecutor {
    * costs no heap number.
    */
   readonly #finishedAt = new Float64Array(1);
+  /** What the handler of the request being finished came to (one object, rewritten per request). */
+  readonly #verdict = new ReplyVerdict();
 
   constructor(config: RequestExecutorConfig) {
     this.#config = config;
@@ -195,26 +206,22 @@ export class RequestExecutor {
       return true;
     }
     const handler = registered.run;
-    const header = lane.header;
-    header.seqId = seqId;
-    header.funcId = funcId;
-    header.payloadLen = payloadLen;
-    const response = lane.response;
-    response.seqId = seqId;
-    response.funcId = funcId;
-    response.payloadLen = 0;
+    const header = headerFor(lane, seqId, funcId, payloadLen);
+    const response = responseFor(lane, seqId, funcId);
     const payload = new Uint8Array(this.#buffer, frame + REQUEST_FRAME_BYTES, payloadLen);
     const responsePayload = this.#publisher.room(lane);
     let result: unknown;
+    let pending: Promise<unknown> | null;
     try {
       result = handler(header, payload, response, responsePayload);
+      pending = promiseOf(result);
     } catch (error) {
       this.#handlerFailed(lane, error);
       return true;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    if (pending !== null) {
       this.#release.hold(slot, beforeBytes, beforeCount);
-      (result as Promise<unknown>).then(
+      pending.then(
         (value) => this.#afterAsync(lane, () => this.#complete(lane, value, responsePayload)),
         (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
       );
@@ -235,60 +242,34 @@ export class RequestExecutor {
     beforeCount: number,
   ): void {
     const slot = lane.slot;
-    const request = lane.raw;
     const requests = slot.requests;
-    request.seqId = lane.seqId;
-    request.funcId = lane.funcId;
-    request.replyFuncId = lane.funcId;
-    request.memory = requests.data;
-    request.start = frame + REQUEST_FRAME_BYTES - requests.dataStart;
-    request.end = request.start + payloadLen;
+    const start = frame + REQUEST_FRAME_BYTES - requests.dataStart;
+    const request = rawRequestFor(lane, requests.data, start, start + payloadLen);
     this.#publisher.rawRoom(lane);
+    const room = request.replyEnd - request.replyStart;
     let result: number | Promise<number>;
+    let pending: Promise<unknown> | null;
     try {
       result = handler(request);
+      pending = typeof result === 'number' ? null : promiseOf(result);
     } catch (error) {
       this.#handlerFailed(lane, error);
       return;
     }
-    if (typeof result === 'number') {
-      this.#completeRaw(lane, result);
-      return;
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<number>).then === 'function') {
+    if (pending !== null) {
       this.#release.hold(slot, beforeBytes, beforeCount);
-      result.then(
-        (value) => this.#afterAsync(lane, () => this.#completeRaw(lane, value)),
+      pending.then(
+        (value) => this.#afterAsync(lane, () => this.#completeRaw(lane, value, room)),
         (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
       );
       return;
     }
-    this.#completeRaw(lane, result);
+    this.#completeRaw(lane, result, room);
   }
 
-  #completeRaw(lane: Lane, length: unknown): void {
-    const request = lane.raw;
-    const room = request.replyEnd - request.replyStart;
-    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
-      const got = typeof length === 'number' ? String(length) : typeof length;
-      this.#fail(
-        lane,
-        'ERR_PHOENIX_HANDLER_FAILED',
-        `raw handler for func id ${lane.funcId} returned ${got}; return the reply's length in bytes`,
-      );
-      return;
-    }
-    if (length > room) {
-      this.#fail(
-        lane,
-        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-        `raw handler for func id ${lane.funcId} returned a ${length}-byte reply; its room holds ${room}`,
-      );
-      return;
-    }
-    lane.response.funcId = request.replyFuncId;
-    lane.response.payloadLen = length;
-    this.#complete(lane, undefined, null);
+  // `room`: the reply room's size, as given to the handler (which may have rewritten the request's fields).
+  #completeRaw(lane: Lane, length: unknown, room: number): void {
+    this.#finish(lane, readRawReply(lane, length, room, this.#verdict));
   }
 
   #freeLane(): Lane {
@@ -307,43 +288,24 @@ export class RequestExecutor {
     this.#config.onAsyncSettled(lane.slot, failure);
   }
 
-  // `responsePayload`: the room the handler was given (null for a raw handler, whose result is undefined here).
-  #complete(lane: Lane, result: unknown, responsePayload: Uint8Array | null): void {
-    let length = lane.response.payloadLen;
-    if (result instanceof Uint8Array && responsePayload !== null) {
-      if (result.length > this.#maxPayload) {
-        this.#fail(
-          lane,
-          'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-          `reply of ${result.length} bytes exceeds maxPayloadBytes ${this.#maxPayload}`,
-        );
-        return;
-      }
-      if (result.buffer !== responsePayload.buffer || result.byteOffset !== responsePayload.byteOffset)
-        responsePayload.set(result);
-      length = result.length;
-    } else if (result !== undefined && result !== null) {
-      this.#fail(
-        lane,
-        'ERR_PHOENIX_HANDLER_FAILED',
-        `handler for func id ${lane.funcId} returned ${typeof result}; return a Uint8Array or set response.payloadLen`,
-      );
-      return;
-    }
-    if (!Number.isInteger(length) || length < 0 || length > this.#maxPayload) {
-      this.#fail(
-        lane,
-        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-        `response.payloadLen ${String(length)} is not within 0..maxPayloadBytes ${this.#maxPayload}`,
-      );
-      return;
-    }
+  // `responsePayload`: the room the handler was given.
+  #complete(lane: Lane, result: unknown, responsePayload: Uint8Array): void {
+    this.#finish(lane, readReply(lane, result, responsePayload, this.#maxPayload, this.#verdict));
+  }
+
+  // Publishes the reply the verdict describes, or the failure it names.
+  #finish(lane: Lane, verdict: ReplyVerdict): void {
+    if (verdict.code !== null) this.#fail(lane, verdict.code, verdict.message);
+    else this.#publishReply(lane, verdict.funcId, verdict.length);
+  }
+
+  #publishReply(lane: Lane, replyFuncId: number, length: number): void {
     const finishedAt = clockNow();
     this.#finishedAt[0] = finishedAt;
     const times = lane.times;
     times[LaneTime.HandlerUs] = (finishedAt - times[LaneTime.StartedAt]!) * 1000;
     this.#config.onRequestDone?.(lane.funcId, null, times, lane.slot.index);
-    this.#settled(lane, this.#publisher.publish(lane, lane.response.funcId >>> 0, length), false);
+    this.#settled(lane, this.#publisher.publish(lane, replyFuncId, length), false);
   }
 
   // A PhoenixError keeps its code and facts (a handler may pass on the

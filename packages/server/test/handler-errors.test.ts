@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer, PhoenixError } from '../src/index.js';
+import { HOSTILE_CASES } from './fixtures/hostile-handlers.mjs';
 import { Harness } from './harness.js';
 
 // The codes of fixtures/error-worker.mjs.
@@ -9,6 +10,8 @@ const REJECTS_PHOENIX = 1202;
 const THROWS_WITH_FIELDS = 1203;
 const THROWS_NUMBER = 1204;
 const ECHO = 1205;
+const HOSTILE = 1206;
+const FREEZES_RESPONSE = 1207;
 const WORKER = fileURLToPath(new URL('./fixtures/error-worker.mjs', import.meta.url));
 
 async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
@@ -71,6 +74,18 @@ describe.each([1, 2])('a handler that throws, concurrency %i', (concurrency) => 
   it('turns a thrown number into ERR_PHOENIX_HANDLER_FAILED', async () => {
     const error = await failure(server.callAsync(THROWS_NUMBER));
     expect(error).toMatchObject({ code: 'ERR_PHOENIX_HANDLER_FAILED', message: '42' });
+  });
+
+  it.each(Object.keys(HOSTILE_CASES))('fails the call, not the worker, when the handler %s', async (what) => {
+    const error = await failure(server.callAsync(HOSTILE, what));
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(server.getWorkerStats().every((stats) => stats.crashes === 0)).toBe(true);
+  });
+
+  it('serves the next calls after a handler froze the response object it was given', async () => {
+    for (let i = 0; i < 3; i++) expect([...(await server.callAsync(FREEZES_RESPONSE)).payload]).toEqual([7]);
+    expect(Buffer.from((await server.callAsync(ECHO, 'after')).payload).toString()).toBe('after');
+    expect(server.getWorkerStats().every((stats) => stats.crashes === 0)).toBe(true);
   });
 
   it('keeps serving afterwards', async () => {

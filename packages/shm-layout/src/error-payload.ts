@@ -111,18 +111,47 @@ const encoder = new TextEncoder();
  * code and own enumerable fields, values as they are (not made JSON-safe).
  */
 export function describeThrown(thrown: unknown): RemoteError {
-  if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: String(thrown) };
+  if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: safeString(thrown) };
+  // Anything may throw here (getters, proxies, a toString that throws): what can be read is kept.
   const source = thrown as Record<string, unknown>;
+  const name = readField(source, 'name');
+  const message = readField(source, 'message');
   const description: RemoteError = {
-    name: typeof source.name === 'string' ? source.name : 'Error',
-    message: typeof source.message === 'string' ? source.message : String(thrown),
+    name: typeof name === 'string' ? name : 'Error',
+    message: typeof message === 'string' ? message : safeString(thrown),
   };
-  if (source.code !== undefined) description.code = source.code;
-  for (const key of Object.keys(source)) {
+  const code = readField(source, 'code');
+  if (code !== undefined) description.code = code;
+  let keys: string[] = [];
+  try {
+    keys = Object.keys(source);
+  } catch {
+    // a proxy that refuses ownKeys: no fields
+  }
+  for (const key of keys) {
     if (key === 'name' || key === 'message' || key === 'stack' || key === 'code') continue;
-    description[key] = source[key];
+    const value = readField(source, key);
+    if (value !== undefined) description[key] = value;
   }
   return description;
+}
+
+/** `source[key]`, or undefined when reading it throws (a getter or a proxy trap). */
+function readField(source: Record<string, unknown>, key: string): unknown {
+  try {
+    return source[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** String(value), or a description of its type when that throws (a toString that throws, a null-prototype object). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `(a thrown ${typeof value} that cannot be turned into a string)`;
+  }
 }
 
 /**
@@ -165,6 +194,19 @@ function jsonSafeRemote(remote: RemoteError): RemoteError {
  * and `remote`: its description made JSON-safe.
  */
 export function errorPayloadFrom(thrown: unknown): ErrorPayload {
+  try {
+    return payloadOf(thrown);
+  } catch {
+    // Reading the thrown value threw (a hostile proxy): the failure is still the handler's, not the channel's.
+    return {
+      code: 'ERR_PHOENIX_HANDLER_FAILED',
+      message: `the handler threw ${typeof thrown === 'object' ? 'an object' : `a ${typeof thrown}`} that could not be read`,
+      name: 'Error',
+    };
+  }
+}
+
+function payloadOf(thrown: unknown): ErrorPayload {
   if (PhoenixError.isInstance(thrown)) {
     const details: Record<string, unknown> = {};
     const facts = thrown as unknown as Record<string, unknown>;
