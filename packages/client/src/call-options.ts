@@ -166,6 +166,9 @@ export function writePayload(bytes: Uint8Array, at: number, payload: RequestByte
   }
   for (let i = 0; i < payload.length; i++) {
     const chunk = payload[i]!;
+    // An empty chunk adds nothing, and a detached one (its buffer transferred) reads as empty: set() would
+    // throw on it.
+    if (chunk.length === 0) continue;
     bytes.set(chunk, at);
     at += chunk.length;
   }

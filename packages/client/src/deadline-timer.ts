@@ -2,6 +2,9 @@ import { monotonicNowMs } from '@phoenix-ipc/shm-layout';
 import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 import { DeadlineQueues } from './timeout-queues.js';
 
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The deadlines of a caller's calls, behind one timer armed for the earliest
  * (unref'd: a pending deadline alone does not keep the process alive).
@@ -42,7 +45,9 @@ export class DeadlineTimer {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(this.#fireBound, Math.max(0, at - monotonicNowMs()) + 1);
+    // +1: a timer may fire up to a millisecond early against this clock. Node's longest delay is 2^31-1 ms;
+    // past it Node warns and fires at once, so a later deadline is looked at again when this timer fires.
+    this.#timer = setTimeout(this.#fireBound, Math.min(MAX_TIMER_MS, Math.max(0, at - monotonicNowMs()) + 1));
     this.#timer.unref();
   }
 

@@ -1,6 +1,7 @@
 import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';
 import {
   Frames,
+  PhoenixError,
   type PhoenixShmLayout,
   REQUEST_FRAME_BYTES,
   RequestState,
@@ -80,7 +81,18 @@ export class RequestWriter {
     call.msgIndex = ring.producedCount;
     // Deadline and send time: stamped by flush().
     Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, length, call.deadline, 0);
-    writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
+    try {
+      writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
+    } catch (error) {
+      // The caller's bytes could not be read: give the room back, or the ring would refuse every later
+      // request (one reservation at a time), and fail this call alone.
+      ring.abort();
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        `the request payload could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        { funcId: call.funcId, seqId: call.seqId },
+      );
+    }
     this.#written[this.#writtenCount++] = call;
     ring.stage();
     call.worker = worker;

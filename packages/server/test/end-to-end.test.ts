@@ -119,6 +119,32 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(text.decode(server.callSync(ECHO, chunks).payload)).toBe('gathered ✓');
   });
 
+  it('takes the longest timeout, 2^31-1 ms, without a Node timer warning', async () => {
+    const { server } = await startServer();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      expect(text.decode((await server.call(ECHO, 'long', { timeoutMs: 2 ** 31 - 1 })).payload)).toBe('long');
+      // Node emits a warning on the next tick of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('reads a detached chunk (its buffer transferred) as empty, and goes on serving', async () => {
+    const { server } = await startServer();
+    const gone = new ArrayBuffer(8);
+    const detached = new Uint8Array(gone);
+    structuredClone(gone, { transfer: [gone] });
+    const chunks = [Buffer.from('be'), detached, Buffer.from('fore')];
+    expect(text.decode((await server.call(ECHO, chunks)).payload)).toBe('before');
+    expect(text.decode(server.callSync(ECHO, chunks).payload)).toBe('before');
+    expect(text.decode((await server.call(ECHO, 'after')).payload)).toBe('after');
+  });
+
   it('judges a list of chunks by its total size against maxPayloadBytes', async () => {
     const { server } = await startServer({ maxPayloadBytes: 1024 });
     const half = new Uint8Array(600);
