@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { processesMentioning, type ScriptProcess, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -399,6 +399,26 @@ describe('usage and errors', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${name} is not a PhoenixIPC segment`);
     expect(readFileSync(`/dev/shm${name}`).equals(bytes)).toBe(true);
+  });
+
+  it('inspect of a FIFO or a directory at the name exits 1 at once, naming what it is', async () => {
+    const fifo = harness.name('cli-fifo');
+    execFileSync('mkfifo', [`/dev/shm${fifo}`]);
+    const directory = harness.name('cli-dir');
+    mkdirSync(`/dev/shm${directory}`);
+    try {
+      for (const [name, kind] of [
+        [fifo, 'FIFO'],
+        [directory, 'directory'],
+      ]) {
+        const run = await phoenix(['inspect', name!], 10_000);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`is a ${kind}, not a shared memory segment`);
+      }
+    } finally {
+      rmSync(`/dev/shm${fifo}`, { force: true });
+      rmSync(`/dev/shm${directory}`, { recursive: true, force: true });
+    }
   });
 
   it('bad names, unknown commands and options, and missing arguments exit 2 with a clear message', async () => {

@@ -65,6 +65,19 @@ int ReservePages(int fd, size_t length) {
 #endif
 }
 
+// Something other than a regular file sits at the name (a directory, a
+// FIFO, a socket): reported as shm_open's EINVAL, which glibc also gives for
+// a directory opened read-write; src/native-errors.ts maps it to
+// ERR_PHOENIX_BAD_SEGMENT.
+[[noreturn]] void ThrowNotASegment(Napi::Env env, const std::string& name, mode_t mode) {
+  const char* kind = S_ISDIR(mode) ? "directory" : S_ISFIFO(mode) ? "FIFO" : S_ISSOCK(mode) ? "socket" : "special file";
+  Napi::Error error = Napi::Error::New(env, "'" + name + "' is a " + kind + ", not a shared memory segment");
+  error.Set("errno", Napi::Number::New(env, EINVAL));
+  error.Set("syscall", Napi::String::New(env, "shm_open"));
+  error.Set("path", Napi::String::New(env, name));
+  throw error;
+}
+
 Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = StringArg(info, 0, "name");
@@ -91,8 +104,17 @@ Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
     }
   }
   if (fd < 0) {
-    fd = shm_open(name.c_str(), access, 0);
+    // O_NONBLOCK: a FIFO at the name would otherwise block the open until a
+    // writer came. It changes nothing for a regular file.
+    fd = shm_open(name.c_str(), access | O_NONBLOCK, 0);
     if (fd < 0) ThrowErrno(env, "shm_open", errno, name);
+  }
+  {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+      close(fd);
+      ThrowNotASegment(env, name, st.st_mode);
+    }
   }
 
   size_t length = static_cast<size_t>(size);

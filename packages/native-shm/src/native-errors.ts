@@ -38,6 +38,12 @@ const BY_SYSCALL: Record<string, Map<number, NativeShmErrorCode>> = {
   uv_poll_init: new Map([[E.ENOTSOCK, 'ERR_PHOENIX_BAD_FD']]),
   // tmpfs may answer a reservation it cannot back with ENOMEM rather than ENOSPC.
   posix_fallocate: new Map([[E.ENOMEM, 'ERR_PHOENIX_NO_SPACE']]),
+  // Names are checked before shm_open, so EINVAL means what sits at the name is no segment (a directory, a FIFO,
+  // a socket), and ELOOP that it is a symlink, which shm_open never follows.
+  shm_open: new Map([
+    [E.EINVAL, 'ERR_PHOENIX_BAD_SEGMENT'],
+    [E.ELOOP, 'ERR_PHOENIX_BAD_SEGMENT'],
+  ]),
   // No such program: a bad path, not a missing segment.
   posix_spawn: new Map([[E.ENOENT, 'ERR_PHOENIX_INVALID_ARGUMENT']]),
   // Not a child of this process (or already reaped).

@@ -14,6 +14,8 @@ export function segmentNameProblem(name: unknown): string | null {
   if (name.indexOf('/', 1) !== -1)
     return `segment name must not contain '/' after the first character: ${JSON.stringify(name)}`;
   if (name.includes('\0')) return 'segment name must not contain NUL';
+  // /dev/shm/. and /dev/shm/.. are directories, never a segment.
+  if (name === '/.' || name === '/..') return `segment name must not be ${JSON.stringify(name)}`;
   return null;
 }
 

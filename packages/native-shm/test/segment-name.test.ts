@@ -22,6 +22,8 @@ const INVALID_NAMES: [string, unknown, RegExp][] = [
   ['a name with a NUL byte', '/a\0b', /must not contain NUL/],
   ['a 256-byte name', `/${'a'.repeat(255)}`, /256 bytes, at most 255/],
   ['a name of 257 UTF-8 bytes in 129 characters', `/${'é'.repeat(128)}`, /257 bytes, at most 255/],
+  ["the directory '/.'", '/.', /must not be "\/\."/],
+  ["the directory '/..'", '/..', /must not be "\/\.\."/],
   ['a number', 42, /must be a string, got number/],
   ['undefined', undefined, /must be a string, got undefined/],
   ['null', null, /must be a string, got object/],

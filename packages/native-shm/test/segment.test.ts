@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { SharedSegment, statSegment, unlinkSegment } from '../src/index.js';
@@ -88,6 +89,23 @@ describe('SharedSegment.open without create', () => {
       expect(await child.exited()).toEqual({ code: 0, signal: null });
     },
   );
+
+  describe.each([
+    ['a FIFO', (path: string) => execFileSync('mkfifo', [path])],
+    ['a directory', (path: string) => mkdirSync(path)],
+    ['a symlink to a segment', (path: string) => symlinkSync(`/dev/shm${create(4096).name}`, path)],
+  ])('throws ERR_PHOENIX_BAD_SEGMENT at once when the name is %s', (_what, make) => {
+    it.each([false, true])('readOnly: %s', (readOnly) => {
+      const name = segmentName();
+      const path = `/dev/shm${name}`;
+      make(path);
+      try {
+        expectPhoenixError(() => SharedSegment.open(name, { readOnly }), 'ERR_PHOENIX_BAD_SEGMENT');
+      } finally {
+        rmSync(path, { recursive: true, force: true });
+      }
+    });
+  });
 
   // Root bypasses permission bits, so this variant only runs for an unprivileged user.
   it.skipIf(isRoot)('throws ERR_PHOENIX_PERMISSION for a segment created with mode 0o000', () => {
