@@ -1,6 +1,6 @@
 import { Caller, type CallerEngine, type CallObserver } from '@phoenix-ipc/client/internal';
 import { segmentNameProblem } from '@phoenix-ipc/native-shm';
-import { PhoenixError } from '@phoenix-ipc/shm-layout';
+import { describeValue, PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { MetricsSnapshot } from './call-metrics.js';
 import { type Handler, HandlerRegistry, type RawHandler } from './handler-registry.js';
 import { type IpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from './server-options.js';
@@ -259,6 +259,12 @@ export class IpcServer extends Caller {
    * Worker: finishes the request in progress and stops serving.
    */
   async stop(options: StopOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw invalid(`stop() takes an options object ({ graceMs }), got ${describeValue(options)}`);
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== 'graceMs') throw invalid(`stop() has no option ${JSON.stringify(key)}; it takes { graceMs }`);
+    }
     const graceMs = options.graceMs ?? 5000;
     if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
       throw invalid(`graceMs must be a non-negative number, got ${String(graceMs)}`);

@@ -119,6 +119,17 @@ function positive(name: string, value: unknown, integer = true, min = 1): number
   return value;
 }
 
+/** The longest delay a Node timer takes: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration a timer waits for: from `min` to MAX_TIMER_MS milliseconds. */
+function duration(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw invalid(name, value, `a number of milliseconds from ${min} to ${MAX_TIMER_MS} (2^31-1)`);
+  }
+  return value;
+}
+
 /** Each spare is a whole Node process: more than a few per group buys nothing. */
 const MAX_SPARE_WORKERS = 16;
 /**
@@ -141,8 +152,19 @@ function between(name: string, value: unknown, min: number, max: number): number
   return value;
 }
 
-function object(name: string, value: unknown): Record<string, unknown> {
+function object(name: string, value: unknown, keys?: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(name, value, 'an object');
+  // A misspelt key would leave its default in place without a word, as at the top level.
+  if (keys !== undefined) {
+    for (const key of Object.keys(value)) {
+      if (!keys.includes(key)) {
+        throw new PhoenixError(
+          'ERR_PHOENIX_INVALID_ARGUMENT',
+          `option ${name} has no key ${JSON.stringify(key)}; it takes ${keys.join(', ')}`,
+        );
+      }
+    }
+  }
   return value as Record<string, unknown>;
 }
 
@@ -196,28 +218,31 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
   const layout = resolveLayoutOptions(options);
   let onWorkerCrash: WorkerCrashPolicy = 'fail';
   if (options.onWorkerCrash !== undefined && options.onWorkerCrash !== 'fail') {
-    const policy = object('onWorkerCrash', options.onWorkerCrash);
+    const policy = object('onWorkerCrash', options.onWorkerCrash, ['retries']);
     const retries = policy.retries;
     if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 100) {
       throw invalid('onWorkerCrash', options.onWorkerCrash, "'fail' or { retries: n } with n an integer from 0 to 100");
     }
     onWorkerCrash = { retries };
   }
-  const backoff = options.restartBackoff === undefined ? {} : object('restartBackoff', options.restartBackoff);
+  const backoff =
+    options.restartBackoff === undefined
+      ? {}
+      : object('restartBackoff', options.restartBackoff, ['initialMs', 'maxMs', 'factor']);
   const restartBackoff = {
-    initialMs:
-      backoff.initialMs === undefined ? 100 : positive('restartBackoff.initialMs', backoff.initialMs, false, 0),
-    maxMs: backoff.maxMs === undefined ? 10_000 : positive('restartBackoff.maxMs', backoff.maxMs, false, 0),
+    initialMs: backoff.initialMs === undefined ? 100 : duration('restartBackoff.initialMs', backoff.initialMs, 0),
+    maxMs: backoff.maxMs === undefined ? 10_000 : duration('restartBackoff.maxMs', backoff.maxMs, 0),
     factor: backoff.factor === undefined ? 2 : positive('restartBackoff.factor', backoff.factor, false, 1),
   };
-  const loop = options.crashLoop === undefined ? {} : object('crashLoop', options.crashLoop);
+  const loop =
+    options.crashLoop === undefined ? {} : object('crashLoop', options.crashLoop, ['maxCrashes', 'windowMs']);
   const crashLoop = {
     maxCrashes: loop.maxCrashes === undefined ? 5 : positive('crashLoop.maxCrashes', loop.maxCrashes),
     windowMs: loop.windowMs === undefined ? 60_000 : positive('crashLoop.windowMs', loop.windowMs, false),
   };
   let recycleAfter: RecycleOptions | undefined;
   if (options.recycleAfter !== undefined) {
-    const recycle = object('recycleAfter', options.recycleAfter);
+    const recycle = object('recycleAfter', options.recycleAfter, ['calls', 'rssMb']);
     recycleAfter = {
       calls: recycle.calls === undefined ? undefined : positive('recycleAfter.calls', recycle.calls),
       rssMb: recycle.rssMb === undefined ? undefined : positive('recycleAfter.rssMb', recycle.rssMb, false),
@@ -249,7 +274,7 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
     workerEnv: options.workerEnv === undefined ? null : environment('workerEnv', options.workerEnv),
     recycleAfter,
     startTimeoutMs:
-      options.startTimeoutMs === undefined ? 30_000 : positive('startTimeoutMs', options.startTimeoutMs, false),
+      options.startTimeoutMs === undefined ? 30_000 : duration('startTimeoutMs', options.startTimeoutMs, 1),
     mode,
     nestedSupervisor: booleanOption('nestedSupervisor', options.nestedSupervisor),
   };

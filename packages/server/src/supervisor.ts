@@ -79,6 +79,8 @@ export class Supervisor {
   readonly #doorbellRescue: DoorbellRescue;
   #stopping: Promise<void> | null = null;
   #observer: CallObserver | undefined;
+  /** The workers' stats as the segment was released (getWorkerStats after stop). */
+  #finalStats: WorkerStats[] = [];
 
   private constructor(name: string, options: ResolvedServerOptions, claimed: ClaimedSegment, events: EventEmitter) {
     const layout = claimed.layout;
@@ -337,6 +339,8 @@ export class Supervisor {
   }
 
   getWorkerStats(): WorkerStats[] {
+    // Once stopped the segment is unmapped: what it last said is kept.
+    if (this.#segment.closed) return this.#finalStats.map((stats) => ({ ...stats }));
     return workerStats(this.layout, this.#pool.workers);
   }
 
@@ -443,6 +447,7 @@ export class Supervisor {
     this.#workerFds.length = 0;
     this.#slotFds.length = 0;
     if (!this.#segment.closed) {
+      this.#finalStats = workerStats(this.layout, this.#pool.workers);
       try {
         unlinkSegment(this.name);
       } catch {

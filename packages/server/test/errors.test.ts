@@ -125,6 +125,12 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     [{ onWorkerCrash: 'retry' }, 'onWorkerCrash'],
     [{ restartBackoff: { factor: 0.5 } }, 'restartBackoff.factor'],
     [{ crashLoop: { maxCrashes: 0 } }, 'crashLoop.maxCrashes'],
+    [{ startTimeoutMs: 3e9 }, 'startTimeoutMs'],
+    [{ restartBackoff: { maxMs: 2 ** 31 } }, 'restartBackoff.maxMs'],
+    [{ restartBackoff: { initialMS: 10 } }, 'restartBackoff has no key "initialMS"'],
+    [{ crashLoop: { maxCrash: 3 } }, 'crashLoop has no key "maxCrash"'],
+    [{ recycleAfter: { call: 10 } }, 'recycleAfter has no key "call"'],
+    [{ onWorkerCrash: { retries: 1, retry: 2 } }, 'onWorkerCrash has no key "retry"'],
     [{ nestedSupervisor: 'yes' }, 'nestedSupervisor'],
     [{ replyBatch: 0 }, 'replyBatch'],
     [{ replyBatch: 65 }, 'replyBatch'],
@@ -392,6 +398,32 @@ describe('ERR_PHOENIX_UNAVAILABLE', () => {
     await stopping;
     expect(await codeOf(own.call(ECHO, 'x'))).toBe('ERR_PHOENIX_UNAVAILABLE');
   });
+});
+
+describe('after stop()', () => {
+  it('getWorkerStats() and metrics() still answer: every worker stopped, with its counts', async () => {
+    const name = harness.name('stats-after-stop');
+    const own = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1 }));
+    await own.start(WORKER_SCRIPT, [name]);
+    await own.call(ECHO, 'x');
+    await waitUntil(() => own.getWorkerStats()[0]!.processed === 1, 10_000, 'the call counted');
+    await own.stop();
+    const stats = own.getWorkerStats();
+    expect(stats.map((s) => [s.group, s.index, s.state, s.alive])).toEqual([
+      ['normal', 0, 'stopped', false],
+      ['vip', 0, 'stopped', false],
+    ]);
+    expect(stats[0]!.processed).toBe(1);
+    expect(own.metrics().workers).toEqual(stats);
+  });
+
+  it.each([null, 'now', 5, [], { grace: 10 }])(
+    'stop(%j) is refused with ERR_PHOENIX_INVALID_ARGUMENT',
+    async (options) => {
+      const own = harness.track(await IpcServer.create(harness.name('stop-args'), { normalWorkers: 1, vipWorkers: 0 }));
+      expect(await codeOf(own.stop(options as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    },
+  );
 });
 
 describe('ERR_PHOENIX_SERVER_GONE', () => {
