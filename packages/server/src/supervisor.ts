@@ -111,6 +111,7 @@ export class Supervisor {
         onRecycle: (worker) => this.#recycle(worker),
         onMetrics: (delta, group) => this.#metrics.addDelta(delta, group),
         onCorruptSlot: (globalIndex, slot) => this.#markCorrupt(globalIndex, slot),
+        beforeAttach: () => this.#repairSegment(),
       },
     );
     const workersIn = (group: GroupName) => layout.channels.filter((channel) => channel.group === group).length;
@@ -322,7 +323,8 @@ export class Supervisor {
     this.#pool.workers[globalIndex]?.child?.kill('SIGKILL');
   }
 
-  // Each heartbeat: put back whatever a broken peer overwrote among the things we publish.
+  // Each heartbeat, and before a process attaches: put back whatever a broken peer overwrote among the things
+  // we publish.
   #repairSegment(): void {
     repairSegment(this.layout, {
       identity: this.#identity,

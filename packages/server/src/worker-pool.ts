@@ -53,6 +53,13 @@ export interface WorkerPoolEvents {
   onRecycle(worker: ManagedWorker): void;
   onMetrics(delta: MetricsDelta, group: GroupName): void;
   onCorruptSlot(globalIndex: number, slot: number): void;
+  /**
+   * A process is about to attach to the segment (a worker taking an index,
+   * a spare booting): put back what a broken peer overwrote first, since the
+   * new process checks it as it attaches, and the heartbeat's repair may be
+   * seconds away.
+   */
+  beforeAttach(): void;
 }
 
 export interface WorkerExit {
@@ -91,6 +98,7 @@ export class WorkerPool {
 
   /** Starts a process for `worker`'s index (the channel's next generation). */
   spawn(worker: ManagedWorker, isRestart: boolean): void {
+    this.#events.beforeAttach();
     const channel = worker.channel;
     channel.generation = channel.generation + 1;
     this.#bind(worker, this.#fork(channel), isRestart, false);
@@ -102,6 +110,7 @@ export class WorkerPool {
    * before it says 'ready', that is a crash of this index like any other.
    */
   adopt(worker: ManagedWorker, spare: SpareProcess, isRestart: boolean): void {
+    this.#events.beforeAttach();
     const channel = worker.channel;
     channel.generation = channel.generation + 1;
     const child = spare.child;
@@ -122,6 +131,7 @@ export class WorkerPool {
 
   /** Forks a process of the worker script in the spare role (no index yet). */
   forkSpare(): WorkerProcess {
+    this.#events.beforeAttach();
     return this.#fork(null);
   }
 

@@ -136,6 +136,39 @@ describe('a request ring whose consumer index a broken peer overwrote', () => {
   }, 60_000);
 });
 
+describe('random bytes written over the whole segment', () => {
+  it('leave no worker group down: the supervisor repairs before each replacement attaches, and serves again', async () => {
+    const name = harness.name('whole');
+    // The default crash-loop limit: five replacements failing as they attach would leave the group down.
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, restartBackoff: { initialMs: 10 } });
+    await cluster.waitFor('ready');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+    const segment = SharedSegment.open(name);
+    try {
+      const next = mulberry32(0x90b6e);
+      const words = new Int32Array(segment.buffer);
+      for (let i = 0; i < words.length; i++) words[i] = (next() * 2 ** 32) | 0;
+    } finally {
+      segment.close();
+    }
+    // Our own slot's rings were overwritten too: the client reports them and gets them back formatted.
+    let reply: string | null = null;
+    const deadline = Date.now() + 20_000;
+    while (reply === null && Date.now() < deadline) {
+      reply = await client
+        .call(ECHO, 'after', { timeoutMs: 1000 })
+        .then((r) => text.decode(r.payload))
+        .catch(() => null);
+    }
+    expect(reply).toBe('after');
+    cluster.send('stats');
+    const after = await cluster.waitFor('state', 10_000, cluster.messages.length);
+    expect((after.stats as { down: boolean }[])[0]!.down).toBe(false);
+  }, 60_000);
+});
+
 describe('a doorbell silenced by a broken peer', () => {
   it('still reaches a parked worker: the supervisor rings a channel whose requests do not move', async () => {
     const name = harness.name('silenced');
