@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { msgpackrMapExtensionEsbuild } from './scripts/msgpackr-map-extension.js';
+import { msgpackrPatchesEsbuild } from './scripts/msgpackr-patches.js';
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -12,9 +12,9 @@ export default defineConfig({
   // A private copy of msgpackr: the codec registers extensions (Uint8Arrays
   // decode as views, Maps keep their type with records off), and msgpackr
   // keeps extensions in module state. Bundled, they reach nobody else's
-  // msgpackr. The copy gets a one-line change (scripts/msgpackr-map-extension.ts).
+  // msgpackr. The copy gets small changes (scripts/msgpackr-patches.ts).
   noExternal: ['msgpackr'],
-  esbuildPlugins: [msgpackrMapExtensionEsbuild],
+  esbuildPlugins: [msgpackrPatchesEsbuild],
   // msgpackr's optional native string decoder stays outside and is never
   // loaded: it scans to the end of its source, and the codec decodes from
   // views of a whole segment (measured: several times slower for small messages).

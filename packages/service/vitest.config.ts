@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
-import { msgpackrMapExtensionVite } from './scripts/msgpackr-map-extension.js';
+import { msgpackrPatchesVite } from './scripts/msgpackr-patches.js';
 
 export default defineConfig({
   // The tests run the sources against the same msgpackr the build bundles (see tsup.config.ts).
-  plugins: [msgpackrMapExtensionVite],
+  plugins: [msgpackrPatchesVite],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -150,7 +150,12 @@ export function bindService<I>(service: Service<I>, caller: Caller): BoundServic
   });
   const api = Object.create(unknownMethod) as Record<string, BoundFunction>;
   for (const method of service.methods) {
-    api[method.name] = boundMethod(service as Service<unknown>, method, caller);
+    // Defined, not assigned: an assignment runs setters on the way (`__proto__` would replace the prototype
+    // that answers unknown names). defineService refuses such names; this holds for any service object.
+    Object.defineProperty(api, method.name, {
+      value: boundMethod(service as Service<unknown>, method, caller),
+      enumerable: true,
+    });
   }
   return Object.freeze(api) as unknown as BoundService<I>;
 }

@@ -12,7 +12,14 @@ export interface Caller {
   callAsync(funcId: number, payload: Uint8Array, options?: ServiceCallOptions): Promise<{ payload: Uint8Array }>;
 }
 
-/** Anything a service can be implemented on: IpcServer (in every process of a cluster). */
+/**
+ * Anything a service can be implemented on: IpcServer (in every process of a
+ * cluster). implement() registers all of a service's methods or none: it
+ * checks registeredFuncIds() first, and undoes what it registered with
+ * unregisterHandler() if a registration fails (IpcServer has both).
+ */
 export interface HandlerHost {
   registerHandler(funcId: number, handler: Handler): unknown;
+  registeredFuncIds?(): readonly number[];
+  unregisterHandler?(funcId: number): unknown;
 }

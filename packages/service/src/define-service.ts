@@ -4,6 +4,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { bindService } from './bind.js';
 import type { Caller } from './caller.js';
 import type { Codec } from './codec.js';
+import { methodNameProblem } from './method-name.js';
 import { msgpackCodec } from './msgpack-codec.js';
 import type { BoundService, MethodTable, ServiceShape } from './types.js';
 import { isStandardSchema, type Schema } from './validation.js';
@@ -44,9 +45,6 @@ function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
 
-// A proxy with a `then` would be taken for a promise by `await`.
-const RESERVED_NAMES = new Set(['then']);
-
 function checkCodec(codec: unknown, service: string): Codec {
   const candidate = codec as Partial<Codec> | null;
   if (
@@ -65,7 +63,8 @@ function checkCodec(codec: unknown, service: string): Codec {
 
 function methodDefinition(service: string, name: string, entry: unknown): MethodDefinition {
   const label = `${service}.${name}`;
-  if (RESERVED_NAMES.has(name)) throw invalid(`${label}: "${name}" cannot be a method name`);
+  const problem = methodNameProblem(name);
+  if (problem !== null) throw invalid(`service "${service}": "${name}" cannot be a method name: ${problem}`);
   const spec = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { id: entry };
   let id: number;
   try {
@@ -82,10 +81,42 @@ function methodDefinition(service: string, name: string, entry: unknown): Method
 }
 
 /**
+ * True if `value` is a service as defineService makes it (judged by its shape,
+ * so that a service from another copy of this package passes too). Reads own
+ * properties only: a bound service, a likely mix-up, throws a TypeError for
+ * any other name it is asked for.
+ */
+export function isService(value: unknown): value is Service<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const own = (key: string): unknown => Object.getOwnPropertyDescriptor(value, key)?.value;
+  const methods = own('methods');
+  const codec = own('codec') as Partial<Codec> | null | undefined;
+  return (
+    typeof own('name') === 'string' &&
+    typeof own('method') === 'function' &&
+    typeof codec === 'object' &&
+    codec !== null &&
+    typeof codec.encode === 'function' &&
+    typeof codec.decode === 'function' &&
+    Array.isArray(methods) &&
+    methods.every(
+      (method: Partial<MethodDefinition> | null) =>
+        typeof method === 'object' &&
+        method !== null &&
+        typeof method.name === 'string' &&
+        typeof method.id === 'number' &&
+        typeof method.label === 'string',
+    )
+  );
+}
+
+/**
  * Defines a service: every method of interface I mapped to its func id
  * (≥ 1001, unique within the service), with optional Standard Schemas.
  * Shared by the implementing side (implement) and the calling side (bind).
- * Throws ERR_PHOENIX_INVALID_ARGUMENT for a bad name, id, schema or codec.
+ * Throws ERR_PHOENIX_INVALID_ARGUMENT for a bad name, id, schema or codec, and
+ * for a method name that is not an identifier or that every object has
+ * already (`__proto__`, `constructor`, `toString`...; see method-name.ts).
  *
  * ```ts
  * const imaging = defineService<Imaging>('imaging', { resize: 1001, stats: { id: 1002, output: statsSchema } });

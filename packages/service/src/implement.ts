@@ -3,7 +3,8 @@ import type { Handler, ResponseHeader } from '@phoenix-ipc/server';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { HandlerHost } from './caller.js';
 import { type Codec, codecName } from './codec.js';
-import type { MethodDefinition, Service } from './define-service.js';
+import { isService, type MethodDefinition, type Service } from './define-service.js';
+import { registerAll } from './register.js';
 import { failureOf } from './remote-error.js';
 import type { ServiceHandlers } from './types.js';
 import { describeIssues, issuesOf, type Schema } from './validation.js';
@@ -126,6 +127,13 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
   };
 }
 
+/** A few words on what was passed instead of a service. */
+function described(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return 'an object that is not one';
+}
+
 /**
  * Registers one handler per method of `service` on `server` (IpcServer; call
  * it in every process of the cluster, like registerHandler). Each handler
@@ -136,12 +144,21 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
  * settles), like the payload of a raw handler. Copy what you keep longer.
  *
  * Handlers are called with `handlers` as `this`. Throws
- * ERR_PHOENIX_INVALID_ARGUMENT if a method has no handler or a function in
- * `handlers` names no method of the service.
+ * ERR_PHOENIX_INVALID_ARGUMENT if `service` is not a service from
+ * defineService, `server` has no registerHandler, a method has no handler, a
+ * function in `handlers` names no method of the service, or one of the
+ * service's func ids already has a handler on `server`. Registers all of the
+ * service's methods or none (see registerAll).
  */
 export function implement<I>(server: HandlerHost, service: Service<I>, handlers: ServiceHandlers<I>): void {
+  // Checked first: the other messages name the service.
+  if (!isService(service)) {
+    throw invalid(
+      `implement(server, service, handlers): the second argument must be a service from defineService, got ${described(service)}`,
+    );
+  }
   if (typeof server !== 'object' || server === null || typeof server.registerHandler !== 'function') {
-    throw invalid(`implement(${service?.name}): server must be an IpcServer (it has registerHandler)`);
+    throw invalid(`implement(${service.name}): server must be an IpcServer (it has registerHandler)`);
   }
   if (typeof handlers !== 'object' || handlers === null) {
     throw invalid(`implement(${service.name}): handlers must be an object with one function per method`);
@@ -153,13 +170,11 @@ export function implement<I>(server: HandlerHost, service: Service<I>, handlers:
       throw invalid(`implement(${service.name}): the service has no method "${key}"`);
     }
   }
-  const found = service.methods.map((method) => {
+  const registrations = service.methods.map((method) => {
     const handler = table[method.name];
     if (typeof handler !== 'function')
       throw invalid(`implement(${service.name}): no handler for method "${method.name}"`);
-    return { method, handler: (handler as AnyHandler).bind(handlers) };
+    return { method, handler: methodHandler(method, service.codec, (handler as AnyHandler).bind(handlers)) };
   });
-  for (const { method, handler } of found) {
-    server.registerHandler(method.id, methodHandler(method, service.codec, handler));
-  }
+  registerAll(server, service.name, registrations);
 }

@@ -1,6 +1,7 @@
 import { C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { installExtensions } from './msgpack-extensions.js';
+import { refuseFunction, refuseObject } from './msgpack-refusals.js';
 import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
 import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
 
@@ -11,14 +12,17 @@ import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.
  *   { moreTypes: true, useRecords: false, useBigIntExtension: true }
  *
  * moreTypes keeps Set, typed arrays, Error and RegExp; BigInts of any size
- * round-trip; Date and `undefined` (distinct from null) always do. Objects
+ * round-trip; Date and `undefined` (distinct from null) always do; -0 stays
+ * -0 (a float64; msgpackr would write 0). Values msgpackr would carry as
+ * something else (functions, boxed primitives, SharedArrayBuffers) are
+ * refused with ERR_PHOENIX_INVALID_ARGUMENT (msgpack-refusals.ts). Objects
  * travel as plain msgpack maps: msgpackr's records, its default, define each
  * object shape inside every message when nothing is shared between the ends,
  * and cost about twice as much per call (measured). With plain maps msgpackr
  * would write a Map as a msgpack map too and decode it as an object ("with
  * useRecords: false, Map does not round-trip"), so Maps travel as an
  * extension of their own, keys of any type kept: the bundled msgpackr has a
- * one-line change for it (scripts/msgpackr-map-extension.ts). No shared state
+ * one-line change for it (scripts/msgpackr-patches.ts). No shared state
  * between the two ends: every message decodes on its own, and objects are
  * standard msgpack maps any msgpack library reads.
  *
@@ -193,9 +197,20 @@ export class MsgpackCodec implements Codec {
 
   constructor() {
     installExtensions();
-    // mapsAsExtension: the one-line change of the bundled msgpackr (scripts/msgpackr-map-extension.ts).
-    const options = { moreTypes: true, useRecords: false, useBigIntExtension: true, mapsAsExtension: true };
-    this.#packr = new Packr(options as Options);
+    // mapsAsExtension, keepNegativeZero and checkObject: changes of the bundled msgpackr
+    // (scripts/msgpackr-patches.ts). writeFunction and checkObject refuse what msgpackr would
+    // write as nil or as a plain object (msgpack-refusals.ts).
+    const options: Options & { mapsAsExtension: boolean; keepNegativeZero: boolean; checkObject(value: object): void } =
+      {
+        moreTypes: true,
+        useRecords: false,
+        useBigIntExtension: true,
+        mapsAsExtension: true,
+        keepNegativeZero: true,
+        writeFunction: refuseFunction as () => never, // msgpackr passes the function (its types say no argument)
+        checkObject: refuseObject,
+      };
+    this.#packr = new Packr(options);
   }
 
   encode(value: unknown): Uint8Array {

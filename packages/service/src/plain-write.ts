@@ -64,7 +64,8 @@ function writeString(text: string): boolean {
 function writeNumber(value: number): boolean {
   const position = outPosition;
   if (position + 9 > outEnd) return false;
-  if ((value | 0) === value) {
+  // -0 passes as an integer (-0 === 0) but would arrive as 0: it goes to float64 below.
+  if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
     if (value >= 0 && value < 0x80) {
       out[position] = value;
       outPosition = position + 1;
@@ -78,7 +79,7 @@ function writeNumber(value: number): boolean {
     }
     return true;
   }
-  // Other integers, fractions, NaN and the infinities: float64, exact (like msgpackr).
+  // Other integers, fractions, -0, NaN and the infinities: float64, exact (msgpackr's, but for -0).
   out[position] = 0xcb;
   outView.setFloat64(position + 1, value);
   outPosition = position + 9;
@@ -90,8 +91,14 @@ function writeValue(value: unknown, depth: number): boolean {
     case 'string':
       return writeString(value);
     case 'number':
-      // Small non-negative integers, the commonest numbers: one byte, no call.
-      if (value >= 0 && value < 0x80 && (value | 0) === value && outPosition < outEnd) {
+      // Small non-negative integers, the commonest numbers: one byte, no call. (Not -0: writeNumber keeps its sign.)
+      if (
+        value >= 0 &&
+        value < 0x80 &&
+        (value | 0) === value &&
+        outPosition < outEnd &&
+        (value !== 0 || 1 / value > 0)
+      ) {
         out[outPosition++] = value;
         return true;
       }

@@ -225,7 +225,6 @@ describe('the msgpackr codec', () => {
       Number.NaN,
       Number.POSITIVE_INFINITY,
       1e-300,
-      -0,
       '',
       'a',
       'ascii text',
@@ -258,13 +257,71 @@ describe('the msgpackr codec', () => {
     const reference = new Packr({ useRecords: false, moreTypes: true });
     for (const value of samples) {
       const ours = msgpackCodec.encode(value);
-      expect(reference.unpack(Buffer.from(ours)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
-        value === 0 ? 0 : value,
-      );
-      expect(msgpackCodec.decode(reference.pack(value)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(
-        value === 0 ? 0 : value,
+      expect(reference.unpack(Buffer.from(ours)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(value);
+      expect(msgpackCodec.decode(reference.pack(value)), JSON.stringify(value)?.slice(0, 50)).toStrictEqual(value);
+    }
+  });
+
+  it('keeps -0 as -0, as a float64 that msgpackr reads as -0 too', () => {
+    const plain = { z: -0, list: [-0, 0] };
+    const rich = { when: new Date(1), z: -0, map: new Map([['z', -0]]) }; // msgpackr's path, not the plain writer's
+    for (const value of [-0, plain, rich]) expect(roundTrip(value)).toStrictEqual(value);
+    const target = new Uint8Array(64);
+    expect(msgpackCodec.decode(target.subarray(0, msgpackCodec.encodeInto!(plain, target)))).toStrictEqual(plain);
+    expect(msgpackCodec.decode(msgpackCodec.encodeParts!(plain) as Uint8Array)).toStrictEqual(plain);
+    const bytes = msgpackCodec.encode(-0);
+    expect([...bytes]).toEqual([0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+    expect(msgpackCodec.decodeFrom!(bytes, 0, bytes.length)).toBe(-0);
+    expect(new Packr({ useRecords: false }).unpack(Buffer.from(bytes))).toBe(-0);
+  });
+
+  it.each([
+    ['a function', () => 1, 'a function'],
+    ['a named function', function retry() {}, 'a function (retry)'],
+    ['a field holding a function', { id: 1, run() {} }, 'a function (run)'],
+    ['a function in an array', [1, Math.max], 'a function (max)'],
+    ['a function as a Map value', new Map([['k', () => 1]]), 'a function'],
+    ['a function beside a Date', { when: new Date(1), run() {} }, 'a function (run)'],
+  ])('refuses %s with ERR_PHOENIX_INVALID_ARGUMENT, not nil', (_what, value, what) => {
+    expect(() => msgpackCodec.encode(value)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: `${what} cannot be encoded: functions are code, not data`,
+      }),
+    );
+  });
+
+  it.each([
+    ['new Number(5)', new Number(5), 'a Number object'],
+    ['new String("s")', new String('s'), 'a String object'],
+    ['new Boolean(false)', new Boolean(false), 'a Boolean object'],
+    ['Object(1n)', Object(1n), 'a BigInt object'],
+    ['Object(Symbol())', Object(Symbol('s')), 'a Symbol object'],
+    ['a boxed number in a field', { n: new Number(5) }, 'a Number object'],
+  ])('refuses the boxed primitive %s with ERR_PHOENIX_INVALID_ARGUMENT, not an object', (_what, value, what) => {
+    expect(() => msgpackCodec.encode(value)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining(what) }),
+    );
+  });
+
+  it('refuses a SharedArrayBuffer with ERR_PHOENIX_INVALID_ARGUMENT, and carries the bytes of a view of one', () => {
+    const shared = new SharedArrayBuffer(4);
+    new Uint8Array(shared).set([1, 2, 3, 4]);
+    for (const value of [shared, { memory: shared }]) {
+      expect(() => msgpackCodec.encode(value)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+          message: expect.stringContaining('a SharedArrayBuffer'),
+        }),
       );
     }
+    expect(roundTrip(new Uint8Array(shared))).toStrictEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(roundTrip(new Uint8Array([1, 2]).buffer)).toStrictEqual(new Uint8Array([1, 2]).buffer);
+  });
+
+  it('writes a lone surrogate as U+FFFD, like any UTF-8 encoder', () => {
+    expect(roundTrip('a\ud800b')).toBe('a\ufffdb');
+    expect(roundTrip({ when: new Date(1), text: '\udc00' })).toStrictEqual({ when: new Date(1), text: '\ufffd' });
   });
 
   it('renames a __proto__ key, never setting a prototype', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { bindService } from '../src/bind.js';
+import type { MethodDefinition, Service } from '../src/define-service.js';
 import { type Caller, defineService, jsonCodec, msgpackCodec, PhoenixError } from '../src/index.js';
 
 interface Pair {
@@ -79,6 +81,47 @@ describe('defineService', () => {
     expect(codeOf(() => defineService<{ then(): void }>('thenable', thenable))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
 
+  // JSON.parse: an object literal's `__proto__: 1001` would set the prototype instead of making a key.
+  it.each([
+    ['__proto__', JSON.parse('{"__proto__":1001,"ok":1002}')],
+    ['constructor', { constructor: 1001, ok: 1002 }],
+    ['toString', { toString: 1001, ok: 1002 }],
+    ['hasOwnProperty', { hasOwnProperty: 1001, ok: 1002 }],
+  ])(
+    'rejects the method name %s, which every object has already, with ERR_PHOENIX_INVALID_ARGUMENT',
+    (name, methods) => {
+      expect(() => defineService('odd', methods as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+          message: expect.stringContaining(`"${name}"`),
+        }),
+      );
+    },
+  );
+
+  it.each(['', 'a b', '1st', 'get-user', 'a.b'])(
+    'rejects the method name "%s", which is not an identifier, with ERR_PHOENIX_INVALID_ARGUMENT',
+    (name) => {
+      expect(() => defineService('odd', { [name]: 1001, ok: 1002 } as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+          message: expect.stringContaining('identifier'),
+        }),
+      );
+    },
+  );
+
+  it('takes any identifier as a method name, reserved words and non-ASCII letters included', async () => {
+    const names = ['delete', 'new', '_tick', '$run', 'größe', 'get_user2'];
+    const service = defineService('words', Object.fromEntries(names.map((name, i) => [name, 1001 + i])) as never);
+    expect(service.methods.map((method) => method.name)).toEqual(names);
+    const api = service.bind({ callAsync: () => Promise.resolve({ payload: new Uint8Array(0) }) }) as unknown as Record<
+      string,
+      () => Promise<unknown>
+    >;
+    for (const name of names) expect(await api[name]!()).toBeUndefined();
+  });
+
   it('rejects an option it does not know, and a func id that is a bigint, with ERR_PHOENIX_INVALID_ARGUMENT', () => {
     expect(() => defineService<Pair>('pair', { first: 1001, second: 1002 }, { codecs: jsonCodec } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('codecs') }),
@@ -131,6 +174,50 @@ describe('service.bind', () => {
     expect(await Promise.resolve(api)).toBe(api);
     expect(typeof api.toString).toBe('function');
   });
+
+  it('defines the methods on the proxy, never assigns them: a method called __proto__ keeps its prototype', () => {
+    // A service object made by hand (defineService refuses the name): bind must not set a prototype either.
+    const method = (name: string, id: number): MethodDefinition => ({
+      name,
+      id,
+      input: undefined,
+      output: undefined,
+      label: `odd.${name}`,
+    });
+    const methods = [method('__proto__', 1001), method('ok', 1002)];
+    const odd = {
+      name: 'odd',
+      codec: msgpackCodec,
+      methods,
+      method: (name: string) => methods.find((entry) => entry.name === name),
+    } as unknown as Service<unknown>;
+    const api = bindService(odd, recorder) as unknown as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(api, '__proto__')?.value).toBeTypeOf('function');
+    expect(() => api.missing).toThrow(
+      new TypeError('service "odd" has no method "missing" (its methods: __proto__, ok)'),
+    );
+  });
+
+  it.each([
+    ['a function', () => 1],
+    ['an object with a method', { id: 1, retry() {} }],
+    ['a boxed number', new Number(5)],
+    ['a SharedArrayBuffer', new SharedArrayBuffer(8)],
+  ])(
+    'rejects an input holding %s with ERR_PHOENIX_INVALID_ARGUMENT naming the method, before calling',
+    async (_what, input) => {
+      const before = calls.length;
+      const error = await pair
+        .bind(recorder)
+        .second(input as never)
+        .catch((e: PhoenixError) => e);
+      expect(error).toMatchObject({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: expect.stringContaining('pair.second'),
+      });
+      expect(calls.length).toBe(before);
+    },
+  );
 
   it('rejects more than one input value, and options that are not an object', async () => {
     const api = pair.bind(recorder) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;

@@ -1,5 +1,5 @@
-import type { Handler, ResponseHeader } from '@phoenix-ipc/server';
-import { describe, expect, it } from 'vitest';
+import { type Handler, IpcServer, type ResponseHeader } from '@phoenix-ipc/server';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   defineService,
@@ -10,6 +10,7 @@ import {
   PhoenixError,
   type RemoteError,
 } from '../src/index.js';
+import { Harness } from './harness.js';
 
 interface Shop {
   price(input: { item: string; count: number }): { total: number };
@@ -47,6 +48,37 @@ class FakeHost implements HandlerHost {
     return result instanceof Uint8Array ? result : responsePayload.subarray(0, response.payloadLen);
   }
 }
+
+/** Like IpcServer: refuses a func id that has a handler, lists and removes handlers. */
+class StrictHost extends FakeHost {
+  override registerHandler(funcId: number, handler: Handler): void {
+    if (this.handlers.has(funcId)) throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `${funcId} is taken`);
+    super.registerHandler(funcId, handler);
+  }
+  registeredFuncIds(): number[] {
+    return [...this.handlers.keys()].sort((a, b) => a - b);
+  }
+  unregisterHandler(funcId: number): boolean {
+    return this.handlers.delete(funcId);
+  }
+}
+
+/** StrictHost without registeredFuncIds: implement() cannot look before it registers. */
+class BlindHost extends FakeHost {
+  override registerHandler(funcId: number, handler: Handler): void {
+    if (this.handlers.has(funcId)) throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `${funcId} is taken`);
+    super.registerHandler(funcId, handler);
+  }
+  unregisterHandler(funcId: number): boolean {
+    return this.handlers.delete(funcId);
+  }
+}
+
+interface Pair {
+  a(): number;
+  b(): number;
+}
+const handlePair = { a: () => 1, b: () => 2 };
 
 async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
   const outcome = await promise.then(
@@ -107,6 +139,52 @@ describe('implement', () => {
       'ERR_PHOENIX_INVALID_ARGUMENT',
     );
     expect(code(() => implement({} as HandlerHost, shop, handlers))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['an empty object', {}],
+    ['a string', 'shop'],
+    ['a bound service', shop.bind({ callAsync: () => Promise.resolve({ payload: new Uint8Array(0) }) })],
+  ])('rejects %s as the service with ERR_PHOENIX_INVALID_ARGUMENT naming defineService', (_what, service) => {
+    expect(() => implement({ registerHandler() {} }, service as never, { a() {} } as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: expect.stringContaining('the second argument must be a service from defineService'),
+      }),
+    );
+  });
+
+  it('rejects handlers that are not an object with ERR_PHOENIX_INVALID_ARGUMENT', () => {
+    for (const handlers of [null, undefined, 'open']) {
+      expect(() => implement(new FakeHost(), shop, handlers as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('handlers') }),
+      );
+    }
+  });
+
+  it('registers none of the methods when one of their func ids is taken, naming it', () => {
+    const host = new StrictHost();
+    implement(host, defineService<Pair>('first', { a: 6001, b: 6002 }), handlePair);
+    const second = defineService<Pair>('second', { a: 6003, b: 6002 });
+    expect(() => implement(host, second, handlePair)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        funcId: 6002,
+        message: expect.stringContaining('func id 6002 of second.b already has a handler'),
+      }),
+    );
+    expect(host.registeredFuncIds()).toEqual([6001, 6002]);
+  });
+
+  it('undoes the registrations made before one that fails, on a host without registeredFuncIds', () => {
+    const host = new BlindHost();
+    implement(host, defineService<Pair>('first', { a: 6001, b: 6002 }), handlePair);
+    expect(() => implement(host, defineService<Pair>('second', { a: 6003, b: 6002 }), handlePair)).toThrow(
+      '6002 is taken',
+    );
+    expect([...host.handlers.keys()]).toEqual([6001, 6002]);
   });
 
   it('rejects bytes that do not decode with ERR_PHOENIX_INVALID_ARGUMENT, without running the handler', async () => {
@@ -191,6 +269,28 @@ describe('implement', () => {
     expect(jsonCodec.decode(error.remoteData!)).toEqual({ name: 'Error', message: 'no', fine: 'yes' });
   });
 
+  it('leaves out a field that holds a function deeper inside, which the codec refuses', async () => {
+    const host = new FakeHost();
+    const tiny = defineService<{ go(): void }>('tiny', { go: 1001 });
+    implement(host, tiny, {
+      go: () => {
+        throw Object.assign(new Error('no'), { retry: { after: 5, run: () => 1 }, fine: 'yes' });
+      },
+    });
+    const error = await failure(host.run(1001, new Uint8Array(0)));
+    expect(msgpackCodec.decode(error.remoteData!)).toStrictEqual({ name: 'Error', message: 'no', fine: 'yes' });
+  });
+
+  it('rejects a result holding a function with ERR_PHOENIX_HANDLER_FAILED naming the method', async () => {
+    const host = new FakeHost();
+    const tiny = defineService<{ go(): unknown }>('tiny', { go: 1001 });
+    implement(host, tiny, { go: () => ({ id: 1, later: () => 2 }) });
+    const error = await failure(host.run(1001, new Uint8Array(0)));
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(error.message).toContain('tiny.go');
+    expect(error.message).toContain('a function (later) cannot be encoded');
+  });
+
   it('leaves out fields that hold functions or symbols, which a codec may turn into nothing', async () => {
     const host = new FakeHost();
     const tiny = defineService<{ go(): void }>('tiny', { go: 1001 });
@@ -245,5 +345,22 @@ describe('implement', () => {
     const json = defineService<{ hello(): string }>('json', { hello: 1001 }, { codec: jsonCodec });
     implement(host, json, { hello: () => 'hi' });
     expect(jsonCodec.decode(await host.run(1001, new Uint8Array(0)))).toBe('hi');
+  });
+});
+
+describe('implement on an IpcServer', () => {
+  const harness = new Harness();
+  afterAll(() => harness.cleanup());
+
+  it('registers none of a service whose func id is taken, so that a corrected retry succeeds', async () => {
+    const server = harness.server(await IpcServer.create(harness.name('implement'), { normalWorkers: 1 }));
+    implement(server, defineService<Pair>('first', { a: 6001, b: 6002 }), handlePair);
+    const clashing = defineService<Pair>('second', { a: 6003, b: 6002 });
+    expect(() => implement(server, clashing, handlePair)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', funcId: 6002 }),
+    );
+    expect(server.registeredFuncIds()).toEqual([6001, 6002]);
+    implement(server, defineService<Pair>('second', { a: 6003, b: 6004 }), handlePair);
+    expect(server.registeredFuncIds()).toEqual([6001, 6002, 6003, 6004]);
   });
 });

@@ -60,6 +60,7 @@ export function serviceSuite(open: () => Promise<Connection>): void {
       ['strings', ['', 'plain', 'ünïcödé ✓ 𝄞', 'x'.repeat(5000)]],
       ['numbers', [0, 1, -1, 255, 65_536, 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1), 1.5, -0.25, 1e300, Number.NaN]],
       ['infinities', [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]],
+      ['-0, keeping its sign', [-0, { z: -0 }, { when: new Date(0), z: -0 }]],
       ['booleans', [true, false]],
       ['null, distinct from undefined', { a: null, b: undefined, list: [null, undefined] }],
       ['a top-level null', null],

@@ -1,0 +1,36 @@
+// Values msgpackr would carry as something else, refused instead (like a
+// Symbol, which msgpackr refuses itself), so that no call loses data without
+// a word: msgpackr writes a function as nil (a field with no value), a boxed
+// primitive and a SharedArrayBuffer as a plain object of their own fields
+// (`new Number(5)` as {}, `new String('s')` as { 0: 's' }). See the README, Values.
+import { PhoenixError } from '@phoenix-ipc/client';
+
+function refused(what: string, instead: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `${what} cannot be encoded: ${instead}`);
+}
+
+/** The Packr's writeFunction: called for every function msgpackr meets, at any depth. */
+export function refuseFunction(value: unknown): never {
+  const name = typeof value === 'function' && value.name !== '' ? ` (${value.name})` : '';
+  throw refused(`a function${name}`, 'functions are code, not data');
+}
+
+/**
+ * The Packr's checkObject (scripts/msgpackr-patches.ts): called for an object
+ * no extension takes, just before msgpackr writes it as a plain map of its own
+ * fields (instances of classes). Not for plain objects, arrays, Maps, Dates,
+ * Sets..., so the checks cost nothing on their way.
+ */
+export function refuseObject(value: object): void {
+  if (value instanceof Number) throw refused('a Number object (new Number())', 'pass the number itself');
+  if (value instanceof String) throw refused('a String object (new String())', 'pass the string itself');
+  if (value instanceof Boolean) throw refused('a Boolean object (new Boolean())', 'pass the boolean itself');
+  if (value instanceof BigInt) throw refused('a BigInt object (Object(1n))', 'pass the bigint itself');
+  if (value instanceof Symbol) throw refused('a Symbol object', 'symbols are not data');
+  if (value instanceof SharedArrayBuffer) {
+    throw refused(
+      'a SharedArrayBuffer',
+      'its memory cannot be shared with another process; send a copy of its bytes (new Uint8Array(buffer))',
+    );
+  }
+}
