@@ -104,7 +104,8 @@ export class IpcClient extends Caller {
   static create(name: string, options: IpcClientOptions = {}): IpcClient {
     const problem = segmentNameProblem(name);
     if (problem !== null) throw invalid(problem);
-    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    if (typeof options !== 'object' || options === null || Array.isArray(options))
+      throw invalid(`options must be an object, got ${describeValue(options)}`);
     for (const [key, value] of Object.entries(options)) {
       // A misspelt option would otherwise be ignored without a word, and its default used.
       if (!CLIENT_OPTIONS.includes(key as keyof IpcClientOptions)) {

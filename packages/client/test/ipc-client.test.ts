@@ -63,6 +63,12 @@ describe('IpcClient.create', () => {
     );
   });
 
+  it.each([[[]], [null], ['spin'], [5]])('rejects options that are not an object: %j', (options) => {
+    expect(() => IpcClient.create(uniqueName('opts'), options as object)).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('options') }),
+    );
+  });
+
   it('rejects an observer that is not a function', () => {
     expect(() => IpcClient.create(uniqueName('opts'), { observer: 'log' } as object)).toThrow(
       expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT', message: expect.stringContaining('observer') }),
