@@ -111,6 +111,14 @@ const encoder = new TextEncoder();
  * code and own enumerable fields, values as they are (not made JSON-safe).
  */
 export function describeThrown(thrown: unknown): RemoteError {
+  if (typeof thrown === 'function') {
+    // Its source text is no message.
+    const name = readField(thrown as unknown as Record<string, unknown>, 'name');
+    return {
+      name: 'Error',
+      message: `a function${typeof name === 'string' && name !== '' ? ` (${name})` : ''} was thrown`,
+    };
+  }
   if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: safeString(thrown) };
   // Anything may throw here (getters, proxies, a toString that throws): what can be read is kept.
   const source = thrown as Record<string, unknown>;

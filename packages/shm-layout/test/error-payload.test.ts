@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeErrorPayload, encodeErrorPayload, PhoenixError } from '../src/index.js';
+import { decodeErrorPayload, encodeErrorPayload, errorPayloadFrom, PhoenixError } from '../src/index.js';
 
 const details = { seqId: 42, funcId: 1001 };
 
@@ -55,5 +55,30 @@ describe('error payloads', () => {
   it('keeps a known framework code a worker sent', () => {
     const bytes = new TextEncoder().encode(JSON.stringify({ code: 'ERR_PHOENIX_NO_HANDLER', message: 'no 1234' }));
     expect(decodeErrorPayload(bytes, details).code).toBe('ERR_PHOENIX_NO_HANDLER');
+  });
+});
+
+describe('errorPayloadFrom: anything a handler threw', () => {
+  const trap = () => {
+    throw new Error('a trap threw');
+  };
+
+  it.each([
+    ['a null-prototype object', Object.create(null)],
+    ['a proxy whose traps throw', new Proxy({}, { get: trap, getPrototypeOf: trap, ownKeys: trap, has: trap })],
+    ['an object whose toString throws', { toString: trap }],
+    ['an Error with a throwing message getter', Object.defineProperty(new Error('x'), 'message', { get: trap })],
+  ])('describes %s without throwing: ERR_PHOENIX_HANDLER_FAILED', (_what, thrown) => {
+    const payload = errorPayloadFrom(thrown);
+    expect(payload.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(typeof payload.message).toBe('string');
+  });
+
+  it('names a thrown function instead of quoting its source', () => {
+    function secretSauce() {
+      return 'the recipe';
+    }
+    const payload = errorPayloadFrom(secretSauce);
+    expect(payload.message).toBe('a function (secretSauce) was thrown');
   });
 });
