@@ -68,6 +68,15 @@ function serviceErrorCode(code: PhoenixError['code']): number {
 /** The longest Nats-Service-Error header value, in UTF-8 bytes. */
 const SERVICE_ERROR_BYTES = 1024;
 const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline');
+/**
+ * The longest time left the bridge gives the server, in ms (about 24.8 days;
+ * a deadline further away waits this long). A remote deadline is anyone's
+ * number, and the server's timer must hold it: Node.js turns a delay above
+ * 2^31-1 ms into 1 ms and prints a TimeoutOverflowWarning, and the client's
+ * deadline timer arms 1 ms past the deadline: 2^31-1 itself overflowed until
+ * the client clamped its delay. One less is safe with either client.
+ */
+const MAX_TIME_LEFT_MS = 2 ** 31 - 2;
 const FULL = new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlight requests in flight');
 
 function checkServer(server: unknown): IpcServer {
@@ -256,7 +265,7 @@ export class NatsBridge {
     const call =
       timeLeft === 0
         ? this.#server.callAsync(funcId, msg.data, priority)
-        : this.#server.callAsync(funcId, msg.data, { priority, timeoutMs: Math.min(timeLeft, 2 ** 31 - 1) });
+        : this.#server.callAsync(funcId, msg.data, { priority, timeoutMs: Math.min(timeLeft, MAX_TIME_LEFT_MS) });
     call.then(
       (answer) => this.#settle(msg, funcId, started, answer, null),
       (error: unknown) =>

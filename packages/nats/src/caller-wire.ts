@@ -13,6 +13,7 @@ import {
   FUNC_ID_HEADER,
   headerBlockBytes,
   PRIORITY_HEADER,
+  parseFuncIdToken,
   VERSION_HEADER,
   WIRE_VERSION,
 } from './wire.js';
@@ -60,14 +61,34 @@ export function readReply(msg: Msg, subject: string, seqId: number, funcId: numb
       );
     }
   }
-  const replyFuncId = hdrs === undefined ? '' : hdrs.get(FUNC_ID_HEADER);
+  let replyFuncId = funcId;
+  if (hdrs?.has(FUNC_ID_HEADER)) {
+    const values = hdrs.values(FUNC_ID_HEADER);
+    const parsed = values.length === 1 ? parseReplyFuncId(values[0]!) : null;
+    if (parsed === null) {
+      // Anyone subscribed to the service's subjects can answer: a reply we cannot read is a failed call, not a
+      // reply with a made-up func id (NaN, -5). The call did reach someone, so it may have run.
+      return new PhoenixError(
+        'ERR_PHOENIX_HANDLER_FAILED',
+        `the reply to call ${seqId} (func ${funcId}) is garbled: header ${FUNC_ID_HEADER} must be one func id in decimal (0 to 4294967295), got ${JSON.stringify(values.join(', ').slice(0, 64))}; the call may have run`,
+        { seqId, funcId },
+      );
+    }
+    replyFuncId = parsed;
+  }
   const payload = Buffer.from(msg.data); // a copy: msg.data is a view of the socket's read buffer
-  return {
-    seqId,
-    funcId: replyFuncId === '' ? funcId : Number(replyFuncId),
-    payloadLen: payload.length,
-    payload,
-  };
+  return { seqId, funcId: replyFuncId, payloadLen: payload.length, payload };
+}
+
+/**
+ * The func id a reply's Phoenix-Func-Id header spells: decimal, no sign, no
+ * leading zero, 0 to 2^32-1 (any u32 a handler may set as response.funcId,
+ * which the server accepts), else null.
+ */
+function parseReplyFuncId(token: string): number | null {
+  if (token === '0') return 0;
+  const parsed = parseFuncIdToken(token);
+  return parsed !== null && parsed <= 0xffffffff ? parsed : null;
 }
 
 /** Why a publish threw: above max_payload (not sent), or a connection that cannot send. */

@@ -10,6 +10,12 @@
  * fields added later survive: JSON values in `fields`, Uint8Array values (for
  * instance codec-encoded data) base64-encoded in `bytes`, which come back as
  * Buffers. A field that is neither (a function, a bigint) is left out.
+ *
+ * A failure reply may come from any NATS client subscribed to the service's
+ * subjects, so the reader trusts none of it: a field named like a member of
+ * Error.prototype or Object.prototype (toString, valueOf, __proto__...) is
+ * dropped, at any depth, and the facts PhoenixError declares keep their
+ * declared types or are dropped.
  */
 import { PhoenixError } from '@phoenix-ipc/client';
 import { isPhoenixErrorCode } from '@phoenix-ipc/shm-layout';
@@ -22,7 +28,106 @@ export interface ErrorDocument {
 }
 
 /** Own properties that are not facts (or that must never be assigned from foreign JSON). */
-const NOT_FIELDS = new Set(['code', 'message', 'name', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
+const NOT_FIELDS = new Set(['code', 'message', 'name', 'stack', 'cause', 'prototype', 'toJSON']);
+
+/**
+ * Whether `key` may name a fact: an own property named like a member of the
+ * error's prototype chain (toString, valueOf, hasOwnProperty, __proto__,
+ * __defineGetter__...) would shadow it: `{"toString": 5}` made String(error)
+ * throw, and `__proto__` would set the prototype.
+ */
+function isFactKey(key: string): boolean {
+  return !NOT_FIELDS.has(key) && !(key in PhoenixError.prototype);
+}
+
+const isSafeInteger = (value: unknown): boolean => Number.isSafeInteger(value);
+const isString = (value: unknown): boolean => typeof value === 'string';
+const orNull =
+  (check: (value: unknown) => boolean) =>
+  (value: unknown): boolean =>
+    value === null || check(value);
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The facts PhoenixError declares (PhoenixErrorDetails), each with the check
+ * its value must pass; the same types as a failure reply in shared memory
+ * (shm-layout's error-payload.ts), plus seqId, funcId, remoteName and
+ * remoteStack, which travel here as facts. Other fields are relayed as the
+ * JSON values they are.
+ */
+const TYPED_FACTS: Readonly<Record<string, (value: unknown) => boolean>> = {
+  group: (value) => value === 'normal' || value === 'vip',
+  workerIndex: isSafeInteger,
+  pid: orNull(isSafeInteger),
+  signal: orNull(isString),
+  exitCode: orNull(isSafeInteger),
+  reason: (value) => value === 'exit' || value === 'hang' || value === 'corrupt',
+  seqId: isSafeInteger,
+  attempt: isSafeInteger,
+  funcId: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff,
+  errno: isSafeInteger,
+  syscall: isString,
+  path: isString,
+  remoteName: isString,
+  remoteStack: isString,
+  bytesNeeded: isSafeInteger,
+  bytesAvailable: isSafeInteger,
+  remote: (value) => isPlainRecord(value) && typeof value.name === 'string' && typeof value.message === 'string',
+  remoteData: (value) => value instanceof Uint8Array,
+  issues: (value) =>
+    Array.isArray(value) &&
+    value.every(
+      (issue) =>
+        isPlainRecord(issue) &&
+        typeof issue.message === 'string' &&
+        (issue.path === undefined ||
+          (Array.isArray(issue.path) &&
+            issue.path.every((key) => typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))))),
+    ),
+};
+
+/** Deeper JSON than this is dropped rather than walked (a fact nested that deep is no fact of ours). */
+const MAX_FACT_DEPTH = 64;
+
+/**
+ * A copy of a parsed JSON value without the object keys that would shadow
+ * an Object.prototype member (toString, __proto__...), at every depth;
+ * undefined when it nests deeper than MAX_FACT_DEPTH.
+ */
+function plainJson(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_FACT_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    for (const item of value) {
+      const safe = plainJson(item, depth + 1);
+      if (safe === undefined) return undefined;
+      copy.push(safe);
+    }
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (key in Object.prototype) continue; // __proto__ among them: the assignment below only ever defines data
+    const safe = plainJson(item, depth + 1);
+    if (safe === undefined) return undefined;
+    copy[key] = safe;
+  }
+  return copy;
+}
+
+/** Adds fact `key` to `facts` if its name and value are acceptable (see isFactKey, TYPED_FACTS). */
+function addFact(facts: Record<string, unknown>, key: string, value: unknown): void {
+  if (!isFactKey(key)) return;
+  const safe = value instanceof Uint8Array ? value : plainJson(value);
+  if (safe === undefined) return;
+  const check = TYPED_FACTS[key];
+  if (check !== undefined && !check(safe)) return;
+  facts[key] = safe;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -39,7 +144,7 @@ export function errorDocument(error: PhoenixError): ErrorDocument {
   const fields: Record<string, unknown> = {};
   const bytes: Record<string, string> = {};
   for (const key of Object.keys(error)) {
-    if (NOT_FIELDS.has(key)) continue;
+    if (!isFactKey(key)) continue; // a reader drops it anyway
     const value = (error as unknown as Record<string, unknown>)[key];
     if (value instanceof Uint8Array)
       bytes[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
@@ -119,12 +224,12 @@ export function decodeError(body: Uint8Array, headerCode: string, context: { fun
   }
   const document = parsed as Partial<Record<keyof ErrorDocument, unknown>>;
   const facts: Record<string, unknown> = {};
-  if (typeof document.fields === 'object' && document.fields !== null) {
-    for (const [key, value] of Object.entries(document.fields)) if (!NOT_FIELDS.has(key)) facts[key] = value;
+  if (isPlainRecord(document.fields)) {
+    for (const [key, value] of Object.entries(document.fields)) addFact(facts, key, value);
   }
-  if (typeof document.bytes === 'object' && document.bytes !== null) {
+  if (isPlainRecord(document.bytes)) {
     for (const [key, value] of Object.entries(document.bytes)) {
-      if (!NOT_FIELDS.has(key) && typeof value === 'string') facts[key] = Buffer.from(value, 'base64');
+      if (typeof value === 'string') addFact(facts, key, Buffer.from(value, 'base64'));
     }
   }
   const claimed = typeof document.code === 'string' ? document.code : headerCode;

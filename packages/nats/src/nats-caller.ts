@@ -3,9 +3,15 @@
  * service. Each call is one NATS request to `phoenix.<service>.<funcId>`
  * (wire.ts); replies come back on one inbox subscription of the caller
  * (`<inbox>.<call id>`), so a call costs no subscription of its own.
+ *
+ * While the connection is down (reconnecting), calls wait in the caller's
+ * own queue and are published once it is back: nats.js 3.x empties its
+ * outbound buffer each time it dials (ProtocolHandler.prepare() calls
+ * resetOutbound()), so a request published while disconnected would be
+ * dropped without a word.
  */
 
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { type CallOptions, type Payload, PhoenixError, type Priority } from '@phoenix-ipc/client';
 import {
   checkFuncId,
@@ -17,7 +23,8 @@ import {
   toPayload,
 } from '@phoenix-ipc/client/internal';
 import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
-import { isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import { checkInboxPrefix, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import { type PendingRequest, UnsentCalls } from './unsent-calls.js';
 import { checkToken, requestSubject } from './wire.js';
 
 export type { NatsReply } from './caller-wire.js';
@@ -25,16 +32,6 @@ export type { NatsReply } from './caller-wire.js';
 export interface NatsCallerOptions {
   /** Timeout of calls that give none, for call() and callAsync() alike (default 30000 ms; Infinity: none). */
   defaultTimeoutMs?: number;
-}
-
-interface PendingRequest {
-  id: number;
-  funcId: number;
-  resolve: (reply: NatsReply) => void;
-  reject: (error: PhoenixError) => void;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 function invalid(message: string): PhoenixError {
@@ -64,6 +61,8 @@ export class NatsCaller {
   readonly #inbox: string;
   readonly #subscription: Subscription;
   readonly #pending = new Map<number, PendingRequest>();
+  /** Calls not sent yet because the connection is down, in call order: a subset of #pending. */
+  readonly #unsent: UnsentCalls;
   readonly #subjects = new Map<number, string>();
   #nextId = 0;
   /** Why calls are refused: null while open. */
@@ -83,24 +82,42 @@ export class NatsCaller {
     const defaultTimeoutMs = checkCallerOptions(options);
     if (connection.isClosed())
       throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is closed');
+    if ((connection as { isDraining?: () => boolean }).isDraining?.() === true)
+      throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is draining');
     this.#connection = connection;
     this.#defaults = new DefaultCallOptions(defaultTimeoutMs, 'wait');
-    // Honour the connection's inboxPrefix (accounts that may only subscribe below a prefix).
-    const inboxPrefix = (connection as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
-    this.#inbox = `${createInbox(inboxPrefix)}.`;
-    this.#subscription = connection.subscribe(`${this.#inbox}*`, {
-      callback: (error, msg) => {
-        if (error !== null) return;
-        try {
-          this.#onReply(msg);
-        } catch {
-          // A malformed message on our inbox: not a reply we can read; its call times out.
-        }
-      },
-    });
+    // Honour the connection's inboxPrefix (accounts that may only subscribe below a prefix). Checked here too: a
+    // connection opened elsewhere may carry one nats.js let through.
+    const inboxPrefix = (connection as { options?: { inboxPrefix?: unknown } }).options?.inboxPrefix;
+    if (inboxPrefix !== undefined) checkInboxPrefix(inboxPrefix, 'NatsCaller: the NatsConnection');
+    try {
+      this.#inbox = `${createInbox(inboxPrefix as string | undefined)}.`;
+      this.#subscription = connection.subscribe(`${this.#inbox}*`, {
+        callback: (error, msg) => {
+          if (error !== null) return;
+          try {
+            this.#onReply(msg);
+          } catch {
+            // A malformed message on our inbox: not a reply we can read; its call times out.
+          }
+        },
+      });
+    } catch (error) {
+      // Whatever nats.js refuses here is about the connection we were given (its options, its state).
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        `NatsCaller: cannot subscribe to a reply inbox on the NatsConnection: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
     connection.closed().then(
       () => this.#connectionClosed(),
       () => this.#connectionClosed(),
+    );
+    this.#unsent = new UnsentCalls(
+      connection,
+      (pending, bytes, headers) => this.#publish(pending, bytes, headers),
+      (pending, error) => this.#finish(pending, error),
     );
   }
 
@@ -119,7 +136,14 @@ export class NatsCaller {
     checkToken(service, 'service');
     checkCallerOptions(options);
     const connection = await openConnection(connectOptions, `phoenix-caller ${service}`, 'NatsCaller.connect options');
-    const caller = new NatsCaller(connection, service, options);
+    let caller: NatsCaller;
+    try {
+      caller = new NatsCaller(connection, service, options);
+    } catch (error) {
+      // Nobody else holds this connection: left open, it would reconnect forever.
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
     caller.#ownsConnection = true;
     try {
       await connection.flush(); // the reply subscription is known to the server
@@ -159,14 +183,21 @@ export class NatsCaller {
     return this.#request(funcId, payload, priorityOrOptions, undefined);
   }
 
-  /** Calls sent and not yet answered. */
+  /** Calls not settled yet: sent and not yet answered, or waiting for the connection to come back. */
   get pendingCalls(): number {
     return this.#pending.size;
   }
 
+  /** Calls waiting for the connection to come back (not sent yet; included in pendingCalls). */
+  get queuedCalls(): number {
+    return this.#unsent.size;
+  }
+
   /**
-   * Stops: pending calls reject ERR_PHOENIX_SERVER_GONE (their outcome is
-   * unknown), later calls too: the caller's connection is closed; closes the connection if connect() opened it.
+   * Stops: calls sent and not yet answered reject ERR_PHOENIX_SERVER_GONE
+   * (their outcome is unknown), calls still waiting for the connection to
+   * come back ERR_PHOENIX_UNAVAILABLE (never sent), later calls
+   * ERR_PHOENIX_SERVER_GONE; closes the connection if connect() opened it.
    * Idempotent.
    */
   close(): Promise<void> {
@@ -177,6 +208,8 @@ export class NatsCaller {
   async #close(): Promise<void> {
     if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the NatsCaller is closed');
     this.#failAll(this.#gone);
+    // A connection we do not own lives on: stop listening to its status (closing one stops its iterators itself).
+    this.#unsent.stopWatching();
     if (this.#connection.isClosed()) return;
     if (this.#ownsConnection) await this.#connection.close();
     else this.#subscription.unsubscribe();
@@ -239,6 +272,7 @@ export class NatsCaller {
         timer: undefined,
         signal: undefined,
         onAbort: undefined,
+        unsent: null,
       };
       this.#pending.set(seqId, pending);
       if (options.timeoutMs !== 0) {
@@ -249,7 +283,9 @@ export class NatsCaller {
               pending,
               new PhoenixError(
                 'ERR_PHOENIX_TIMEOUT',
-                `call ${seqId} (func ${id}) over NATS got no reply within ${ms} ms; the outcome is unknown`,
+                pending.unsent === null
+                  ? `call ${seqId} (func ${id}) over NATS got no reply within ${ms} ms; the outcome is unknown`
+                  : `call ${seqId} (func ${id}) over NATS was not sent within ${ms} ms: the NATS connection was down (reconnecting); it did not run`,
                 { seqId, funcId: id },
               ),
             ),
@@ -264,18 +300,28 @@ export class NatsCaller {
             pending,
             new PhoenixError(
               'ERR_PHOENIX_ABORTED',
-              `call ${seqId} (func ${id}) was aborted; the bridge may still run it`,
+              pending.unsent === null
+                ? `call ${seqId} (func ${id}) was aborted; the bridge may still run it`
+                : `call ${seqId} (func ${id}) was aborted before it was sent (the NATS connection was down); it did not run`,
               { seqId, funcId: id },
             ),
           );
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
-      try {
-        this.#connection.publish(this.#subject(id), bytes, { reply: `${this.#inbox}${seqId}`, headers: hdrs });
-      } catch (error) {
-        this.#finish(pending, publishFailure(error, id));
-      }
+      // Behind calls already waiting, a call waits too: calls are sent in the order they were made.
+      if (!this.#unsent.add(pending, bytes, hdrs)) this.#publish(pending, bytes, hdrs);
     });
+  }
+
+  #publish(pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs): void {
+    try {
+      this.#connection.publish(this.#subject(pending.funcId), bytes, {
+        reply: `${this.#inbox}${pending.id}`,
+        headers,
+      });
+    } catch (error) {
+      this.#finish(pending, publishFailure(error, pending.funcId));
+    }
   }
 
   #subject(funcId: number): string {
@@ -291,6 +337,7 @@ export class NatsCaller {
   #finish(pending: PendingRequest, outcome: NatsReply | PhoenixError): void {
     if (this.#pending.get(pending.id) !== pending) return;
     this.#pending.delete(pending.id);
+    this.#unsent.remove(pending);
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
     if (outcome instanceof PhoenixError) pending.reject(outcome);
@@ -308,16 +355,22 @@ export class NatsCaller {
     this.#failAll(this.#gone);
   }
 
+  /** Settles every pending call: `reason` for those sent (their outcome is unknown), UNAVAILABLE for those never sent. */
   #failAll(reason: PhoenixError): void {
     for (const pending of [...this.#pending.values()]) {
-      this.#finish(
-        pending,
-        new PhoenixError(
-          reason.code,
-          `call ${pending.id} (func ${pending.funcId}): ${reason.message}; the outcome is unknown`,
-          { seqId: pending.id, funcId: pending.funcId },
-        ),
-      );
+      const error =
+        pending.unsent === null
+          ? new PhoenixError(
+              reason.code,
+              `call ${pending.id} (func ${pending.funcId}): ${reason.message}; the outcome is unknown`,
+              { seqId: pending.id, funcId: pending.funcId },
+            )
+          : new PhoenixError(
+              'ERR_PHOENIX_UNAVAILABLE',
+              `call ${pending.id} (func ${pending.funcId}) was never sent (${reason.message}) while it waited for the NATS connection to come back; it did not run`,
+              { seqId: pending.id, funcId: pending.funcId },
+            );
+      this.#finish(pending, error);
     }
   }
 }

@@ -203,3 +203,104 @@ describe('NatsCaller refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, na
     expect((await rejection(run)).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
 });
+
+async function connectionCount(): Promise<number> {
+  return (await nats.monitor<{ num_connections: number }>('/connz')).num_connections;
+}
+
+describe('NATS connection options: a bad one is ERR_PHOENIX_INVALID_ARGUMENT at once, before connecting', () => {
+  it.each([
+    [{ user: 5 }, 'user'],
+    [{ pass: 5 }, 'pass'],
+    [{ token: {} }, 'token'],
+    [{ name: {} }, 'name'],
+    [{ timeout: -5 }, 'timeout'],
+    [{ timeout: Number.NaN }, 'timeout'],
+    [{ timeout: '5000' }, 'timeout'],
+    [{ pingInterval: 2 ** 31 }, 'pingInterval'],
+    [{ maxPingOut: 1.5 }, 'maxPingOut'],
+    [{ maxReconnectAttempts: 'x' }, 'maxReconnectAttempts'],
+    [{ maxReconnectAttempts: -2 }, 'maxReconnectAttempts'],
+    [{ reconnectTimeWait: -1 }, 'reconnectTimeWait'],
+    [{ reconnectJitter: Number.POSITIVE_INFINITY }, 'reconnectJitter'],
+    [{ reconnectJitterTLS: '1' }, 'reconnectJitterTLS'],
+    [{ reconnectTimeWait: 2 ** 31 - 1, reconnectJitter: 10 }, 'reconnectTimeWait + reconnectJitter'],
+    [{ noEcho: 'yes' }, 'noEcho'],
+    [{ reconnect: 1 }, 'reconnect'],
+    [{ waitOnFirstConnect: 'no' }, 'waitOnFirstConnect'],
+    [{ verbose: null }, 'verbose'],
+    [{ pedantic: 'x' }, 'pedantic'],
+    [{ ignoreClusterUpdates: 1 }, 'ignoreClusterUpdates'],
+    [{ noRandomize: 'x' }, 'noRandomize'],
+    [{ debug: 0 }, 'debug'],
+    [{ authenticator: 'secret' }, 'authenticator'],
+    [{ reconnectDelayHandler: 500 }, 'reconnectDelayHandler'],
+    [{ tls: 'yes' }, 'tls'],
+    [{ inboxPrefix: 'a b' }, 'inboxPrefix'],
+    [{ inboxPrefix: 'x.' }, 'inboxPrefix'],
+    [{ inboxPrefix: '.x' }, 'inboxPrefix'],
+    [{ inboxPrefix: 'a..b' }, 'inboxPrefix'],
+    [{ inboxPrefix: 'a.*' }, 'inboxPrefix'],
+    [{ inboxPrefix: 'a.b>' }, 'inboxPrefix'],
+    [{ inboxPrefix: 'tab\there' }, 'inboxPrefix'],
+    [{ inboxPrefix: 5 }, 'inboxPrefix'],
+  ])('%j (NatsCaller.connect and serveOverNats)', async (extra, mention) => {
+    const options = { servers: nats.url, ...extra } as never;
+    const before = await connectionCount();
+    for (const run of [
+      () => NatsCaller.connect(options, 'test'),
+      () => serveOverNats(running, options, { service: 'ok' }),
+    ]) {
+      const started = performance.now();
+      const error = await rejection(run);
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain(mention);
+      expect(performance.now() - started).toBeLessThan(2000); // checked, not found out by a timeout
+    }
+    expect(await connectionCount()).toBe(before); // no connection was opened, so none is left reconnecting
+  });
+
+  it('well-typed options go to nats.js (unknown keys too), and the caller works', async () => {
+    const own = harness.track(
+      await NatsCaller.connect(
+        {
+          servers: nats.url,
+          name: 'well-typed',
+          timeout: 5000,
+          pingInterval: 60_000,
+          maxPingOut: 3,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 200,
+          reconnectJitter: 0,
+          noEcho: false,
+          verbose: false,
+          inboxPrefix: 'accounts.typed',
+          tls: null,
+          user: undefined,
+          somethingNewInNatsJs: 1,
+        } as never,
+        'nobody',
+      ),
+    );
+    expect((await rejection(() => own.call(1001, 'x'))).code).toBe('ERR_PHOENIX_UNAVAILABLE'); // a round trip
+    const connz = await nats.monitor<{ connections: { name?: string; subscriptions_list?: string[] }[] }>(
+      '/connz?subs=1',
+    );
+    const mine = connz.connections.find((connection) => connection.name === 'well-typed');
+    expect(mine?.subscriptions_list?.some((subject) => subject.startsWith('accounts.typed.'))).toBe(true);
+    await own.close();
+  });
+});
+
+describe('a NatsConnection whose inboxPrefix no reply subject can use', () => {
+  it.each(['a b', 'x.', 'a..b'])(
+    'inboxPrefix %j: the constructor throws ERR_PHOENIX_INVALID_ARGUMENT',
+    async (prefix) => {
+      // nats.js itself accepts these (it refuses only wildcard tokens).
+      const bad = harness.track(await connect({ servers: nats.url, inboxPrefix: prefix }));
+      const error = thrown(() => new NatsCaller(bad, 'test'));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain('inboxPrefix');
+    },
+  );
+});

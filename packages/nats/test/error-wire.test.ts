@@ -116,3 +116,108 @@ describe('truncateUtf8', () => {
     expect(cut.length).toBe(340 + 1);
   });
 });
+
+describe('a failure reply from anyone: only safe, well-typed facts', () => {
+  const encode = (document: unknown) => new TextEncoder().encode(JSON.stringify(document));
+
+  it('drops every field named like a member of Error.prototype or Object.prototype, at any depth', () => {
+    const shadowing = [
+      'toString',
+      'valueOf',
+      'toJSON',
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'propertyIsEnumerable',
+      'toLocaleString',
+      'constructor',
+      '__defineGetter__',
+      '__defineSetter__',
+      '__lookupGetter__',
+      '__lookupSetter__',
+    ];
+    const fields: Record<string, unknown> = Object.fromEntries(shadowing.map((key) => [key, 5]));
+    fields.nested = { toString: 5, ok: [{ valueOf: 1, kept: true }] };
+    const body = `{"code":"ERR_PHOENIX_HANDLER_FAILED","message":"m","fields":${JSON.stringify(fields).slice(0, -1)},"__proto__":{"polluted":1}},"bytes":{"toString":"AAAA","valueOf":"AAAA"}}`;
+    const back = decodeError(new TextEncoder().encode(body), 'ERR_PHOENIX_HANDLER_FAILED', context);
+    expect(String(back)).toBe('PhoenixError: m');
+    expect(`${back.message}`).toBe('m');
+    expect(JSON.stringify(back)).toBeDefined();
+    for (const key of [...shadowing, '__proto__']) expect(Object.hasOwn(back, key)).toBe(false);
+    const nested = (back as unknown as Record<string, unknown>).nested as Record<string, unknown>;
+    expect(nested).toEqual({ ok: [{ kept: true }] });
+    expect(String(nested)).toBe('[object Object]');
+    expect(Object.getPrototypeOf(back)).toBe(PhoenixError.prototype);
+  });
+
+  it('keeps the facts PhoenixError declares only with their declared types', () => {
+    const wrong = {
+      seqId: 'str',
+      funcId: { a: 1 },
+      pid: 'x',
+      workerIndex: 1.5,
+      exitCode: '1',
+      attempt: -0.5,
+      group: 'other',
+      reason: 5,
+      signal: 9,
+      errno: 'ENOENT',
+      syscall: 1,
+      path: [],
+      remoteName: {},
+      remoteStack: 1,
+      bytesNeeded: '1',
+      bytesAvailable: 2 ** 60,
+      remote: { name: 1, message: 'm' },
+      remoteData: 'not bytes',
+      issues: [{ message: 5 }],
+    };
+    const back = decodeError(
+      encode({ code: 'ERR_PHOENIX_WORKER_CRASHED', message: 'm', fields: wrong, bytes: { pid: 'AAAA' } }),
+      'ERR_PHOENIX_WORKER_CRASHED',
+      context,
+    );
+    expect({ ...back }).toEqual({ name: 'PhoenixError', code: 'ERR_PHOENIX_WORKER_CRASHED', funcId: 1001 }); // the call's
+
+    const right = {
+      seqId: 7,
+      funcId: 4242,
+      pid: null,
+      workerIndex: 0,
+      exitCode: null,
+      attempt: 1,
+      group: 'vip',
+      reason: 'hang',
+      signal: 'SIGKILL',
+      errno: -2,
+      syscall: 'open',
+      path: '/dev/shm/x',
+      remoteName: 'RangeError',
+      remoteStack: 'at x',
+      bytesNeeded: 10,
+      bytesAvailable: 0,
+      remote: { name: 'RangeError', message: 'm', extra: [1], toString: 5 },
+      issues: [{ message: 'too small', path: ['a', 0] }],
+    };
+    const kept = decodeError(
+      encode({ code: 'ERR_PHOENIX_WORKER_CRASHED', message: 'm', fields: right, bytes: { remoteData: 'AQI=' } }),
+      'ERR_PHOENIX_WORKER_CRASHED',
+      context,
+    );
+    const { remote, ...plain } = right;
+    expect(kept).toMatchObject(plain);
+    expect(kept.remote).toEqual({ name: 'RangeError', message: 'm', extra: [1] });
+    expect([...(kept.remoteData as Buffer)]).toEqual([1, 2]);
+  });
+
+  it('drops a fact nested deeper than any of ours', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = [deep];
+    const back = decodeError(
+      encode({ code: 'ERR_PHOENIX_HANDLER_FAILED', message: 'm', fields: { deep, shallow: [1] } }),
+      'ERR_PHOENIX_HANDLER_FAILED',
+      context,
+    ) as unknown as Record<string, unknown>;
+    expect(back.deep).toBeUndefined();
+    expect(back.shallow).toEqual([1]);
+  });
+});

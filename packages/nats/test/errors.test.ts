@@ -1,9 +1,9 @@
-import { connect } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { IpcClient, PhoenixError } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NatsCaller, serveOverNats } from '../src/index.js';
+import { ERROR_HEADER, FUNC_ID_HEADER, NatsCaller, serveOverNats, VERSION_HEADER } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';
 import { Harness, SERVICE, segmentsWithPrefix } from './harness.js';
 
@@ -310,6 +310,66 @@ describe('the server behind the bridge', () => {
     expect(fields.futureFact).toEqual({ nested: [1, 'two', null], flag: true });
     expect(Buffer.isBuffer(fields.remoteData)).toBe(true);
     expect([...(fields.remoteData as Buffer)]).toEqual([...data]);
+  });
+});
+
+describe('a reply from another NATS client on the service subjects (not a bridge) is not trusted', () => {
+  /** A NATS client answering every request on phoenix.rogue.* with `answer(request payload)`. */
+  async function rogue(
+    answer: (payload: string) => { headers: Record<string, string>; body: string },
+  ): Promise<NatsCaller> {
+    const nc: NatsConnection = harness.track(await connect({ servers: nats.url }));
+    nc.subscribe('phoenix.rogue.*', {
+      callback: (_error, msg) => {
+        const reply = answer(msg.string());
+        const hdrs = headers();
+        for (const [key, value] of Object.entries(reply.headers)) hdrs.set(key, value);
+        msg.respond(reply.body, { headers: hdrs });
+      },
+    });
+    await nc.flush();
+    return harness.track(await NatsCaller.connect({ servers: nats.url }, 'rogue', { defaultTimeoutMs: 10_000 }));
+  }
+
+  it('a failure reply: no field shadows a prototype member, declared facts keep their types', async () => {
+    const own = await rogue(() => ({
+      headers: { [VERSION_HEADER]: '1', [ERROR_HEADER]: 'ERR_PHOENIX_HANDLER_FAILED' },
+      body: JSON.stringify({
+        code: 'ERR_PHOENIX_HANDLER_FAILED',
+        message: 'm',
+        fields: { toString: 5, valueOf: 5, hasOwnProperty: 5, seqId: 'str', funcId: { a: 1 }, pid: 'x', extra: 1 },
+      }),
+    }));
+    const error = await failure(own.call(ECHO, 'x'));
+    expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(String(error)).toBe('PhoenixError: m');
+    expect(Object.hasOwn(error, 'toString')).toBe(false);
+    expect(error.seqId).toBeUndefined();
+    expect(error.funcId).toBe(ECHO); // the call's, not the foreign one
+    expect(error.pid).toBeUndefined();
+    expect((error as unknown as Record<string, unknown>).extra).toBe(1); // a fact we do not know is relayed
+  });
+
+  it.each(['abc', '-5', '', '1.5', '1e3', '01001', '4294967296', '99999999999'])(
+    'a success reply with %j in Phoenix-Func-Id: ERR_PHOENIX_HANDLER_FAILED (a garbled reply)',
+    async (value) => {
+      const own = await rogue(() => ({ headers: { [FUNC_ID_HEADER]: value }, body: 'payload' }));
+      const error = await failure(own.call(ECHO, 'x'));
+      expect(error.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+      expect(error.message).toContain(FUNC_ID_HEADER);
+      expect(error.funcId).toBe(ECHO);
+    },
+  );
+
+  it.each([
+    ['0', 0],
+    ['4242', 4242],
+    ['4294967295', 4294967295],
+  ])('a success reply with %j in Phoenix-Func-Id carries func id %d', async (value, funcId) => {
+    const own = await rogue(() => ({ headers: { [FUNC_ID_HEADER]: value }, body: 'payload' }));
+    const reply = await own.call(ECHO, 'x');
+    expect(reply.funcId).toBe(funcId);
+    expect(reply.payload.toString()).toBe('payload');
   });
 });
 

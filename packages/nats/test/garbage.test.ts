@@ -116,6 +116,19 @@ describe('garbage on the subject gets a clear error reply, and the bridge keeps 
     expect(readFileSync(join(dir, 'target.log'), 'utf8')).toBe('on-time\n');
   });
 
+  it('a deadline too far away for a timer runs the call, and the host prints no TimeoutOverflowWarning', async () => {
+    const from = host.messages.length;
+    for (const deadline of ['9999999999999999', String(Date.now() + 2 ** 31 + 5000), String(Date.now() + 2 ** 31)]) {
+      const reply = await request(`phoenix.test.${ECHO}`, 'far', validHeaders({ [DEADLINE_HEADER]: deadline }));
+      expect(reply.headers?.get(ERROR_HEADER) ?? '').toBe('');
+      expect(reply.string()).toBe('far');
+    }
+    // A warning is reported on the host's stdout before its reply leaves, so before this answer.
+    await host.ask('stats', 'stats');
+    expect(host.messages.slice(from).filter((message) => 'warning' in message)).toEqual([]);
+    expect(host.stderr).not.toContain('TimeoutOverflowWarning');
+  });
+
   it('a header block that is not NATS/1.0, sent with the raw protocol', async () => {
     const socket = tcpConnect(nats.port, '127.0.0.1');
     try {

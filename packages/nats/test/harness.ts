@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,76 @@ export function segmentsWithPrefix(prefix = PREFIX): string[] {
   return shmEntriesWithPrefix(prefix);
 }
 
+/**
+ * A TCP relay from a free loopback port to `target`, which a test cuts (every
+ * relayed connection dropped, new ones closed at once) and opens again: one
+ * client's outage, under the test's control.
+ */
+export class TcpGate {
+  readonly #server: Server;
+  readonly #target: number;
+  readonly #sockets = new Set<Socket>();
+  #open = true;
+
+  private constructor(server: Server, target: number) {
+    this.#server = server;
+    this.#target = target;
+    server.on('connection', (socket) => this.#relay(socket));
+  }
+
+  static async start(target: number): Promise<TcpGate> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    return new TcpGate(server, target);
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Drops every relayed connection; later ones are closed as they come, until open(). */
+  cut(): void {
+    this.#open = false;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  open(): void {
+    this.#open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #relay(client: Socket): void {
+    if (!this.#open) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(this.#target, '127.0.0.1');
+    for (const [socket, other] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      this.#sockets.add(socket);
+      socket.on('error', () => undefined); // a reset peer: the close below ends both
+      socket.on('close', () => {
+        this.#sockets.delete(socket);
+        other.destroy();
+      });
+      socket.pipe(other);
+    }
+  }
+}
+
 export interface HostConfig {
   server?: Record<string, unknown>;
   bridge?: Record<string, unknown>;
@@ -32,6 +103,7 @@ export class Harness extends ProcessHarness {
   readonly bridges = new Set<NatsBridge>();
   readonly connections = new Set<NatsConnection>();
   readonly directories = new Set<string>();
+  readonly gates = new Set<TcpGate>();
 
   constructor() {
     // A host's leftovers carry its segment name in their command line as well as their environment.
@@ -62,6 +134,13 @@ export class Harness extends ProcessHarness {
     return script;
   }
 
+  /** A TcpGate to `target` (a port), closed at cleanup. */
+  async gate(target: number): Promise<TcpGate> {
+    const gate = await TcpGate.start(target);
+    this.gates.add(gate);
+    return gate;
+  }
+
   track<T extends NatsCaller | NatsBridge | NatsConnection>(value: T): T {
     if ('funcIds' in value) this.bridges.add(value as NatsBridge);
     else if ('callAsync' in value) this.callers.add(value as NatsCaller);
@@ -73,6 +152,7 @@ export class Harness extends ProcessHarness {
     for (const caller of this.callers) await caller.close().catch(() => undefined);
     for (const bridge of this.bridges) await Promise.race([bridge.stop().catch(() => undefined), sleep(5000)]);
     for (const connection of this.connections) await connection.close().catch(() => undefined);
+    for (const gate of this.gates) await gate.close();
     await super.cleanup();
     for (const server of this.natsServers) await server.stop();
     for (const path of this.directories) rmSync(path, { recursive: true, force: true });
@@ -81,5 +161,6 @@ export class Harness extends ProcessHarness {
     this.bridges.clear();
     this.connections.clear();
     this.directories.clear();
+    this.gates.clear();
   }
 }

@@ -1,11 +1,43 @@
-import type { PhoenixError } from '@phoenix-ipc/client';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { PhoenixError } from '@phoenix-ipc/client';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
 import { Harness, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
+const JOURNAL = 1004;
 const text = new TextDecoder();
+
+/** Resolves at the connection's next status event of `type` (listening starts now, before the event). */
+function nextStatus(nc: NatsConnection, type: string): Promise<void> {
+  const events = nc.status();
+  return (async () => {
+    for await (const event of events) if (event.type === type) return;
+    throw new Error(`the connection closed before a '${type}' status`);
+  })();
+}
+
+/** What a call ended with: the reply's text, or the error's code. */
+function outcome(call: Promise<{ payload: Buffer }>): Promise<string> {
+  return call.then(
+    (reply) => text.decode(reply.payload),
+    (error: unknown) => (PhoenixError.isInstance(error) ? error.code : String(error)),
+  );
+}
+
+/** The call ids journalled by host `tag` in `dir` (JOURNAL), in the order they ran. */
+function journal(dir: string, tag: string): string[] {
+  try {
+    return readFileSync(join(dir, `${tag}.log`), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 const harness = new Harness();
 afterEach(() => harness.cleanup());
@@ -44,5 +76,106 @@ describe('a NATS server restart', () => {
     expect(replies.map((reply) => text.decode(reply.payload))).toEqual(Array(50).fill('phoenix'));
     const { stats } = (await host.ask('stats', 'stats')) as { stats: { replied: number } };
     expect(stats.replied).toBeGreaterThanOrEqual(52);
+  });
+});
+
+describe('calls made while the connection is down', () => {
+  it('wait in the caller and are sent once it is back: none is lost, each runs once', async () => {
+    const nats = await harness.nats();
+    const host = await harness.host(nats, 'phoenix');
+    const dir = harness.directory();
+    // The caller reaches the NATS server through a gate, so that it comes back only after the bridge has.
+    const gate = await harness.gate(nats.port);
+    const nc = harness.track(await connect({ servers: gate.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }));
+    const caller = harness.track(new NatsCaller(nc, SERVICE, { defaultTimeoutMs: 10_000 }));
+    expect(text.decode((await caller.call(WHO, '')).payload)).toBe('phoenix');
+
+    const down = nextStatus(nc, 'disconnect');
+    const port = nats.port;
+    await nats.stop();
+    await down; // the caller knows: its calls can no longer be sent
+    const calls = [
+      caller.callAsync(JOURNAL, `${dir}\tno-timeout\t0`, { timeoutMs: Infinity }),
+      caller.call(JOURNAL, `${dir}\tdefault-timeout\t0`),
+      caller.call(JOURNAL, `${dir}\tfour-arguments\t0`, 0, 10_000),
+      caller.callAsync(JOURNAL, `${dir}\tvip\t0`, { priority: 1, timeoutMs: 10_000 }),
+    ].map(outcome);
+    const queued = caller.queuedCalls;
+
+    gate.cut();
+    const back = await harness.nats({ port });
+    await waitUntil(async () => (await back.subscribers(SUBJECT)) === 1, 30_000, 'the bridge to resubscribe');
+    gate.open();
+    // The calls with a timeout first: lost, they would say so (ERR_PHOENIX_TIMEOUT) where the other would hang.
+    const [noTimeout, ...timed] = calls;
+    expect(await Promise.all(timed)).toEqual(['phoenix default-timeout', 'phoenix four-arguments', 'phoenix vip']);
+    expect(await noTimeout).toBe('phoenix no-timeout');
+    expect(queued).toBe(4);
+    expect(caller.pendingCalls).toBe(0);
+    // Each ran exactly once (in any order: the VIP call has its own worker).
+    expect(journal(dir, 'phoenix').sort()).toEqual(['default-timeout', 'four-arguments', 'no-timeout', 'vip']);
+    expect(host.exit).toBeNull();
+  });
+
+  it('end with their own timeout (or abort) while it stays down, saying they were not sent; the wait is bounded', async () => {
+    const nats = await harness.nats();
+    const gate = await harness.gate(nats.port);
+    const nc = harness.track(await connect({ servers: gate.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }));
+    const caller = harness.track(new NatsCaller(nc, SERVICE));
+    const down = nextStatus(nc, 'disconnect');
+    gate.cut();
+    await down;
+    const error = await caller.call(WHO, '', 0, 300).catch((failure: PhoenixError) => failure);
+    expect(PhoenixError.isInstance(error)).toBe(true);
+    expect((error as PhoenixError).code).toBe('ERR_PHOENIX_TIMEOUT');
+    expect((error as PhoenixError).message).toContain('not sent');
+    expect(caller.queuedCalls).toBe(0);
+
+    // An abort takes a waiting call out of the queue; it never runs.
+    const controller = new AbortController();
+    const aborted = caller.callAsync(WHO, '', { signal: controller.signal, timeoutMs: Infinity });
+    expect(caller.queuedCalls).toBe(1);
+    controller.abort();
+    const abortError = await aborted.catch((failure: PhoenixError) => failure);
+    expect((abortError as PhoenixError).code).toBe('ERR_PHOENIX_ABORTED');
+    expect((abortError as PhoenixError).message).toContain('before it was sent');
+    expect(caller.queuedCalls).toBe(0);
+
+    // The queue is bounded: beyond 8192 waiting calls, ERR_PHOENIX_UNAVAILABLE at once.
+    const waiting = Array.from({ length: 8192 }, () => outcome(caller.call(WHO, '', 0, 2000)));
+    expect(caller.queuedCalls).toBe(8192);
+    expect(await outcome(caller.call(WHO, ''))).toBe('ERR_PHOENIX_UNAVAILABLE');
+    expect(new Set(await Promise.all(waiting))).toEqual(new Set(['ERR_PHOENIX_TIMEOUT']));
+  });
+
+  it('reject ERR_PHOENIX_UNAVAILABLE (never sent) when the connection closes for good, even without a timeout', async () => {
+    const nats = await harness.nats();
+    const gate = await harness.gate(nats.port);
+    const nc = harness.track(await connect({ servers: gate.url, maxReconnectAttempts: 2, reconnectTimeWait: 50 }));
+    const caller = harness.track(new NatsCaller(nc, SERVICE, { defaultTimeoutMs: 60_000 }));
+    const down = nextStatus(nc, 'disconnect');
+    gate.cut();
+    await down;
+    const calls = [caller.callAsync(WHO, '', { timeoutMs: Infinity }), caller.call(WHO, '')].map(outcome);
+    await nc.closed(); // it gave up reconnecting
+    expect(await Promise.all(calls)).toEqual(['ERR_PHOENIX_UNAVAILABLE', 'ERR_PHOENIX_UNAVAILABLE']);
+    expect(await outcome(caller.call(WHO, ''))).toBe('ERR_PHOENIX_SERVER_GONE');
+  });
+
+  it('reject ERR_PHOENIX_UNAVAILABLE (never sent) at close(), and the connection stays usable', async () => {
+    const nats = await harness.nats();
+    const gate = await harness.gate(nats.port);
+    const nc = harness.track(await connect({ servers: gate.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }));
+    const caller = new NatsCaller(nc, SERVICE, { defaultTimeoutMs: 60_000 });
+    const down = nextStatus(nc, 'disconnect');
+    gate.cut();
+    await down;
+    const waiting = outcome(caller.callAsync(WHO, '', { timeoutMs: Infinity }));
+    await caller.close();
+    expect(await waiting).toBe('ERR_PHOENIX_UNAVAILABLE');
+    const back = nextStatus(nc, 'reconnect');
+    gate.open();
+    await back;
+    expect(nc.isClosed()).toBe(false);
   });
 });
