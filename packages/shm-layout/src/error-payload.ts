@@ -15,7 +15,7 @@ import {
  *   0x00, then the byte fields, one after the other       only if the document has "bytes"
  *
  * The document is `{ code, message, name?, stack?, details?, bytes? }`:
- * `details` holds the JSON-safe facts of the PhoenixError (see FACTS below),
+ * `details` holds the JSON-safe facts of the PhoenixError (see ERROR_FACT_CHECKS below),
  * `bytes` maps each byte field (Uint8Array facts such as `remoteData`) to its
  * length, in the order they follow the 0x00. JSON text never contains a raw
  * 0x00 byte, so the first one ends the document.
@@ -82,8 +82,12 @@ function isIssueList(value: unknown): boolean {
   );
 }
 
-/** The JSON facts a failure reply may carry, each with the check its value must pass. */
-const FACTS: Readonly<Record<string, (value: unknown) => boolean>> = {
+/**
+ * The JSON facts a failure reply may carry, each with the check its value
+ * must pass: a decoder of failures from elsewhere (the NATS bridge's wire)
+ * keeps a fact only if it passes.
+ */
+export const ERROR_FACT_CHECKS: Readonly<Record<string, (value: unknown) => boolean>> = {
   group: (value) => value === 'normal' || value === 'vip',
   workerIndex: isInteger,
   pid: orNull(isInteger),
@@ -218,11 +222,11 @@ function payloadOf(thrown: unknown): ErrorPayload {
   if (PhoenixError.isInstance(thrown)) {
     const details: Record<string, unknown> = {};
     const facts = thrown as unknown as Record<string, unknown>;
-    for (const key of Object.keys(FACTS)) {
+    for (const key of Object.keys(ERROR_FACT_CHECKS)) {
       const value = facts[key];
       if (value === undefined) continue;
       if (key === 'remote' && isPlainRecord(value)) details.remote = jsonSafeRemote(value as RemoteError);
-      else if (FACTS[key]!(value)) details[key] = value;
+      else if (ERROR_FACT_CHECKS[key]!(value)) details[key] = value;
     }
     for (const key of BYTE_FACTS) if (facts[key] instanceof Uint8Array) details[key] = facts[key];
     return {
@@ -323,7 +327,7 @@ function readFacts(document: Record<string, unknown>, bytes: Uint8Array | null):
   const facts: Record<string, unknown> = {};
   const details = document.details;
   if (isPlainRecord(details)) {
-    for (const [key, check] of Object.entries(FACTS)) {
+    for (const [key, check] of Object.entries(ERROR_FACT_CHECKS)) {
       if (Object.hasOwn(details, key) && check(details[key])) facts[key] = details[key];
     }
   }

@@ -20,6 +20,7 @@ export { type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } f
 export {
   decodeErrorPayload,
   describeThrown,
+  ERROR_FACT_CHECKS,
   type ErrorPayload,
   encodeErrorPayload,
   errorPayloadFrom,
