@@ -18,6 +18,7 @@ import type { IpcServer } from '@phoenix-ipc/server';
 import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { encodeError, MIN_ERROR_BODY_BYTES, truncateUtf8 } from './error-wire.js';
+import { HeldReplies } from './held-replies.js';
 import { MicroServiceResponder } from './micro-service.js';
 import {
   DEADLINE_HEADER,
@@ -121,6 +122,8 @@ export class NatsBridge {
   readonly #prefixLength: number;
   readonly #subscription: Subscription;
   readonly #micro: MicroServiceResponder;
+  /** Replies of calls that finished while the connection was down: sent once it is back. */
+  readonly #replies: HeldReplies;
   #received = 0;
   #replied = 0;
   #failed = 0;
@@ -140,6 +143,7 @@ export class NatsBridge {
     this.#served = new Set(options.funcIds);
     this.subject = serviceWildcard(options.service);
     this.#prefixLength = this.subject.length - 1;
+    this.#replies = new HeldReplies(connection);
     this.#micro = new MicroServiceResponder(connection, {
       service: this.service,
       queue: this.queue,
@@ -187,6 +191,7 @@ export class NatsBridge {
       await Promise.allSettled([this.#subscription.drain(), this.#micro.stop()]);
     }
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    this.#replies.stop();
     if (connection.isClosed()) return;
     if (this.#ownsConnection) await connection.close();
     else await connection.flush().catch(() => undefined);
@@ -305,12 +310,8 @@ export class NatsBridge {
       );
       return;
     }
-    try {
-      msg.respond(answer.payload, hdrs === undefined ? undefined : { headers: hdrs });
-      this.#replied++;
-    } catch {
-      this.#failed++; // the connection closed meanwhile: nobody can be told
-    }
+    if (this.#replies.respond(msg, answer.payload, hdrs)) this.#replied++;
+    else this.#failed++; // the connection closed meanwhile, or too many replies wait for it: nobody can be told
   }
 
   #fail(msg: Msg, error: PhoenixError): void {
@@ -326,11 +327,7 @@ export class NatsBridge {
     const hdrs = headers();
     for (const [key, value] of entries) hdrs.set(key, value);
     const room = (this.#connection.info?.max_payload ?? 1024 * 1024) - headerBlockBytes(entries);
-    try {
-      msg.respond(encodeError(error, Math.max(MIN_ERROR_BODY_BYTES, room)), { headers: hdrs });
-    } catch {
-      // the connection closed meanwhile: nobody can be told
-    }
+    this.#replies.respond(msg, encodeError(error, Math.max(MIN_ERROR_BODY_BYTES, room)), hdrs);
   }
 }
 

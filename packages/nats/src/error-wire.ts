@@ -18,7 +18,7 @@
  * declared types or are dropped.
  */
 import { PhoenixError } from '@phoenix-ipc/client';
-import { isPhoenixErrorCode } from '@phoenix-ipc/shm-layout';
+import { ERROR_FACT_CHECKS, isPhoenixErrorCode } from '@phoenix-ipc/shm-layout';
 
 export interface ErrorDocument {
   code: string;
@@ -42,10 +42,6 @@ function isFactKey(key: string): boolean {
 
 const isSafeInteger = (value: unknown): boolean => Number.isSafeInteger(value);
 const isString = (value: unknown): boolean => typeof value === 'string';
-const orNull =
-  (check: (value: unknown) => boolean) =>
-  (value: unknown): boolean =>
-    value === null || check(value);
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -53,40 +49,17 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The facts PhoenixError declares (PhoenixErrorDetails), each with the check
- * its value must pass; the same types as a failure reply in shared memory
- * (shm-layout's error-payload.ts), plus seqId, funcId, remoteName and
- * remoteStack, which travel here as facts. Other fields are relayed as the
- * JSON values they are.
+ * its value must pass: those of a failure reply in shared memory, plus seqId,
+ * funcId, remoteName, remoteStack and remoteData, which travel here as facts.
+ * Other fields are relayed as the JSON values they are.
  */
 const TYPED_FACTS: Readonly<Record<string, (value: unknown) => boolean>> = {
-  group: (value) => value === 'normal' || value === 'vip',
-  workerIndex: isSafeInteger,
-  pid: orNull(isSafeInteger),
-  signal: orNull(isString),
-  exitCode: orNull(isSafeInteger),
-  reason: (value) => value === 'exit' || value === 'hang' || value === 'corrupt',
+  ...ERROR_FACT_CHECKS,
   seqId: isSafeInteger,
-  attempt: isSafeInteger,
   funcId: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff,
-  errno: isSafeInteger,
-  syscall: isString,
-  path: isString,
   remoteName: isString,
   remoteStack: isString,
-  bytesNeeded: isSafeInteger,
-  bytesAvailable: isSafeInteger,
-  remote: (value) => isPlainRecord(value) && typeof value.name === 'string' && typeof value.message === 'string',
   remoteData: (value) => value instanceof Uint8Array,
-  issues: (value) =>
-    Array.isArray(value) &&
-    value.every(
-      (issue) =>
-        isPlainRecord(issue) &&
-        typeof issue.message === 'string' &&
-        (issue.path === undefined ||
-          (Array.isArray(issue.path) &&
-            issue.path.every((key) => typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))))),
-    ),
 };
 
 /** Deeper JSON than this is dropped rather than walked (a fact nested that deep is no fact of ours). */

@@ -1,13 +1,12 @@
 /**
  * The calls a NatsCaller could not send yet because its connection is down
- * (reconnecting), in call order, and the watch on the connection's status
- * that sends them once it is back. nats.js 3.x empties its outbound buffer
- * each time it dials (ProtocolHandler.prepare() calls resetOutbound()), so a
- * request published while disconnected would be dropped without a word.
+ * (reconnecting), in call order; sent once it is back (link-status.ts says
+ * why they cannot simply be published).
  */
-import type { MsgHdrs, NatsConnection, Status } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
 import type { NatsReply } from './caller-wire.js';
+import { LinkStatus } from './link-status.js';
 
 /** One call of a NatsCaller, from the call until its outcome. */
 export interface PendingRequest {
@@ -28,14 +27,11 @@ const MAX_QUEUED_CALLS = 8192;
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export class UnsentCalls {
-  readonly #connection: NatsConnection;
   readonly #publish: (pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs) => void;
   readonly #fail: (pending: PendingRequest, error: PhoenixError) => void;
   readonly #queue = new Map<number, PendingRequest>();
   #bytes = 0;
-  /** False from a 'disconnect' status of the connection to the next 'reconnect'. */
-  #statusUp = true;
-  #statusIterator: AsyncIterable<Status> | null = null;
+  readonly #link: LinkStatus;
 
   /** `publish` sends a call; `fail` settles one that cannot wait (the queue is full). */
   constructor(
@@ -43,10 +39,9 @@ export class UnsentCalls {
     publish: (pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs) => void,
     fail: (pending: PendingRequest, error: PhoenixError) => void,
   ) {
-    this.#connection = connection;
     this.#publish = publish;
     this.#fail = fail;
-    this.#watchStatus();
+    this.#link = new LinkStatus(connection, () => this.#sendAll());
   }
 
   get size(): number {
@@ -59,7 +54,7 @@ export class UnsentCalls {
    * when it may be published now.
    */
   add(pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs): boolean {
-    if (this.#queue.size === 0 && this.#linkUp()) return false;
+    if (this.#queue.size === 0 && this.#link.up) return false;
     if (this.#queue.size >= MAX_QUEUED_CALLS || this.#bytes + bytes.length > MAX_QUEUED_BYTES) {
       this.#fail(
         pending,
@@ -88,50 +83,16 @@ export class UnsentCalls {
 
   /** Stops following the status of a connection we do not own (closing one stops its iterators itself). */
   stopWatching(): void {
-    (this.#statusIterator as { stop?: () => void } | null)?.stop?.();
-  }
-
-  /**
-   * Whether a publish now reaches the socket. The 'disconnect' status reaches
-   * us a few microtasks after nats.js marked the connection down (nats.js 3.x:
-   * ProtocolHandler.connected, set false as the socket closes): a publish in
-   * between would be dropped too. Read when present; a connection without it
-   * (another client) has the status events alone.
-   */
-  #linkUp(): boolean {
-    if (!this.#statusUp) return false;
-    return (this.#connection as { protocol?: { connected?: unknown } }).protocol?.connected !== false;
+    this.#link.stop();
   }
 
   /** The connection is back: sends the waiting calls, in order (their deadlines were fixed when they were made). */
   #sendAll(): void {
     for (const pending of this.#queue.values()) {
-      if (!this.#linkUp()) return; // down again already: the next 'reconnect' sends the rest
+      if (!this.#link.up) return; // down again already: the next 'reconnect' sends the rest
       const { bytes, headers } = pending.unsent!;
       this.remove(pending);
       this.#publish(pending, bytes, headers);
     }
-  }
-
-  /** Follows the connection's status: down at 'disconnect', up (and the queue sent) at 'reconnect'. */
-  #watchStatus(): void {
-    const status = (this.#connection as { status?: () => AsyncIterable<Status> }).status;
-    if (typeof status !== 'function') return; // not nats.js: publishes go out as they come
-    const iterator = status.call(this.#connection);
-    this.#statusIterator = iterator;
-    void (async () => {
-      try {
-        for await (const event of iterator) {
-          if (event.type === 'disconnect') this.#statusUp = false;
-          else if (event.type === 'reconnect') {
-            this.#statusUp = true;
-            this.#sendAll();
-          }
-        }
-      } catch {
-        // The iterator failed: nothing more will come. Calls still waiting end by their timeout, or when the
-        // connection closes (the caller fails them).
-      }
-    })();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,17 @@ export const SERVICE = 'test';
 export const SUBJECT = `phoenix.${SERVICE}.*`;
 
 const PREFIX = `phx-nats-t${process.pid}-`;
+
+/** The call ids host `tag` journalled in `dir` (the JOURNAL handler), in the order they ran. */
+export function journal(dir: string, tag: string): string[] {
+  try {
+    return readFileSync(join(dir, `${tag}.log`), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 export function segmentsWithPrefix(prefix = PREFIX): string[] {
   return shmEntriesWithPrefix(prefix);
@@ -94,6 +105,8 @@ export class TcpGate {
 export interface HostConfig {
   server?: Record<string, unknown>;
   bridge?: Record<string, unknown>;
+  /** The bridge's own URL of the NATS server (a TcpGate's, to cut it off alone). */
+  bridgeUrl?: string;
 }
 
 /** Tracks everything a test creates (hosts, nats-servers, callers, bridges, connections, directories) and tears it all down. */

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
-import { Harness, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
+import { Harness, journal, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
 const JOURNAL = 1004;
@@ -26,17 +24,6 @@ function outcome(call: Promise<{ payload: Buffer }>): Promise<string> {
     (reply) => text.decode(reply.payload),
     (error: unknown) => (PhoenixError.isInstance(error) ? error.code : String(error)),
   );
-}
-
-/** The call ids journalled by host `tag` in `dir` (JOURNAL), in the order they ran. */
-function journal(dir: string, tag: string): string[] {
-  try {
-    return readFileSync(join(dir, `${tag}.log`), 'utf8')
-      .split('\n')
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
 }
 
 const harness = new Harness();
@@ -177,5 +164,28 @@ describe('calls made while the connection is down', () => {
     gate.open();
     await back;
     expect(nc.isClosed()).toBe(false);
+  });
+});
+
+describe("replies of calls that finish while the bridge's connection is down", () => {
+  it('are held by the bridge and reach their callers once it is back', async () => {
+    const nats = await harness.nats();
+    // The bridge reaches the NATS server through a gate; the caller does not.
+    const gate = await harness.gate(nats.port);
+    const host = await harness.host(nats, 'held', { bridgeUrl: gate.url });
+    const caller = harness.track(await NatsCaller.connect({ servers: nats.url }, SERVICE));
+    const dir = harness.directory();
+    const call = outcome(caller.call(JOURNAL, `${dir}\tslow\t1000`, { timeoutMs: 30_000 }));
+    await waitUntil(() => journal(dir, 'held').includes('slow'), 10_000, 'the handler to start');
+    gate.cut();
+    // The handler ends while the bridge is cut off: its reply can only wait.
+    await waitUntil(
+      async () => ((await host.ask('stats', 'stats')).stats as { inFlight: number }).inFlight === 0,
+      10_000,
+      'the call to finish in the host',
+    );
+    gate.open();
+    expect(await call).toBe('held slow');
+    expect(journal(dir, 'held')).toEqual(['slow']);
   });
 });

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PhoenixError } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
-import { Harness, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
+import { Harness, journal, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
 const JOURNAL = 1004;
@@ -15,16 +13,6 @@ afterEach(() => harness.cleanup());
 afterAll(() => {
   expect(segmentsWithPrefix()).toEqual([]);
 });
-
-function journal(dir: string, host: string): string[] {
-  try {
-    return readFileSync(join(dir, `${host}.log`), 'utf8')
-      .split('\n')
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 describe('two hosts in one queue group', () => {
   it('both serve the calls of a caller in a third process', async () => {
