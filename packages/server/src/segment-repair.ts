@@ -37,9 +37,34 @@ export interface SegmentRepairInput {
   expectedSlot: (slotIndex: number) => { state: SlotState; generation: number | undefined };
 }
 
+/**
+ * The channels (worker, active slot) whose ring headers fail validation:
+ * garbage there goes unseen by the two sides, which work from their own
+ * copies of the geometry, yet a replacement could not attach, and the
+ * doorbell rescue cannot see what waits. Each is reset like a channel a
+ * side reported.
+ */
+export function corruptRingHeaders(layout: PhoenixShmLayout): { globalIndex: number; slot: number }[] {
+  const corrupt: { globalIndex: number; slot: number }[] = [];
+  for (const channel of layout.channels) {
+    for (const slot of layout.slots) {
+      if (slot.state !== SlotState.Active) continue;
+      try {
+        channel.attachRequestRing(slot.index);
+        channel.attachResponseRing(slot.index);
+      } catch {
+        corrupt.push({ globalIndex: channel.globalIndex, slot: slot.index });
+      }
+    }
+  }
+  return corrupt;
+}
+
 // Puts back whatever a broken peer overwrote among the things the
 // supervisor publishes: header, static record fields, worker and slot
-// states, the pending counters it keeps itself.
+// states, the pending counters it keeps itself, and PARKED words that say
+// neither 0 nor 1 (as 1: a producer then rings, and a spurious wake-up costs
+// nothing, where a sleeper nobody rings would wait for ever).
 export function repairSegment(layout: PhoenixShmLayout, input: SegmentRepairInput): void {
   if (input.identity !== null) layout.repairHeader(input.identity);
   if (input.running && layout.supervisorState !== SupervisorState.Running)
@@ -52,7 +77,9 @@ export function repairSegment(layout: PhoenixShmLayout, input: SegmentRepairInpu
     if (channel.restarts !== worker.restarts) channel.restarts = worker.restarts;
     if (worker.livePid !== null && channel.pid !== worker.livePid) channel.pid = worker.livePid;
     repairPending(layout, channel);
+    repairParked(layout.views.words, channel.parkedIndex);
   }
+  for (const slot of layout.slots) repairParked(layout.views.words, slot.parkedIndex);
   let changed = false;
   for (const slot of layout.slots) {
     const expected = input.expectedSlot(slot.index);
@@ -79,6 +106,11 @@ function repairPending(layout: PhoenixShmLayout, channel: WorkerChannel): void {
   for (const slot of layout.slots)
     if (slot.state === SlotState.Active) sum += Math.max(0, Math.min(capacity, slot.outstanding(channel.globalIndex)));
   Atomics.store(words, channel.pendingIndex, sum);
+}
+
+function repairParked(words: Int32Array, index: number): void {
+  const parked = Atomics.load(words, index);
+  if (parked !== 0 && parked !== 1) Atomics.compareExchange(words, index, parked, 1);
 }
 
 /** Channels reported corrupt, by worker: reformatted before the worker's replacement starts. */

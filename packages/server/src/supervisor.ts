@@ -38,7 +38,7 @@ import { HangDetector } from './hang-detector.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ManagedWorker } from './managed-worker.js';
 import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segment-owner.js';
-import { CorruptChannels, repairSegment } from './segment-repair.js';
+import { CorruptChannels, corruptRingHeaders, repairSegment } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { SparePool, type SpareStats } from './spare-pool.js';
 import { WorkerExitHandler } from './worker-exit-handler.js';
@@ -155,6 +155,7 @@ export class Supervisor {
       idleMaxMs: Math.min(IDLE_HEARTBEAT_MAX_MS, this.#hangs.heartbeatBoundMs),
       tick: () => {
         this.#repairSegment();
+        this.#resetCorruptRings();
         this.layout.beat();
         this.#hangs.onHeartbeat();
         this.#doorbellRescue.look();
@@ -321,6 +322,17 @@ export class Supervisor {
   #markCorrupt(globalIndex: number, slot: number): void {
     this.#corrupt.report(globalIndex, slot);
     this.#pool.workers[globalIndex]?.child?.kill('SIGKILL');
+  }
+
+  // Ring headers a broken peer overwrote: their channels are reset, as when a side reports one.
+  #resetCorruptRings(): void {
+    if (this.#state !== 'running') return;
+    for (const { globalIndex, slot } of corruptRingHeaders(this.layout)) {
+      // Only a serving worker's channel: one whose worker is gone is being reset or will be before its replacement.
+      const worker = this.#pool.workers[globalIndex];
+      if (worker !== undefined && worker.ready && worker.alive && !this.#corrupt.has(globalIndex))
+        this.#markCorrupt(globalIndex, slot);
+    }
   }
 
   // Each heartbeat, and before a process attaches: put back whatever a broken peer overwrote among the things

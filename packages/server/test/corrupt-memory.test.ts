@@ -169,6 +169,41 @@ describe('random bytes written over the whole segment', () => {
   }, 60_000);
 });
 
+describe("random bytes over a worker's record and the header of a ring it serves", () => {
+  it('are found by the supervisor, which resets the channel: calls are served again', async () => {
+    const name = harness.name('record');
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, restartBackoff: { initialMs: 10 } });
+    await cluster.waitFor('ready');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      const channel = layout.channels[0]!;
+      const next = mulberry32(0x9ec0);
+      const words = new Int32Array(segment.buffer);
+      // The worker's record (its PARKED word among the rest: the worker sleeps, and nobody rings it)...
+      const record = layout.geometry.workersOffset >> 2;
+      for (let i = 0; i < layout.geometry.workerRecordBytes >> 2; i++) words[record + i] = (next() * 2 ** 32) | 0;
+      // ...and the header of our request ring, which neither side reads again once attached.
+      const ring = channel.requestRingOffset(client.slot) >> 2;
+      for (let i = 0; i < RingDescriptor.HEADER_BYTES >> 2; i++) words[ring + i] = (next() * 2 ** 32) | 0;
+    } finally {
+      segment.close();
+    }
+    let reply: string | null = null;
+    const deadline = Date.now() + 20_000;
+    while (reply === null && Date.now() < deadline) {
+      reply = await client
+        .call(ECHO, 'after', { timeoutMs: 1000 })
+        .then((r) => text.decode(r.payload))
+        .catch(() => null);
+    }
+    expect(reply).toBe('after');
+  }, 60_000);
+});
+
 describe('a doorbell silenced by a broken peer', () => {
   it('still reaches a parked worker: the supervisor rings a channel whose requests do not move', async () => {
     const name = harness.name('silenced');
