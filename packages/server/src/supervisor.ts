@@ -330,8 +330,7 @@ export class Supervisor {
     for (const { globalIndex, slot } of corruptRingHeaders(this.layout)) {
       // Only a serving worker's channel: one whose worker is gone is being reset or will be before its replacement.
       const worker = this.#pool.workers[globalIndex];
-      if (worker !== undefined && worker.ready && worker.alive && !this.#corrupt.has(globalIndex))
-        this.#markCorrupt(globalIndex, slot);
+      if (worker?.ready && worker.alive && !this.#corrupt.has(globalIndex)) this.#markCorrupt(globalIndex, slot);
     }
   }
 

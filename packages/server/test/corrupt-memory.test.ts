@@ -23,6 +23,29 @@ const OPTIONS = {
   crashLoop: { maxCrashes: 1000, windowMs: 60_000 },
 };
 
+/** A cluster with one normal worker and the default crash-loop limit, and a client that was served once. */
+async function oneWorkerAndAClient(name: string) {
+  const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, restartBackoff: { initialMs: 10 } });
+  await cluster.waitFor('ready');
+  const client = harness.track(IpcClient.create(name));
+  await client.connect(5000);
+  expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+  return { cluster, client };
+}
+
+/** Calls until a call is served (20 s at most): the reply, or null. */
+async function callUntilServed(client: IpcClient): Promise<string | null> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const reply = await client
+      .call(ECHO, 'after', { timeoutMs: 1000 })
+      .then((r) => text.decode(r.payload))
+      .catch(() => null);
+    if (reply !== null) return reply;
+  }
+  return null;
+}
+
 describe('garbage written into a live segment by a broken peer', () => {
   it('crashes and hangs nothing: every call gets a reply or an error, and service resumes', async () => {
     const seed = Number(process.env.PHOENIX_FUZZ_SEED ?? 0x5eed);
@@ -140,11 +163,7 @@ describe('random bytes written over the whole segment', () => {
   it('leave no worker group down: the supervisor repairs before each replacement attaches, and serves again', async () => {
     const name = harness.name('whole');
     // The default crash-loop limit: five replacements failing as they attach would leave the group down.
-    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, restartBackoff: { initialMs: 10 } });
-    await cluster.waitFor('ready');
-    const client = harness.track(IpcClient.create(name));
-    await client.connect(5000);
-    expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+    const { cluster, client } = await oneWorkerAndAClient(name);
     const segment = SharedSegment.open(name);
     try {
       const next = mulberry32(0x90b6e);
@@ -154,15 +173,7 @@ describe('random bytes written over the whole segment', () => {
       segment.close();
     }
     // Our own slot's rings were overwritten too: the client reports them and gets them back formatted.
-    let reply: string | null = null;
-    const deadline = Date.now() + 20_000;
-    while (reply === null && Date.now() < deadline) {
-      reply = await client
-        .call(ECHO, 'after', { timeoutMs: 1000 })
-        .then((r) => text.decode(r.payload))
-        .catch(() => null);
-    }
-    expect(reply).toBe('after');
+    expect(await callUntilServed(client)).toBe('after');
     cluster.send('stats');
     const after = await cluster.waitFor('state', 10_000, cluster.messages.length);
     expect((after.stats as { down: boolean }[])[0]!.down).toBe(false);
@@ -172,11 +183,7 @@ describe('random bytes written over the whole segment', () => {
 describe("random bytes over a worker's record and the header of a ring it serves", () => {
   it('are found by the supervisor, which resets the channel: calls are served again', async () => {
     const name = harness.name('record');
-    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, restartBackoff: { initialMs: 10 } });
-    await cluster.waitFor('ready');
-    const client = harness.track(IpcClient.create(name));
-    await client.connect(5000);
-    expect(text.decode((await client.call(ECHO, 'before', { timeoutMs: 5000 })).payload)).toBe('before');
+    const { client } = await oneWorkerAndAClient(name);
     const segment = SharedSegment.open(name);
     try {
       const layout = PhoenixShmLayout.attach(segment.buffer);
@@ -192,15 +199,7 @@ describe("random bytes over a worker's record and the header of a ring it serves
     } finally {
       segment.close();
     }
-    let reply: string | null = null;
-    const deadline = Date.now() + 20_000;
-    while (reply === null && Date.now() < deadline) {
-      reply = await client
-        .call(ECHO, 'after', { timeoutMs: 1000 })
-        .then((r) => text.decode(r.payload))
-        .catch(() => null);
-    }
-    expect(reply).toBe('after');
+    expect(await callUntilServed(client)).toBe('after');
   }, 60_000);
 });
 
