@@ -3,7 +3,7 @@
 // as what they are: the handler's, so anything may have been done to them.
 // A surprise here must fail the call with ERR_PHOENIX_HANDLER_FAILED, never
 // escape into the worker's loop, which would take it for corrupt memory.
-import { describeValue, errorPayloadFrom, MsgHeader, type PhoenixErrorCode } from '@phoenix-ipc/shm-layout';
+import { describeValue, errorPayloadFrom, MsgHeader } from '@phoenix-ipc/shm-layout';
 import type { ResponseHeader } from './handler-registry.js';
 import { type Lane, LaneRequest } from './lane.js';
 
@@ -16,7 +16,7 @@ export function promiseOf(result: unknown): Promise<unknown> | null {
   return result instanceof Promise ? result : Promise.resolve(result);
 }
 
-function isFuncId(value: unknown): value is number {
+export function isFuncId(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
 }
 
@@ -75,116 +75,29 @@ function fillRawRequest(request: LaneRequest, lane: Lane, memory: Uint8Array, st
   return request;
 }
 
-/**
- * What a handler's outcome comes to: a reply of `length` bytes under
- * `funcId`, or (code not null) the failure to answer with. One per executor,
- * rewritten per request.
- */
-export class ReplyVerdict {
-  code: PhoenixErrorCode | null = null;
-  message = '';
-  length = 0;
-  funcId = 0;
-
-  reply(funcId: number, length: number): ReplyVerdict {
-    this.code = null;
-    this.funcId = funcId;
-    this.length = length;
-    return this;
-  }
-
-  failure(code: PhoenixErrorCode, message: string): ReplyVerdict {
-    this.code = code;
-    this.message = message;
-    return this;
-  }
-}
-
-/**
- * Reads what a handler returned, or left in `response`, and copies a
- * returned Uint8Array into its reply room. All of it inside a try: a
- * detached array, a throwing getter or a proxy fail the call.
- */
-export function readReply(
-  lane: Lane,
-  result: unknown,
-  room: Uint8Array,
-  maxPayload: number,
-  verdict: ReplyVerdict,
-): ReplyVerdict {
-  let length: unknown;
-  let replyFuncId: unknown;
-  try {
-    replyFuncId = lane.response.funcId;
-    if (result instanceof Uint8Array) {
-      length = result.length;
-      if (result.length <= maxPayload && (result.buffer !== room.buffer || result.byteOffset !== room.byteOffset))
-        room.set(result);
-    } else if (result === undefined || result === null) {
-      length = lane.response.payloadLen;
-    } else {
-      return verdict.failure(
-        'ERR_PHOENIX_HANDLER_FAILED',
-        `handler for func id ${lane.funcId} returned ${typeof result}; return a Uint8Array or set response.payloadLen`,
-      );
-    }
-  } catch (error) {
-    return unreadable(lane, error, verdict);
-  }
-  if (!isLength(length)) {
-    return verdict.failure(
-      'ERR_PHOENIX_HANDLER_FAILED',
-      `handler for func id ${lane.funcId} set response.payloadLen to ${describeValue(length)}; set the reply's length in bytes`,
-    );
-  }
-  if (length > maxPayload) {
-    return verdict.failure(
-      'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-      `reply of ${length} bytes exceeds maxPayloadBytes ${maxPayload}`,
-    );
-  }
-  if (!isFuncId(replyFuncId)) return badFuncId(lane, replyFuncId, 'response.funcId', verdict);
-  return verdict.reply(replyFuncId, length);
-}
-
-/** The same for a raw handler: it returns the reply's length; `room` is the size of the room it was given. */
-export function readRawReply(lane: Lane, length: unknown, room: number, verdict: ReplyVerdict): ReplyVerdict {
-  let replyFuncId: unknown;
-  try {
-    replyFuncId = lane.raw.replyFuncId;
-  } catch (error) {
-    return unreadable(lane, error, verdict);
-  }
-  if (!isLength(length)) {
-    return verdict.failure(
-      'ERR_PHOENIX_HANDLER_FAILED',
-      `raw handler for func id ${lane.funcId} returned ${typeof length === 'number' ? String(length) : typeof length}; return the reply's length in bytes`,
-    );
-  }
-  if (length > room) {
-    return verdict.failure(
-      'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-      `raw handler for func id ${lane.funcId} returned a ${length}-byte reply; its room holds ${room}`,
-    );
-  }
-  if (!isFuncId(replyFuncId)) return badFuncId(lane, replyFuncId, 'request.replyFuncId', verdict);
-  return verdict.reply(replyFuncId, length);
-}
-
-function isLength(value: unknown): value is number {
+export function isLength(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
-function unreadable(lane: Lane, error: unknown, verdict: ReplyVerdict): ReplyVerdict {
-  return verdict.failure(
-    'ERR_PHOENIX_HANDLER_FAILED',
-    `the reply of the handler for func id ${lane.funcId} could not be read: ${errorPayloadFrom(error).message}`,
-  );
+// The failure messages, built only when a handler got it wrong.
+
+export function unreadableReply(funcId: number, error: unknown): string {
+  return `the reply of the handler for func id ${funcId} could not be read: ${errorPayloadFrom(error).message}`;
 }
 
-function badFuncId(lane: Lane, value: unknown, field: string, verdict: ReplyVerdict): ReplyVerdict {
-  return verdict.failure(
-    'ERR_PHOENIX_HANDLER_FAILED',
-    `handler for func id ${lane.funcId} set ${field} to ${describeValue(value)}; a func id is an integer from 0 to 2^32-1`,
-  );
+export function notAReply(funcId: number, result: unknown): string {
+  return `handler for func id ${funcId} returned ${typeof result}; return a Uint8Array or set response.payloadLen`;
+}
+
+export function notALength(funcId: number, value: unknown): string {
+  return `handler for func id ${funcId} set response.payloadLen to ${describeValue(value)}; set the reply's length in bytes`;
+}
+
+export function notARawLength(funcId: number, value: unknown): string {
+  const got = typeof value === 'number' ? String(value) : typeof value;
+  return `raw handler for func id ${funcId} returned ${got}; return the reply's length in bytes`;
+}
+
+export function notAFuncId(funcId: number, field: string, value: unknown): string {
+  return `handler for func id ${funcId} set ${field} to ${describeValue(value)}; a func id is an integer from 0 to 2^32-1`;
 }
