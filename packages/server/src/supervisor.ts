@@ -12,7 +12,7 @@
  *  - segment-repair.ts: the heartbeat's repair and corrupt-channel resets;
  *  - SparePool (spare-pool.ts): warm spare workers, handed to crashed indexes;
  *  - WorkerPidFds, worker-stats.ts: callSync's pidfds, getWorkerStats().
- * It is also a caller itself, through slot 0 (the engine). A little over 400
+ * It is also a caller itself, through slot 0 (the engine). Over 400
  * lines on purpose: what remains is the order of start, stop and rolling
  * restarts across the parts, which reads best in one place.
  */
