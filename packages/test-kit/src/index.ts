@@ -9,8 +9,10 @@ export {
   type ProcessHarnessOptions,
   processesMentioning,
   processState,
+  type ScriptOptions,
   ScriptProcess,
   shmEntriesWithPrefix,
+  withFdLimit,
 } from './process.js';
 export { mulberry32, mulberry32Words } from './random.js';
 export { sleep, waitUntil } from './wait.js';

@@ -12,6 +12,20 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+export interface ScriptOptions {
+  /** The process's limit of open fds (soft and hard). */
+  fdLimit?: number;
+}
+
+// Lowers RLIMIT_NOFILE, then becomes the command (argv[1] is the limit, the rest the command).
+const FD_LIMIT_EXEC =
+  'import os, resource, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_NOFILE, (n, n)); os.execv(sys.argv[2], sys.argv[2:])';
+
+/** `argv` (an absolute command first) wrapped to run with at most `fdLimit` open fds; as is without a limit. */
+export function withFdLimit(argv: readonly string[], fdLimit: number | undefined): string[] {
+  return fdLimit === undefined ? [...argv] : ['python3', '-c', FD_LIMIT_EXEC, String(fdLimit), ...argv];
+}
+
 /** A child process (`node <script> ...args`) that speaks JSON lines on stdout. */
 export class ScriptProcess {
   readonly child: ChildProcess;
@@ -21,14 +35,23 @@ export class ScriptProcess {
   exit: ExitStatus | null = null;
   readonly exited: Promise<ExitStatus>;
 
-  /** `env` is added to this process's environment; a key set to undefined is removed. */
-  constructor(script: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
+  /**
+   * `env` is added to this process's environment; a key set to undefined is removed.
+   * `fdLimit` starts it with RLIMIT_NOFILE lowered to that many fds (through python3, which CI has).
+   */
+  constructor(
+    script: string,
+    args: readonly string[],
+    env: Record<string, string | undefined> = {},
+    { fdLimit }: ScriptOptions = {},
+  ) {
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(env)) {
       if (value === undefined) delete childEnv[key];
       else childEnv[key] = value;
     }
-    this.child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
+    const [command, ...commandArgs] = withFdLimit([process.execPath, script, ...args], fdLimit);
+    this.child = spawn(command!, commandArgs, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
     let buffered = '';
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (chunk: string) => {
@@ -176,8 +199,13 @@ export class ProcessHarness {
   }
 
   /** Starts `node <script> ...args`, killed and reaped on cleanup. */
-  script(script: string, args: readonly string[], env: Record<string, string | undefined> = {}): ScriptProcess {
-    const started = new ScriptProcess(script, args, env);
+  script(
+    script: string,
+    args: readonly string[],
+    env: Record<string, string | undefined> = {},
+    options: ScriptOptions = {},
+  ): ScriptProcess {
+    const started = new ScriptProcess(script, args, env, options);
     this.scripts.add(started);
     return started;
   }
