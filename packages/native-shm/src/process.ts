@@ -123,22 +123,35 @@ export function isProcessAlive(pid: number): boolean {
  * process uniquely: a recycled pid has a different start time.
  */
 export function processStartTime(pid: number): number | null {
-  const ticks = Number(statField(pid, 22));
+  return ticksOf(statField(pid, 22));
+}
+
+/** A numeric stat field, or null if it could not be read. */
+function ticksOf(field: ReturnType<typeof statField>): number | null {
+  if (typeof field !== 'string') return null;
+  const ticks = Number(field);
   return Number.isFinite(ticks) ? ticks : null;
 }
 
-/** Field `field` (numbered from 1, as in proc(5)) of /proc/<pid>/stat, or undefined. */
-function statField(pid: number, field: number): string | undefined {
+/**
+ * Field `field` (numbered from 1, as in proc(5)) of /proc/<pid>/stat;
+ * undefined if there is no such process, UNREADABLE if the file exists but
+ * this process could not read it (out of fds: EMFILE, ENFILE; no memory).
+ */
+function statField(pid: number, field: number): string | undefined | typeof UNREADABLE {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ESRCH' ? undefined : UNREADABLE;
   }
   // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3];
 }
+
+const UNREADABLE = Symbol('unreadable');
 
 /** The name of signal `number` ('SIGKILL'), or `SIG<number>` for one Node does not name. */
 export function signalName(number: number): NodeJS.Signals {
@@ -149,7 +162,11 @@ export function signalName(number: number): NodeJS.Signals {
 /** Whether the process `pid` that started at `startTime` (see processStartTime) still runs. */
 export function isSameProcessAlive(pid: number, startTime: number): boolean {
   if (!isProcessAlive(pid)) return false;
-  const actual = processStartTime(pid);
+  // A process that cannot read /proc just now (out of fds) must not call a live supervisor dead:
+  // a client would give up on it, a new server would take its segment. kill(0) said it runs.
+  const field = statField(pid, 22);
+  if (field === UNREADABLE) return true;
+  const actual = ticksOf(field);
   // Without /proc (non-Linux) we cannot tell a recycled pid apart; trust kill(0).
   return actual === null ? process.platform !== 'linux' : actual === startTime;
 }
@@ -161,8 +178,8 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
  * or the process is not exiting yet (Linux 3.5+, a process we may trace).
  */
 export function exitStatusOf(pid: number): { code: number | null; signal: NodeJS.Signals | null } | null {
-  const status = Number(statField(pid, 52));
-  if (!Number.isInteger(status) || status <= 0) return null;
+  const status = ticksOf(statField(pid, 52));
+  if (status === null || !Number.isInteger(status) || status <= 0) return null;
   const signal = status & 0x7f;
   if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
   return { code: null, signal: signalName(signal) };

@@ -5,6 +5,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withFdLimit } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, expect } from 'vitest';
 import { closeFd, type FdWatcher, reapChild, type SharedSegment, unlinkSegment } from '../src/index.js';
 
@@ -112,9 +113,17 @@ export function sleepsOnFds(pid: number): boolean {
   return /epoll_wait|poll_schedule|do_sys_poll/.test(wchan);
 }
 
-/** Starts `node test/fixtures/<fixture> ...args` as a real process, killed after the test. */
-export function spawnFixture(fixture: string, args: readonly string[] = [], options: SpawnOptions = {}): Child {
-  const child = spawn(process.execPath, [join(FIXTURES, fixture), ...args], {
+/**
+ * Starts `node test/fixtures/<fixture> ...args` as a real process, killed after the test;
+ * with `fdLimit`, allowed that many open fds.
+ */
+export function spawnFixture(
+  fixture: string,
+  args: readonly string[] = [],
+  { fdLimit, ...options }: SpawnOptions & { fdLimit?: number } = {},
+): Child {
+  const [command, ...commandArgs] = withFdLimit([process.execPath, join(FIXTURES, fixture), ...args], fdLimit);
+  const child = spawn(command!, commandArgs, {
     stdio: ['pipe', 'pipe', 'pipe'],
     ...options,
   });

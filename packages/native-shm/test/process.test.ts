@@ -79,6 +79,13 @@ describe('isSameProcessAlive', () => {
   it('is false for a missing pid', () => {
     expect(isSameProcessAlive(MISSING_PID, 0)).toBe(false);
   });
+
+  it('is true for a running pid when the asking process is out of fds and cannot read /proc', async () => {
+    const child = spawnFixture('out-of-fds.mjs', [String(processStartTime(process.pid))], { fdLimit: 64 });
+    const answer = JSON.parse(await child.line(/^\{/)) as { alive: boolean; held: number };
+    expect(answer.held).toBeGreaterThan(0);
+    expect(answer.alive).toBe(true);
+  });
 });
 
 describe('openPidFd', () => {
