@@ -21,7 +21,14 @@ export class RetryLater {
   ) {}
 }
 
-export type HandshakeResult = { message: ControlMessage & { t: 'welcome' }; fds: number[] } | RetryLater;
+/** A welcome, with `truncated` set when the kernel could not hand over all of its fds (the fd table was full). */
+export interface Welcome {
+  message: ControlMessage & { t: 'welcome' };
+  fds: number[];
+  truncated: boolean;
+}
+
+export type HandshakeResult = Welcome | RetryLater;
 
 /** Sends hello on the control socket `fd` and waits for welcome/busy/refused (or the deadline). */
 export function handshake(fd: number, deadline: number): Promise<HandshakeResult> {
@@ -36,8 +43,8 @@ export function handshake(fd: number, deadline: number): Promise<HandshakeResult
       else resolve(value);
     };
     const probe = new HandshakeWatcher(fd, {
-      onMessage: (message, fds) => {
-        if (message.t === 'welcome') finish({ message, fds });
+      onMessage: (message, fds, truncated) => {
+        if (message.t === 'welcome') finish({ message, fds, truncated });
         else {
           for (const extra of fds) closeFd(extra);
           if (message.t === 'busy')

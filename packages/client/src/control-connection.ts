@@ -2,7 +2,8 @@ import { closeFd, FdWatcher, receiveMessage, sendMessage } from '@phoenix-ipc/na
 import { type ControlMessage, decodeControlMessage, encodeControlMessage } from '@phoenix-ipc/shm-layout';
 
 export interface ControlHandlers {
-  onMessage(message: ControlMessage, fds: number[]): void;
+  /** `truncated`: the kernel cut the message short, or dropped fds this process had no room for (MSG_CTRUNC). */
+  onMessage(message: ControlMessage, fds: number[], truncated: boolean): void;
   /** The peer closed the connection (or sent something that is not a control message). */
   onClose(): void;
 }
@@ -61,7 +62,7 @@ export class ControlConnection {
         this.#peerClosed();
         return;
       }
-      this.#handlers.onMessage(message, received.fds);
+      this.#handlers.onMessage(message, received.fds, received.truncated);
     }
   }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import {
   closeFd,
   connectSeqpacket,
@@ -18,7 +19,7 @@ import {
 import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from './call-options.js';
 import { Caller } from './caller.js';
 import { CallerEngine, type CallObserver } from './caller-engine.js';
-import { type HandshakeResult, handshake, RetryLater } from './client-handshake.js';
+import { type HandshakeResult, handshake, RetryLater, type Welcome } from './client-handshake.js';
 import { ControlConnection } from './control-connection.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
@@ -62,6 +63,12 @@ const CLIENT_OPTIONS: readonly (keyof IpcClientOptions)[] = [
 
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+const { EMFILE } = constants.errno;
+
+function CANCELLED(): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'connect() was cancelled by disconnect()');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -177,6 +184,12 @@ export class IpcClient extends Caller {
     this.#connecting = this.#connectLoop(timeout === 0 ? Number.POSITIVE_INFINITY : timeout, attempt).then(
       (connection) => {
         this.#connecting = null;
+        if (this.#attempt !== attempt) {
+          // disconnect() came while the handshake ran: the slot this attempt won goes back at once.
+          connection.control.send({ t: 'bye' });
+          this.#teardown(connection, CANCELLED());
+          throw CANCELLED();
+        }
         this.#connection = connection;
         this.#setState('connected');
       },
@@ -193,8 +206,7 @@ export class IpcClient extends Caller {
     const deadline = performance.now() + timeoutMs;
     let last = new RetryLater(`no segment named ${this.name}`);
     for (;;) {
-      if (attempt !== this.#attempt)
-        throw new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'connect() was cancelled by disconnect()');
+      if (attempt !== this.#attempt) throw CANCELLED();
       const outcome = await this.#tryConnect(deadline);
       if (!(outcome instanceof RetryLater)) return outcome;
       if (!outcome.inconclusive || last.code !== 'ERR_PHOENIX_BUSY') last = outcome;
@@ -251,7 +263,14 @@ export class IpcClient extends Caller {
         closeFd(fd);
         return welcome;
       }
-      const connection = this.#open(segment, layout, fd, welcome.message, welcome.fds);
+      let connection: Connection;
+      try {
+        connection = this.#open(segment, layout, fd, welcome);
+      } catch (error) {
+        // Closing the control socket is what hands the slot we were given back to the supervisor.
+        closeFd(fd);
+        throw error;
+      }
       keep = true;
       return connection;
     } finally {
@@ -263,10 +282,19 @@ export class IpcClient extends Caller {
     segment: SharedSegment,
     layout: PhoenixShmLayout,
     fd: number,
-    welcome: ControlMessage & { t: 'welcome' },
-    fds: number[],
+    { message: welcome, fds, truncated }: Welcome,
   ): Connection {
     const workerCount = layout.channels.length;
+    if (truncated) {
+      for (const extra of fds) closeFd(extra);
+      // The kernel drops the fds a full fd table cannot take and flags the message (MSG_CTRUNC).
+      throw new PhoenixError(
+        'ERR_PHOENIX_SYSCALL_FAILED',
+        `the supervisor's welcome carried ${workerCount + 1} doorbell fds and this process could take only ` +
+          `${fds.length}: it has run out of file descriptors (raise ulimit -n)`,
+        { errno: EMFILE, syscall: 'recvmsg' },
+      );
+    }
     if (fds.length !== workerCount + 1 || welcome.slot < 1 || welcome.slot >= layout.slots.length) {
       for (const extra of fds) closeFd(extra);
       throw new PhoenixError(

@@ -1,8 +1,9 @@
+import { constants } from 'node:os';
 import { IpcClient } from '@phoenix-ipc/client';
 import { mallocStats } from '@phoenix-ipc/native-shm';
-import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
+import { processesMentioning, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, Priority } from '../src/index.js';
+import { IpcServer, type PhoenixError, Priority } from '../src/index.js';
 import { ECHO, SLEEP_SYNC, WHO } from './fixtures/handlers.mjs';
 import { busyWorkers, CLIENT_SCRIPT, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
@@ -54,6 +55,47 @@ describe('many client processes', () => {
     const client = harness.script(CLIENT_SCRIPT, [name, 'then-idle', '500']);
     expect((await client.waitFor('idle', 30_000)).idle).toBe(500);
     expect(await client.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it.each([
+    ['at once', () => Promise.resolve()],
+    ['a macrotask later', () => new Promise<void>((resolve) => setImmediate(resolve))],
+    ['1 ms later', () => sleep(1)],
+    ['3 ms later', () => sleep(3)],
+  ])('hands the slot back when disconnect() comes %s during connect()', async (_when, pause) => {
+    const name = harness.name('cancel');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    for (let round = 0; round < 10; round++) {
+      const client = harness.track(IpcClient.create(name));
+      const connecting = client.connect(5000);
+      await pause();
+      await client.disconnect();
+      // Either the handshake finished first (and the connection was left) or it was cut short.
+      await connecting.catch((error: PhoenixError) => expect(error.code).toBe('ERR_PHOENIX_NOT_CONNECTED'));
+      expect(client.getState()).toBe('disconnected');
+      expect(client.slot).toBe(-1);
+    }
+    await waitUntil(() => server.metrics().clients === 0, 5000, 'every slot handed back');
+    const last = harness.track(IpcClient.create(name));
+    await last.connect(5000);
+    expect(text.decode((await last.call(ECHO, 'admitted')).payload)).toBe('admitted');
+  });
+
+  it('fails connect() ERR_PHOENIX_SYSCALL_FAILED (EMFILE) in a process with no fds for the doorbells, and hands the slot back', async () => {
+    const name = harness.name('nofds');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 4, vipWorkers: 0, maxClients: 1 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    // Four free fds: the segment and the control socket fit, the welcome's five doorbells do not.
+    const starved = harness.script(CLIENT_SCRIPT, [name, 'few-fds', '4', '5000'], {}, { fdLimit: 128 });
+    const failed = await starved.waitFor('connectFailed', 20_000);
+    expect(failed).toMatchObject({ connectFailed: 'ERR_PHOENIX_SYSCALL_FAILED', errno: constants.errno.EMFILE });
+    expect(failed.message).toMatch(/file descriptors/);
+    expect(failed.fdsAfter).toBe(failed.fdsBefore);
+    await waitUntil(() => server.metrics().clients === 0, 5000, 'the slot handed back');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(text.decode((await client.call(ECHO, 'room')).payload)).toBe('room');
   });
 
   it('answers callSync from a client', async () => {
