@@ -29,6 +29,16 @@ import {
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';
 
+/**
+ * A client says hello as soon as it has connected; a connection still silent
+ * after this long is not a client and gives its fd back.
+ */
+export const HELLO_TIMEOUT_MS = 5000;
+/** Connections waiting for their hello at most; beyond it the oldest is dropped (fds are bounded). */
+const MIN_AWAITING_HELLO = 64;
+/** After accept() failed (out of fds, out of memory) the socket is not watched for this long. */
+const ACCEPT_PAUSE_MS = 100;
+
 /** A departed client's slot is polled quickly for the workers' acks at first, then slowly. */
 const ACK_POLL_MS = 2;
 const ACK_SLOW_POLL_MS = 20;
@@ -68,8 +78,11 @@ export class ClientAdmission {
   readonly #options: ClientAdmissionOptions;
   readonly #clients = new Map<number, ClientEntry>();
   readonly #draining = new Set<number>();
+  /** Connections that have not said hello yet, oldest first, with the timer that drops them. */
+  readonly #awaitingHello = new Map<ControlConnection, NodeJS.Timeout>();
   #listenFd = -1;
   #listenWatcher: FdWatcher | null = null;
+  #acceptPause: NodeJS.Timeout | null = null;
 
   constructor(options: ClientAdmissionOptions) {
     this.#options = options;
@@ -90,6 +103,9 @@ export class ClientAdmission {
   stopListening(): void {
     this.#listenWatcher?.close();
     this.#listenWatcher = null;
+    if (this.#acceptPause !== null) clearTimeout(this.#acceptPause);
+    this.#acceptPause = null;
+    for (const connection of [...this.#awaitingHello.keys()]) this.#dropSilent(connection);
   }
 
   close(): void {
@@ -181,6 +197,9 @@ export class ClientAdmission {
       try {
         fd = acceptSeqpacket(this.#listenFd);
       } catch {
+        // Out of fds (or memory): the connection stays queued and the socket stays readable, so
+        // watching on would spin a core. Look again shortly; silent connections time out meanwhile.
+        this.#pauseAccepting();
         return;
       }
       if (fd < 0) return;
@@ -191,13 +210,51 @@ export class ClientAdmission {
           this.#onMessage(connection, entry, message);
         },
         onClose: () => {
+          this.#heard(connection);
           if (entry.slot > 0) this.#clientGone(entry.slot);
         },
       });
+      this.#awaitHello(connection);
     }
   }
 
+  #pauseAccepting(): void {
+    const watcher = this.#listenWatcher;
+    if (watcher === null || this.#acceptPause !== null) return;
+    watcher.stop();
+    this.#acceptPause = setTimeout(() => {
+      this.#acceptPause = null;
+      if (this.#listenWatcher === watcher) {
+        watcher.start();
+        this.#acceptAll();
+      }
+    }, ACCEPT_PAUSE_MS);
+    this.#acceptPause.unref();
+  }
+
+  #awaitHello(connection: ControlConnection): void {
+    const limit = Math.max(MIN_AWAITING_HELLO, this.#options.maxClients);
+    if (this.#awaitingHello.size >= limit) this.#dropSilent(this.#awaitingHello.keys().next().value!);
+    const timer = setTimeout(() => this.#dropSilent(connection), HELLO_TIMEOUT_MS);
+    timer.unref();
+    this.#awaitingHello.set(connection, timer);
+  }
+
+  /** The connection said something (or closed): it no longer waits for its hello. */
+  #heard(connection: ControlConnection): void {
+    const timer = this.#awaitingHello.get(connection);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#awaitingHello.delete(connection);
+  }
+
+  #dropSilent(connection: ControlConnection): void {
+    this.#heard(connection);
+    connection.close();
+  }
+
   #onMessage(connection: ControlConnection, entry: { slot: number; pid: number }, message: ControlMessage): void {
+    this.#heard(connection);
     if (message.t === 'bye') {
       if (entry.slot > 0) this.#clientGone(entry.slot);
       connection.close();

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unlinkSegment } from '@phoenix-ipc/native-shm';
-import { ProcessHarness, type ScriptProcess, shmEntriesWithPrefix, sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import {
+  ProcessHarness,
+  type ScriptOptions,
+  type ScriptProcess,
+  shmEntriesWithPrefix,
+  sleep,
+  waitUntil,
+} from '@phoenix-ipc/test-kit';
 import { expect } from 'vitest';
 import type { IpcClient, IpcServer, PhoenixError, WorkerStats } from '../src/index.js';
 import { EXITS, LOG_ONCE, SLEEP_SYNC } from './fixtures/handlers.mjs';
@@ -28,8 +35,8 @@ export class Harness extends ProcessHarness {
   }
 
   /** A supervisor in its own process (fixtures/cluster.mjs). */
-  cluster(name: string, options: object = {}, env: NodeJS.ProcessEnv = {}): ScriptProcess {
-    return this.script(CLUSTER_SCRIPT, [name, JSON.stringify(options)], env);
+  cluster(name: string, options: object = {}, env: NodeJS.ProcessEnv = {}, script: ScriptOptions = {}): ScriptProcess {
+    return this.script(CLUSTER_SCRIPT, [name, JSON.stringify(options)], env, script);
   }
 
   track<T extends IpcServer | IpcClient>(value: T): T {

@@ -1,0 +1,111 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { IpcClient } from '@phoenix-ipc/client';
+import { closeFd, connectSeqpacket, receiveMessage, SharedSegment } from '@phoenix-ipc/native-shm';
+import { controlSocketName, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HELLO_TIMEOUT_MS } from '../src/client-admission.js';
+import { IpcServer, type PhoenixError } from '../src/index.js';
+import { ECHO } from './fixtures/handlers.mjs';
+import { Harness, WORKER_SCRIPT } from './harness.js';
+
+const text = new TextDecoder();
+
+const harness = new Harness();
+const silent: number[] = [];
+afterEach(async () => {
+  for (const fd of silent.splice(0)) closeFd(fd);
+  await harness.cleanup();
+});
+
+/** The name of the supervisor's control socket, read from the segment as a client does. */
+function controlSocketOf(name: string): string {
+  const segment = SharedSegment.open(name);
+  try {
+    const layout = PhoenixShmLayout.attach(segment.buffer);
+    return controlSocketName(name, layout.supervisorPid, layout.epoch, layout.controlNonce);
+  } finally {
+    segment.close();
+  }
+}
+
+/** Opens `count` connections to the control socket that never say hello. */
+async function connectSilently(name: string, count: number): Promise<number[]> {
+  const socket = controlSocketOf(name);
+  const fds: number[] = [];
+  while (fds.length < count) {
+    let fd: number;
+    try {
+      fd = connectSeqpacket(socket);
+    } catch (error) {
+      // The listen backlog is full (EAGAIN): let the supervisor accept some first.
+      if ((error as PhoenixError).errno !== constants.errno.EAGAIN) throw error;
+      await sleep(1);
+      continue;
+    }
+    silent.push(fd);
+    fds.push(fd);
+  }
+  return fds;
+}
+
+function closedByPeer(fd: number): boolean {
+  const received = receiveMessage(fd);
+  return received !== null && received.eof === true;
+}
+
+const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** CPU time (user + system, clock ticks) the process has used. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function clientCalls(name: string): Promise<string> {
+  const client = harness.track(IpcClient.create(name));
+  await client.connect(10_000);
+  return text.decode((await client.call(ECHO, 'admitted')).payload);
+}
+
+describe('connections to the control socket that never say hello', () => {
+  it(`are closed after ${HELLO_TIMEOUT_MS} ms, and real clients are admitted meanwhile`, async () => {
+    const name = harness.name('silent');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const fds = await connectSilently(name, 3);
+    expect(await clientCalls(name)).toBe('admitted');
+    await waitUntil(() => fds.every(closedByPeer), HELLO_TIMEOUT_MS + 5000, 'the silent connections to be closed');
+    expect(server.metrics().clients).toBe(1);
+  }, 30_000);
+
+  it('hold a bounded number of the supervisor fds however many there are', async () => {
+    const name = harness.name('flood');
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
+    await cluster.waitFor('ready');
+    const before = openFds(cluster.pid);
+    await connectSilently(name, 300);
+    expect(await clientCalls(name)).toBe('admitted');
+    // At most 64 wait for their hello; the client holds one more connection and its doorbells.
+    expect(openFds(cluster.pid)).toBeLessThanOrEqual(before + 64 + 8);
+  }, 30_000);
+});
+
+describe('a supervisor out of file descriptors', () => {
+  it('does not spin on its listening socket, and admits clients again once fds are free', async () => {
+    const name = harness.name('emfile');
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }, {}, { fdLimit: 80 });
+    await cluster.waitFor('ready');
+    // Fewer than the 64 the supervisor would keep waiting: its fd table fills up first.
+    await connectSilently(name, 64);
+    await waitUntil(() => openFds(cluster.pid) >= 79, 10_000, 'the supervisor to run out of fds');
+    const start = cpuTicks(cluster.pid);
+    const window = Date.now();
+    await waitUntil(() => Date.now() - window >= 1000, 5000, 'a second to pass');
+    // A spinning event loop uses the whole second (100 ticks); an idle one next to none.
+    expect(cpuTicks(cluster.pid) - start).toBeLessThan(30);
+    for (const fd of silent.splice(0)) closeFd(fd);
+    expect(await clientCalls(name)).toBe('admitted');
+  }, 30_000);
+});
