@@ -18,6 +18,7 @@ import {
   WAIT_FOR_WORKER,
   type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
+import { AbortWatch } from './abort-watch.js';
 import { CallEventReporter, type CallObserver } from './call-event.js';
 import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
 import { DeadlineTimer } from './deadline-timer.js';
@@ -108,6 +109,7 @@ export class CallerEngine implements ReplySink {
   readonly #reader: ReplyReader;
   readonly #waiting = new WaitingCalls(this.#pool);
   readonly #deadlines = new DeadlineTimer((call) => this.#expire(call, 'ERR_PHOENIX_TIMEOUT'), this.#pool);
+  readonly #aborts = new AbortWatch<PendingCall>((call) => this.#expire(call, 'ERR_PHOENIX_ABORTED'));
   readonly #reporter = new CallEventReporter();
   /** Channels being reformatted after corruption: not used until channelReady(). */
   readonly #closedChannels: Uint8Array;
@@ -354,11 +356,7 @@ export class CallerEngine implements ReplySink {
     if (call.deadline !== 0) this.#deadlines.add(call);
     if (signal !== undefined) {
       call.signal = signal;
-      const generation = call.generation;
-      call.onAbort = () => {
-        if (call.generation === generation) this.#expire(call, 'ERR_PHOENIX_ABORTED');
-      };
-      signal.addEventListener('abort', call.onAbort, { once: true });
+      this.#aborts.add(signal, call);
     }
     if (!sync) {
       this.#ref();
@@ -431,9 +429,8 @@ export class CallerEngine implements ReplySink {
     call.settled = true;
     this.#live--;
     if (call.deadline !== 0) this.#deadlines.settled(call);
-    if (call.onAbort !== undefined) {
-      call.signal!.removeEventListener('abort', call.onAbort);
-      call.onAbort = undefined;
+    if (call.signal !== undefined) {
+      this.#aborts.remove(call.signal, call);
       call.signal = undefined;
     }
     const observer = this.#observer;

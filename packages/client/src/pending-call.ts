@@ -51,8 +51,8 @@ export class PendingCall implements DeadlineEntry {
   sync = false;
   resolve: ((reply: Reply) => void) | null = null;
   reject: ((error: unknown) => void) | null = null;
+  /** The call's AbortSignal while it is live (the engine's AbortWatch listens to it). */
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
   /** callInto: the caller's buffer the reply payload is copied into (null: a fresh copy). */
   target: Uint8Array | null = null;
   /** callDecoded: makes the call's value from the reply payload in shared memory (null: a Reply). */
@@ -138,7 +138,6 @@ export class PendingCallPool {
     call.resolve = null;
     call.reject = null;
     call.signal = undefined;
-    call.onAbort = undefined;
     if (this.#free.length < this.#limit) this.#free.push(call);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
@@ -286,6 +287,33 @@ describe('ERR_PHOENIX_ABORTED', () => {
     expect(await codeOf(pending)).toBe('ERR_PHOENIX_ABORTED');
     expect(text.decode((await after).payload)).toBe('after');
     expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
+  });
+
+  it('shares one signal among many calls with one listener on it, and aborts them all', async () => {
+    const { server: own } = await dedicated();
+    const busy = own.call(SLEEP_SYNC, '300', { timeoutMs: 5000 });
+    await waitUntil(() => busyWorkers(own) === 1, 10_000, 'the worker to be busy');
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const pending = Array.from({ length: 50 }, () => own.callAsync(COUNT, '', { signal: controller.signal }));
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      controller.abort();
+      expect(await Promise.all(pending.map(codeOf))).toEqual(pending.map(() => 'ERR_PHOENIX_ABORTED'));
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      await busy;
+      expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
+      // Calls that settle leave the signal as they found it.
+      const kept = new AbortController();
+      await Promise.all(Array.from({ length: 20 }, (_, i) => own.callAsync(ECHO, `${i}`, { signal: kept.signal })));
+      expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('rejects at once with an already aborted signal', async () => {

@@ -1,0 +1,52 @@
+/**
+ * The calls waiting on each AbortSignal. A signal gets one 'abort' listener
+ * however many calls share it: one listener per call made an application that
+ * passes one signal to a batch of calls trip Node's MaxListenersExceededWarning
+ * at the eleventh call in flight, and made every abort walk that many closures.
+ */
+interface Watched<T> {
+  readonly calls: Set<T>;
+  readonly listener: () => void;
+}
+
+export class AbortWatch<T> {
+  readonly #watched = new Map<AbortSignal, Watched<T>>();
+  readonly #onAbort: (call: T) => void;
+
+  /** `onAbort` gives up on one call; it is called once per call of a signal that fires. */
+  constructor(onAbort: (call: T) => void) {
+    this.#onAbort = onAbort;
+  }
+
+  /** Signals with calls waiting on them (for tests). */
+  get signals(): number {
+    return this.#watched.size;
+  }
+
+  add(signal: AbortSignal, call: T): void {
+    const watched = this.#watched.get(signal);
+    if (watched !== undefined) {
+      watched.calls.add(call);
+      return;
+    }
+    const calls = new Set<T>([call]);
+    const listener = () => this.#fire(signal, calls);
+    this.#watched.set(signal, { calls, listener });
+    signal.addEventListener('abort', listener, { once: true });
+  }
+
+  /** The call settled: it no longer waits on the signal, and the signal's listener goes with its last call. */
+  remove(signal: AbortSignal, call: T): void {
+    const watched = this.#watched.get(signal);
+    if (watched === undefined || !watched.calls.delete(call) || watched.calls.size > 0) return;
+    this.#watched.delete(signal);
+    signal.removeEventListener('abort', watched.listener);
+  }
+
+  #fire(signal: AbortSignal, calls: Set<T>): void {
+    if (this.#watched.get(signal)?.calls !== calls) return;
+    this.#watched.delete(signal);
+    // A snapshot: giving up on a call settles it, and settling removes it from the set.
+    for (const call of [...calls]) this.#onAbort(call);
+  }
+}
