@@ -37,6 +37,7 @@ import { DoorbellRescue } from './doorbell-rescue.js';
 import { HangDetector } from './hang-detector.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ManagedWorker } from './managed-worker.js';
+import { atProcessExit } from './process-exit.js';
 import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segment-owner.js';
 import { CorruptChannels, corruptRingHeaders, repairSegment } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
@@ -185,7 +186,7 @@ export class Supervisor {
     try {
       supervisor = new Supervisor(name, options, claimed, events);
       supervisor.#clients.listen();
-      process.once('exit', supervisor.#onProcessExit);
+      supervisor.#forgetProcessExit = atProcessExit(supervisor.#onProcessExit);
       return supervisor;
     } catch (error) {
       if (supervisor !== undefined) supervisor.#releaseResources();
@@ -437,6 +438,7 @@ export class Supervisor {
   // or a worker ending that ran this supervisor with nestedSupervisor): leave
   // nothing behind. Workers die of their parent-death signal anyway; clients
   // see their control socket close (ERR_PHOENIX_SERVER_GONE).
+  #forgetProcessExit = (): void => {};
   readonly #onProcessExit = (): void => {
     this.#pool.killAll();
     this.#spares.killAll();
@@ -444,7 +446,7 @@ export class Supervisor {
   };
 
   #releaseResources(): void {
-    process.removeListener('exit', this.#onProcessExit);
+    this.#forgetProcessExit();
     this.#heartbeat.stop();
     this.#hangs.stop();
     this.#clients.close();

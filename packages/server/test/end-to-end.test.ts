@@ -74,6 +74,15 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
   });
 
+  it('shares one process exit listener among all the servers of a process (twelve: no MaxListenersExceededWarning)', async () => {
+    const before = process.listenerCount('exit');
+    const servers = [];
+    for (let i = 0; i < 12; i++) servers.push(harness.track(await IpcServer.create(harness.name('many'))));
+    expect(process.listenerCount('exit')).toBeLessThanOrEqual(before + 1);
+    for (const server of servers) await server.stop();
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
   it('returns a Reply with seqId, funcId, payloadLen and an owned copy of the payload', async () => {
     const { server } = await startServer();
     const reply = await server.call(ECHO, Buffer.from('hello'), Priority.Normal, 5000);
