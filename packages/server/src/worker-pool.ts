@@ -147,8 +147,9 @@ export class WorkerPool {
     child.on('message', (message: WorkerMessage) => {
       if (worker.child === child) this.#onMessage(worker, message, isRestart);
     });
-    child.on('error', () => {
-      // Spawn failures surface as an exit too; nothing else to do here.
+    child.on('error', (error: Error) => {
+      // A spawn failure surfaces as an exit too; its cause (EMFILE, EAGAIN...) goes into that exit's error.
+      if (worker.child === child && !worker.ready) worker.startFailure = error.message.slice(0, 2000);
     });
     // A serving worker killed by a signal is handled as soon as it begins to
     // die, not once the kernel has torn it down (death-notices.ts): it will

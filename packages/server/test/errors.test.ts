@@ -352,6 +352,22 @@ describe('ERR_PHOENIX_WORKER_START_FAILED', () => {
     expect(processesMentioning(name)).toEqual([]);
   });
 
+  it('names why a worker could not be spawned (a supervisor out of fds), leaving no child', async () => {
+    const name = harness.name('nofds');
+    const cluster = harness.cluster(
+      name,
+      { normalWorkers: 1, vipWorkers: 0, maxClients: 2 },
+      { PHOENIX_TEST_FREE_FDS: '4' },
+      { fdLimit: 128 },
+    );
+    const failed = await cluster.waitFor('startFailed', 20_000);
+    expect(failed.startFailed).toBe('ERR_PHOENIX_WORKER_START_FAILED');
+    expect(failed.message).toMatch(/failed: (Too many open files|Bad file descriptor)/);
+    await cluster.exited;
+    expect(processesMentioning(name)).toEqual([]);
+    expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
+  });
+
   it('rejects start() when a worker exits before serving, leaving no child', async () => {
     const name = harness.name('exitstart');
     const own = harness.track(await IpcServer.create(name, { normalWorkers: 2, vipWorkers: 0 }));
