@@ -1,9 +1,10 @@
 /**
  * `@phoenix-ipc/client/internal`: the parts of the client that the other
  * PhoenixIPC packages build on (the supervisor's own calls, the worker's wait
- * loop, the NATS caller's option checks). Not for applications: nothing here
+ * loop, the NATS caller's option checks and abort listening). Not for applications: nothing here
  * is covered by semver, and it changes with the packages that use it.
  */
+export { AbortWatch } from './abort-watch.js';
 export { AdaptiveSpin } from './adaptive-spin.js';
 export {
   checkFuncId,
