@@ -43,6 +43,17 @@ const PATCHES: readonly Patch[] = [
     from: '// no extension found, write as plain object',
     to: 'if (this.checkObject) this.checkObject(value); // no extension found, write as plain object',
   },
+  // maxEncodedBytes: msgpackr grows its buffer up to 4 GiB. A sparse array of
+  // length 2^32-1 (one element set) then took 100 s and 8 GB before failing,
+  // though no transport carries more than 64 MiB. The hook throws once the
+  // value needs more. (Only buffers past 16 MiB take this branch: no cost on
+  // the common path.)
+  {
+    from: 'if ((end - start) > MAX_BUFFER_SIZE)',
+    to:
+      'if (packr.maxEncodedBytes < end - start) packr.refuseSize(end - start); ' +
+      'if ((end - start) > MAX_BUFFER_SIZE)',
+  },
 ];
 
 /** msgpackr's source with the changes; throws if a line to change is not there exactly once. */

@@ -96,6 +96,10 @@ function boundMethod(service: Service<unknown>, method: MethodDefinition, caller
     try {
       payload = gather ? encodeValueParts(codec, input) : encodeValue(codec, input);
     } catch (error) {
+      // Too large to send is the size error every transport gives, not a value the codec cannot take.
+      if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_PAYLOAD_TOO_LARGE') {
+        return Promise.reject(failure(error));
+      }
       return Promise.reject(
         new PhoenixError(
           'ERR_PHOENIX_INVALID_ARGUMENT',

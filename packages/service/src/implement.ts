@@ -77,6 +77,9 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
       }
       bytes = codec.encode(output);
     } catch (error) {
+      if (PhoenixError.isInstance(error) && error.code === 'ERR_PHOENIX_PAYLOAD_TOO_LARGE') {
+        throw new PhoenixError(error.code, `${label}: the handler's result is too large: ${error.message}`);
+      }
       throw new PhoenixError(
         'ERR_PHOENIX_HANDLER_FAILED',
         `${label}: the handler's result cannot be encoded with the ${codecName(codec)} codec (${reasonOf(error)})`,

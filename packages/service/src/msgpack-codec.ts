@@ -1,7 +1,7 @@
 import { C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { installExtensions } from './msgpack-extensions.js';
-import { refuseFunction, refuseObject } from './msgpack-refusals.js';
+import { MAX_ENCODED_BYTES, refuseFunction, refuseObject, refuseSize } from './msgpack-refusals.js';
 import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
 import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
 
@@ -197,19 +197,28 @@ export class MsgpackCodec implements Codec {
 
   constructor() {
     installExtensions();
-    // mapsAsExtension, keepNegativeZero and checkObject: changes of the bundled msgpackr
+    // mapsAsExtension, keepNegativeZero, checkObject and maxEncodedBytes: changes of the bundled msgpackr
     // (scripts/msgpackr-patches.ts). writeFunction and checkObject refuse what msgpackr would
     // write as nil or as a plain object (msgpack-refusals.ts).
-    const options: Options & { mapsAsExtension: boolean; keepNegativeZero: boolean; checkObject(value: object): void } =
-      {
-        moreTypes: true,
-        useRecords: false,
-        useBigIntExtension: true,
-        mapsAsExtension: true,
-        keepNegativeZero: true,
-        writeFunction: refuseFunction as () => never, // msgpackr passes the function (its types say no argument)
-        checkObject: refuseObject,
-      };
+    const options: Options & {
+      mapsAsExtension: boolean;
+      keepNegativeZero: boolean;
+      checkObject(value: object): void;
+      maxEncodedBytes: number;
+      refuseSize(bytes: number): never;
+    } = {
+      moreTypes: true,
+      useRecords: false,
+      useBigIntExtension: true,
+      mapsAsExtension: true,
+      keepNegativeZero: true,
+      writeFunction: refuseFunction as () => never, // msgpackr passes the function (its types say no argument)
+      checkObject: refuseObject,
+      maxEncodedBytes: MAX_ENCODED_BYTES,
+      refuseSize,
+      // An object's map header sized to its keys: the fixed 16-bit one refused objects of 65,536 keys or more.
+      variableMapSize: true,
+    };
     this.#packr = new Packr(options);
   }
 

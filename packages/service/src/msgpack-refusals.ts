@@ -4,6 +4,7 @@
 // primitive and a SharedArrayBuffer as a plain object of their own fields
 // (`new Number(5)` as {}, `new String('s')` as { 0: 's' }). See the README, Values.
 import { PhoenixError } from '@phoenix-ipc/client';
+import { LAYOUT_LIMITS } from '@phoenix-ipc/shm-layout';
 
 function refused(what: string, instead: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `${what} cannot be encoded: ${instead}`);
@@ -33,4 +34,20 @@ export function refuseObject(value: object): void {
       'its memory cannot be shared with another process; send a copy of its bytes (new Uint8Array(buffer))',
     );
   }
+}
+
+/** The largest payload any transport carries: a segment's maxPayloadBytes and NATS's max_payload stop at 64 MiB. */
+export const MAX_ENCODED_BYTES = LAYOUT_LIMITS.maxPayloadBytes;
+
+/**
+ * The Packr's refuseSize (scripts/msgpackr-patches.ts): the value needs more
+ * than MAX_ENCODED_BYTES. Refused as soon as msgpackr would grow its buffer
+ * past that, not after encoding it all (a sparse array's holes cost a byte
+ * each, however few elements it has).
+ */
+export function refuseSize(bytes: number): never {
+  throw new PhoenixError(
+    'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+    `the value needs at least ${bytes} bytes encoded, more than the ${MAX_ENCODED_BYTES} any PhoenixIPC transport carries`,
+  );
 }

@@ -319,6 +319,27 @@ describe('the msgpackr codec', () => {
     expect(roundTrip(new Uint8Array([1, 2]).buffer)).toStrictEqual(new Uint8Array([1, 2]).buffer);
   });
 
+  it('refuses a value that needs more than 64 MiB with ERR_PHOENIX_PAYLOAD_TOO_LARGE, before encoding the rest', () => {
+    // One element at the end: every hole costs a byte, and the array would need 4 GiB.
+    const sparse: number[] = [];
+    sparse[2 ** 32 - 2] = 1;
+    for (const value of [sparse, { deep: [sparse] }]) {
+      expect(() => msgpackCodec.encode(value)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+          message: expect.stringContaining('67108864'),
+        }),
+      );
+    }
+    expect(roundTrip([1, 2, 3])).toStrictEqual([1, 2, 3]);
+  }, 30_000);
+
+  it('carries an object of 65,536 keys and more', () => {
+    const wide = Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i]));
+    expect(roundTrip(wide)).toStrictEqual(wide);
+    expect(roundTrip({ inner: wide })).toStrictEqual({ inner: wide });
+  });
+
   it('writes a lone surrogate as U+FFFD, like any UTF-8 encoder', () => {
     expect(roundTrip('a\ud800b')).toBe('a\ufffdb');
     expect(roundTrip({ when: new Date(1), text: '\udc00' })).toStrictEqual({ when: new Date(1), text: '\ufffd' });

@@ -259,6 +259,25 @@ describe('service.bind', () => {
     expect(error).toMatchObject({ code: 'ERR_PHOENIX_HANDLER_FAILED' });
   });
 
+  it('rejects an input too large for any transport with ERR_PHOENIX_PAYLOAD_TOO_LARGE naming the method, sending nothing', async () => {
+    let sent = 0;
+    const counting: Caller = {
+      callAsync: () => {
+        sent++;
+        return Promise.resolve({ payload: new Uint8Array(0) });
+      },
+    };
+    const sparse: string[] = [];
+    sparse[2 ** 32 - 2] = 'x';
+    const error = await pair
+      .bind(counting)
+      .second(sparse as unknown as string)
+      .catch((e: PhoenixError) => e);
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_PAYLOAD_TOO_LARGE' });
+    expect((error as Error).message).toMatch(/^pair\.second: /);
+    expect(sent).toBe(0);
+  }, 30_000);
+
   it('names the method in ERR_PHOENIX_PAYLOAD_TOO_LARGE, keeping the facts', async () => {
     const tooLarge: Caller = {
       callAsync: () =>

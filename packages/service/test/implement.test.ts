@@ -324,6 +324,17 @@ describe('implement', () => {
     expect(error.message).toContain('big.make');
   });
 
+  it('rejects a result too large for any transport with ERR_PHOENIX_PAYLOAD_TOO_LARGE naming the method', async () => {
+    const host = new FakeHost();
+    const sparse: number[] = [];
+    sparse[2 ** 32 - 2] = 1;
+    const huge = defineService<{ make(): number[] }>('huge', { make: 1001 });
+    implement(host, huge, { make: () => sparse });
+    const error = await failure(host.run(1001, new Uint8Array(0), 4096));
+    expect(error.code).toBe('ERR_PHOENIX_PAYLOAD_TOO_LARGE');
+    expect(error.message).toContain('huge.make');
+  }, 30_000);
+
   it('writes every result into the reply area and sets its length', async () => {
     const host = new FakeHost();
     const big = defineService<{ make(): { when: Date; data: Uint8Array } }>('big', { make: 1001 });
