@@ -24,6 +24,7 @@ import {
 } from '@phoenix-ipc/client/internal';
 import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
 import { checkInboxPrefix, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import { onConnectionClosed } from './connection-closed.js';
 import { type PendingRequest, UnsentCalls } from './unsent-calls.js';
 import { checkToken, requestSubject } from './wire.js';
 
@@ -68,6 +69,7 @@ export class NatsCaller {
   /** Why calls are refused: null while open. */
   #gone: PhoenixError | null = null;
   #closing: Promise<void> | null = null;
+  readonly #detachClosed: () => void;
 
   /**
    * A caller of `service` over `connection`, a NatsConnection you opened
@@ -110,10 +112,9 @@ export class NatsCaller {
         { cause: error },
       );
     }
-    connection.closed().then(
-      () => this.#connectionClosed(),
-      () => this.#connectionClosed(),
-    );
+    // Not a reaction of our own on connection.closed(): close() could not take it back, and a closed caller would
+    // stay reachable from a connection the application keeps open.
+    this.#detachClosed = onConnectionClosed(connection, () => this.#connectionClosed());
     this.#unsent = new UnsentCalls(
       connection,
       (pending, bytes, headers) => this.#publish(pending, bytes, headers),
@@ -208,7 +209,9 @@ export class NatsCaller {
   async #close(): Promise<void> {
     if (this.#gone === null) this.#gone = new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'the NatsCaller is closed');
     this.#failAll(this.#gone);
-    // A connection we do not own lives on: stop listening to its status (closing one stops its iterators itself).
+    // A connection we do not own lives on: stop listening to its status and for its close (closing one stops its
+    // iterators itself).
+    this.#detachClosed();
     this.#unsent.stopWatching();
     if (this.#connection.isClosed()) return;
     if (this.#ownsConnection) await this.#connection.close();
