@@ -14,6 +14,7 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { type CallOptions, type Payload, PhoenixError, type Priority } from '@phoenix-ipc/client';
 import {
+  AbortWatch,
   checkFuncId,
   checkTimeout,
   contiguousPayload,
@@ -65,6 +66,8 @@ export class NatsCaller {
   /** Calls not sent yet because the connection is down, in call order: a subset of #pending. */
   readonly #unsent: UnsentCalls;
   readonly #subjects = new Map<number, string>();
+  /** One 'abort' listener per signal, however many calls share it. */
+  readonly #aborts = new AbortWatch<PendingRequest>((pending) => this.#abort(pending));
   #nextId = 0;
   /** Why calls are refused: null while open. */
   #gone: PhoenixError | null = null;
@@ -274,7 +277,6 @@ export class NatsCaller {
         reject,
         timer: undefined,
         signal: undefined,
-        onAbort: undefined,
         unsent: null,
       };
       this.#pending.set(seqId, pending);
@@ -298,18 +300,7 @@ export class NatsCaller {
       const signal = options.signal;
       if (signal !== undefined) {
         pending.signal = signal;
-        pending.onAbort = () =>
-          this.#finish(
-            pending,
-            new PhoenixError(
-              'ERR_PHOENIX_ABORTED',
-              pending.unsent === null
-                ? `call ${seqId} (func ${id}) was aborted; the bridge may still run it`
-                : `call ${seqId} (func ${id}) was aborted before it was sent (the NATS connection was down); it did not run`,
-              { seqId, funcId: id },
-            ),
-          );
-        signal.addEventListener('abort', pending.onAbort, { once: true });
+        this.#aborts.add(signal, pending);
       }
       // Behind calls already waiting, a call waits too: calls are sent in the order they were made.
       if (!this.#unsent.add(pending, bytes, hdrs)) this.#publish(pending, bytes, hdrs);
@@ -342,9 +333,23 @@ export class NatsCaller {
     this.#pending.delete(pending.id);
     this.#unsent.remove(pending);
     if (pending.timer !== undefined) clearTimeout(pending.timer);
-    if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
+    if (pending.signal !== undefined) this.#aborts.remove(pending.signal, pending);
     if (outcome instanceof PhoenixError) pending.reject(outcome);
     else pending.resolve(outcome);
+  }
+
+  #abort(pending: PendingRequest): void {
+    const { id: seqId, funcId } = pending;
+    this.#finish(
+      pending,
+      new PhoenixError(
+        'ERR_PHOENIX_ABORTED',
+        pending.unsent === null
+          ? `call ${seqId} (func ${funcId}) was aborted; the bridge may still run it`
+          : `call ${seqId} (func ${funcId}) was aborted before it was sent (the NATS connection was down); it did not run`,
+        { seqId, funcId },
+      ),
+    );
   }
 
   #onReply(msg: Msg): void {

@@ -15,8 +15,8 @@ export interface PendingRequest {
   resolve: (reply: NatsReply) => void;
   reject: (error: PhoenixError) => void;
   timer: NodeJS.Timeout | undefined;
+  /** The call's AbortSignal, if it has one (the caller's AbortWatch listens to it). */
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
   /** The request, while it waits here for the connection to come back; null once published. */
   unsent: { bytes: Uint8Array; headers: MsgHdrs } | null;
 }
