@@ -56,7 +56,11 @@ describe('calls that share one AbortSignal', () => {
   it('take their listener off the signal once they are all answered', async () => {
     const nats = await harness.nats();
     const nc = harness.track(await connect({ servers: nats.url }));
-    nc.subscribe('phoenix.echoing.*', { callback: (_error, msg) => msg.respond(msg.data) });
+    nc.subscribe('phoenix.echoing.*', {
+      callback: (_error, msg) => {
+        msg.respond(msg.data);
+      },
+    });
     const caller = harness.track(new NatsCaller(nc, 'echoing'));
     const controller = new AbortController();
     const warnings = await warningsDuring(async () => {
