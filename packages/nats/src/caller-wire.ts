@@ -40,11 +40,16 @@ export function requestHeaders(priority: number, timeoutMs: number): MsgHdrs {
   return hdrs;
 }
 
+/** Whether `msg` is NATS saying that nobody subscribes to the request's subject: nobody received the request. */
+export function isNoResponders(msg: Msg): boolean {
+  return msg.headers?.code === 503;
+}
+
 /** What the answer to call `seqId` of `funcId` (sent to `subject`) says: the reply, or why the call failed. */
 export function readReply(msg: Msg, subject: string, seqId: number, funcId: number): NatsReply | PhoenixError {
   const hdrs = msg.headers;
   if (hdrs !== undefined) {
-    if (hdrs.code === 503) {
+    if (isNoResponders(msg)) {
       return new PhoenixError(
         'ERR_PHOENIX_UNAVAILABLE',
         `no responders: nobody serves ${subject} (is a bridge of the service running?)`,

@@ -23,9 +23,17 @@ import {
   resolveCallOptions,
   toPayload,
 } from '@phoenix-ipc/client/internal';
-import { type NatsReply, publishFailure, REQUEST_HEADER_BYTES, readReply, requestHeaders } from './caller-wire.js';
+import {
+  isNoResponders,
+  type NatsReply,
+  publishFailure,
+  REQUEST_HEADER_BYTES,
+  readReply,
+  requestHeaders,
+} from './caller-wire.js';
 import { checkInboxPrefix, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { onConnectionClosed } from './connection-closed.js';
+import { OutageResends } from './outage-resends.js';
 import { type PendingRequest, UnsentCalls } from './unsent-calls.js';
 import { checkToken, requestSubject } from './wire.js';
 
@@ -65,6 +73,8 @@ export class NatsCaller {
   readonly #pending = new Map<number, PendingRequest>();
   /** Calls not sent yet because the connection is down, in call order: a subset of #pending. */
   readonly #unsent: UnsentCalls;
+  /** Calls that waited through an outage, sent again while nobody serves them yet after the reconnect. */
+  readonly #resends = new OutageResends((pending, bytes, headers) => this.#send(pending, bytes, headers));
   readonly #subjects = new Map<number, string>();
   /** One 'abort' listener per signal, however many calls share it. */
   readonly #aborts = new AbortWatch<PendingRequest>((pending) => this.#abort(pending));
@@ -120,7 +130,10 @@ export class NatsCaller {
     this.#detachClosed = onConnectionClosed(connection, () => this.#connectionClosed());
     this.#unsent = new UnsentCalls(
       connection,
-      (pending, bytes, headers) => this.#publish(pending, bytes, headers),
+      (pending, bytes, headers) => {
+        this.#resends.track(pending, bytes, headers);
+        this.#publish(pending, bytes, headers);
+      },
       (pending, error) => this.#finish(pending, error),
     );
   }
@@ -286,13 +299,7 @@ export class NatsCaller {
           () =>
             this.#finish(
               pending,
-              new PhoenixError(
-                'ERR_PHOENIX_TIMEOUT',
-                pending.unsent === null
-                  ? `call ${seqId} (func ${id}) over NATS got no reply within ${ms} ms; the outcome is unknown`
-                  : `call ${seqId} (func ${id}) over NATS was not sent within ${ms} ms: the NATS connection was down (reconnecting); it did not run`,
-                { seqId, funcId: id },
-              ),
+              new PhoenixError('ERR_PHOENIX_TIMEOUT', this.#timeoutMessage(pending, ms), { seqId, funcId: id }),
             ),
           ms,
         );
@@ -302,9 +309,28 @@ export class NatsCaller {
         pending.signal = signal;
         this.#aborts.add(signal, pending);
       }
-      // Behind calls already waiting, a call waits too: calls are sent in the order they were made.
-      if (!this.#unsent.add(pending, bytes, hdrs)) this.#publish(pending, bytes, hdrs);
+      this.#send(pending, bytes, hdrs);
     });
+  }
+
+  /** Publishes the call, or queues it while the connection is down. */
+  #send(pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs): void {
+    // Behind calls already waiting, a call waits too: calls are sent in the order they were made.
+    if (!this.#unsent.add(pending, bytes, headers)) this.#publish(pending, bytes, headers);
+  }
+
+  /** Why `pending` has reached no bridge yet (so it did not run), or null once it may have. */
+  #notSentBecause(pending: PendingRequest): string | null {
+    if (pending.unsent !== null) return 'the NATS connection was down (reconnecting)';
+    if (this.#resends.waiting(pending)) return 'no bridge served it yet after the NATS connection came back';
+    return null;
+  }
+
+  #timeoutMessage(pending: PendingRequest, ms: number): string {
+    const why = this.#notSentBecause(pending);
+    return why === null
+      ? `call ${pending.id} (func ${pending.funcId}) over NATS got no reply within ${ms} ms; the outcome is unknown`
+      : `call ${pending.id} (func ${pending.funcId}) over NATS was not sent within ${ms} ms: ${why}; it did not run`;
   }
 
   #publish(pending: PendingRequest, bytes: Uint8Array, headers: MsgHdrs): void {
@@ -332,6 +358,7 @@ export class NatsCaller {
     if (this.#pending.get(pending.id) !== pending) return;
     this.#pending.delete(pending.id);
     this.#unsent.remove(pending);
+    this.#resends.forget(pending);
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     if (pending.signal !== undefined) this.#aborts.remove(pending.signal, pending);
     if (outcome instanceof PhoenixError) pending.reject(outcome);
@@ -340,13 +367,14 @@ export class NatsCaller {
 
   #abort(pending: PendingRequest): void {
     const { id: seqId, funcId } = pending;
+    const why = this.#notSentBecause(pending);
     this.#finish(
       pending,
       new PhoenixError(
         'ERR_PHOENIX_ABORTED',
-        pending.unsent === null
+        why === null
           ? `call ${seqId} (func ${funcId}) was aborted; the bridge may still run it`
-          : `call ${seqId} (func ${funcId}) was aborted before it was sent (the NATS connection was down); it did not run`,
+          : `call ${seqId} (func ${funcId}) was aborted before it was sent (${why}); it did not run`,
         { seqId, funcId },
       ),
     );
@@ -355,6 +383,8 @@ export class NatsCaller {
   #onReply(msg: Msg): void {
     const pending = this.#pending.get(Number(msg.subject.slice(this.#inbox.length)));
     if (pending === undefined) return; // late (timed out, aborted) or not ours
+    // Nobody received it: a call that waited through an outage is sent again while the bridges come back.
+    if (isNoResponders(msg) && this.#resends.retry(pending)) return;
     this.#finish(pending, readReply(msg, this.#subject(pending.funcId), pending.id, pending.funcId));
   }
 
@@ -366,8 +396,9 @@ export class NatsCaller {
   /** Settles every pending call: `reason` for those sent (their outcome is unknown), UNAVAILABLE for those never sent. */
   #failAll(reason: PhoenixError): void {
     for (const pending of [...this.#pending.values()]) {
+      const why = this.#notSentBecause(pending);
       const error =
-        pending.unsent === null
+        why === null
           ? new PhoenixError(
               reason.code,
               `call ${pending.id} (func ${pending.funcId}): ${reason.message}; the outcome is unknown`,
@@ -375,7 +406,7 @@ export class NatsCaller {
             )
           : new PhoenixError(
               'ERR_PHOENIX_UNAVAILABLE',
-              `call ${pending.id} (func ${pending.funcId}) was never sent (${reason.message}) while it waited for the NATS connection to come back; it did not run`,
+              `call ${pending.id} (func ${pending.funcId}) was never sent (${reason.message}): ${why}; it did not run`,
               { seqId: pending.id, funcId: pending.funcId },
             );
       this.#finish(pending, error);

@@ -3,6 +3,7 @@ import { PhoenixError } from '@phoenix-ipc/client';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsCaller } from '../src/index.js';
+import type { NatsServer } from '../src/testing.js';
 import { Harness, journal, SERVICE, SUBJECT, segmentsWithPrefix } from './harness.js';
 
 const WHO = 1002;
@@ -16,6 +17,11 @@ function nextStatus(nc: NatsConnection, type: string): Promise<void> {
     for await (const event of events) if (event.type === type) return;
     throw new Error(`the connection closed before a '${type}' status`);
   })();
+}
+
+/** The messages `nats` has received from its clients (requests: the test's clients publish nothing else). */
+async function requestsReceived(nats: NatsServer): Promise<number> {
+  return (await nats.monitor<{ in_msgs: number }>('/varz')).in_msgs;
 }
 
 /** What a call ended with: the reply's text, or the error's code. */
@@ -102,6 +108,63 @@ describe('calls made while the connection is down', () => {
     // Each ran exactly once (in any order: the VIP call has its own worker).
     expect(journal(dir, 'phoenix').sort()).toEqual(['default-timeout', 'four-arguments', 'no-timeout', 'vip']);
     expect(host.exit).toBeNull();
+  });
+
+  it('wait through a NATS server restart for the bridge to re-subscribe: each is sent again while nobody serves it, and runs once', async () => {
+    const nats = await harness.nats();
+    // The bridge reaches the NATS server through a gate, so that it comes back only after the caller has.
+    const gate = await harness.gate(nats.port);
+    const host = await harness.host(nats, 'phoenix', { bridgeUrl: gate.url });
+    const dir = harness.directory();
+    const nc = harness.track(await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }));
+    const caller = harness.track(new NatsCaller(nc, SERVICE, { defaultTimeoutMs: 20_000 }));
+    expect(text.decode((await caller.call(WHO, '')).payload)).toBe('phoenix');
+
+    const down = nextStatus(nc, 'disconnect');
+    const port = nats.port;
+    await nats.stop();
+    await down;
+    const ids = Array.from({ length: 10 }, (_, index) => `queued-${index}`);
+    const calls = ids.map((id) => outcome(caller.call(JOURNAL, `${dir}\t${id}\t0`)));
+    expect(caller.queuedCalls).toBe(10);
+
+    gate.cut();
+    const back = nextStatus(nc, 'reconnect');
+    const restarted = await harness.nats({ port });
+    await back;
+    await waitUntil(() => caller.queuedCalls === 0, 10_000, 'the queued calls to be sent');
+    // The caller has had its answers: NATS answers "no responders" before the PONG of this flush.
+    await nc.flush();
+    expect(await restarted.subscribers(SUBJECT)).toBe(0);
+    expect(caller.pendingCalls).toBe(10);
+
+    gate.open();
+    expect(await Promise.all(calls)).toEqual(ids.map((id) => `phoenix ${id}`));
+    expect(journal(dir, 'phoenix').sort()).toEqual([...ids].sort());
+    expect(host.exit).toBeNull();
+  });
+
+  it('fail ERR_PHOENIX_UNAVAILABLE once the grace window after the reconnect is over, when nobody serves them', async () => {
+    const nats = await harness.nats();
+    const nc = harness.track(await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 }));
+    const caller = harness.track(new NatsCaller(nc, 'nobody', { defaultTimeoutMs: 60_000 }));
+    const down = nextStatus(nc, 'disconnect');
+    const port = nats.port;
+    await nats.stop();
+    await down;
+    const queued = caller.call(WHO, '').catch((failure: PhoenixError) => failure);
+    const back = nextStatus(nc, 'reconnect');
+    const restarted = await harness.nats({ port });
+    await back;
+    const error = await queued;
+    expect(PhoenixError.isInstance(error) && error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
+    expect((error as PhoenixError).message).toContain('no responders');
+    // It was sent again while nobody served it, not given up at the first "no responders".
+    const sends = await requestsReceived(restarted);
+    expect(sends).toBeGreaterThan(1);
+    // A call made while connected finds nobody at once: it is sent once.
+    expect(await outcome(caller.call(WHO, '', 0, 60_000))).toBe('ERR_PHOENIX_UNAVAILABLE');
+    expect(await requestsReceived(restarted)).toBe(sends + 1);
   });
 
   it('end with their own timeout (or abort) while it stays down, saying they were not sent; the wait is bounded', async () => {
