@@ -13,6 +13,12 @@ export interface ServeOverNatsOptions {
   funcIds?: readonly number[];
   /** Requests forwarded and not yet answered, at most; beyond, ERR_PHOENIX_QUEUE_FULL at once (default 1024). */
   maxInFlight?: number;
+  /**
+   * Payload bytes of the requests in flight, at most; a request that would
+   * pass it gets ERR_PHOENIX_QUEUE_FULL at once, unless nothing else is in
+   * flight (default 64 MiB).
+   */
+  maxInFlightBytes?: number;
 }
 
 export interface ResolvedBridgeOptions {
@@ -20,15 +26,18 @@ export interface ResolvedBridgeOptions {
   queue: string;
   funcIds: number[];
   maxInFlight: number;
+  maxInFlightBytes: number;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 1024;
+/** As much as a caller may queue while its connection is down (unsent-calls.ts). */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
 
-const KNOWN = new Set(['service', 'queue', 'funcIds', 'maxInFlight']);
+const KNOWN = new Set(['service', 'queue', 'funcIds', 'maxInFlight', 'maxInFlightBytes']);
 
 /** Checks every option; `registered` supplies the default func ids. */
 export function resolveBridgeOptions(options: unknown, registered: () => number[]): ResolvedBridgeOptions {
@@ -40,7 +49,7 @@ export function resolveBridgeOptions(options: unknown, registered: () => number[
       throw invalid(`serveOverNats: unknown option ${JSON.stringify(key)} (known: ${[...KNOWN].join(', ')})`);
     }
   }
-  const { service, queue, funcIds, maxInFlight } = options as Partial<ServeOverNatsOptions>;
+  const { service, queue, funcIds, maxInFlight, maxInFlightBytes } = options as Partial<ServeOverNatsOptions>;
   const checkedService = checkToken(service, 'option service');
   const checkedQueue = queue === undefined ? checkedService : checkToken(queue, 'option queue');
   let ids: number[];
@@ -70,10 +79,20 @@ export function resolveBridgeOptions(options: unknown, registered: () => number[
     }
     limit = maxInFlight;
   }
+  let byteLimit = DEFAULT_MAX_IN_FLIGHT_BYTES;
+  if (maxInFlightBytes !== undefined) {
+    if (typeof maxInFlightBytes !== 'number' || !Number.isSafeInteger(maxInFlightBytes) || maxInFlightBytes < 1) {
+      throw invalid(
+        `option maxInFlightBytes must be an integer from 1 to ${Number.MAX_SAFE_INTEGER} (bytes), got ${describeValue(maxInFlightBytes)}`,
+      );
+    }
+    byteLimit = maxInFlightBytes;
+  }
   return {
     service: checkedService,
     queue: checkedQueue,
     funcIds: [...new Set(ids)].sort((a, b) => a - b),
     maxInFlight: limit,
+    maxInFlightBytes: byteLimit,
   };
 }

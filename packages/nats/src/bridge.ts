@@ -3,7 +3,7 @@
  * each request to the PhoenixIPC server's `callAsync` and answers with the
  * reply payload, or with the PhoenixError (see wire.ts, error-wire.ts).
  *
- *   NATS ──msg──▶ checks (garbage, unknown func id, deadline, maxInFlight)
+ *   NATS ──msg──▶ checks (garbage, unknown func id, deadline, maxInFlight, maxInFlightBytes)
  *                   │ pass                                  │ fail
  *                   ▼                                       ▼
  *        server.callAsync(funcId, data, { priority, timeLeft })   error reply at once
@@ -19,6 +19,7 @@ import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOpt
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { encodeError, MIN_ERROR_BODY_BYTES, truncateUtf8 } from './error-wire.js';
 import { HeldReplies } from './held-replies.js';
+import { type InFlightBound, InFlightLimit } from './in-flight-limit.js';
 import { MicroServiceResponder } from './micro-service.js';
 import {
   DEADLINE_HEADER,
@@ -78,7 +79,10 @@ const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline
  * the client clamped its delay. One less is safe with either client.
  */
 const MAX_TIME_LEFT_MS = 2 ** 31 - 2;
-const FULL = new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlight requests in flight');
+const FULL: Record<InFlightBound, PhoenixError> = {
+  maxInFlight: new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlight requests in flight'),
+  maxInFlightBytes: new PhoenixError('ERR_PHOENIX_QUEUE_FULL', 'maxInFlightBytes of requests in flight'),
+};
 
 function checkServer(server: unknown): IpcServer {
   const candidate = server as Partial<IpcServer> | null;
@@ -115,6 +119,7 @@ export class NatsBridge {
   /** The func ids it serves, ascending. */
   readonly funcIds: readonly number[];
   readonly maxInFlight: number;
+  readonly maxInFlightBytes: number;
   readonly #server: IpcServer;
   readonly #connection: NatsConnection;
   readonly #ownsConnection: boolean;
@@ -127,7 +132,7 @@ export class NatsBridge {
   #received = 0;
   #replied = 0;
   #failed = 0;
-  #inFlight = 0;
+  readonly #inFlight: InFlightLimit;
   #stopped: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
@@ -140,6 +145,8 @@ export class NatsBridge {
     this.queue = options.queue;
     this.funcIds = Object.freeze([...options.funcIds]);
     this.maxInFlight = options.maxInFlight;
+    this.maxInFlightBytes = options.maxInFlightBytes;
+    this.#inFlight = new InFlightLimit(options.maxInFlight, options.maxInFlightBytes);
     this.#served = new Set(options.funcIds);
     this.subject = serviceWildcard(options.service);
     this.#prefixLength = this.subject.length - 1;
@@ -171,7 +178,7 @@ export class NatsBridge {
 
   /** Counters since the bridge started; a fresh object each time. */
   stats(): BridgeStats {
-    return { received: this.#received, replied: this.#replied, failed: this.#failed, inFlight: this.#inFlight };
+    return { received: this.#received, replied: this.#replied, failed: this.#failed, inFlight: this.#inFlight.count };
   }
 
   /**
@@ -190,7 +197,7 @@ export class NatsBridge {
     if (!connection.isClosed()) {
       await Promise.allSettled([this.#subscription.drain(), this.#micro.stop()]);
     }
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    if (this.#inFlight.count > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
     this.#replies.stop();
     if (connection.isClosed()) return;
     if (this.#ownsConnection) await connection.close();
@@ -253,37 +260,45 @@ export class NatsBridge {
         return;
       }
     }
-    if (this.#inFlight >= this.maxInFlight) {
-      this.#micro.record(funcId, 0, FULL);
-      this.#fail(
-        msg,
-        new PhoenixError(
-          'ERR_PHOENIX_QUEUE_FULL',
-          `the bridge of service '${this.service}' has ${this.maxInFlight} requests in flight (maxInFlight); not run`,
-          { funcId },
-        ),
-      );
+    const size = msg.data.length;
+    const full = this.#inFlight.admit(size);
+    if (full !== null) {
+      this.#micro.record(funcId, 0, FULL[full]);
+      this.#fail(msg, new PhoenixError('ERR_PHOENIX_QUEUE_FULL', this.#fullMessage(full, size), { funcId }));
       return;
     }
-    this.#inFlight++;
     const started = performance.now();
     const call =
       timeLeft === 0
         ? this.#server.callAsync(funcId, msg.data, priority)
         : this.#server.callAsync(funcId, msg.data, { priority, timeoutMs: Math.min(timeLeft, MAX_TIME_LEFT_MS) });
     call.then(
-      (answer) => this.#settle(msg, funcId, started, answer, null),
+      (answer) => this.#settle(msg, funcId, size, started, answer, null),
       (error: unknown) =>
-        this.#settle(msg, funcId, started, null, PhoenixError.from(error, 'ERR_PHOENIX_HANDLER_FAILED')),
+        this.#settle(msg, funcId, size, started, null, PhoenixError.from(error, 'ERR_PHOENIX_HANDLER_FAILED')),
     );
   }
 
-  #settle(msg: Msg, funcId: number, started: number, answer: Reply | null, error: PhoenixError | null): void {
-    this.#inFlight--;
+  #fullMessage(bound: InFlightBound, size: number): string {
+    const inFlight = this.#inFlight;
+    return bound === 'maxInFlight'
+      ? `the bridge of service '${this.service}' has ${inFlight.maxCount} requests in flight (maxInFlight); not run`
+      : `the bridge of service '${this.service}' has ${inFlight.count} requests of ${inFlight.bytes} bytes in flight; with this one of ${size} bytes they would pass maxInFlightBytes (${inFlight.maxBytes}); not run`;
+  }
+
+  #settle(
+    msg: Msg,
+    funcId: number,
+    size: number,
+    started: number,
+    answer: Reply | null,
+    error: PhoenixError | null,
+  ): void {
+    this.#inFlight.release(size);
     if (answer !== null) this.#respond(msg, funcId, answer);
     else this.#fail(msg, error!);
     this.#micro.record(funcId, Math.round((performance.now() - started) * 1e6), error);
-    if (this.#inFlight === 0 && this.#onIdle !== null) {
+    if (this.#inFlight.count === 0 && this.#onIdle !== null) {
       const resolve = this.#onIdle;
       this.#onIdle = null;
       resolve();

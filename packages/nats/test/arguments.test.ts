@@ -89,9 +89,19 @@ describe('serveOverNats refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT,
     expect(error.message).toContain(mention);
   });
 
+  it.each([0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, '1024', null])(
+    'option maxInFlightBytes %j: an integer from 1, in bytes',
+    async (maxInFlightBytes) => {
+      const error = await rejection(() => serveOverNats(running, nc, { service: 'ok', maxInFlightBytes } as never));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain('option maxInFlightBytes must be an integer');
+    },
+  );
+
   it('options with bigint values: ERR_PHOENIX_INVALID_ARGUMENT showing them as written', async () => {
     for (const [options, shown] of [
       [{ service: 'ok', maxInFlight: 8n }, 'got 8n'],
+      [{ service: 'ok', maxInFlightBytes: 8n }, 'got 8n'],
       [{ service: 1n }, '1n'],
     ] as const) {
       const error = await rejection(() => serveOverNats(running, nc, options as never));
