@@ -23,6 +23,7 @@ import {
   resolveCallOptions,
   toPayload,
 } from '@phoenix-ipc/client/internal';
+import { checkCallerOptions, invalid, type NatsCallerOptions } from './caller-options.js';
 import {
   isNoResponders,
   type NatsReply,
@@ -37,31 +38,8 @@ import { OutageResends } from './outage-resends.js';
 import { type PendingRequest, UnsentCalls } from './unsent-calls.js';
 import { checkToken, requestSubject } from './wire.js';
 
+export type { NatsCallerOptions } from './caller-options.js';
 export type { NatsReply } from './caller-wire.js';
-
-export interface NatsCallerOptions {
-  /** Timeout of calls that give none, for call() and callAsync() alike (default 30000 ms; Infinity: none). */
-  defaultTimeoutMs?: number;
-}
-
-function invalid(message: string): PhoenixError {
-  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
-}
-
-const KNOWN_OPTIONS = new Set(['defaultTimeoutMs']);
-
-function checkCallerOptions(options: unknown): number {
-  if (options === undefined) return 30_000;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalid('NatsCaller options must be an object such as { defaultTimeoutMs: 5000 }');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key))
-      throw invalid(`NatsCaller: unknown option ${JSON.stringify(key)} (known: defaultTimeoutMs)`);
-  }
-  const { defaultTimeoutMs } = options as NatsCallerOptions;
-  return defaultTimeoutMs === undefined ? 30_000 : checkTimeout(defaultTimeoutMs, 'option defaultTimeoutMs');
-}
 
 export class NatsCaller {
   readonly service: string;
