@@ -20,7 +20,7 @@ import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { CallerEngine, type CallObserver } from '@phoenix-ipc/client/internal';
-import { closeFd, createEventFd, type SharedSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
+import { closeFd, type SharedSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import type { GroupName } from '@phoenix-ipc/shm-layout';
 import {
   controlSocketName,
@@ -42,6 +42,7 @@ import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segme
 import { CorruptChannels, corruptRingHeaders, repairSegment } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { SparePool, type SpareStats } from './spare-pool.js';
+import { createEventFds, explainFdShortage } from './supervisor-fds.js';
 import { WorkerExitHandler } from './worker-exit-handler.js';
 import { WorkerPidFds } from './worker-pid-fds.js';
 import { WorkerPool } from './worker-pool.js';
@@ -92,8 +93,13 @@ export class Supervisor {
     this.#identity = claimed.identity;
     this.epoch = claimed.identity.epoch;
     this.#events = events;
-    this.#workerFds = layout.channels.map(() => createEventFd());
-    this.#slotFds = layout.slots.map(() => createEventFd());
+    this.#workerFds = createEventFds(layout.channels.length);
+    try {
+      this.#slotFds = createEventFds(layout.slots.length);
+    } catch (error) {
+      for (const fd of this.#workerFds) closeFd(fd);
+      throw error;
+    }
     this.#pool = new WorkerPool(
       layout,
       {
@@ -194,7 +200,7 @@ export class Supervisor {
         claimed.segment.close();
         unlinkSegment(name);
       }
-      throw PhoenixError.from(error);
+      throw explainFdShortage(PhoenixError.from(error), { ...options.layout, spareWorkers: options.spareWorkers });
     }
   }
 

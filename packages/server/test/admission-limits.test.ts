@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HELLO_TIMEOUT_MS } from '../src/client-admission.js';
 import { IpcServer, type PhoenixError } from '../src/index.js';
 import { ECHO } from './fixtures/handlers.mjs';
-import { Harness, WORKER_SCRIPT } from './harness.js';
+import { Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const text = new TextDecoder();
 
@@ -93,6 +93,17 @@ describe('connections to the control socket that never say hello', () => {
 });
 
 describe('a supervisor out of file descriptors', () => {
+  it('fails create() ERR_PHOENIX_SYSCALL_FAILED saying how many fds maxClients needs, keeping none of them', async () => {
+    const name = harness.name('fdbudget');
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 200 }, {}, { fdLimit: 128 });
+    const failed = await cluster.waitFor('createFailed', 20_000);
+    expect(failed.createFailed).toBe('ERR_PHOENIX_SYSCALL_FAILED');
+    expect(failed.message).toMatch(/maxClients 200 .* about \d+ fds, and this process may open 128 \(ulimit -n\)/);
+    expect(failed.fdsAfter).toBe(failed.fdsBefore);
+    await cluster.exited;
+    expect(segmentsWithPrefix().map((entry) => `/${entry}`)).not.toContain(name);
+  });
+
   it('does not spin on its listening socket, and admits clients again once fds are free', async () => {
     const name = harness.name('emfile');
     const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }, {}, { fdLimit: 80 });
