@@ -63,6 +63,21 @@ struct SpawnSetup {
   }
 };
 
+// Fds this process copies for one spawn only (close-on-exec here), closed
+// when the spawn returns or throws.
+struct ParentCopies {
+  std::vector<int> fds;
+  ~ParentCopies() {
+    for (int fd : fds) close(fd);
+  }
+  // A copy of `fd` numbered `floor` or above; -1 with errno set on failure.
+  int Above(int fd, int floor) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+    if (copy >= 0) fds.push_back(copy);
+    return copy;
+  }
+};
+
 // spawnProcess(file, args, env, fds): args[0] is the program's name; the
 // child gets fds[i] of this process as its fd 3 + i and this process's fds
 // 0-2 as its own (every other close-on-exec fd is closed). Signals start with
@@ -77,37 +92,37 @@ Napi::Value SpawnProcess(const Napi::CallbackInfo& info) {
   if (!info[3].IsArray()) ThrowInvalidArgument(env, "fds must be an array of fds");
   Napi::Array fdArray = info[3].As<Napi::Array>();
   std::vector<int> fds;
-  int highest = 2;
-  for (uint32_t i = 0; i < fdArray.Length(); i++) {
-    int fd = FdValue(env, fdArray.Get(i), "fds");
-    fds.push_back(fd);
-    if (fd > highest) highest = fd;
-  }
+  for (uint32_t i = 0; i < fdArray.Length(); i++) fds.push_back(FdValue(env, fdArray.Get(i), "fds"));
   const int count = static_cast<int>(fds.size());
-  if (3 + count - 1 > highest) highest = 3 + count - 1;
+  // The child's fd 3 + i is fds[i]. A dup2 onto 3 + i must not overwrite a
+  // source still to be copied, so every source is first made a number above
+  // all the targets: a copy in this process (F_DUPFD) for the few below that,
+  // instead of spare numbers in the child above the highest fd, which a
+  // supervisor holding most of its fd limit did not have ("Bad file
+  // descriptor": it could not replace a crashed worker).
+  const int aboveTargets = 3 + count;
+  ParentCopies copies;
+  for (int& fd : fds) {
+    if (fd >= aboveTargets) continue;
+    fd = copies.Above(fd, aboveTargets);
+    if (fd < 0) ThrowErrno(env, "fcntl", errno);
+  }
 
   SpawnSetup setup;
-  // Two steps, so that a source fd that is also a target number is not
-  // overwritten before it is copied: first every source to a number above
-  // all of them, then each to its place (dup2 clears close-on-exec).
   int failed = 0;
+  // dup2 onto another number clears close-on-exec in the child.
   for (int i = 0; i < count && failed == 0; i++)
-    failed = posix_spawn_file_actions_adddup2(&setup.actions, fds[i], highest + 1 + i);
-  for (int i = 0; i < count && failed == 0; i++) {
-    failed = posix_spawn_file_actions_adddup2(&setup.actions, highest + 1 + i, 3 + i);
-    if (failed == 0) failed = posix_spawn_file_actions_addclose(&setup.actions, highest + 1 + i);
-  }
+    failed = posix_spawn_file_actions_adddup2(&setup.actions, fds[i], 3 + i);
   // Stdio: Node marks its fds 0-2 close-on-exec (Node 20.20 does), so that
   // exec would close them and the child's Node would open /dev/null in their
-  // place: a worker's console output and crash stack would be lost. The same
-  // two steps as above (dup2 onto the same number leaves the flag alone in
-  // older glibc), for each of 0-2 that is open here.
-  const int stdioBase = highest + 1 + count;
+  // place: a worker's console output and crash stack would be lost. Each of
+  // 0-2 that is open here goes to the child through a copy (dup2 onto the
+  // same number leaves the flag alone in older glibc).
   for (int stdio = 0; stdio <= 2 && failed == 0; stdio++) {
     if (fcntl(stdio, F_GETFD) < 0) continue;
-    failed = posix_spawn_file_actions_adddup2(&setup.actions, stdio, stdioBase + stdio);
-    if (failed == 0) failed = posix_spawn_file_actions_adddup2(&setup.actions, stdioBase + stdio, stdio);
-    if (failed == 0) failed = posix_spawn_file_actions_addclose(&setup.actions, stdioBase + stdio);
+    const int copy = copies.Above(stdio, aboveTargets);
+    if (copy < 0) ThrowErrno(env, "fcntl", errno);
+    failed = posix_spawn_file_actions_adddup2(&setup.actions, copy, stdio);
   }
   sigset_t all;
   sigset_t none;

@@ -92,6 +92,23 @@ describe('connections to the control socket that never say hello', () => {
   }, 30_000);
 });
 
+describe('a supervisor near its fd limit', () => {
+  it('starts its workers and replaces a crashed one with few fds to spare', async () => {
+    const name = harness.name('fewfds');
+    // About 75 fds open once ready: spawning used to need as many again above the highest.
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 32 }, {}, { fdLimit: 100 });
+    const ready = await cluster.waitFor('ready', 20_000);
+    const [worker] = ready.stats as { pid: number }[];
+    process.kill(worker!.pid, 'SIGKILL');
+    await waitUntil(
+      () => cluster.messages.some((message) => message.event === 'workerRestart'),
+      20_000,
+      'the worker to be replaced',
+    );
+    expect((await cluster.ask('call 1001', 'called', 20_000)).called).toBeGreaterThan(0);
+  });
+});
+
 describe('a supervisor out of file descriptors', () => {
   it('fails create() ERR_PHOENIX_SYSCALL_FAILED saying how many fds maxClients needs, keeping none of them', async () => {
     const name = harness.name('fdbudget');
