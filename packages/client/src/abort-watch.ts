@@ -18,11 +18,6 @@ export class AbortWatch<T> {
     this.#onAbort = onAbort;
   }
 
-  /** Signals with calls waiting on them (for tests). */
-  get signals(): number {
-    return this.#watched.size;
-  }
-
   add(signal: AbortSignal, call: T): void {
     const watched = this.#watched.get(signal);
     if (watched !== undefined) {
@@ -44,9 +39,9 @@ export class AbortWatch<T> {
   }
 
   #fire(signal: AbortSignal, calls: Set<T>): void {
-    if (this.#watched.get(signal)?.calls !== calls) return;
-    this.#watched.delete(signal);
-    // A snapshot: giving up on a call settles it, and settling removes it from the set.
-    for (const call of [...calls]) this.#onAbort(call);
+    // Each call leaves the set before it is given up on. One that settled meanwhile (giving up on another can
+    // settle it, and a pooled call object may then carry a new call) has left already and is skipped.
+    for (const call of [...calls]) if (calls.delete(call)) this.#onAbort(call);
+    if (this.#watched.get(signal)?.calls === calls) this.#watched.delete(signal);
   }
 }

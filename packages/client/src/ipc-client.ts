@@ -67,7 +67,7 @@ function invalid(message: string): PhoenixError {
 
 const { EMFILE } = constants.errno;
 
-function CANCELLED(): PhoenixError {
+function cancelledByDisconnect(): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_NOT_CONNECTED', 'connect() was cancelled by disconnect()');
 }
 
@@ -187,8 +187,8 @@ export class IpcClient extends Caller {
         if (this.#attempt !== attempt) {
           // disconnect() came while the handshake ran: the slot this attempt won goes back at once.
           connection.control.send({ t: 'bye' });
-          this.#teardown(connection, CANCELLED());
-          throw CANCELLED();
+          this.#teardown(connection, cancelledByDisconnect());
+          throw cancelledByDisconnect();
         }
         this.#connection = connection;
         this.#setState('connected');
@@ -206,7 +206,7 @@ export class IpcClient extends Caller {
     const deadline = performance.now() + timeoutMs;
     let last = new RetryLater(`no segment named ${this.name}`);
     for (;;) {
-      if (attempt !== this.#attempt) throw CANCELLED();
+      if (attempt !== this.#attempt) throw cancelledByDisconnect();
       const outcome = await this.#tryConnect(deadline);
       if (!(outcome instanceof RetryLater)) return outcome;
       if (!outcome.inconclusive || last.code !== 'ERR_PHOENIX_BUSY') last = outcome;

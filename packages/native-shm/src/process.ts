@@ -123,11 +123,11 @@ export function isProcessAlive(pid: number): boolean {
  * process uniquely: a recycled pid has a different start time.
  */
 export function processStartTime(pid: number): number | null {
-  return ticksOf(statField(pid, 22));
+  return numberField(statField(pid, 22));
 }
 
 /** A numeric stat field, or null if it could not be read. */
-function ticksOf(field: ReturnType<typeof statField>): number | null {
+function numberField(field: ReturnType<typeof statField>): number | null {
   if (typeof field !== 'string') return null;
   const ticks = Number(field);
   return Number.isFinite(ticks) ? ticks : null;
@@ -166,7 +166,7 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
   // a client would give up on it, a new server would take its segment. kill(0) said it runs.
   const field = statField(pid, 22);
   if (field === UNREADABLE) return true;
-  const actual = ticksOf(field);
+  const actual = numberField(field);
   // Without /proc (non-Linux) we cannot tell a recycled pid apart; trust kill(0).
   return actual === null ? process.platform !== 'linux' : actual === startTime;
 }
@@ -178,7 +178,7 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
  * or the process is not exiting yet (Linux 3.5+, a process we may trace).
  */
 export function exitStatusOf(pid: number): { code: number | null; signal: NodeJS.Signals | null } | null {
-  const status = ticksOf(statField(pid, 52));
+  const status = numberField(statField(pid, 52));
   if (status === null || !Number.isInteger(status) || status <= 0) return null;
   const signal = status & 0x7f;
   if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
