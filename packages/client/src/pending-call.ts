@@ -27,8 +27,8 @@ export const Hold = {
  * exactly once and a late reply is recognised and dropped.
  *
  * Calls are pooled (PendingCallPool): the fields are reset on reuse and
- * `generation` counts the reuses, so a callback made for one use (an abort
- * listener) can tell that the object now carries another call.
+ * `generation` counts the reuses, so a callback made for one use (a batch of
+ * expired deadlines) can tell that the object now carries another call.
  */
 export class PendingCall implements DeadlineEntry {
   seqId = 0;
