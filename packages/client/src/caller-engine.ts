@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { drainEventFd, FdWatcher, pollSync } from '@phoenix-ipc/native-shm';
 import {
+  type BurstReadings,
   GROUP_NORMAL,
   GROUP_VIP,
   leastLoadedWorker,
@@ -131,7 +132,13 @@ export class CallerEngine implements ReplySink {
   };
   readonly #retryFail = (call: PendingCall, error: PhoenixError) => this.#fail(call, error);
   /** The dispatch rule's options, one object rewritten per pick (dispatch.ts keeps no reference). */
-  readonly #pickOptions: { exclude: number; closed: Uint8Array; allowNotRunning: boolean; unpublished: Int32Array };
+  readonly #pickOptions: {
+    exclude: number;
+    closed: Uint8Array;
+    allowNotRunning: boolean;
+    unpublished: Int32Array;
+    readings: BurstReadings | undefined;
+  };
   /**
    * The promise executor of every call (no closure per call) puts the
    * resolvers straight into the call being made: each store of a fresh
@@ -181,6 +188,7 @@ export class CallerEngine implements ReplySink {
       closed: this.#closedChannels,
       allowNotRunning: true,
       unpublished: this.#table.unpublished,
+      readings: this.#table.readings,
     };
     this.#writer = new RequestWriter(layout, config.slot, config.workerDoorbellFds, this.#table, (call) =>
       this.#deadlines.add(call),
@@ -400,6 +408,13 @@ export class CallerEngine implements ReplySink {
     const options = this.#pickOptions;
     options.exclude = exclude;
     options.allowNotRunning = exclude < 0;
+    // Failover reads the words afresh: it runs once per dead worker, not per call.
+    options.readings = exclude < 0 ? this.#table.readings : undefined;
+    const worker = leastLoadedWorker(group, options);
+    if (worker >= 0 || options.readings === undefined) return worker;
+    // No worker to take it: never say so from a burst's readings, which nothing renews while no call goes out
+    // (a group that came back up since would look down for good).
+    options.readings.nextBurst();
     return leastLoadedWorker(group, options);
   }
 
@@ -648,6 +663,7 @@ export class CallerEngine implements ReplySink {
 
   /** Worker `globalIndex` died: its unstarted requests move to running siblings (failover.ts). */
   workerDown(globalIndex: number): number {
+    this.#table.readings.nextBurst(); // the next call sees the state the supervisor wrote
     const moved = moveOffDeadWorker(this.#failoverHost, globalIndex);
     if (this.#waiting.count > 0) this.#armRetry();
     this.#writer.flush();
@@ -676,6 +692,7 @@ export class CallerEngine implements ReplySink {
     this.#writer.resync(worker);
     this.#reader.ring(worker).resync();
     this.#closedChannels[worker] = 0;
+    this.#table.readings.nextBurst();
     if (this.#waiting.count > 0) {
       this.#retryWaiting();
       this.#writer.flush();

@@ -1,4 +1,4 @@
-import type { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { BurstReadings, type PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 
 /** Initial slots of the table (a power of two); it doubles when half full. */
@@ -47,6 +47,8 @@ export class InFlightTable {
    * DispatchOptions.unpublished).
    */
   readonly unpublished: Int32Array;
+  /** Dispatch's readings of the shared words: stale once this caller publishes its counts. */
+  readonly readings: BurstReadings;
 
   /** `pool` takes a call back once it has left the table and nothing else holds it. */
   constructor(layout: PhoenixShmLayout, slot: number, pool: PendingCallPool) {
@@ -55,6 +57,7 @@ export class InFlightTable {
     this.#words = layout.views.words;
     this.#perWorker = new Int32Array(layout.channels.length);
     this.unpublished = new Int32Array(layout.channels.length);
+    this.readings = new BurstReadings(layout.channels.length);
     this.#pendingIndex = Int32Array.from(layout.channels, (channel) => channel.pendingIndex);
     this.#outstandingIndex = Int32Array.from(layout.channels, (channel) =>
       ownSlot.outstandingIndex(channel.globalIndex),
@@ -112,6 +115,7 @@ export class InFlightTable {
 
   /** Brings each touched worker's shared PENDING word and this slot's OUTSTANDING mirror up to the local count. */
   publishCounts(): void {
+    this.readings.nextBurst();
     const unpublished = this.unpublished;
     const words = this.#words;
     // One pass over a handful of workers: cheaper than keeping a list of the ones touched.
@@ -143,6 +147,7 @@ export class InFlightTable {
     this.#size = 0;
     this.#displaced = 0;
     this.unpublished.fill(0);
+    this.readings.nextBurst();
   }
 
   #insert(call: PendingCall): void {

@@ -34,6 +34,57 @@ export interface DispatchOptions {
    * had, so the calls of one burst still spread over the group.
    */
   unpublished?: Int32Array;
+  /**
+   * A caller's readings of the group's state and PENDING words, taken once
+   * per burst instead of once per call (see BurstReadings).
+   */
+  readings?: BurstReadings;
+}
+
+/**
+ * The state and PENDING words of each worker as one caller read them in the
+ * current burst. Every caller and worker writes those lines, so reading them
+ * for each call of a burst costs a cache miss a call on a crowded machine
+ * (measured: ~24 ns of a 4 clients x 2 workers call). Within a burst the
+ * caller's own additions count through `unpublished`, and what others did
+ * since the burst began shows in the next one: the spread stays least-loaded
+ * at the grain of a burst (microseconds), and a worker that stopped since
+ * is handled like one that stops just after a fresh read (failover).
+ * The owner calls nextBurst() whenever it publishes its counts.
+ */
+export class BurstReadings {
+  readonly #state: Int32Array;
+  readonly #pending: Int32Array;
+  /** Per global index, the burst its reading belongs to. */
+  readonly #readIn: Int32Array;
+  #burst = 1;
+
+  constructor(channels: number) {
+    this.#state = new Int32Array(channels);
+    this.#pending = new Int32Array(channels);
+    this.#readIn = new Int32Array(channels);
+  }
+
+  /** The readings so far are stale: the next look at each worker reads its words again. */
+  nextBurst(): void {
+    this.#burst = (this.#burst + 1) | 0;
+  }
+
+  /** `channel`'s state word, read unless this burst already did (with its PENDING word). */
+  stateOf(channel: WorkerChannel): number {
+    const index = channel.globalIndex;
+    if (this.#readIn[index] !== this.#burst) {
+      this.#readIn[index] = this.#burst;
+      this.#state[index] = channel.state;
+      this.#pending[index] = channel.pending;
+    }
+    return this.#state[index]!;
+  }
+
+  /** The PENDING word read with the state (stateOf first). */
+  pending(index: number): number {
+    return this.#pending[index]!;
+  }
 }
 
 function willAnswer(state: number): boolean {
@@ -50,6 +101,7 @@ export function leastLoadedWorker(group: readonly WorkerChannel[], options: Disp
   const closed = options.closed;
   const allowNotRunning = options.allowNotRunning ?? true;
   const unpublished = options.unpublished;
+  const readings = options.readings;
   let best = NO_WORKER;
   let bestLoad = Number.POSITIVE_INFINITY;
   let fallback = NO_WORKER;
@@ -59,12 +111,13 @@ export function leastLoadedWorker(group: readonly WorkerChannel[], options: Disp
     const channel = group[i]!;
     const globalIndex = channel.globalIndex;
     if (globalIndex === exclude) continue;
-    const state = channel.state;
+    const state = readings === undefined ? channel.state : readings.stateOf(channel);
     if (closed !== undefined && closed[globalIndex] !== 0) {
       if (willAnswer(state)) closedButAlive = true;
       continue;
     }
-    const load = unpublished === undefined ? channel.pending : channel.pending + unpublished[globalIndex]!;
+    const pending = readings === undefined ? channel.pending : readings.pending(globalIndex);
+    const load = unpublished === undefined ? pending : pending + unpublished[globalIndex]!;
     if (state === WorkerState.Running) {
       if (load < bestLoad) {
         best = globalIndex;

@@ -16,7 +16,7 @@ export {
   decodeControlMessage,
   encodeControlMessage,
 } from './control-protocol.js';
-export { type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from './dispatch.js';
+export { BurstReadings, type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from './dispatch.js';
 export {
   decodeErrorPayload,
   describeThrown,

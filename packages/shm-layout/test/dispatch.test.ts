@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from '../src/dispatch.js';
+import { BurstReadings, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from '../src/dispatch.js';
 import { type PhoenixShmLayout, type WorkerChannel, WorkerState } from '../src/index.js';
 import { makeLayout, SMALL } from './helpers.js';
 
@@ -228,5 +228,53 @@ describe('leastLoadedWorker: the rule every caller shares', () => {
     ]);
     expect(leastLoadedWorker(channels, { exclude: 0, allowNotRunning: false })).toBe(NO_WORKER);
     expect(leastLoadedWorker(channels, { exclude: 0 })).toBe(1);
+  });
+
+  it('with burst readings, reads the words once per burst and sees what others did at the next one', () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2 });
+    const channels = layout.normalChannels;
+    setWorkers(layout, channels, [
+      [Running, 0],
+      [Running, 5],
+    ]);
+    const readings = new BurstReadings(channels.length);
+    const pick = () => leastLoadedWorker(channels, { readings });
+    expect(pick()).toBe(0);
+    // Other callers load worker 0 and worker 1 drains: not seen within the burst...
+    setWorkers(layout, channels, [
+      [Running, 9],
+      [Running, 0],
+    ]);
+    expect(leastLoadedWorker(channels)).toBe(1);
+    expect(pick()).toBe(0);
+    // ...seen at the next one.
+    readings.nextBurst();
+    expect(pick()).toBe(1);
+    // The same for a state the supervisor writes (failover covers calls sent to a worker that just stopped).
+    setWorkers(layout, channels, [
+      [Running, 9],
+      [Down, 0],
+    ]);
+    expect(pick()).toBe(1);
+    readings.nextBurst();
+    expect(pick()).toBe(0);
+  });
+
+  it("with burst readings, still spreads one burst's calls by this caller's own load", () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2 });
+    const channels = layout.normalChannels;
+    setWorkers(layout, channels, [
+      [Running, 1],
+      [Running, 1],
+    ]);
+    const unpublished = new Int32Array(channels.length);
+    const readings = new BurstReadings(channels.length);
+    const picks: number[] = [];
+    for (let call = 0; call < 6; call++) {
+      const worker = leastLoadedWorker(channels, { unpublished, readings });
+      picks.push(worker);
+      unpublished[worker]! += 1;
+    }
+    expect(picks).toEqual([0, 1, 0, 1, 0, 1]);
   });
 });
