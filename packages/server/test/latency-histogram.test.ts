@@ -67,4 +67,23 @@ describe('LatencyHistogram', () => {
     expect(histogram.count).toBe(1);
     expect(histogram.valueAtPercentile(100)).toBe(5);
   });
+
+  it('forgets every value on reset, fast ones and slow ones', () => {
+    const histogram = of([3, 300, 3_000_000]);
+    histogram.reset();
+    expect([histogram.count, histogram.min, histogram.max]).toEqual([0, 0, 0]);
+    histogram.record(7);
+    expect(histogram.valuesAtPercentiles([0, 100])).toEqual([7, 7]);
+    expect(histogram.toWire()).toEqual([7, 7, 7, 7, 1]);
+  });
+
+  it('keeps a count past 2^32 in one bucket (a supervisor adds up every worker for as long as it runs)', () => {
+    const histogram = new LatencyHistogram();
+    const many = 2 ** 32 + 5;
+    expect(histogram.addWire([10 * many, 10, 10, 10, many])).toBe(true);
+    expect(histogram.addWire([300, 300, 300, 300, 1])).toBe(true);
+    expect(histogram.count).toBe(many + 1);
+    expect(histogram.toWire()).toEqual([10 * many + 300, 10, 300, 10, many, 300, 1]);
+    expect(histogram.valueAtPercentile(100)).toBe(300);
+  });
 });
