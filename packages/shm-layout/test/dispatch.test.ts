@@ -172,10 +172,14 @@ describe('dispatch groups', () => {
 });
 
 describe('leastLoadedWorker: the rule every caller shares', () => {
-  function group(workers: [WorkerState, number][]) {
+  function groupWithLayout(workers: [WorkerState, number][]) {
     const { layout } = makeLayout({ ...SMALL, normalWorkers: workers.length });
     setWorkers(layout, layout.normalChannels, workers);
-    return layout.normalChannels;
+    return { layout, channels: layout.normalChannels };
+  }
+
+  function group(workers: [WorkerState, number][]) {
+    return groupWithLayout(workers).channels;
   }
 
   it('skips the excluded worker (the dead one requests move away from)', () => {
@@ -231,9 +235,7 @@ describe('leastLoadedWorker: the rule every caller shares', () => {
   });
 
   it('with burst readings, reads the words once per burst and sees what others did at the next one', () => {
-    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2 });
-    const channels = layout.normalChannels;
-    setWorkers(layout, channels, [
+    const { layout, channels } = groupWithLayout([
       [Running, 0],
       [Running, 5],
     ]);
@@ -261,9 +263,7 @@ describe('leastLoadedWorker: the rule every caller shares', () => {
   });
 
   it("with burst readings, still spreads one burst's calls by this caller's own load", () => {
-    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2 });
-    const channels = layout.normalChannels;
-    setWorkers(layout, channels, [
+    const { channels } = groupWithLayout([
       [Running, 1],
       [Running, 1],
     ]);
