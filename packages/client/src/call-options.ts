@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { describeValue, isApplicationFuncId, PhoenixError, Priority } from '@phoenix-ipc/shm-layout';
 
 export type QueueFullPolicy = 'wait' | 'reject';

@@ -4,6 +4,7 @@
  * NATS saying that nobody serves the subject).
  */
 
+import { Buffer } from 'node:buffer';
 import { errors, headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { PhoenixError, type Reply } from '@phoenix-ipc/client';
 import { decodeError } from './error-wire.js';

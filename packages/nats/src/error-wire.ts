@@ -17,6 +17,7 @@
  * dropped, at any depth, and the facts PhoenixError declares keep their
  * declared types or are dropped.
  */
+import { Buffer } from 'node:buffer';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { ERROR_FACT_CHECKS, isPhoenixErrorCode } from '@phoenix-ipc/shm-layout';
 

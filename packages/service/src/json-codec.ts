@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { Codec } from './codec.js';
 
 const encoder = new TextEncoder();

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { C1, type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { installExtensions } from './msgpack-extensions.js';

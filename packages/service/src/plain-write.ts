@@ -1,4 +1,5 @@
 /** The writing half of the plain fast path (see plain-format.ts). */
+import { Buffer } from 'node:buffer';
 import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
 
 // The value being written (module state, like msgpackr's: faster than an object's fields).
