@@ -105,8 +105,12 @@ Napi::Value YieldProcessor(const Napi::CallbackInfo& info) {
 
 // The clock cell: a Float64Array the JS side registers once and keeps for
 // good (a module constant), so its backing store outlives every readClock.
-// Per thread, as each worker_threads environment has its own cell.
-thread_local double* clock_cell = nullptr;
+// One per Node environment (each worker_threads environment has its own
+// cell), held by both functions as their data rather than in a thread_local:
+// a dlopen'ed addon reaches its TLS through __tls_get_addr, a call per read.
+struct ClockState {
+  double* cell = nullptr;
+};
 
 Napi::Value RegisterClockCell(const Napi::CallbackInfo& info) {
   if (info.Length() != 1 || !info[0].IsTypedArray() ||
@@ -114,27 +118,44 @@ Napi::Value RegisterClockCell(const Napi::CallbackInfo& info) {
       info[0].As<Napi::Float64Array>().ElementLength() < 1) {
     ThrowInvalidArgument(info.Env(), "registerClockCell takes a Float64Array of at least one element");
   }
-  clock_cell = info[0].As<Napi::Float64Array>().Data();
+  static_cast<ClockState*>(info.Data())->cell = info[0].As<Napi::Float64Array>().Data();
   return info.Env().Undefined();
 }
 
 // CLOCK_MONOTONIC in milliseconds, into the registered cell: a double
 // returned to JavaScript would be a fresh heap number on every call (as
 // performance.now()'s is), and a worker reads the clock once per request.
-Napi::Value ReadClock(const Napi::CallbackInfo& info) {
-  if (info.Length() != 0) ThrowInvalidArgument(info.Env(), "readClock takes no arguments");
-  if (clock_cell == nullptr) ThrowInvalidArgument(info.Env(), "readClock needs registerClockCell first");
+// A plain N-API callback, not node-addon-api's wrapper (which builds a
+// CallbackInfo and a try/catch per call): this runs once per request.
+napi_value ReadClock(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data) != napi_ok) return nullptr;
+  double* cell = static_cast<ClockState*>(data)->cell;
+  if (argc != 0 || cell == nullptr) {
+    try {
+      ThrowInvalidArgument(env, argc != 0 ? "readClock takes no arguments" : "readClock needs registerClockCell first");
+    } catch (const Napi::Error& error) {
+      error.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  *clock_cell = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
-  return info.Env().Undefined();
+  *cell = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+  return nullptr;
 }
 
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
-  exports.Set("registerClockCell", Napi::Function::New(env, RegisterClockCell, "registerClockCell"));
-  exports.Set("readClock", Napi::Function::New(env, ReadClock, "readClock"));
+  auto* clock = new ClockState();
+  napi_add_env_cleanup_hook(env, [](void* state) { delete static_cast<ClockState*>(state); }, clock);
+  exports.Set("registerClockCell", Napi::Function::New(env, RegisterClockCell, "registerClockCell", clock));
+  napi_value read_clock;
+  NAPI_THROW_IF_FAILED_VOID(
+      env, napi_create_function(env, "readClock", NAPI_AUTO_LENGTH, ReadClock, clock, &read_clock));
+  exports.Set("readClock", Napi::Value(env, read_clock));
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("openPidFd", Napi::Function::New(env, OpenPidFd, "openPidFd"));
   exports.Set("retainFreedHeap", Napi::Function::New(env, RetainFreedHeap, "retainFreedHeap"));

@@ -1,3 +1,7 @@
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { expectPhoenixError, hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -217,5 +221,24 @@ describe('readMonotonicClock', () => {
       previous = now;
     }
     expect(fractional).toBe(true);
+  });
+
+  it('keeps one cell per thread: a worker thread reading the clock leaves this thread its own cell', async () => {
+    readMonotonicClock(); // this thread's cell is registered first
+    const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.cjs');
+    const worker = new Worker(
+      `const shm = require(${JSON.stringify(built)});
+       shm.readMonotonicClock();
+       require('node:worker_threads').parentPort.postMessage(shm.monotonicClockCell[0]);`,
+      { eval: true },
+    );
+    const [theirs] = (await once(worker, 'message')) as [number];
+    await once(worker, 'exit');
+    const hrtimeAfterWorker = Number(process.hrtime.bigint()) / 1e6;
+    readMonotonicClock();
+    // Read into this thread's cell, not the (gone) worker's: it is later than anything the worker read.
+    expect(monotonicClockCell[0]).toBeGreaterThanOrEqual(hrtimeAfterWorker - 1e-3);
+    expect(theirs).toBeLessThan(monotonicClockCell[0]!);
+    expect(theirs).toBeGreaterThan(0);
   });
 });

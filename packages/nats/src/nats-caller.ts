@@ -16,7 +16,6 @@ import { type CallOptions, type Payload, PhoenixError, type Priority } from '@ph
 import {
   AbortWatch,
   checkFuncId,
-  checkTimeout,
   contiguousPayload,
   DefaultCallOptions,
   type ResolvedCall,
