@@ -87,8 +87,26 @@ export function yieldProcessor(): void {
  * The last reading of readMonotonicClock(): CLOCK_MONOTONIC in milliseconds,
  * the clock monotonicNowMs() reads, at index 0.
  */
-export const monotonicClockCell = new Float64Array(1);
+export const monotonicClockCell: Float64Array = sharedClockCell();
 let readClock: (() => void) | null = null;
+
+/**
+ * The addon holds one cell per thread, so every copy of this module in a
+ * thread must use the same one: an application that both imports and
+ * requires our packages loads this module twice (its ESM and its CommonJS
+ * build) but the addon once, and the copy that registered its cell first
+ * would read a frozen clock (its requests would all look expired). The
+ * cell lives on the thread's global object under a registry symbol.
+ */
+function sharedClockCell(): Float64Array {
+  const key = Symbol.for('@phoenix-ipc/native-shm.monotonicClockCell');
+  const global = globalThis as unknown as Record<symbol, unknown>;
+  const existing = global[key];
+  if (existing instanceof Float64Array && existing.length >= 1) return existing;
+  const cell = new Float64Array(1);
+  Object.defineProperty(global, key, { value: cell, enumerable: false, configurable: true, writable: false });
+  return cell;
+}
 
 /**
  * Reads CLOCK_MONOTONIC into monotonicClockCell[0]. Into a cell rather than

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -221,6 +222,21 @@ describe('readMonotonicClock', () => {
       previous = now;
     }
     expect(fractional).toBe(true);
+  });
+
+  it('shares one cell between the copies of this module in a thread (an app that both imports and requires us)', () => {
+    const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.cjs');
+    const other = createRequire(import.meta.url)(built) as {
+      readMonotonicClock: () => void;
+      monotonicClockCell: Float64Array;
+    };
+    readMonotonicClock();
+    other.readMonotonicClock();
+    const start = Number(process.hrtime.bigint()) / 1e6;
+    readMonotonicClock();
+    expect(monotonicClockCell[0]).toBeGreaterThanOrEqual(start - 1e-3);
+    other.readMonotonicClock();
+    expect(other.monotonicClockCell[0]).toBeGreaterThanOrEqual(start - 1e-3);
   });
 
   it('keeps one cell per thread: a worker thread reading the clock leaves this thread its own cell', async () => {
