@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +82,19 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(process.listenerCount('exit')).toBeLessThanOrEqual(before + 1);
     for (const server of servers) await server.stop();
     expect(process.listenerCount('exit')).toBe(before);
+  });
+
+  it('keeps calls with a timeout alive in an app that loads both the ESM and the CommonJS build of our packages', async () => {
+    const { server } = await startServer();
+    // This module's copy (ESM) reads the clock first...
+    expect(text.decode((await server.call(ECHO, 'a', { timeoutMs: 50 })).payload)).toBe('a');
+    // ...then the CommonJS copy, as a require() elsewhere in the app would.
+    const commonJs = createRequire(import.meta.url)('@phoenix-ipc/native-shm') as { readMonotonicClock(): void };
+    commonJs.readMonotonicClock();
+    const since = performance.now();
+    await waitUntil(() => performance.now() - since > 100, 1000, 'twice the timeout to pass');
+    // A frozen clock would date this call 100 ms back: the worker would find it expired.
+    expect(text.decode((await server.call(ECHO, 'b', { timeoutMs: 50 })).payload)).toBe('b');
   });
 
   it('returns a Reply with seqId, funcId, payloadLen and an owned copy of the payload', async () => {
