@@ -663,7 +663,6 @@ export class CallerEngine implements ReplySink {
 
   /** Worker `globalIndex` died: its unstarted requests move to running siblings (failover.ts). */
   workerDown(globalIndex: number): number {
-    this.#table.readings.nextBurst(); // the next call sees the state the supervisor wrote
     const moved = moveOffDeadWorker(this.#failoverHost, globalIndex);
     if (this.#waiting.count > 0) this.#armRetry();
     this.#writer.flush();
@@ -692,7 +691,6 @@ export class CallerEngine implements ReplySink {
     this.#writer.resync(worker);
     this.#reader.ring(worker).resync();
     this.#closedChannels[worker] = 0;
-    this.#table.readings.nextBurst();
     if (this.#waiting.count > 0) {
       this.#retryWaiting();
       this.#writer.flush();

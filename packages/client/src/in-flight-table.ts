@@ -147,7 +147,6 @@ export class InFlightTable {
     this.#size = 0;
     this.#displaced = 0;
     this.unpublished.fill(0);
-    this.readings.nextBurst();
   }
 
   #insert(call: PendingCall): void {

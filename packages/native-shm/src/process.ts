@@ -95,8 +95,9 @@ let readClock: (() => void) | null = null;
  * thread must use the same one: an application that both imports and
  * requires our packages loads this module twice (its ESM and its CommonJS
  * build) but the addon once, and the copy that registered its cell first
- * would read a frozen clock (its requests would all look expired). The
- * cell lives on the thread's global object under a registry symbol.
+ * would read a frozen clock (its calls with a timeout would fail as expired
+ * at the workers). The cell lives on the thread's global object under a
+ * registry symbol.
  */
 function sharedClockCell(): Float64Array {
   const key = Symbol.for('@phoenix-ipc/native-shm.monotonicClockCell');
