@@ -1,7 +1,7 @@
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { IpcClient, PhoenixError } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
-import { type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
+import { phoenixFailure, type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_HEADER, FUNC_ID_HEADER, NatsCaller, serveOverNats, VERSION_HEADER } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';
@@ -16,15 +16,7 @@ const SIZED_REPLY = 1008;
 const UNREGISTERED = 1998;
 const NATS_MAX_PAYLOAD = 32 * 1024;
 
-async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await promise.then(
-    () => null,
-    (error: unknown) => error,
-  );
-  if (outcome === null) throw new Error('expected the call to fail, it succeeded');
-  expect(PhoenixError.isInstance(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
+const failure = phoenixFailure;
 
 /** Own enumerable fields and their types, without the values that differ per call (pid, seqId...). */
 function shape(error: PhoenixError): Record<string, string> {

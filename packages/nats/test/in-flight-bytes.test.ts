@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
-import { PhoenixError, type Reply } from '@phoenix-ipc/client';
+import type { Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
-import { waitUntil } from '@phoenix-ipc/test-kit';
+import { phoenixFailure, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type NatsBridge, NatsCaller, serveOverNats } from '../src/index.js';
 import { Harness } from './harness.js';
@@ -34,15 +34,7 @@ function slowServer(): { server: IpcServer; release: () => void } {
   return { server, release };
 }
 
-async function failure(call: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await call.then(
-    () => null,
-    (error: unknown) => error,
-  );
-  if (outcome === null) throw new Error('expected the call to fail, it succeeded');
-  expect(PhoenixError.isInstance(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
+const failure = phoenixFailure;
 
 async function bridgeAndCaller(
   options: { maxInFlight?: number; maxInFlightBytes?: number },

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { phoenixFailure } from '@phoenix-ipc/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpcServer, PhoenixError } from '../src/index.js';
+import { IpcServer } from '../src/index.js';
 import { HOSTILE_CASES } from './fixtures/hostile-handlers.mjs';
 import { Harness } from './harness.js';
 
@@ -14,14 +15,7 @@ const HOSTILE = 1206;
 const FREEZES_RESPONSE = 1207;
 const WORKER = fileURLToPath(new URL('./fixtures/error-worker.mjs', import.meta.url));
 
-async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await promise.then(
-    () => new Error('the call resolved'),
-    (error: unknown) => error,
-  );
-  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
+const failure = phoenixFailure;
 
 const asJson = (value: unknown) => JSON.stringify(value);
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { unlinkSegment } from '@phoenix-ipc/native-shm';
 import {
   ProcessHarness,
+  phoenixFailure,
   type ScriptOptions,
   type ScriptProcess,
   shmEntriesWithPrefix,
@@ -75,14 +76,7 @@ export async function clusterStats(cluster: ScriptProcess): Promise<WorkerStats[
 }
 
 /** The error a call (or any promise) fails with; fails the test if it succeeds. */
-export function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: PhoenixError) => error,
-  );
-}
+export const failure = phoenixFailure;
 
 /** How many times each request ran, from a LOG_ONCE log file ("<id>\n" per run). */
 export function runCounts(path: string): Map<string, number> {

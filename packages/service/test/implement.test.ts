@@ -1,4 +1,5 @@
 import { type Handler, IpcServer, type ResponseHeader } from '@phoenix-ipc/server';
+import { phoenixFailure } from '@phoenix-ipc/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -80,14 +81,7 @@ interface Pair {
 }
 const handlePair = { a: () => 1, b: () => 2 };
 
-async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await promise.then(
-    () => new Error('resolved'),
-    (error: unknown) => error,
-  );
-  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
+const failure = phoenixFailure;
 
 function implemented(handlers: Partial<Record<keyof Shop, (input: never) => unknown>> = {}): FakeHost {
   const host = new FakeHost();

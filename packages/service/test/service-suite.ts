@@ -6,8 +6,9 @@
  * factory and one call of serviceSuite.
  */
 import { statSegment } from '@phoenix-ipc/native-shm';
+import { phoenixFailure } from '@phoenix-ipc/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BoundService, type Caller, PhoenixError, Priority } from '../src/index.js';
+import { type BoundService, type Caller, Priority } from '../src/index.js';
 import { type Kitchen, kitchen, type Plain, plain, undecodable } from './kitchen.js';
 
 /** What a transport gives the suite. */
@@ -33,14 +34,7 @@ export const KITCHEN_SERVER_OPTIONS = {
   normalQueueCapacity: 8,
 };
 
-async function failure(promise: Promise<unknown>): Promise<PhoenixError> {
-  const outcome = await promise.then(
-    (value) => new Error(`the call resolved with ${String(value)}`),
-    (error: unknown) => error,
-  );
-  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
-  return outcome as PhoenixError;
-}
+const failure = phoenixFailure;
 
 export function serviceSuite(open: () => Promise<Connection>): void {
   let connection: Connection;

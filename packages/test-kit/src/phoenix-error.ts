@@ -21,3 +21,16 @@ export function expectPhoenixError(fn: () => unknown, code: PhoenixErrorCode, pa
   if (pattern) expect(error.message).toMatch(pattern);
   return error;
 }
+
+/**
+ * The PhoenixError a call (or any promise) fails with. Fails the test if the
+ * promise resolves or rejects with anything else.
+ */
+export async function phoenixFailure(promise: Promise<unknown>): Promise<PhoenixError> {
+  const outcome = await promise.then(
+    (value: unknown) => new Error(`expected the call to fail, it resolved with ${String(value)}`),
+    (error: unknown) => error,
+  );
+  expect(PhoenixError.isInstance(outcome), String(outcome)).toBe(true);
+  return outcome as PhoenixError;
+}
