@@ -84,6 +84,25 @@ export class DefaultCallOptions {
   }
 }
 
+/** The keys of CallOptions, for the message that names them. */
+const CALL_OPTION_KEYS = 'priority, timeoutMs, signal, onQueueFull';
+
+/**
+ * A misspelt option (`timeout`, `priorty`) would otherwise leave its default
+ * in place without a word: a call meant to time out would wait forever. A
+ * for-in loop, not Object.keys: this runs for every call that gives options,
+ * and the loop allocates nothing.
+ */
+function checkCallOptionKeys(options: object): void {
+  for (const key in options) {
+    if (key !== 'priority' && key !== 'timeoutMs' && key !== 'signal' && key !== 'onQueueFull') {
+      throw invalid(
+        `unknown call option ${key} (${describeValue((options as Record<string, unknown>)[key])}); the options are ${CALL_OPTION_KEYS}`,
+      );
+    }
+  }
+}
+
 /**
  * Normalises the two call forms. `defaultTimeoutMs` 0 means "no timeout"
  * (callAsync); `call` passes the client's defaultTimeoutMs.
@@ -96,6 +115,7 @@ export function resolveCallOptions(
   if (priorityOrOptions !== undefined && priorityOrOptions !== null && typeof priorityOrOptions === 'object') {
     const options = priorityOrOptions as CallOptions;
     if (timeoutMs !== undefined) throw invalid('pass timeoutMs inside the options object, not as a fourth argument');
+    checkCallOptionKeys(options);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
     return {

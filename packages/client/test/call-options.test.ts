@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PhoenixError, Priority } from '../src/index.js';
+import { type CallOptions, PhoenixError, Priority } from '../src/index.js';
 import {
   checkFuncId,
   checkTimeout,
@@ -99,6 +99,25 @@ describe('resolveCallOptions', () => {
     expect(codeOf(() => resolveCallOptions({ onQueueFull: 'drop' as 'wait' }, undefined, defaults))).toBe(
       'ERR_PHOENIX_INVALID_ARGUMENT',
     );
+  });
+
+  it('refuses a misspelt option, naming it and the options there are', () => {
+    const misspelt = { timeout: 50 } as CallOptions;
+    expect(codeOf(() => resolveCallOptions(misspelt, undefined, defaults))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(() => resolveCallOptions(misspelt, undefined, defaults)).toThrow(
+      'unknown call option timeout (50); the options are priority, timeoutMs, signal, onQueueFull',
+    );
+  });
+
+  it('takes every known option together', () => {
+    const signal = new AbortController().signal;
+    expect(
+      resolveCallOptions(
+        { priority: Priority.High, timeoutMs: 10, signal, onQueueFull: 'reject' },
+        undefined,
+        defaults,
+      ),
+    ).toEqual({ priority: Priority.High, timeoutMs: 10, signal, onQueueFull: 'reject' });
   });
 
   it('refuses a timeout given both inside the options and as a fourth argument', () => {

@@ -209,6 +209,7 @@ describe('NatsCaller refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, na
     ['a signal that is not an AbortSignal', () => caller.call(1001, 'x', { signal: {} as AbortSignal })],
     ['onQueueFull (not over NATS)', () => caller.call(1001, 'x', { onQueueFull: 'reject' })],
     ['options and a fourth argument', () => caller.call(1001, 'x', { priority: 0 }, 100)],
+    ['a misspelt option (timeout)', () => caller.callAsync(1001, 'x', { timeout: 50 } as never)],
   ])('call with %s', async (_what, run) => {
     expect((await rejection(run)).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });

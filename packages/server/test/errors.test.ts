@@ -17,7 +17,7 @@ import {
   SLOW_ECHO,
   THROWS,
 } from './fixtures/handlers.mjs';
-import { allIdle, busyWorkers, FIXTURES, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
+import { allIdle, busyWorkers, FIXTURES, failure, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const text = new TextDecoder();
 
@@ -200,6 +200,15 @@ describe('ERR_PHOENIX_INVALID_ARGUMENT', () => {
     expect(await codeOf(server.call(ECHO, 'x', { timeoutMs: Number.NaN }))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
     expect(await codeOf(server.call(ECHO, 42 as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
     expect(syncCode(() => server.callSync(ECHO, 'x', { signal: new AbortController().signal } as never))).toBe(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+    );
+  });
+
+  it('rejects a misspelt call option instead of leaving its default in place', async () => {
+    const error = await failure(server.call(ECHO, 'x', { timeout: 50 } as never));
+    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(error.message).toContain('unknown call option timeout');
+    expect(syncCode(() => server.callSync(ECHO, 'x', { priorty: Priority.High } as never))).toBe(
       'ERR_PHOENIX_INVALID_ARGUMENT',
     );
   });

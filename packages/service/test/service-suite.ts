@@ -230,6 +230,12 @@ export function serviceSuite(open: () => Promise<Connection>): void {
     it('sends Priority.High calls to the VIP workers', async () => {
       expect((await api.whereAmI(undefined, { priority: Priority.High })).group).toBe('vip');
     });
+
+    it('refuses a misspelt option with ERR_PHOENIX_INVALID_ARGUMENT', async () => {
+      const error = await failure(api.slow(500, { timeout: 50 } as never));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain('unknown call option timeout');
+    });
   });
 
   describe('the JSON codec', () => {
