@@ -373,7 +373,13 @@ export class SpscRingBuffer {
     this.#publishedTailCount = this.#tailCount;
     // Release: the records written above become visible before the tail that
     // covers them (partner: the Atomics.load of TAIL_BYTES in #peekRecord).
-    Atomics.store(this.#words, TAIL_COUNT_INDEX, this.#tailCount | 0);
+    // The count is a plain store: the TAIL_BYTES store after it publishes it
+    // with the records, and no reader acquires through the count alone (the
+    // consumer reads it after TAIL_BYTES; size() only counts). Atomics.store
+    // is an xchg on x64, a full barrier a flush would pay twice. TAIL_BYTES
+    // must stay one: it is also the store a producer makes before it reads
+    // the consumer's PARKED word (the doorbell's handshake, doorbell-flag.ts).
+    this.#words[TAIL_COUNT_INDEX] = this.#tailCount | 0;
     Atomics.store(this.#words, TAIL_BYTES_INDEX, this.#tail | 0);
   }
 
