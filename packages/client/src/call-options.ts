@@ -91,11 +91,18 @@ const CALL_OPTION_KEYS = 'priority, timeoutMs, signal, onQueueFull';
  * A misspelt option (`timeout`, `priorty`) would otherwise leave its default
  * in place without a word: a call meant to time out would wait forever. A
  * for-in loop, not Object.keys: this runs for every call that gives options,
- * and the loop allocates nothing.
+ * and the loop allocates nothing. Own keys only: an enumerable property some
+ * library added to Object.prototype must not fail every call.
  */
 function checkCallOptionKeys(options: object): void {
   for (const key in options) {
-    if (key !== 'priority' && key !== 'timeoutMs' && key !== 'signal' && key !== 'onQueueFull') {
+    if (
+      key !== 'priority' &&
+      key !== 'timeoutMs' &&
+      key !== 'signal' &&
+      key !== 'onQueueFull' &&
+      Object.hasOwn(options, key)
+    ) {
       throw invalid(
         `unknown call option ${key} (${describeValue((options as Record<string, unknown>)[key])}); the options are ${CALL_OPTION_KEYS}`,
       );

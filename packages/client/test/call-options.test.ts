@@ -109,6 +109,16 @@ describe('resolveCallOptions', () => {
     );
   });
 
+  it('ignores an enumerable property on Object.prototype: only the own keys of the options count', () => {
+    const prototype = Object.prototype as Record<string, unknown>;
+    prototype.addedByALibrary = true;
+    try {
+      expect(resolveCallOptions({ timeoutMs: 10 }, undefined, defaults).timeoutMs).toBe(10);
+    } finally {
+      delete prototype.addedByALibrary;
+    }
+  });
+
   it('takes every known option together', () => {
     const signal = new AbortController().signal;
     expect(
