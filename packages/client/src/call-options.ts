@@ -3,7 +3,10 @@ import { describeValue, isApplicationFuncId, PhoenixError, Priority } from '@pho
 
 export type QueueFullPolicy = 'wait' | 'reject';
 
-/** Per-call options; `call(id, payload, options)` or `call(id, payload, priority, timeoutMs)`. */
+/**
+ * Per-call options; `call(id, payload, options)` or `call(id, payload, priority, timeoutMs)`.
+ * An own key that is none of these four is refused with ERR_PHOENIX_INVALID_ARGUMENT.
+ */
 export interface CallOptions {
   /** Priority.Normal (default) or Priority.High (VIP group). */
   priority?: Priority;

@@ -32,7 +32,7 @@ export type RequiresInput<M> = M extends (...args: infer A) => unknown
     : false
   : false;
 
-/** Per-call options of a bound method (those of IpcClient.callAsync). */
+/** Per-call options of a bound method (those of IpcClient.callAsync); an unknown key is ERR_PHOENIX_INVALID_ARGUMENT. */
 export interface ServiceCallOptions {
   /** Priority.Normal (default) or Priority.High (the VIP workers). */
   priority?: Priority;
