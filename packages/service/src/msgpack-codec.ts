@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
-import { C1, type Options, Packr } from 'msgpackr';
+import { type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
+import { refuseC1Marker } from './msgpack-c1.js';
 import { installExtensions } from './msgpack-extensions.js';
 import { MAX_ENCODED_BYTES, refuseFunction, refuseObject, refuseSize } from './msgpack-refusals.js';
 import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
@@ -368,8 +369,7 @@ export class MsgpackCodec implements Codec {
     range.start = start;
     range.end = end;
     const value: unknown = this.#packr.unpack(source, range);
-    // msgpack's never-used byte 0xc1 decodes to a marker in msgpackr: garbage, not a value.
-    if (value === C1) throw new Error('0xc1 is not a msgpack value');
+    refuseC1Marker(value, source, start, end);
     return value;
   }
 }

@@ -357,6 +357,30 @@ describe('the msgpackr codec', () => {
       expect(() => msgpackCodec.decode(new Uint8Array(garbage)), garbage.join(',')).toThrow();
     }
   });
+
+  it('throws on the unused byte 0xc1 at any depth, where msgpackr would decode a marker object', () => {
+    const date = [0xd6, 0xff, 0, 0, 0, 1]; // a Date: the message goes to msgpackr, not the plain reader
+    const nested = [
+      [0x91, 0xc1],
+      [0x81, 0xa1, 0x61, 0xc1],
+      [0x92, ...date, 0xc1],
+      [0x91, 0x91, 0x81, 0xa1, 0x62, 0x92, 0x01, 0xc1],
+    ];
+    for (const garbage of nested) {
+      const bytes = new Uint8Array(garbage);
+      expect(() => msgpackCodec.decode(bytes), garbage.join(',')).toThrow('0xc1 is not a msgpack value');
+      const memory = new Uint8Array(64);
+      memory.set(bytes, 8);
+      expect(() => msgpackCodec.decodeFrom!(memory, 8, 8 + bytes.length), garbage.join(',')).toThrow(
+        '0xc1 is not a msgpack value',
+      );
+    }
+  });
+
+  it('decodes 0xc1 bytes inside binary values and numbers as the data they are', () => {
+    const value = { bytes: Buffer.from([0xc1, 0xc1]), when: new Date(0xc1c1), n: 0xc1c1c1, f: -1.5 };
+    expect(roundTrip(value)).toStrictEqual(value);
+  });
 });
 
 describe('the JSON codec', () => {
