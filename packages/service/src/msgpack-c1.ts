@@ -14,8 +14,8 @@ const C1_BYTE = 0xc1;
 export function refuseC1Marker(value: unknown, source: Buffer, start: number, end: number): void {
   if (value === C1) throw c1Error();
   if (typeof value !== 'object' || value === null) return;
-  const at = source.indexOf(C1_BYTE, start);
-  if (at === -1 || at >= end) return;
+  // Within the message only: `source` may be a whole shared-memory segment.
+  if (source.subarray(start, end).indexOf(C1_BYTE) === -1) return;
   if (holdsC1(value)) throw c1Error();
 }
 
