@@ -93,7 +93,8 @@ const SETTLED = Promise.resolve();
  * the supervisor's own calls: it coordinates
  *  - dispatch: the least-loaded worker of the call's group (dispatch.ts);
  *  - RequestWriter: the request in place in that worker's ring, published
- *    per burst (one tail store, at most one doorbell per ring);
+ *    per burst (one tail store, at most one doorbell per ring), or at once
+ *    when the caller has no other call in flight;
  *  - InFlightTable: every request counted until its fate is known;
  *  - ReplyReader: replies matched to calls and copied out;
  *  - WaitingCalls: calls waiting for queue space, per group;
@@ -368,6 +369,14 @@ export class CallerEngine implements ReplySink {
     }
     if (!sync) {
       this.#ref();
+      // A call that finds no other in flight goes out now, as Nagle's rule
+      // sends a segment when nothing is unacknowledged: the worker starts on
+      // it while this caller still returns and awaits the promise. Measured,
+      // a 16 B ping-pong's p50 fell ~0.14 µs (1.34-1.48 to 1.23-1.26 µs).
+      // Calls made while others are in flight join the burst the pump
+      // publishes, so a burst from idle costs one tail store more, no
+      // doorbell more (the first flush already cleared the worker's PARKED).
+      if (written && this.#table.size === 1 && !this.#pumpLooping) this.#writer.flush();
       this.#schedulePump();
     }
     return call;

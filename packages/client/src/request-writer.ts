@@ -16,7 +16,8 @@ import type { PendingCall } from './pending-call.js';
 /**
  * The producer side of a caller's request rings. A request is written in
  * place and staged; requests written in the same tick are published together
- * by flush(): one tail store and at most one doorbell per ring.
+ * by flush(): one tail store and at most one doorbell per ring. (The engine
+ * flushes a call at once when it has no other in flight.)
  *
  * flush() also reads the clock, once for the whole burst: every request it
  * publishes gets that send time, and a call with a timeout gets its

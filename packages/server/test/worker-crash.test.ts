@@ -152,9 +152,12 @@ describe('a worker that dies with replies staged (replyBatch)', () => {
       server.on('workerCrash', (detail) => crashes.push(detail));
       const client = harness.track(IpcClient.create(name));
       await client.connect(5000);
-      // Issued in one tick: published with one tail store, so the worker finds
-      // all five at once, stages the first two replies and dies on the third.
+      // The first call holds the worker for 100 ms (it goes out at once: nothing
+      // else is in flight); the five after it, issued in the same tick, are all
+      // in the ring when the worker comes back. So it stages the hold's reply
+      // and the next two, and dies on the third.
       const calls = [
+        client.call(SLEEP_SYNC, '100', { timeoutMs: 10_000 }),
         client.call(ECHO, 'first', { timeoutMs: 10_000 }),
         client.call(ECHO, 'second', { timeoutMs: 10_000 }),
         client.call(KILLS_SELF, '', { timeoutMs: 10_000 }),
@@ -165,9 +168,9 @@ describe('a worker that dies with replies staged (replyBatch)', () => {
       const replies = outcomes.map((outcome) =>
         outcome.status === 'fulfilled' ? text.decode(outcome.value.payload) : (outcome.reason as { code: string }).code,
       );
-      expect(replies).toEqual(['first', 'second', 'ERR_PHOENIX_WORKER_CRASHED', 'fourth', 'fifth']);
+      expect(replies).toEqual(['', 'first', 'second', 'ERR_PHOENIX_WORKER_CRASHED', 'fourth', 'fifth']);
       // Staged and published by recovery with a batch; out before the crash one at a time.
-      expect(crashes.map((crash) => crash.stagedRepliesPublished)).toEqual([replyBatch > 1 ? 2 : 0]);
+      expect(crashes.map((crash) => crash.stagedRepliesPublished)).toEqual([replyBatch > 1 ? 3 : 0]);
     },
   );
 });
