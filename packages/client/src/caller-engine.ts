@@ -643,7 +643,10 @@ export class CallerEngine implements ReplySink {
   readonly #unrefIfIdle = (): void => {
     this.#unrefScheduled = false;
     // A closed engine's watcher is closed: it holds nothing open any more.
-    if (this.#live === 0 && !this.#closed) this.#unref();
+    if (this.#live === 0 && !this.#closed) {
+      this.#unref();
+      this.#deadlines.stopIfNoneLeft();
+    }
   };
 
   // -------------------------------------------------------- fault handling
