@@ -27,6 +27,7 @@ import {
   TAIL_COUNT_OFFSET,
   VERSION_OFFSET,
 } from './ring-descriptor.js';
+import { ringHeaderProblem } from './ring-header-check.js';
 
 export interface RingOptions {
   /** Maximum number of messages in the ring; a power of two. */
@@ -55,9 +56,6 @@ const TAIL_COUNT_INDEX = TAIL_COUNT_OFFSET >> 2;
 const HEAD_BYTES_INDEX = HEAD_BYTES_OFFSET >> 2;
 const HEAD_COUNT_INDEX = HEAD_COUNT_OFFSET >> 2;
 const DATA_INDEX = HEADER_BYTES >> 2;
-
-// attach re-reads indices that look too far apart this many times (both sides may be moving).
-const VALIDATE_ATTEMPTS = 16;
 
 function badRing(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_BAD_RING', message);
@@ -214,34 +212,24 @@ export class SpscRingBuffer {
   /** Attaches to an existing ring, validating everything in its header. */
   static attach(buffer: RingRegion, byteOffset: number): SpscRingBuffer {
     checkRegion(buffer, byteOffset, HEADER_BYTES, badRing);
-    const words = new Int32Array(buffer, byteOffset, HEADER_BYTES >> 2);
-    const magic = Atomics.load(words, MAGIC_INDEX);
-    if (magic !== RING_MAGIC) {
-      throw badRing(
-        `bad ring magic 0x${(magic >>> 0).toString(16)} at offset ${byteOffset}, expected 0x${RING_MAGIC.toString(16)}`,
-      );
-    }
-    const version = words[VERSION_INDEX]!;
-    if (version !== RING_VERSION) throw badRing(`ring version ${version}, expected ${RING_VERSION}`);
-    const capacity = words[CAPACITY_INDEX]!;
-    const maxMessageSize = words[MAX_MESSAGE_SIZE_INDEX]!;
-    const dataBytes = words[DATA_BYTES_INDEX]!;
-    if (!isPowerOfTwo(capacity) || capacity > MAX_CAPACITY) {
-      throw badRing(`ring capacity ${capacity} is not a power of two within 1..${MAX_CAPACITY}`);
-    }
-    if (maxMessageSize < 0 || maxMessageSize > MAX_DATA_BYTES / 4)
-      throw badRing(`ring maxMessageSize ${maxMessageSize} out of range`);
-    const minimum = 2 * alignRecord(RECORD_HEADER_BYTES + maxMessageSize);
-    if (!isPowerOfTwo(dataBytes) || dataBytes > MAX_DATA_BYTES || dataBytes < minimum) {
-      throw badRing(`ring data size ${dataBytes} is not a power of two within ${minimum}..${MAX_DATA_BYTES}`);
-    }
-    if (words[CHECK_INDEX] !== configCheck(capacity, maxMessageSize, dataBytes)) {
-      throw badRing(`ring header check word mismatch at offset ${byteOffset}`);
-    }
-    checkRegion(buffer, byteOffset, HEADER_BYTES + dataBytes, badRing);
-    const ring = new SpscRingBuffer(buffer, byteOffset, capacity, maxMessageSize, dataBytes);
-    ring.#validateIndices();
-    return ring;
+    const words = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+    const problem = ringHeaderProblem(words, byteOffset, buffer.byteLength);
+    if (problem !== null) throw badRing(problem);
+    const base = byteOffset >> 2;
+    const capacity = words[base + CAPACITY_INDEX]!;
+    const maxMessageSize = words[base + MAX_MESSAGE_SIZE_INDEX]!;
+    const dataBytes = words[base + DATA_BYTES_INDEX]!;
+    return new SpscRingBuffer(buffer, byteOffset, capacity, maxMessageSize, dataBytes);
+  }
+
+  /**
+   * Null if the ring at `byteOffset` has a header attach() would accept,
+   * else what is wrong with it; nothing is allocated for a sound ring.
+   * `words` is an Int32Array over the whole region, from its byte 0. For an
+   * owner that looks at many rings often (the supervisor's heartbeat).
+   */
+  static headerProblem(words: Int32Array, byteOffset: number): string | null {
+    return ringHeaderProblem(words, byteOffset);
   }
 
   /**
@@ -258,37 +246,6 @@ export class SpscRingBuffer {
     this.#cachedTail = this.#tail;
     this.#pendingOffset = -1;
     this.#peekedPayload = -1;
-  }
-
-  // The other side may be running while we read, and each side publishes its
-  // two indices with two stores (the producer count first, the consumer bytes
-  // first), so a side stopped between them (preempted, or killed) leaves them
-  // one flush apart. Reading head count, head bytes, tail bytes, tail count in
-  // that order, a healthy ring never shows misaligned indices, a tail behind
-  // the head, or bytes without messages; it may show more than dataBytes or
-  // capacity apart only while both sides move (re-read), and messages without
-  // bytes while a side is between its two stores (accepted: the consumer goes
-  // by bytes, the counts only bound the producer).
-  #validateIndices(): void {
-    const words = this.#words;
-    for (let attempt = 1; ; attempt++) {
-      const headCount = Atomics.load(words, HEAD_COUNT_INDEX) >>> 0;
-      const head = Atomics.load(words, HEAD_BYTES_INDEX) >>> 0;
-      const tail = Atomics.load(words, TAIL_BYTES_INDEX) >>> 0;
-      const tailCount = Atomics.load(words, TAIL_COUNT_INDEX) >>> 0;
-      const used = (tail - head) >>> 0;
-      const count = (tailCount - headCount) >>> 0;
-      if ((tail | head) & 7) throw badRing(`ring indices are not 8-byte aligned (head ${head}, tail ${tail})`);
-      if (count === 0 && used !== 0) throw badRing(`ring counters disagree: ${count} messages in ${used} bytes`);
-      let problem = '';
-      if (used > this.dataBytes) {
-        problem = `ring head ${head} and tail ${tail} are ${used} bytes apart, more than ${this.dataBytes}`;
-      } else if (count > this.#capacity) {
-        problem = `ring holds ${count} messages by its counters, more than capacity ${this.#capacity}`;
-      }
-      if (problem === '') return;
-      if (attempt === VALIDATE_ATTEMPTS) throw badRing(problem);
-    }
   }
 
   // ---------------------------------------------------------------- producer

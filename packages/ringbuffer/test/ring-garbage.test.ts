@@ -196,16 +196,20 @@ function checkGuards(setup: Setup, ringBytes: number, what: string): void {
 
 /** attach must work or throw ERR_PHOENIX_BAD_RING; a ring it returns must then behave. */
 function attachAndExercise(t: Trial, setup: Setup, what: string): void {
+  // The supervisor's look without attaching must say what attach says.
+  const problem = SpscRingBuffer.headerProblem(new Int32Array(setup.buffer), setup.byteOffset);
   let ring: SpscRingBuffer;
   try {
     ring = SpscRingBuffer.attach(setup.buffer, setup.byteOffset);
   } catch (error) {
     expectBadRing(error, `${what} (attach)`);
+    expect(problem, `${what}: headerProblem`).toBe((error as Error).message);
     outcomes.rejectedAtAttach++;
     checkGuards(setup, setup.producer.dataBytes + HEADER_BYTES, what);
     return;
   }
   outcomes.attached++;
+  expect(problem, `${what}: headerProblem`).toBeNull();
   const end = ring.byteOffset + HEADER_BYTES + ring.dataBytes;
   if (end > setup.buffer.byteLength || ring.capacity < 1)
     throw new Error(`${what}: attached ring runs past the buffer`);

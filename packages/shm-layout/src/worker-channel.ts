@@ -116,6 +116,18 @@ export class WorkerChannel {
     return SpscRingBuffer.attach(this.#buffer, this.responseRingOffset(slot));
   }
 
+  /**
+   * Null if both rings of `slot` have headers attach() accepts, else what is
+   * wrong with the first that does not. Nothing is allocated for sound rings:
+   * the supervisor looks at every active channel on each heartbeat.
+   */
+  ringHeaderProblem(slot: number): string | null {
+    return (
+      SpscRingBuffer.headerProblem(this.#words, this.requestRingOffset(slot)) ??
+      SpscRingBuffer.headerProblem(this.#words, this.responseRingOffset(slot))
+    );
+  }
+
   /** Drops this process's cached ring objects for `slot` (after the supervisor reformats it). */
   forgetRings(slot: number): void {
     this.#requestRings[slot] = undefined;
