@@ -26,17 +26,10 @@ export class DoorbellRescue {
   readonly #options: DoorbellRescueOptions;
   /** Each channel's transactions begun, at the last look. */
   readonly #lastBegun: number[];
-  #begunInAll = 0;
 
   constructor(options: DoorbellRescueOptions) {
     this.#options = options;
     this.#lastBegun = options.layout.channels.map(transactionsBegun);
-    this.#begunInAll = this.#lastBegun.reduce((sum, begun) => sum + begun, 0);
-  }
-
-  /** Transactions begun on every channel, as of the last look: it changes whenever a worker took a request. */
-  get begun(): number {
-    return this.#begunInAll;
   }
 
   /** Whether any channel has requests in flight (the heartbeat then keeps its active period). */
@@ -48,10 +41,8 @@ export class DoorbellRescue {
   /** One look at every channel, ringing the stalled ones. */
   look(): void {
     const { layout, doorbellFds, served } = this.#options;
-    let inAll = 0;
     for (const channel of layout.channels) {
       const begun = transactionsBegun(channel);
-      inAll += begun;
       const stalled = begun === this.#lastBegun[channel.globalIndex];
       this.#lastBegun[channel.globalIndex] = begun;
       if (!stalled || channel.pending === 0 || !served(channel.globalIndex)) continue;
@@ -59,7 +50,6 @@ export class DoorbellRescue {
       if (layout.queuedRequests(channel) === 0) continue;
       signalEventFd(doorbellFds[channel.globalIndex]!);
     }
-    this.#begunInAll = inAll;
   }
 }
 

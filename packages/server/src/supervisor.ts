@@ -167,8 +167,6 @@ export class Supervisor {
         this.#hangs.onHeartbeat();
         this.#doorbellRescue.look();
       },
-      // Read after each tick, whose look has just counted them.
-      activity: () => this.#doorbellRescue.begun,
       busy: () => this.#doorbellRescue.busy(),
     });
     this.#exits = new WorkerExitHandler({

@@ -3,18 +3,16 @@ import { Heartbeat } from '../src/heartbeat.js';
 
 function heartbeat(idleMaxMs: number) {
   const ticks: number[] = [];
-  let served = 0;
   let inFlight = false;
   const beat = new Heartbeat({
     activeMs: 1000,
     idleMaxMs,
     tick: () => ticks.push(Date.now()),
-    activity: () => served,
     busy: () => inFlight,
   });
   const gaps = () => ticks.map((at, i) => at - (i === 0 ? start : ticks[i - 1]!));
   const start = Date.now();
-  return { beat, ticks, gaps, serve: () => served++, setInFlight: (value: boolean) => (inFlight = value) };
+  return { beat, ticks, gaps, setInFlight: (value: boolean) => (inFlight = value) };
 }
 
 describe('Heartbeat', () => {
@@ -22,46 +20,37 @@ describe('Heartbeat', () => {
     vi.useRealTimers();
   });
 
-  it('ticks every second while requests are served', () => {
+  it('ticks every second while a tick finds requests in flight, moving or not', () => {
     vi.useFakeTimers();
-    const { beat, gaps, serve } = heartbeat(8000);
+    const { beat, gaps, setInFlight } = heartbeat(8000);
+    setInFlight(true);
     beat.start();
-    for (let i = 0; i < 4; i++) {
-      serve();
-      vi.advanceTimersByTime(1000);
-    }
+    vi.advanceTimersByTime(4000);
     expect(gaps()).toEqual([1000, 1000, 1000, 1000]);
     beat.stop();
   });
 
-  it('backs off, doubling up to idleMaxMs, while nothing is served', () => {
+  it('waits idleMaxMs from the first tick that finds nothing in flight (one wake-up, not a back-off of several)', () => {
     vi.useFakeTimers();
     const { beat, gaps } = heartbeat(8000);
     beat.start();
-    vi.advanceTimersByTime(1000 + 2000 + 4000 + 8000 + 8000);
-    expect(gaps()).toEqual([1000, 2000, 4000, 8000, 8000]);
-    beat.stop();
-  });
-
-  it('comes back to one second at the first tick after traffic resumes', () => {
-    vi.useFakeTimers();
-    const { beat, gaps, serve } = heartbeat(8000);
     beat.start();
-    vi.advanceTimersByTime(1000 + 2000 + 4000);
-    serve();
-    vi.advanceTimersByTime(8000 + 1000);
-    expect(gaps()).toEqual([1000, 2000, 4000, 8000, 1000]);
+    vi.advanceTimersByTime(1000 + 8000 + 8000);
+    expect(gaps()).toEqual([1000, 8000, 8000]);
     beat.stop();
   });
 
-  it('keeps ticking every second while requests are in flight, even if none moves', () => {
+  it('comes back to one second at the first tick that finds requests in flight', () => {
     vi.useFakeTimers();
     const { beat, gaps, setInFlight } = heartbeat(8000);
     beat.start();
-    vi.advanceTimersByTime(1000 + 2000);
+    vi.advanceTimersByTime(1000 + 8000);
     setInFlight(true);
-    vi.advanceTimersByTime(4000 + 1000 + 1000);
-    expect(gaps()).toEqual([1000, 2000, 4000, 1000, 1000]);
+    vi.advanceTimersByTime(8000 + 1000 + 1000);
+    setInFlight(false);
+    vi.advanceTimersByTime(1000 + 8000);
+    // The tick that finds requests in flight arms one second; the first that finds none, idleMaxMs.
+    expect(gaps()).toEqual([1000, 8000, 8000, 1000, 1000, 1000, 8000]);
     beat.stop();
   });
 
@@ -69,8 +58,8 @@ describe('Heartbeat', () => {
     vi.useFakeTimers();
     const { beat, gaps } = heartbeat(3000);
     beat.start();
-    vi.advanceTimersByTime(1000 + 2000 + 3000 + 3000);
-    expect(gaps()).toEqual([1000, 2000, 3000, 3000]);
+    vi.advanceTimersByTime(1000 + 3000 + 3000);
+    expect(gaps()).toEqual([1000, 3000, 3000]);
     beat.stop();
   });
 
@@ -81,7 +70,6 @@ describe('Heartbeat', () => {
       activeMs: 1000,
       idleMaxMs: 8000,
       tick: () => ticks.push(1) && beat.stop(),
-      activity: () => 0,
       busy: () => false,
     });
     beat.start();
