@@ -1,6 +1,7 @@
 import { monotonicNowMs } from '@phoenix-ipc/shm-layout';
 import { Hold, type PendingCall, type PendingCallPool } from './pending-call.js';
 import { DeadlineQueues } from './timeout-queues.js';
+import { clearUnrefTimer } from './unref-timer.js';
 
 /** The longest delay setTimeout takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -38,7 +39,7 @@ export class DeadlineTimer {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearUnrefTimer(this.#timer);
     this.#timer = undefined;
   }
 
@@ -55,7 +56,7 @@ export class DeadlineTimer {
   }
 
   #arm(at: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearUnrefTimer(this.#timer);
     this.#timerAt = at;
     // +1: a timer may fire up to a millisecond early against this clock. Node's longest delay is 2^31-1 ms;
     // past it Node warns and fires at once, so a later deadline is looked at again when this timer fires.

@@ -9,7 +9,7 @@
  * worker-down, shutdown) pass through here too.
  */
 import type { EventEmitter } from 'node:events';
-import { ControlConnection } from '@phoenix-ipc/client/internal';
+import { ControlConnection, clearUnrefTimer } from '@phoenix-ipc/client/internal';
 import {
   acceptSeqpacket,
   closeFd,
@@ -244,7 +244,7 @@ export class ClientAdmission {
   #heard(connection: ControlConnection): void {
     const timer = this.#awaitingHello.get(connection);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    clearUnrefTimer(timer);
     this.#awaitingHello.delete(connection);
   }
 
