@@ -130,10 +130,11 @@ function readObject(length: number, depth: number): unknown {
     else if (head === 0xd9) key = readString(readLength(1));
     else return notPlain(); // keys other than short strings: leave it to msgpackr
     if (failed) return NOT_PLAIN;
+    const name = key as string; // not NOT_PLAIN: the flag says so
     const value = readValue(depth + 1);
     if (failed) return NOT_PLAIN;
     // As msgpackr does: never let a message set an object's prototype.
-    object[key === '__proto__' ? '__proto_' : key] = value;
+    object[name === '__proto__' ? '__proto_' : name] = value;
   }
   return object;
 }
