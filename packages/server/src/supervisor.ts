@@ -53,8 +53,11 @@ export type ServerState = 'created' | 'starting' | 'running' | 'stopping' | 'sto
 
 /** The supervisor's one steady timer (heartbeat.ts): segment repair, heartbeat, and (default hang timeouts) the hang watch. */
 const HEARTBEAT_MS = 1000;
-/** How far the heartbeat backs off while nothing is served (bounded further by the hang watch). */
-const IDLE_HEARTBEAT_MAX_MS = 8000;
+/**
+ * The heartbeat's period while no request is in flight (bounded further by the hang watch): a wake-up every 15 s
+ * is all an idle supervisor costs, and in the 10 s after the last call it wakes not at all.
+ */
+const IDLE_HEARTBEAT_MAX_MS = 15_000;
 const STOP_EXIT_WAIT_MS = 1500;
 
 export class Supervisor {
