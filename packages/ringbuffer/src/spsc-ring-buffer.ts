@@ -1,7 +1,8 @@
 // Over 400 lines on purpose: one SPSC ring is one class. The producer and the
 // consumer methods share the cached indices, the record walk and the index
 // validation that every cross-process read goes through; the byte layout is in
-// ring-descriptor.ts and the option checks are the first functions below.
+// ring-descriptor.ts, the header checks of attach() in ring-header-check.ts, and
+// the option checks are the first functions below.
 import { PhoenixError } from '@phoenix-ipc/errors';
 import {
   alignRecord,
