@@ -376,7 +376,8 @@ export class CallerEngine implements ReplySink {
       // Calls made while others are in flight join the burst the pump
       // publishes, so a burst from idle costs one tail store more, no
       // doorbell more (the first flush already cleared the worker's PARKED).
-      if (written && this.#table.size === 1 && !this.#pumpLooping) this.#writer.flush();
+      // Not a call with a signal: one aborted in the tick it was made must never run (it is cancelled before it leaves).
+      if (written && signal === undefined && this.#table.size === 1 && !this.#pumpLooping) this.#writer.flush();
       this.#schedulePump();
     }
     return call;
