@@ -123,6 +123,12 @@ try {
     }
   });
 
+  // PROBE_SEQUENTIAL_MS: one call at a time for this long first (the bench's latency phase before its pipelined rows).
+  const sequentialMs = Number(process.env.PROBE_SEQUENTIAL_MS ?? 0);
+  for (let i = 0, t = performance.now(); performance.now() - t < sequentialMs; i++) {
+    const reply = await client.callAsync(ECHO_FUNC_ID, pool.stamp(0, i));
+    if (!pool.verify(0, reply.payload)) throw new Error('reply differs from its request');
+  }
   await run(Math.min(200_000, calls));
   collect();
   observer.observe({ entryTypes: ['gc'] });
