@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { TRANSPORTS } from './bench/catalogue.js';
 import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.js';
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
+import type { LatencyPairResult } from './bench/latency-pair.js';
+import { judgeLatencyPair } from './bench/latency-pair-report.js';
 import { layoutFacts, machineFacts } from './bench/machine-facts.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
@@ -13,6 +15,8 @@ import { type BenchOptions, parseOptions, selected, USAGE } from './bench/option
 import { DIST_ENV } from './bench/paths.js';
 import {
   IN_FLIGHT,
+  LATENCY_PAIR_PLAN,
+  LATENCY_PAIR_QUICK_PLAN,
   LIVE_HEAP_MB,
   MILLION,
   NATS_PAIR_PLAN,
@@ -89,7 +93,10 @@ async function main(): Promise<number> {
   const transports = TRANSPORTS.filter((spec) => selected(options, spec.id, spec.label));
   let nativeBinary = '';
   let compiler = '';
-  if (transports.some((spec) => spec.id.startsWith('c-'))) {
+  const latencyPairLabel =
+    'PhoenixIPC 16 B and 64 KiB round trips against the raw JS and C spin limits, alternating rounds';
+  const latencyPairSelected = selected(options, 'latency-pair', latencyPairLabel);
+  if (transports.some((spec) => spec.id.startsWith('c-')) || latencyPairSelected) {
     const source = fileURLToPath(new URL('../bench-native/pingpong.c', import.meta.url));
     try {
       ({ binary: nativeBinary, compiler } = await compilePingPong(source, workDir));
@@ -207,6 +214,29 @@ async function main(): Promise<number> {
     );
   }
 
+  let latencyPair: LatencyPairResult | null = null;
+  if (latencyPairSelected) {
+    latencyPair = await runJob(
+      record,
+      'latency-pair',
+      'latency-pair',
+      {
+        kind: 'latency-pair',
+        segment: nextSegment(),
+        nativeBinary,
+        workDir,
+        plan: options.quick ? LATENCY_PAIR_QUICK_PLAN : LATENCY_PAIR_PLAN,
+      },
+      'latency-pair',
+      jobTimeoutMs,
+      (result) => {
+        const p50 = (series: { p50Us: number[] }) => formatUs(median(series.p50Us));
+        const c = result.cBig.p50Us.length > 0 ? `, C spin ${p50(result.cBig)} µs` : '';
+        return `${result.verified.toLocaleString('en-US')} replies verified — median p50s: 16 B PhoenixIPC ${p50(result.phoenix16)} µs, raw JS spin ${p50(result.rawJs16)} µs; 64 KiB PhoenixIPC ${p50(result.phoenixBig)} µs${c}`;
+      },
+    );
+  }
+
   const liveHeap: LiveHeapResult[] = [];
   if (selected(options, 'live-heap', 'PhoenixIPC pipelined rows in a client with a live heap')) {
     for (const strategy of ['adaptive', 'block'] as const) {
@@ -313,6 +343,7 @@ async function main(): Promise<number> {
       ...judgeTargets(results, natsPair),
       ...judgeServiceTargets(service),
       ...judgeRoundTwoTargets(results, millions, liveHeap, scaling, strategyPair, scalingRounds),
+      ...judgeLatencyPair(latencyPair),
     ];
     log(targetLines(targets));
   }
@@ -341,6 +372,7 @@ async function main(): Promise<number> {
       scalingRounds,
       liveHeap,
       strategyPair,
+      latencyPair,
       service,
       targets,
       errors,

@@ -1,3 +1,4 @@
+import type { LatencyPairPlan, LatencyPairResult } from './latency-pair.js';
 import type { NatsPairPlan, NatsPairResult } from './nats-pair.js';
 import type { ServiceBenchPlan, ServiceBenchResult } from './service-bench.js';
 import type { StrategyPairPlan, StrategyPairResult } from './strategy-pair.js';
@@ -61,6 +62,15 @@ export type Job =
       kind: 'strategy-pair';
       segment: string;
       plan: StrategyPairPlan;
+    }
+  | {
+      /** PhoenixIPC's round trips and the raw JS and C spin limits, in alternating rounds (bench/latency-pair). */
+      kind: 'latency-pair';
+      segment: string;
+      /** The C pair's binary ('' if it could not be built: the 64 KiB rounds then have no C side). */
+      nativeBinary: string;
+      workDir: string;
+      plan: LatencyPairPlan;
     }
   | {
       /** One client process of a scaling job (started by the scaling runner). */
@@ -146,7 +156,8 @@ export type JobResult =
   | { kind: 'load'; result: ThroughputResult & { verified: number } }
   | { kind: 'service'; result: ServiceBenchResult }
   | { kind: 'nats-pair'; result: NatsPairResult }
-  | { kind: 'strategy-pair'; result: StrategyPairResult };
+  | { kind: 'strategy-pair'; result: StrategyPairResult }
+  | { kind: 'latency-pair'; result: LatencyPairResult };
 
 /** Runner → parent messages. */
 export type RunnerMessage =

@@ -27,6 +27,20 @@ export const STRATEGY_PAIR_QUICK_PLAN = {
   warmupMs: 0,
   forkSizes: [16],
 };
+export const LATENCY_PAIR_PLAN = {
+  rounds: 8,
+  warmupMs: 100,
+  warmupCalls: 1000,
+  roundMs: 300,
+  maxCalls: 10_000_000,
+};
+export const LATENCY_PAIR_QUICK_PLAN = {
+  rounds: 1,
+  warmupMs: 0,
+  warmupCalls: 20,
+  roundMs: 10_000,
+  maxCalls: 200,
+};
 export const MILLION = 1_000_000;
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 export const LIVE_HEAP_MB = 200;

@@ -683,7 +683,7 @@ export function scalingRoundPairs(rows: readonly ScalingResult[]): [number, numb
  * The verdicts of one targets section, and `add`, which judges a target from
  * the values it needs ('n/a' when one was not measured in this run).
  */
-function verdictList(): {
+export function verdictList(): {
   verdicts: TargetVerdict[];
   add: (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => void;
 } {

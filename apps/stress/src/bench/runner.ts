@@ -22,6 +22,7 @@ import type {
   RunnerMessage,
   ScalingResult,
 } from './jobs.js';
+import { measureLatencyPair } from './latency-pair.js';
 import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { measureNatsPair } from './nats-pair.js';
@@ -387,6 +388,11 @@ export async function runJob(job: Job): Promise<JobResult> {
       return { kind: 'nats-pair', result: await measureNatsPair(job.segment, job.plan) };
     case 'strategy-pair':
       return { kind: 'strategy-pair', result: await measureStrategyPair(job.segment, job.plan) };
+    case 'latency-pair':
+      return {
+        kind: 'latency-pair',
+        result: await measureLatencyPair(job.segment, job.nativeBinary, job.workDir, job.plan),
+      };
   }
 }
 
