@@ -9,9 +9,9 @@
  *
  * The 'js-sab-spin' and 'c-spin' rows run minutes after PhoenixIPC's, and on
  * this machine kind a row's round trip moves by up to 4× from one period to
- * the next (the C pair's 16 B p50: 0.21 µs alone, 0.94 µs in a full run an
- * hour later; docs/benchmarks.md). A verdict from two such rows says which
- * period each ran in, not which is faster.
+ * the next (the C pair's 16 B p50: 0.21 µs alone, 0.94 µs in a full run
+ * minutes later; docs/benchmarks.md). A verdict from two such rows says
+ * which period each ran in, not which is faster.
  *
  * The raw JS echo thread and the C echo process busy-poll while they wait, a
  * core each: they are started for their turn and stopped after it, never left
