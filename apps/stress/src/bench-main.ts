@@ -40,6 +40,7 @@ import {
   targetLines,
 } from './bench/report.js';
 import { log, nextSegment, type RunRecord, runJob } from './bench/run-job.js';
+import { judgeScaling } from './bench/scaling-report.js';
 import type { ServiceBenchResult } from './bench/service-bench.js';
 import { judgeServiceTargets } from './bench/service-report.js';
 import type { StrategyPairResult } from './bench/strategy-pair.js';
@@ -342,7 +343,8 @@ async function main(): Promise<number> {
     targets = [
       ...judgeTargets(results, natsPair),
       ...judgeServiceTargets(service),
-      ...judgeRoundTwoTargets(results, millions, liveHeap, scaling, strategyPair, scalingRounds),
+      ...judgeRoundTwoTargets(results, millions, liveHeap, strategyPair),
+      ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
     ];
     log(targetLines(targets));

@@ -143,6 +143,9 @@ export interface ScalingResult {
   perCaller: ThroughputResult[];
   /** Calls each worker served during the whole job (warm-up included). */
   processedPerWorker: number[];
+  /** CPU per call in the measured windows, µs: all client processes together, and all workers together. */
+  clientCpuUs: number;
+  workerCpuUs: number;
   verified: number;
   /** Set for the alternating rounds that pair 1 × 1 with 4 × 2 (bench-main: SCALING_ROUNDS). */
   round?: number;

@@ -21,9 +21,8 @@ import {
   millionReport,
   natsTable,
   resultTable,
-  scalingRoundPairs,
-  scalingTable,
 } from './report.js';
+import { scalingRoundPairs, scalingTable } from './scaling-report.js';
 import { sendIntoTable } from './send-report.js';
 import type { ServiceBenchResult } from './service-bench.js';
 import { codecTable, serviceTable } from './service-report.js';

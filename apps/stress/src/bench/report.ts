@@ -5,7 +5,7 @@
 
 import { median } from '../stress/stats.js';
 import { C_LIMIT, NATS_REFERENCE, PHOENIX_REFERENCE } from './catalogue.js';
-import type { GcSummary, LiveHeapResult, MillionResult, ScalingResult } from './jobs.js';
+import type { GcSummary, LiveHeapResult, MillionResult } from './jobs.js';
 import type { NatsPairResult } from './nats-pair.js';
 import type { StrategyPairResult } from './strategy-pair.js';
 import type { RssSample, SizeResult, TransportResult } from './types.js';
@@ -260,22 +260,6 @@ export function millionReport(million: MillionResult): string {
   ].join('\n');
 }
 
-export function scalingTable(rows: readonly ScalingResult[]): string {
-  const base = rows[0]?.msgsPerSec ?? Number.NaN;
-  return markdownTable(
-    ['workers', 'client processes', 'calls/s (sum)', '× 1 worker', 'per client calls/s', 'calls served per worker'],
-    rows.map((row) => [
-      String(row.workers),
-      String(row.callers),
-      formatRate(row.msgsPerSec),
-      formatRatio(row.msgsPerSec / base),
-      row.perCaller.map((caller) => formatRate(caller.msgsPerSec)).join(', '),
-      row.processedPerWorker.map((count) => count.toLocaleString('en-US')).join(', '),
-    ]),
-    () => true,
-  );
-}
-
 /**
  * What the bridge costs: PhoenixIPC over NATS (NatsCaller→bridge→worker)
  * next to the plain NATS request/reply echo and the local path
@@ -456,16 +440,15 @@ export const MAX_FAULTS_PER_CALL = 0.05;
 /**
  * Issue 16 ("Performance, round two"), judged from ratios within this run:
  * pipelined throughput (fresh and with a live heap), adaptive against block,
- * garbage per call, big round trips and their page faults, the 16 B round
- * trip against the raw JS rings, and several clients against one.
+ * garbage per call, big round trips and their page faults, and the 16 B
+ * round trip against the raw JS rings. Several clients against one:
+ * scaling-report.ts; the round trips in alternating rounds: latency-pair-report.ts.
  */
 export function judgeRoundTwoTargets(
   results: readonly TransportResult[],
   millions: readonly MillionResult[],
   liveHeap: readonly LiveHeapResult[],
-  scaling: readonly ScalingResult[],
   strategyPair: StrategyPairResult | null = null,
-  scalingRounds: readonly ScalingResult[] = [],
 ): TargetVerdict[] {
   const byId = (id: string) => results.find((result) => result.id === id);
   const size = (id: string, bytes: number) => sizeOf(byId(id), bytes);
@@ -634,49 +617,7 @@ export function judgeRoundTwoTargets(
       `PhoenixIPC ${formatUs(phoenix)} µs / raw JS spin ${formatUs(js)} µs = ${formatRatio(phoenix / js)}`,
     ],
   );
-  const single = scaling.find((row) => row.workers === 1 && row.callers === 1);
-  const many = scaling.find((row) => row.workers === 2 && row.callers === 4);
-  add(
-    '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against 1 worker, in total',
-    [many?.msgsPerSec, single?.msgsPerSec],
-    (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
-  );
-  // The issue's other reading of "the single-client figure": the same two workers behind one client.
-  // "Adding callers must never collapse throughput" is this comparison; the strict one above stays.
-  const oneOnTwo = scaling.find((row) => row.workers === 2 && row.callers === 1);
-  add(
-    '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against the same 2 workers (adding callers never collapses throughput)',
-    [many?.msgsPerSec, oneOnTwo?.msgsPerSec],
-    (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
-  );
-  // The same, in rounds taking turns: each round's ratio pairs two windows taken one after the other.
-  const pairs = scalingRoundPairs(scalingRounds);
-  if (pairs.length > 0) {
-    const ratios = pairs.map(([one, many]) => many / one);
-    add(
-      `[#16] 4 client processes x64 against 2 workers: ≥ 1 client against 1 worker, median of ${pairs.length} alternating rounds`,
-      [median(ratios)],
-      (ratio) => [
-        ratio >= 1,
-        `${formatRatio(ratio)} (rounds ${pairs.map(([one, many]) => `${formatRate(many)} / ${formatRate(one)} = ${formatRatio(many / one)}`).join(', ')})`,
-      ],
-    );
-  }
   return verdicts;
-}
-
-/** [1 × 1, 4 × 2] calls/s of each round that measured both. */
-export function scalingRoundPairs(rows: readonly ScalingResult[]): [number, number][] {
-  const pairs: [number, number][] = [];
-  const rounds = [...new Set(rows.map((row) => row.round))].filter((round) => round !== undefined);
-  for (const round of rounds) {
-    const of = (workers: number, callers: number) =>
-      rows.find((row) => row.round === round && row.workers === workers && row.callers === callers);
-    const one = of(1, 1);
-    const many = of(2, 4);
-    if (one !== undefined && many !== undefined) pairs.push([one.msgsPerSec, many.msgsPerSec]);
-  }
-  return pairs;
 }
 
 /**

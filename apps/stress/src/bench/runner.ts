@@ -28,7 +28,7 @@ import { measureNative } from './native.js';
 import { measureNatsPair } from './nats-pair.js';
 import { peerScript } from './paths.js';
 import { PayloadPool } from './payload.js';
-import { rssOf } from './proc.js';
+import { rssOf, totalCpuUs } from './proc.js';
 import { runServiceBench } from './service-bench.js';
 import { measureStrategyPair } from './strategy-pair.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
@@ -347,9 +347,13 @@ async function runScaling(job: Job & { kind: 'scaling' }): Promise<ScalingResult
       );
     }
     await Promise.race([Promise.all(warm), Promise.all(results)]);
+    // The workers' CPU over the clients' windows, from the outside: where a scaling loss goes (client or worker side).
+    const workerCpu0 = totalCpuUs(server.workerPids);
     for (const child of children) child.send({ t: 'go' } satisfies RunnerCommand);
     const perCaller = await Promise.all(results);
+    const workerCpu = totalCpuUs(server.workerPids) - workerCpu0;
     const stats = await server.stats();
+    const calls = perCaller.reduce((sum, result) => sum + result.calls, 0);
     return {
       workers: job.workers,
       callers: job.callers,
@@ -358,6 +362,8 @@ async function runScaling(job: Job & { kind: 'scaling' }): Promise<ScalingResult
       msgsPerSec: perCaller.reduce((sum, result) => sum + result.msgsPerSec, 0),
       perCaller: perCaller.map(({ verified: _verified, ...result }) => result),
       processedPerWorker: stats.workers.map((worker) => worker.processed),
+      clientCpuUs: perCaller.reduce((sum, result) => sum + result.callerCpuUs * result.calls, 0) / calls,
+      workerCpuUs: workerCpu / calls,
       verified: perCaller.reduce((sum, result) => sum + result.verified, 0),
     };
   } finally {
