@@ -24,5 +24,6 @@ export { ControlConnection, type ControlHandlers } from './control-connection.js
 export { CpuYield } from './cpu-yield.js';
 export { ringIfParked } from './doorbell-flag.js';
 export type { ErrorMapper, ReplyDecoder } from './reply.js';
+export { noteFreshReplyMemory, shouldSweepInPause } from './reply-memory-gc.js';
 export { clearUnrefTimer } from './unref-timer.js';
 export { SpinThenPark, type Waiter } from './waiter.js';

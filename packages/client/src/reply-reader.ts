@@ -11,6 +11,7 @@ import {
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
+import { noteFreshReplyMemory } from './reply-memory-gc.js';
 
 /** Replies up to this size are copied byte by byte: faster than set() on a subarray, and no view object. */
 const SMALL_COPY_BYTES = 64;
@@ -195,10 +196,11 @@ function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: 
  * Measured: Buffer.allocUnsafe (carved from Node's pool, no zero-fill) plus
  * set() costs 0.2-0.7 µs up to 4 KiB, where slice() mallocs a fresh backing
  * store for anything over 64 bytes (1-2 µs). Above 4 KiB each reply is fresh
- * external memory to V8, which a big heap pays for in full collections
- * (docs/tuning.md, "Big replies and a big heap"): callInto exists for that.
+ * external memory to V8, which can cost full collections (reply-memory-gc.ts;
+ * docs/tuning.md, "Big replies and a big heap"): callInto avoids it.
  */
 function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  noteFreshReplyMemory(length);
   const payload = Buffer.allocUnsafe(length);
   if (length <= SMALL_COPY_BYTES) {
     // A byte loop beats set(subarray(...)) here: no view object per reply.

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { noteFreshReplyMemory } from '@phoenix-ipc/client/internal';
 import { type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { refuseC1Marker } from './msgpack-c1.js';
@@ -345,6 +346,7 @@ export class MsgpackCodec implements Codec {
     const bytes = memory.subarray(start, end);
     if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) return this.#unpackSmall(bytes);
     // Binary values would be views of what msgpackr reads: it reads a copy of its own.
+    noteFreshReplyMemory(bytes.length);
     const copy = Buffer.allocUnsafe(bytes.length);
     copy.set(bytes);
     return this.#unpack(copy, 0, copy.length);

@@ -1,6 +1,7 @@
 /** The reading half of the plain fast path (see plain-format.ts). */
 // Imported, not the global: Node's global Buffer is a getter (~8 ns a read), and this runs per field.
 import { Buffer } from 'node:buffer';
+import { noteFreshReplyMemory } from '@phoenix-ipc/client/internal';
 import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
 
 /** Returned by decodePlain when the message is not plain msgpack (or not well-formed). */
@@ -149,6 +150,8 @@ function readBin(length: number): unknown {
 
 // A copy of message bytes: a Buffer, or a plain Uint8Array over the same memory.
 function copied(start: number, length: number, asBuffer: boolean): Uint8Array {
+  // A big copy is fresh external memory, as a raw call's reply is (see the client's reply-memory-gc.ts).
+  noteFreshReplyMemory(length);
   const copy = Buffer.allocUnsafe(length);
   sourceBuffer.copy(copy, 0, start, start + length);
   return asBuffer ? copy : new Uint8Array(copy.buffer, copy.byteOffset, length);

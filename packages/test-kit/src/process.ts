@@ -15,6 +15,8 @@ export interface ExitStatus {
 export interface ScriptOptions {
   /** The process's limit of open fds (soft and hard). */
   fdLimit?: number;
+  /** Flags for node itself, before the script (V8 flags that NODE_OPTIONS refuses, say). */
+  nodeArgs?: readonly string[];
 }
 
 // Lowers RLIMIT_NOFILE, then becomes the command (argv[1] is the limit, the rest the command).
@@ -37,20 +39,21 @@ export class ScriptProcess {
 
   /**
    * `env` is added to this process's environment; a key set to undefined is removed.
-   * `fdLimit` starts it with RLIMIT_NOFILE lowered to that many fds (through python3, which CI has).
+   * `fdLimit` starts it with RLIMIT_NOFILE lowered to that many fds (through python3, which CI has);
+   * `nodeArgs` go to node before the script.
    */
   constructor(
     script: string,
     args: readonly string[],
     env: Record<string, string | undefined> = {},
-    { fdLimit }: ScriptOptions = {},
+    { fdLimit, nodeArgs = [] }: ScriptOptions = {},
   ) {
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(env)) {
       if (value === undefined) delete childEnv[key];
       else childEnv[key] = value;
     }
-    const [command, ...commandArgs] = withFdLimit([process.execPath, script, ...args], fdLimit);
+    const [command, ...commandArgs] = withFdLimit([process.execPath, ...nodeArgs, script, ...args], fdLimit);
     this.child = spawn(command!, commandArgs, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
     let buffered = '';
     this.child.stdout!.setEncoding('utf8');
