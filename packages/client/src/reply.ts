@@ -6,8 +6,8 @@ import type { PhoenixError } from '@phoenix-ipc/shm-layout';
  * call/callAsync/callSync: a new object each time, and `payload` is a copy
  * the caller owns for as long as it likes: a Buffer (from Node's pool for
  * small replies, like Buffer.allocUnsafe; a fresh allocation above 4 KiB,
- * which in a process with a big heap can cost V8 full collections: prefer
- * callInto for big replies, see docs/tuning.md "Big replies and a big heap").
+ * which V8 frees only by collecting, see reply-memory-gc.ts: prefer callInto
+ * for big replies, see docs/tuning.md "Big replies and a big heap").
  *
  * callInto: `payload` is a view of the caller's own target, and the Reply
  * object belongs to that target: every callInto into the same buffer
