@@ -10,7 +10,8 @@ vi.mock('@phoenix-ipc/client/internal', async (original) => ({
   noteFreshReplyMemory: (length: number) => noted.push(length),
 }));
 
-const { msgpackCodec } = await import('../src/msgpack-codec.js');
+const { MsgpackCodec } = await import('../src/msgpack-codec.js');
+const codec = new MsgpackCodec();
 
 afterEach(() => {
   noted.length = 0;
@@ -18,10 +19,10 @@ afterEach(() => {
 
 /** The value's encoding, decoded the way a reply is (from memory that is reused afterwards). */
 function decodeReply(value: unknown): unknown {
-  const bytes = msgpackCodec.encode(value);
+  const bytes = codec.encode(value);
   const memory = new Uint8Array(new SharedArrayBuffer(bytes.length + 8));
   memory.set(bytes, 8);
-  return msgpackCodec.decodeFrom(memory, 8, 8 + bytes.length);
+  return codec.decodeFrom(memory, 8, 8 + bytes.length);
 }
 
 describe('decoding a reply with binary values', () => {
