@@ -200,12 +200,13 @@ function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: 
  * docs/tuning.md, "Big replies and a big heap"): callInto avoids it.
  */
 function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
-  noteFreshReplyMemory(length);
   const payload = Buffer.allocUnsafe(length);
   if (length <= SMALL_COPY_BYTES) {
     // A byte loop beats set(subarray(...)) here: no view object per reply.
     for (let i = 0; i < length; i++) payload[i] = bytes[start + i]!;
   } else {
+    // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
+    noteFreshReplyMemory(length);
     payload.set(bytes.subarray(start, start + length));
   }
   return payload;
