@@ -17,8 +17,8 @@ import { Buffer } from 'node:buffer';
  * see them gone.
  *
  * Measured with the caller probe, 64 KiB `call`s one at a time:
- * - Node 20, 10 MiB of live heap: 16 → 49 k calls/s, and 360 → 33
- *   mark-compacts per 100 k calls;
+ * - Node 20, 10 MiB of live heap: 16 → 49 k calls/s, and 360 → 33 GC
+ *   events other than scavenges (markings, mark-compacts) per 100 k calls;
  * - Node 20, 50 MiB: 7 → 48 k calls/s, and 300 → 0;
  * - Node 22: 22 → 43 and 10 → 32 k calls/s.
  * Node 24 (V8 13) accounts external memory another way and gains nothing, so
