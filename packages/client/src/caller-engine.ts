@@ -22,6 +22,7 @@ import {
 import { AbortWatch } from './abort-watch.js';
 import { CallEventReporter, type CallObserver } from './call-event.js';
 import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
+import { CpuYield } from './cpu-yield.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -61,6 +62,8 @@ export interface CallerEngineConfig {
    * default). False for the supervisor's own caller: see supervisor.ts.
    */
   yieldCpu?: boolean;
+  /** sched_yield(2), replaceable for tests (default: native-shm's yieldProcessor). */
+  yieldProcessor?: () => void;
   /** A response ring failed validation (corrupt memory); its calls have been failed with ERR_PHOENIX_BAD_RING. */
   onCorruptChannel?: (worker: number, error: PhoenixError) => void;
 }
@@ -200,7 +203,8 @@ export class CallerEngine implements ReplySink {
       layout.views.words,
       layout.getSlot(config.slot).parkedIndex,
       undefined,
-      config.yieldCpu === false ? null : undefined,
+      config.yieldCpu === false ? null : new CpuYield(config.yieldProcessor),
+      config.yieldProcessor,
     );
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true, ref: false });
     this.#watcher.start();
@@ -298,6 +302,7 @@ export class CallerEngine implements ReplySink {
         this.#expire(call, 'ERR_PHOENIX_TIMEOUT');
         return this.#syncResult(call);
       }
+      if (this.#writer.takeRangParked()) waiter.yieldToWokenPeer();
       if (waiter.spin(this.#drainBound, SYNC_SPIN_US)) continue;
       if (!waiter.park(replyOrSettled)) continue;
       const fds = [this.#config.doorbellFd, ...(this.#config.syncWaitFds?.(call) ?? [])];
@@ -600,8 +605,11 @@ export class CallerEngine implements ReplySink {
     const waiter = this.#waiter;
     if (waiter.parked) waiter.wake();
     this.#writer.flush();
+    const rangParked = this.#writer.takeRangParked();
     if (this.#table.size === 0) return false;
-    if (this.#drain() > 0 || waiter.spin(this.#drainBound, SPIN_SLICE_US)) return true;
+    if (this.#drain() > 0) return true;
+    if (rangParked) waiter.yieldToWokenPeer();
+    if (waiter.spin(this.#drainBound, SPIN_SLICE_US)) return true;
     if (waiter.neverParks) {
       // Never park while waiting; give the event loop a turn between slices.
       this.#pumpScheduled = true;

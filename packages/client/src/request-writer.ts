@@ -46,6 +46,8 @@ export class RequestWriter {
    */
   readonly #written: (PendingCall | null)[] = [];
   #writtenCount = 0;
+  /** A flush rang a worker that was parked, since takeRangParked() last looked. */
+  #rangParked = false;
   readonly #onDeadline: (call: PendingCall) => void;
 
   /** `onDeadline`: a call's deadline was just set (at the flush that published its request). */
@@ -120,10 +122,18 @@ export class RequestWriter {
         const worker = list[i]!;
         this.#dirty[worker] = 0;
         this.#rings[worker]!.flush();
-        ringIfParked(words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!);
+        if (ringIfParked(words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!))
+          this.#rangParked = true;
       }
       this.#dirtyCount = 0;
     }
+  }
+
+  /** Whether a flush rang a parked worker since the last time this was asked (Waiter.yieldToWokenPeer). */
+  takeRangParked(): boolean {
+    const rang = this.#rangParked;
+    this.#rangParked = false;
+    return rang;
   }
 
   // One clock read for the burst. A call settled since it was written

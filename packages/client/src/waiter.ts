@@ -1,4 +1,4 @@
-import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';
+import { monotonicClockCell, readMonotonicClock, yieldProcessor } from '@phoenix-ipc/native-shm';
 import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
 import { AdaptiveSpin } from './adaptive-spin.js';
 import { CpuYield } from './cpu-yield.js';
@@ -51,6 +51,11 @@ export interface Waiter {
   park(poll: () => boolean): boolean;
   /** Clears PARKED after a sleep; the time asleep teaches the spin budget. */
   wake(): void;
+  /**
+   * This side has just rung a parked peer, and is about to spin for its
+   * answer: 'adaptive' offers its CPU once (see SpinThenPark), the others do nothing.
+   */
+  yieldToWokenPeer(): void;
   /** Whether PARKED is published now. */
   readonly parked: boolean;
 }
@@ -76,11 +81,14 @@ export class SpinThenPark implements Waiter {
   readonly #parkedIndex: number;
   readonly #yieldAfterMs: number;
   readonly #cpu: CpuYield | null;
+  readonly #yieldToWoken: (() => void) | null;
   #parked = false;
 
   /**
-   * `cpu` null: never give the CPU away, for a process whose other duties
-   * must not wait behind its calls (the supervisor: see supervisor.ts).
+   * `cpu` null: never give the CPU away while spinning, for a process whose
+   * other duties must not wait behind its calls (the supervisor: see
+   * supervisor.ts); it still yields once to a peer it has just woken.
+   * `yieldCpu`: sched_yield, replaceable for tests.
    */
   constructor(
     strategy: WaitStrategy,
@@ -88,6 +96,7 @@ export class SpinThenPark implements Waiter {
     parkedIndex: number,
     learner = new AdaptiveSpin(strategy),
     cpu: CpuYield | null = new CpuYield(),
+    yieldCpu: () => void = yieldProcessor,
   ) {
     this.neverParks = strategy === 'spin';
     this.#learner = learner;
@@ -98,6 +107,8 @@ export class SpinThenPark implements Waiter {
     const yields = strategy === 'adaptive' && cpu !== null;
     this.#yieldAfterMs = yields ? SpinThenPark.YIELD_AFTER_US / 1000 : Number.POSITIVE_INFINITY;
     this.#cpu = cpu;
+    // 'block' parks at once, which frees the CPU anyway; 'spin' never gives one away.
+    this.#yieldToWoken = strategy === 'adaptive' ? yieldCpu : null;
   }
 
   get parked(): boolean {
@@ -134,6 +145,21 @@ export class SpinThenPark implements Waiter {
         if (spentMs >= this.#yieldAfterMs) this.#cpu!.offer();
       }
     }
+  }
+
+  /**
+   * The eventfd write that woke the peer made it runnable at once, and Linux
+   * often queues a wakee on its waker's CPU, behind the waker: were this side
+   * to spin there, the peer would wait for the spin to end (up to the budget,
+   * 120 µs) or for the other CPU. One sched_yield hands it the CPU now; with
+   * nobody queued it returns in ~1.4 µs, less than any wake-up takes. Only
+   * after a ring, so at most once per wake-up of the peer, which itself costs
+   * 10-30 µs: a supervisor that yielded at every look at the clock starved its
+   * event loop under load (supervisor.ts), one that yields here did not.
+   * Measured, NatsCaller→bridge→worker 16 B p50 (docs/benchmarks.md, 23rd session).
+   */
+  yieldToWokenPeer(): void {
+    this.#yieldToWoken?.();
   }
 
   park(poll: () => boolean): boolean {

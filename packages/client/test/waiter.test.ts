@@ -86,6 +86,31 @@ describe('SpinThenPark', () => {
     expect(counts.yields).toBe(0);
   });
 
+  it("'adaptive' gives its CPU once to a peer it has just woken, even with no CpuYield (the supervisor)", () => {
+    const words = new Int32Array(new SharedArrayBuffer(4));
+    let yields = 0;
+    const waiter = new SpinThenPark('adaptive', words, PARKED, new AdaptiveSpin('adaptive'), null, () => yields++);
+    waiter.yieldToWokenPeer();
+    expect(yields).toBe(1);
+  });
+
+  it("'block' and 'spin' never yield to a woken peer: one parks at once, the other keeps its core", () => {
+    for (const strategy of ['block', 'spin'] as const) {
+      const words = new Int32Array(new SharedArrayBuffer(4));
+      let yields = 0;
+      const waiter = new SpinThenPark(
+        strategy,
+        words,
+        PARKED,
+        new AdaptiveSpin(strategy),
+        new CpuYield(),
+        () => yields++,
+      );
+      waiter.yieldToWokenPeer();
+      expect(yields, strategy).toBe(0);
+    }
+  });
+
   it('park publishes PARKED and takes it back if work arrived meanwhile', () => {
     const { waiter, words } = waiterFor('adaptive');
     expect(waiter.park(() => true)).toBe(false);

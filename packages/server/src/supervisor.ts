@@ -239,7 +239,8 @@ export class Supervisor {
         // scenario (the supervisor also calling), a yielding supervisor waited
         // on the run queue 91% of the time, its event loop stalled for up to
         // 300 ms and kill-to-replacement took 271 ms at p99; without its
-        // yields it waited 35% and recovery p99 fell to 112 ms.
+        // yields it waited 35% and recovery p99 fell to 112 ms. (It still
+        // yields once to a worker it has just woken: Waiter.yieldToWokenPeer.)
         yieldCpu: false,
         observer: (event) => {
           this.#metrics.recordCall(
