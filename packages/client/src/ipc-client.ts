@@ -3,7 +3,6 @@ import {
   closeFd,
   connectSeqpacket,
   isSameProcessAlive,
-  retainFreedHeap,
   SharedSegment,
   segmentNameProblem,
 } from '@phoenix-ipc/native-shm';
@@ -21,6 +20,7 @@ import { Caller } from './caller.js';
 import { CallerEngine, type CallObserver } from './caller-engine.js';
 import { type HandshakeResult, handshake, RetryLater, type Welcome } from './client-handshake.js';
 import { ControlConnection } from './control-connection.js';
+import { checkRetainFreedMemoryMb, retainReplyMemory } from './retain-reply-memory.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
 
@@ -47,9 +47,6 @@ export interface IpcClientOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-const DEFAULT_RETAIN_FREED_MEMORY_MB = 64;
-/** glibc's own mmap threshold: replies smaller than this come from its heap anyway. */
-const GLIBC_MMAP_THRESHOLD = 128 * 1024;
 const RETRY_MS = 20;
 const BUSY_RETRY_MS = 50;
 
@@ -130,16 +127,8 @@ export class IpcClient extends Caller {
           : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
       waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
       observer: options.observer,
-      retainFreedMemoryMb: IpcClient.#checkRetainMb(options.retainFreedMemoryMb),
+      retainFreedMemoryMb: checkRetainFreedMemoryMb(options.retainFreedMemoryMb),
     });
-  }
-
-  static #checkRetainMb(value: unknown): number {
-    if (value === undefined) return DEFAULT_RETAIN_FREED_MEMORY_MB;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2047) {
-      throw invalid(`option retainFreedMemoryMb must be an integer from 0 to 2047, got ${describeValue(value)}`);
-    }
-    return value;
   }
 
   static #checkStrategy(value: unknown): WaitStrategy {
@@ -325,10 +314,7 @@ export class IpcClient extends Caller {
       onCorruptChannel: (worker, error) => control.send({ t: 'corrupt', worker, message: error.message }),
     });
     connection = { segment, layout, control, engine, fds };
-    const retainMb = this.#options.retainFreedMemoryMb;
-    if (retainMb > 0) {
-      retainFreedHeap(retainMb * 1024 * 1024, Math.max(GLIBC_MMAP_THRESHOLD, layout.options.maxPayloadBytes + 4096));
-    }
+    retainReplyMemory(this.#options.retainFreedMemoryMb, layout.options.maxPayloadBytes);
     return connection;
   }
 

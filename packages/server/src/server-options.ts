@@ -1,5 +1,5 @@
 import type { QueueFullPolicy } from '@phoenix-ipc/client';
-import { checkQueueFullPolicy, checkTimeout } from '@phoenix-ipc/client/internal';
+import { checkQueueFullPolicy, checkRetainFreedMemoryMb, checkTimeout } from '@phoenix-ipc/client/internal';
 import {
   describeValue,
   type LayoutOptions,
@@ -64,6 +64,13 @@ export interface IpcServerOptions extends LayoutOptions {
   /** Passed to each worker's Node as --max-old-space-size. */
   workerMaxOldSpaceMb?: number;
   /**
+   * MiB of freed memory malloc keeps mapped in the supervisor process, for
+   * its own calls' replies (default 64; 0 leaves malloc alone): IpcClient's
+   * option of the same name, applied at the supervisor's first call.
+   * Without it a 64 KiB reply can fault in 16 fresh pages per call.
+   */
+  retainFreedMemoryMb?: number;
+  /**
    * The environment of worker and spare processes (default: the
    * supervisor's, as it is when each process starts); a key set to undefined
    * is left out. Each worker boot pays for what its environment asks of
@@ -97,6 +104,7 @@ export interface ResolvedServerOptions {
   restartBackoff: Required<RestartBackoffOptions>;
   crashLoop: Required<CrashLoopOptions>;
   workerMaxOldSpaceMb: number | undefined;
+  retainFreedMemoryMb: number;
   /** Null: the supervisor's environment at each start. */
   workerEnv: Readonly<Record<string, string>> | null;
   recycleAfter: RecycleOptions | undefined;
@@ -198,6 +206,7 @@ const KNOWN = new Set([
   'restartBackoff',
   'crashLoop',
   'workerMaxOldSpaceMb',
+  'retainFreedMemoryMb',
   'workerEnv',
   'recycleAfter',
   'startTimeoutMs',
@@ -271,6 +280,7 @@ export function resolveServerOptions(options: IpcServerOptions = {}): ResolvedSe
       options.workerMaxOldSpaceMb === undefined
         ? undefined
         : positive('workerMaxOldSpaceMb', options.workerMaxOldSpaceMb),
+    retainFreedMemoryMb: checkRetainFreedMemoryMb(options.retainFreedMemoryMb),
     workerEnv: options.workerEnv === undefined ? null : environment('workerEnv', options.workerEnv),
     recycleAfter,
     startTimeoutMs:

@@ -19,7 +19,7 @@
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { CallerEngine, type CallObserver } from '@phoenix-ipc/client/internal';
+import { CallerEngine, type CallObserver, retainReplyMemory } from '@phoenix-ipc/client/internal';
 import { closeFd, type SharedSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import type { GroupName } from '@phoenix-ipc/shm-layout';
 import {
@@ -265,6 +265,8 @@ export class Supervisor {
             this.#engine?.abandon(call.seqId, syncWorkerDeathError(worker.channel, worker.pid, call.seqId));
         },
       });
+      // As a client does at connect: its replies are copied into fresh memory too.
+      retainReplyMemory(this.options.retainFreedMemoryMb, this.layout.options.maxPayloadBytes);
     }
     return this.#engine;
   }
