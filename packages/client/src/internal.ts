@@ -25,10 +25,6 @@ export { CpuYield } from './cpu-yield.js';
 export { ringIfParked } from './doorbell-flag.js';
 export type { ErrorMapper, ReplyDecoder } from './reply.js';
 export { noteFreshReplyMemory, shouldSweepInPause } from './reply-memory-gc.js';
-export {
-  checkRetainFreedMemoryMb,
-  DEFAULT_RETAIN_FREED_MEMORY_MB,
-  retainReplyMemory,
-} from './retain-reply-memory.js';
+export { checkRetainFreedMemoryMb, retainReplyMemory } from './retain-reply-memory.js';
 export { clearUnrefTimer } from './unref-timer.js';
 export { SpinThenPark, type Waiter } from './waiter.js';

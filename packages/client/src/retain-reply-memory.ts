@@ -13,7 +13,7 @@ import { describeValue, PhoenixError } from '@phoenix-ipc/shm-layout';
  */
 
 /** The option retainFreedMemoryMb's default, for IpcClient and IpcServer. */
-export const DEFAULT_RETAIN_FREED_MEMORY_MB = 64;
+const DEFAULT_RETAIN_FREED_MEMORY_MB = 64;
 /** Its largest value: keepBytes must stay a 32-bit int. */
 const MAX_RETAIN_FREED_MEMORY_MB = 2047;
 /** glibc's own mmap threshold: replies smaller than this come from its heap anyway. */
