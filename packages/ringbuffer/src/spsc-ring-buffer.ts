@@ -278,14 +278,7 @@ export class SpscRingBuffer {
   reserve(length: number): number {
     if (this.#pendingOffset >= 0)
       throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', 'commit() or abort() the previous pushEmplace() first');
-    if (!Number.isInteger(length) || length < 0)
-      throw invalid(`message length must be a non-negative integer, got ${String(length)}`);
-    if (length > this.maxMessageSize) {
-      throw new PhoenixError(
-        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
-        `message of ${length} bytes exceeds maxMessageSize ${this.maxMessageSize}`,
-      );
-    }
+    this.#checkLength(length);
     const tailBefore = this.#tail;
     const offset = this.#claim(alignRecord(RECORD_HEADER_BYTES + length));
     if (offset < 0) return -1;
@@ -409,9 +402,32 @@ export class SpscRingBuffer {
     return this.#tail !== this.#publishedTail;
   }
 
-  // Returns the data offset of a free record of `recordLength` bytes, writing a
-  // padding record first if it would straddle the end; -1 when full.
-  #claim(recordLength: number): number {
+  /**
+   * Whether reserve(length) would find room now, without reserving it: for a
+   * producer that must not spin on a full ring but wait until its consumer
+   * makes room (a worker whose caller stopped reading). Throws as reserve()
+   * does for a bad length or a corrupt consumer index.
+   */
+  canReserve(length: number): boolean {
+    this.#checkLength(length);
+    return this.#fits(alignRecord(RECORD_HEADER_BYTES + length));
+  }
+
+  #checkLength(length: number): void {
+    if (!Number.isInteger(length) || length < 0)
+      throw invalid(`message length must be a non-negative integer, got ${String(length)}`);
+    if (length > this.maxMessageSize) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
+        `message of ${length} bytes exceeds maxMessageSize ${this.maxMessageSize}`,
+      );
+    }
+  }
+
+  // Whether a record of `recordLength` bytes fits at the tail now, padding to
+  // the end included when it would straddle it. Loads the consumer's indices
+  // only when the cached ones say no.
+  #fits(recordLength: number): boolean {
     const capacity = this.#capacity;
     if ((this.#tailCount - this.#cachedHeadCount) >>> 0 >= capacity) {
       // Acquire; partner: the Atomics.store of HEAD_COUNT in release().
@@ -419,11 +435,10 @@ export class SpscRingBuffer {
       const used = (this.#tailCount - this.#cachedHeadCount) >>> 0;
       if (used > capacity)
         throw badRing(`consumer count ${this.#cachedHeadCount} runs ahead of producer count ${this.#tailCount}`);
-      if (used === capacity) return -1;
+      if (used === capacity) return false;
     }
     const dataBytes = this.dataBytes;
-    let offset = this.#tail & this.#mask;
-    const toEnd = dataBytes - offset;
+    const toEnd = dataBytes - (this.#tail & this.#mask);
     const required = recordLength <= toEnd ? recordLength : toEnd + recordLength;
     if (((this.#tail - this.#cachedHead) >>> 0) + required > dataBytes) {
       // Acquire; partner: the Atomics.store of HEAD_BYTES in release().
@@ -431,8 +446,17 @@ export class SpscRingBuffer {
       const used = (this.#tail - this.#cachedHead) >>> 0;
       if (used > dataBytes)
         throw badRing(`consumer index ${this.#cachedHead} runs ahead of producer index ${this.#tail}`);
-      if (used + required > dataBytes) return -1;
+      if (used + required > dataBytes) return false;
     }
+    return true;
+  }
+
+  // Returns the data offset of a free record of `recordLength` bytes, writing a
+  // padding record first if it would straddle the end; -1 when full.
+  #claim(recordLength: number): number {
+    if (!this.#fits(recordLength)) return -1;
+    let offset = this.#tail & this.#mask;
+    const toEnd = this.dataBytes - offset;
     if (recordLength > toEnd) {
       const index = DATA_INDEX + (offset >> 2);
       this.#words[index] = toEnd;

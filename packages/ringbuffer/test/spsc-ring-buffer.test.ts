@@ -624,6 +624,55 @@ describe('pushEmplace, commit and abort', () => {
   });
 });
 
+describe('canReserve (room without reserving it)', () => {
+  it('says whether reserve would succeed, by bytes and by count', () => {
+    const producer = makeRing({ capacity: 4, maxMessageSize: 64 });
+    const consumer = SpscRingBuffer.attach(producer.buffer, 0);
+    for (let i = 0; i < 4; i++) {
+      expect(producer.canReserve(8)).toBe(true);
+      producer.push(message(8, i));
+    }
+    expect(producer.canReserve(0)).toBe(false); // four messages: full by count
+    expect(producer.reserve(0)).toBe(-1);
+    consumer.pop();
+    expect(producer.canReserve(8)).toBe(true); // the consumer's release is seen
+    expect(producer.reserve(8)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('counts the padding a record that would straddle the end needs', () => {
+    const producer = makeRing({ capacity: 16, maxMessageSize: 200 }); // 1024 data bytes, 208-byte records
+    advanceEmptyRing(producer, 200);
+    for (let i = 0; i < 3; i++) producer.push(message(200, i));
+    producer.push(message(92, 3)); // 728 bytes used; the tail 96 bytes before the end, 296 free
+    expect(producer.canReserve(88)).toBe(true); // 96 bytes: fits before the end
+    expect(producer.canReserve(200)).toBe(false); // 96 of padding + 208 > 296
+    expect(producer.reserve(200)).toBe(-1);
+    producer.pop(); // 504 free
+    expect(producer.canReserve(200)).toBe(true);
+    expect(producer.reserve(200)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('writes nothing: no padding, no reservation', () => {
+    const ring = makeRing({ capacity: 16, maxMessageSize: 200 });
+    advanceEmptyRing(ring, 1024 - 64); // a 208-byte record would need padding first
+    const before = dataWords(ring).slice();
+    const indices = ring.indices();
+    expect(ring.canReserve(200)).toBe(true);
+    expect(dataWords(ring)).toEqual(before);
+    expect(ring.indices()).toEqual(indices);
+    expect(ring.hasUnpublished).toBe(false);
+    ring.push(message(200, 4)); // no reservation was left behind
+    expect(drain(ring)).toEqual([message(200, 4)]);
+  });
+
+  it('refuses a bad length as reserve does', () => {
+    const ring = makeRing({ capacity: 4, maxMessageSize: 64 });
+    expectPhoenixError(() => ring.canReserve(65), 'ERR_PHOENIX_PAYLOAD_TOO_LARGE');
+    expectPhoenixError(() => ring.canReserve(-1), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expectPhoenixError(() => ring.canReserve(1.5), 'ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
+
 describe('adoptStaged (taking over from a producer that died before its flush)', () => {
   /** A producer that staged `lengths` messages (tags 1, 2, ...) and died before flush(). */
   function stagedBy(ring: SpscRingBuffer, lengths: number[]): void {
