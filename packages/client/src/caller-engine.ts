@@ -485,6 +485,11 @@ export class CallerEngine implements ReplySink {
     this.#pool.drop(call, Hold.Live);
   }
 
+  /** ReplySink: replies read while calls to `worker` are in flight; it may sleep waiting for that room. */
+  roomMade(worker: number): void {
+    this.#writer.wake(worker);
+  }
+
   /** ReplySink: a response ring failed validation; its calls fail ERR_PHOENIX_BAD_RING (the supervisor resets it). */
   corrupt(worker: number, error: PhoenixError): void {
     this.#closeChannel(worker, error.message);

@@ -30,6 +30,12 @@ export interface ReplySink {
   ): void;
   /** A response ring failed validation. */
   corrupt(worker: number, error: PhoenixError): void;
+  /**
+   * Replies from `worker` were read and their room given back while calls to
+   * it are still in flight: a worker parked because that ring was full must
+   * be rung (nothing else would wake it: it has our requests already).
+   */
+  roomMade(worker: number): void;
 }
 
 /**
@@ -89,6 +95,7 @@ export class ReplyReader {
       if (read > 0) {
         ring.release();
         total += read;
+        if (this.#table.countTo(worker) > 0) this.#sink.roomMade(worker);
       }
     }
     this.#table.publishCounts();

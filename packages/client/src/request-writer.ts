@@ -117,16 +117,23 @@ export class RequestWriter {
     const list = this.#dirtyList;
     const count = this.#dirtyCount;
     if (count > 0) {
-      const words = this.#views.words;
       for (let i = 0; i < count; i++) {
         const worker = list[i]!;
         this.#dirty[worker] = 0;
         this.#rings[worker]!.flush();
-        if (ringIfParked(words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!))
-          this.#rangParked = true;
+        this.wake(worker);
       }
       this.#dirtyCount = 0;
     }
+  }
+
+  /**
+   * Rings `worker` if it sleeps: after a flush, or when its caller has read
+   * replies a worker waiting for room in the response ring needs gone.
+   */
+  wake(worker: number): void {
+    if (ringIfParked(this.#views.words, this.#channels[worker]!.parkedIndex, this.#doorbellFds[worker]!))
+      this.#rangParked = true;
   }
 
   /** Whether a flush rang a parked worker since the last time this was asked (Waiter.yieldToWokenPeer). */

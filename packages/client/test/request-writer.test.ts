@@ -42,6 +42,15 @@ describe('RequestWriter', () => {
     expect(writer.takeRangParked()).toBe(false);
   });
 
+  it('wakes a parked worker on request, once per park, and says so', () => {
+    const { writer, parkWorker, doorbell } = writerWithOneWorker();
+    parkWorker();
+    writer.wake(0);
+    writer.wake(0);
+    expect(drainEventFd(doorbell)).toBe(1);
+    expect(writer.takeRangParked()).toBe(true);
+  });
+
   it('says no ring when the worker was awake', () => {
     const { writer, send, doorbell } = writerWithOneWorker();
     send();

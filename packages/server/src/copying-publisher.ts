@@ -96,8 +96,13 @@ export class CopyingPublisher implements ReplyPublisher {
       if (!this.#tryPush(slot, entry.bytes)) return false;
       slot.backlog.shift();
       announce(this.#words, slot, entry.stateIndex);
+      if (slot.backlog.length === 0) this.#retry.reset();
     }
     return true;
+  }
+
+  hasReplyRoom(slot: ServedSlot): boolean {
+    return slot.backlog.length === 0 || slot.responses.canReserve(slot.backlog[0]!.bytes.length);
   }
 
   close(): void {

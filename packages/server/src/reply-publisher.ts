@@ -37,6 +37,12 @@ export interface ReplyPublisher {
   /** Pushes the replies still waiting in `slot`'s backlog; false if some still find no room. */
   flush(slot: ServedSlot): boolean;
   /**
+   * False while `slot`'s replies cannot go out: its response ring had no room
+   * and still has none. The loop then has nothing to do for the slot and may
+   * wait (its caller rings a parked worker once it has read its replies).
+   */
+  hasReplyRoom(slot: ServedSlot): boolean;
+  /**
    * Publishes the replies staged in `slot`'s response ring: one tail store,
    * at most one doorbell. The loop calls it when it stops serving the slot
    * for now (its ring ran dry, or its batch ended) and after an async reply.
@@ -67,17 +73,24 @@ export function announce(words: Int32Array, slot: ServedSlot, stateIndex: number
   Atomics.store(words, stateIndex, RequestState.Done);
 }
 
+/** The retry's first delay, and the longest it backs off to while nothing changes. */
 const RETRY_MS = 1;
+const RETRY_MAX_MS = 64;
 
 /**
- * Runs the loop again after RETRY_MS while replies find no room (a full
- * response ring raises no doorbell here: the caller drains without telling).
- * It re-arms itself while `stillBlocked()` says so.
+ * Runs the loop again while replies find no room (a full response ring).
+ * The caller rings a parked worker when it reads replies while calls to it
+ * are still in flight (ReplySink.roomMade), so this is the safety net for a
+ * caller that does not: it backs off from RETRY_MS to RETRY_MAX_MS while the
+ * ring stays full, so that a caller stopped for good (SIGSTOP, a debugger)
+ * costs its worker a wake-up now and then, not one a millisecond. It re-arms
+ * itself while `stillBlocked()` says so; reset() when replies go out again.
  */
 export class RetryTimer {
   readonly #runLoop: () => void;
   readonly #stillBlocked: () => boolean;
   #timer: NodeJS.Timeout | undefined;
+  #delayMs = RETRY_MS;
 
   constructor(runLoop: () => void, stillBlocked: () => boolean) {
     this.#runLoop = runLoop;
@@ -86,7 +99,13 @@ export class RetryTimer {
 
   arm(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(this.#fire, RETRY_MS);
+    this.#timer = setTimeout(this.#fire, this.#delayMs);
+    this.#delayMs = Math.min(this.#delayMs * 2, RETRY_MAX_MS);
+  }
+
+  /** Replies found room again: the next wait starts from the first delay. */
+  reset(): void {
+    this.#delayMs = RETRY_MS;
   }
 
   cancel(): void {

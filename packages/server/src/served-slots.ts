@@ -40,6 +40,12 @@ export interface ServedSlot {
   inProgress: number;
   /** Zero copy: replies staged in the response ring, not yet published. */
   staged: number;
+  /**
+   * Zero copy: the last reply found no room in the response ring (the caller
+   * has not read its replies). The loop does not count the slot's requests
+   * as work until there is room again, so it waits instead of spinning.
+   */
+  waitsForReplyRoom: boolean;
   /** Zero copy: where the running async request starts; release stops there until it is done. */
   hold: { bytes: number; count: number } | null;
   /** The supervisor is taking the slot back: serve nothing more, ack once inProgress is 0. */
@@ -166,6 +172,7 @@ export class ServedSlots {
       backlog: [],
       inProgress: 0,
       staged: 0,
+      waitsForReplyRoom: false,
       hold: null,
       closing: false,
     };

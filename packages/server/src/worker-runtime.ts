@@ -200,8 +200,13 @@ export class WorkerRuntime {
     const active = this.#slots.active;
     for (let i = 0; i < active.length; i++) {
       const slot = active[i]!;
-      if (slot.closing || slot.backlog.length > 0) continue;
+      if (slot.closing) continue;
       try {
+        // Replies that cannot go out are no work: spinning on them would hold
+        // the CPU the caller needs to read them (on one CPU, or when the
+        // scheduler queued the caller behind us). Its read rings us if we park.
+        if (!this.#publisher.hasReplyRoom(slot)) continue;
+        if (slot.backlog.length > 0) return true; // room for the replies waiting
         if (slot.requests.peekRecord() >= 0) return true;
       } catch {
         return true; // #serveSlot will meet the corruption and handle it

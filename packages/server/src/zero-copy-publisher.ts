@@ -45,8 +45,13 @@ export class ZeroCopyPublisher implements ReplyPublisher {
   reserve(lane: Lane, slot: ServedSlot): boolean {
     const reply = slot.responses.reserve(RESPONSE_FRAME_BYTES + this.#replyRoom);
     if (reply < 0) {
+      slot.waitsForReplyRoom = true;
       this.#retry.arm();
       return false;
+    }
+    if (slot.waitsForReplyRoom) {
+      slot.waitsForReplyRoom = false;
+      this.#retry.reset();
     }
     lane.reply = reply;
     // This request's reply is the next message of the response ring: recovery
@@ -129,6 +134,10 @@ export class ZeroCopyPublisher implements ReplyPublisher {
 
   flush(): boolean {
     return true;
+  }
+
+  hasReplyRoom(slot: ServedSlot): boolean {
+    return !slot.waitsForReplyRoom || slot.responses.canReserve(RESPONSE_FRAME_BYTES + this.#replyRoom);
   }
 
   close(): void {

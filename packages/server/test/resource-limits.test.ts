@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { IpcClient } from '@phoenix-ipc/client';
 import { closeFd, connectSeqpacket, receiveMessage, SharedSegment } from '@phoenix-ipc/native-shm';
 import { controlSocketName, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
-import { sleep, waitUntil } from '@phoenix-ipc/test-kit';
+import { cpuTicks, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HELLO_TIMEOUT_MS } from '../src/client-admission.js';
 import { IpcServer, type PhoenixError } from '../src/index.js';
@@ -56,12 +56,6 @@ function closedByPeer(fd: number): boolean {
 }
 
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-
-/** CPU time (user + system, clock ticks) the process has used. */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 async function clientCalls(name: string): Promise<string> {
   const client = harness.track(IpcClient.create(name));

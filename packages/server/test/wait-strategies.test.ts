@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { IpcClient } from '@phoenix-ipc/client';
-import { mulberry32, sleep } from '@phoenix-ipc/test-kit';
+import { cpuTicks, mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
 import { ECHO, SIZED_REPLY } from './fixtures/handlers.mjs';
@@ -10,13 +9,6 @@ const text = new TextDecoder();
 
 const harness = new Harness();
 afterEach(() => harness.cleanup());
-
-/** CPU ticks (utime + stime, 1/100 s) a process has used. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 async function start(waitStrategy: WaitStrategy, options: object = {}): Promise<{ server: IpcServer; name: string }> {
   const name = harness.name(`wait-${waitStrategy}`);

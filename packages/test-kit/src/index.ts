@@ -3,6 +3,7 @@
 export { expectPhoenixError, phoenixFailure } from './phoenix-error.js';
 export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
 export {
+  cpuTicks,
   type ExitStatus,
   hasExited,
   ProcessHarness,

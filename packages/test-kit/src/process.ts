@@ -157,6 +157,13 @@ export function processState(pid: number): string | null {
   }
 }
 
+/** CPU time (user + system, in clock ticks of 1/100 s) the process has used so far. */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** True once the process has exited: reaped, or a zombie waiting for its new parent (init) to reap it. */
 export function hasExited(pid: number): boolean {
   const state = processState(pid);
