@@ -31,9 +31,10 @@ export interface ReplySink {
   /** A response ring failed validation. */
   corrupt(worker: number, error: PhoenixError): void;
   /**
-   * Replies from `worker` were read and their room given back while calls to
-   * it are still in flight: a worker parked because that ring was full must
-   * be rung (nothing else would wake it: it has our requests already).
+   * Replies from `worker` were read and their room given back, calls to it
+   * are still in flight, and no more of its replies are in the ring: a worker
+   * parked now found no room for them, and must be rung (nothing else would
+   * wake it: it has our requests already).
    */
   roomMade(worker: number): void;
 }
@@ -95,7 +96,9 @@ export class ReplyReader {
       if (read > 0) {
         ring.release();
         total += read;
-        if (this.#table.countTo(worker) > 0) this.#sink.roomMade(worker);
+        // Calls to it still in flight and nothing more from it to read: if it sleeps, it is a worker that found
+        // no room for their replies (an idle one publishes its replies before it parks), and must hear of the room.
+        if (this.#table.countTo(worker) > 0 && ring.peekRecord() < 0) this.#sink.roomMade(worker);
       }
     }
     this.#table.publishCounts();
