@@ -11,6 +11,7 @@ import { layoutFacts, machineFacts } from './bench/machine-facts.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
+import { judgeOneCpu, ONE_CPU, ONE_CPU_PLAN, ONE_CPU_QUICK_PLAN, oneCpuTable } from './bench/one-cpu.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV } from './bench/paths.js';
 import {
@@ -39,7 +40,7 @@ import {
   type TargetVerdict,
   targetLines,
 } from './bench/report.js';
-import { log, nextSegment, type RunRecord, runJob } from './bench/run-job.js';
+import { log, nextSegment, type RunRecord, runJob, tasksetPath } from './bench/run-job.js';
 import { judgeScaling } from './bench/scaling-report.js';
 import type { ServiceBenchResult } from './bench/service-bench.js';
 import { judgeServiceTargets } from './bench/service-report.js';
@@ -202,17 +203,25 @@ async function main(): Promise<number> {
       },
       'strategy-pair',
       jobTimeoutMs,
-      (result) => {
-        const rows = result.rows.map(
-          (row) =>
-            `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s` +
-            (row.forkJson.length > 0
-              ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
-              : ''),
-        );
-        return `${result.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}`;
-      },
+      strategyPairSummary,
     );
+  }
+
+  let oneCpu: StrategyPairResult | null = null;
+  if (selected(options, 'one-cpu', 'PhoenixIPC adaptive and block pipelined with every process on one CPU (taskset)')) {
+    if (tasksetPath() === null) log('skip  one-cpu                      taskset (util-linux) is not installed');
+    else
+      oneCpu = await runJob(
+        record,
+        'one-cpu',
+        'one-cpu',
+        { kind: 'strategy-pair', segment: nextSegment(), plan: options.quick ? ONE_CPU_QUICK_PLAN : ONE_CPU_PLAN },
+        'strategy-pair',
+        jobTimeoutMs,
+        strategyPairSummary,
+        [],
+        ONE_CPU,
+      );
   }
 
   let latencyPair: LatencyPairResult | null = null;
@@ -333,6 +342,14 @@ async function main(): Promise<number> {
     service,
     cpus: Number(machine.nproc),
   });
+  if (oneCpu !== null) {
+    log();
+    log(
+      `## Pipelined x64 with every process on one CPU (client, supervisor and worker pinned to CPU ${ONE_CPU}), medians of ${oneCpu.rounds} alternating rounds`,
+    );
+    log();
+    log(oneCpuTable(oneCpu, strategyPair));
+  }
   let targets: TargetVerdict[] = [];
   log();
   log('## Targets');
@@ -346,6 +363,7 @@ async function main(): Promise<number> {
       ...judgeRoundTwoTargets(results, millions, liveHeap, strategyPair),
       ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
+      ...judgeOneCpu(oneCpu, strategyPair),
     ];
     log(targetLines(targets));
   }
@@ -374,6 +392,7 @@ async function main(): Promise<number> {
       scalingRounds,
       liveHeap,
       strategyPair,
+      oneCpu,
       latencyPair,
       service,
       targets,
@@ -384,6 +403,18 @@ async function main(): Promise<number> {
     log(`results written to ${options.json}`);
   }
   return errors.length > 0 ? 1 : 0;
+}
+
+/** The job line of a strategy pair (two CPUs or one): each size's medians. */
+function strategyPairSummary(result: StrategyPairResult): string {
+  const rows = result.rows.map(
+    (row) =>
+      `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s` +
+      (row.forkJson.length > 0
+        ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
+        : ''),
+  );
+  return `${result.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}`;
 }
 
 process.exit(await main());

@@ -4,6 +4,7 @@
  * its failure or how busy other processes kept the machine meanwhile.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { killGroup, SEGMENT_PREFIX, trackGroup } from './cleanup.js';
 import type { Job, JobResult, RunnerCommand, RunnerMessage } from './jobs.js';
@@ -30,22 +31,39 @@ function runnerArgs(): string[] {
   return args ? args.split(/\s+/) : [];
 }
 
+/** Where util-linux's taskset is, or null: a runner pinned to one CPU needs it. */
+export function tasksetPath(): string | null {
+  for (const path of ['/usr/bin/taskset', '/bin/taskset']) if (existsSync(path)) return path;
+  return null;
+}
+
 /**
  * Runs one job in a fresh runner process (its own process group), with a
  * watchdog. Resolves once the runner has exited and been reaped, with how
- * much of the machine other processes used meanwhile (noise).
+ * much of the machine other processes used meanwhile (noise). With `cpu`,
+ * the runner is started through taskset on that CPU alone, and every process
+ * it starts inherits the affinity.
  */
 export function runInRunner(
   job: Job,
   timeoutMs: number,
   execArgv: string[] = [],
+  cpu?: number,
 ): Promise<{ outcome: JobResult; foreignPercent: number }> {
+  const nodeArgs = [...execArgv, ...runnerArgs()];
+  const taskset = cpu === undefined ? null : tasksetPath();
+  if (cpu !== undefined && taskset === null) {
+    return Promise.reject(new Error('taskset (util-linux) is not installed: no runner can be pinned to one CPU'));
+  }
   const load = foreignLoad();
   const child: ChildProcess = fork(peerScript('runner'), [], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
-    execArgv: [...execArgv, ...runnerArgs()],
+    ...(taskset === null
+      ? { execArgv: nodeArgs }
+      : // fork runs `execPath ...execArgv <runner>`: taskset then execs node with the IPC channel's fd intact.
+        { execPath: taskset, execArgv: ['-c', String(cpu), process.execPath, ...nodeArgs] }),
   });
   const pid = child.pid!;
   trackGroup(pid);
@@ -97,10 +115,11 @@ export async function runJob<K extends JobResult['kind']>(
   timeoutMs: number,
   summary: (result: ResultOf<K>) => string,
   execArgv: string[] = [],
+  cpu?: number,
 ): Promise<ResultOf<K> | null> {
   const t0 = performance.now();
   try {
-    const { outcome, foreignPercent } = await runInRunner(job, timeoutMs, execArgv);
+    const { outcome, foreignPercent } = await runInRunner(job, timeoutMs, execArgv, cpu);
     if (outcome.kind !== kind) throw new Error(`unexpected ${outcome.kind} result`);
     const result = outcome.result as ResultOf<K>;
     record.noise[noiseKey] = foreignPercent;
