@@ -10,7 +10,7 @@ import { monotonicClockCell, readMonotonicClock, yieldProcessor } from '@phoenix
  *
  * Yielding stops after QUICK_IN_A_ROW quick yields; then one offer in
  * PROBE_EVERY still yields, and a slow one turns yielding back on. Measured
- * on 2 CPUs (docs/benchmarks.md): yielding at every offer raised 4 clients x 2
+ * on 2 CPUs (docs/benchmarks-history.md): yielding at every offer raised 4 clients x 2
  * workers ~1.7x but cost the 64 KiB round trip 3-4 µs, where the peer has a
  * CPU of its own and every yield came back at once.
  */

@@ -9,7 +9,7 @@ import { describeValue, PhoenixError } from '@phoenix-ipc/shm-layout';
  * next large reply faults fresh pages in: 16 per 64 KiB, ~10 µs each on a
  * small VM. Which happens depends on where the freed blocks lie in the heap,
  * so a process without this flips between ~12 and ~200 µs per 64 KiB call
- * from one run to the next (docs/benchmarks.md, 23rd session).
+ * from one run to the next (docs/benchmarks-history.md, 23rd session).
  */
 
 /** The option retainFreedMemoryMb's default, for IpcClient and IpcServer. */

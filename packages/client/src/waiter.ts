@@ -72,7 +72,7 @@ export class SpinThenPark implements Waiter {
    * gave ~1.7x the throughput of parking at once (the earlier rule when the
    * machine was crowded) and beat 20 µs; after 1 µs beat 5 µs by 14% (2.09
    * against 1.83 M calls/s, 4 interleaved pairs), while CpuYield keeps the
-   * quick yields of an uncrowded machine rare (docs/benchmarks.md).
+   * quick yields of an uncrowded machine rare (docs/benchmarks-history.md).
    */
   static readonly YIELD_AFTER_US = 1;
   readonly neverParks: boolean;
@@ -156,7 +156,7 @@ export class SpinThenPark implements Waiter {
    * after a ring, so at most once per wake-up of the peer, which itself costs
    * 10-30 µs: a supervisor that yielded at every look at the clock starved its
    * event loop under load (supervisor.ts), one that yields here did not.
-   * Measured, NatsCaller→bridge→worker 16 B p50 (docs/benchmarks.md, 23rd session).
+   * Measured, NatsCaller→bridge→worker 16 B p50 (docs/benchmarks-history.md, 23rd session).
    */
   yieldToWokenPeer(): void {
     this.#yieldToWoken?.();

@@ -1,7 +1,7 @@
 // Over 400 lines on purpose: this is a worker's per-request path, and the
 // checks of what a handler gave back are written out in #complete and
 // #completeRaw rather than behind a helper that returns a verdict, which
-// measurably cost the worker garbage per request (docs/benchmarks.md,
+// measurably cost the worker garbage per request (docs/benchmarks-history.md,
 // sixteenth session). The cold parts (the failure messages, the objects a
 // handler is handed) live in handler-objects.ts.
 import { monotonicClockCell, readMonotonicClock } from '@phoenix-ipc/native-shm';

@@ -10,7 +10,7 @@
  * The 'js-sab-spin' and 'c-spin' rows run minutes after PhoenixIPC's, and on
  * this machine kind a row's round trip moves by up to 4× from one period to
  * the next (the C pair's 16 B p50: 0.21 µs alone, 0.94 µs in a full run
- * minutes later; docs/benchmarks.md). A verdict from two such rows says
+ * minutes later; docs/benchmarks-history.md). A verdict from two such rows says
  * which period each ran in, not which is faster.
  *
  * The raw JS echo thread and the C echo process busy-poll while they wait, a

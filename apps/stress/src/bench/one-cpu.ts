@@ -6,7 +6,8 @@
  * it cannot progress only wastes its own CPU; on one it holds the CPU its
  * peer needs. A worker that spun on a full response ring made 64 KiB pipelined
  * calls collapse here from tens of thousands to ~500 a second
- * (docs/benchmarks.md): these rows and their verdicts keep that in sight.
+ * (docs/benchmarks-history.md, twenty-fifth session): these rows and their
+ * verdicts keep that in sight.
  */
 import { median } from '../stress/stats.js';
 import { formatBytes, formatRate, formatRatio, markdownTable, type TargetVerdict, verdictList } from './report.js';

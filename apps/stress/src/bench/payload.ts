@@ -8,7 +8,7 @@
 /**
  * Up to this size a JS loop compares faster than Buffer.equals, whose call
  * into C++ costs ~80 ns: 13% of the caller's CPU in a pipelined 16 B run,
- * charged to every transport alike (perf, docs/benchmarks.md).
+ * charged to every transport alike (perf, docs/benchmarks-history.md).
  */
 const SMALL_BYTES = 64;
 

@@ -5,7 +5,7 @@
  * Each row carries its CPU per call, the clients' and the workers' apart, so
  * that a run which loses throughput to more callers also says on which side
  * the time went (on 2 CPUs, 4 x 2 time-shares seven processes: the clients
- * pay for it, docs/benchmarks.md "twenty-second session").
+ * pay for it, docs/benchmarks-history.md "twenty-second session").
  */
 import { median } from '../stress/stats.js';
 import type { ScalingResult } from './jobs.js';

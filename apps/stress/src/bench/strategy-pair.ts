@@ -12,7 +12,7 @@
  * At `forkSizes` two more take turns in the same rounds: the adaptive client
  * through sendInto, and child_process.fork IPC ('json'), for the "15× fork
  * IPC" target. Its own job runs minutes after PhoenixIPC's, and this machine
- * has slow periods of minutes (docs/benchmarks.md, tenth session) in which
+ * has slow periods of minutes (docs/benchmarks-history.md, tenth session) in which
  * one of the two rows alone may fall.
  */
 import { type EchoTransport, pipelined } from './measure.js';
