@@ -42,6 +42,7 @@ import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segme
 import { CorruptChannels, corruptRingHeaders, repairSegment } from './segment-repair.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { SparePool, type SpareStats } from './spare-pool.js';
+import { supervisorYieldsCpu } from './supervisor-cpu-yield.js';
 import { createEventFds, explainFdShortage } from './supervisor-fds.js';
 import { WorkerExitHandler } from './worker-exit-handler.js';
 import { WorkerPidFds } from './worker-pid-fds.js';
@@ -233,15 +234,9 @@ export class Supervisor {
         workerDoorbellFds: this.#workerFds,
         waitStrategy: this.options.layout.waitStrategy,
         // Its calls share the process with crash handling, admission and
-        // heartbeats, which must not wait behind them. Linux's scheduler
-        // (EEVDF, 6.6 on) answers each sched_yield by pushing the yielder's
-        // deadline a slice back: measured on 2 CPUs in the randomKills stress
-        // scenario (the supervisor also calling), a yielding supervisor waited
-        // on the run queue 91% of the time, its event loop stalled for up to
-        // 300 ms and kill-to-replacement took 271 ms at p99; without its
-        // yields it waited 35% and recovery p99 fell to 112 ms. (It still
-        // yields once to a worker it has just woken: Waiter.yieldToWokenPeer.)
-        yieldCpu: false,
+        // heartbeats, which must not wait behind them: it gives its CPU away
+        // while it spins only where it has one CPU (supervisor-cpu-yield.ts).
+        yieldCpu: supervisorYieldsCpu(),
         observer: (event) => {
           this.#metrics.recordCall(
             event.funcId,
