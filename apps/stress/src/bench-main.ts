@@ -11,7 +11,16 @@ import { layoutFacts, machineFacts } from './bench/machine-facts.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
-import { judgeOneCpu, ONE_CPU, ONE_CPU_PLAN, ONE_CPU_QUICK_PLAN, oneCpuTable } from './bench/one-cpu.js';
+import {
+  judgeOneCpu,
+  judgeOneCpuSupervisor,
+  ONE_CPU,
+  ONE_CPU_PLAN,
+  ONE_CPU_QUICK_PLAN,
+  oneCpuSupervisorPlan,
+  oneCpuSupervisorTable,
+  oneCpuTable,
+} from './bench/one-cpu.js';
 import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV } from './bench/paths.js';
 import {
@@ -89,6 +98,8 @@ async function main(): Promise<number> {
   const record: RunRecord = { errors: [], noise: {} };
   const { errors, noise } = record;
   const results: TransportResult[] = [];
+  /** The supervisor's own calls on two CPUs (its transport job), which its one-CPU rows are set against. */
+  const supervisorTwoCpus = () => results.find((result) => result.id === 'phoenix-supervisor-adaptive');
   const workDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
   trackDirectory(workDir);
 
@@ -208,9 +219,10 @@ async function main(): Promise<number> {
   }
 
   let oneCpu: StrategyPairResult | null = null;
+  let oneCpuSupervisor: TransportResult | null = null;
   if (selected(options, 'one-cpu', 'PhoenixIPC adaptive and block pipelined with every process on one CPU (taskset)')) {
     if (tasksetPath() === null) log('skip  one-cpu                      taskset (util-linux) is not installed');
-    else
+    else {
       oneCpu = await runJob(
         record,
         'one-cpu',
@@ -222,6 +234,26 @@ async function main(): Promise<number> {
         [],
         ONE_CPU,
       );
+      oneCpuSupervisor = await runJob(
+        record,
+        'one-cpu supervisor',
+        'one-cpu-supervisor',
+        {
+          kind: 'transport',
+          transport: 'phoenix-supervisor-adaptive',
+          plan: oneCpuSupervisorPlan(options.quick),
+          segment: nextSegment(),
+          nativeBinary,
+          workDir,
+        },
+        'transport',
+        jobTimeoutMs,
+        (result) =>
+          `${result.verified.toLocaleString('en-US')} replies verified — ${result.sizes.map((size) => `${formatBytes(size.payloadBytes)} ${formatRate(size.throughput.msgsPerSec)}/s`).join('; ')}`,
+        [],
+        ONE_CPU,
+      );
+    }
   }
 
   let latencyPair: LatencyPairResult | null = null;
@@ -350,6 +382,12 @@ async function main(): Promise<number> {
     log();
     log(oneCpuTable(oneCpu, strategyPair));
   }
+  if (oneCpuSupervisor !== null) {
+    log();
+    log('The supervisor’s own calls (supervisor→worker, adaptive), pipelined x64, pinned the same way:');
+    log();
+    log(oneCpuSupervisorTable(oneCpuSupervisor, supervisorTwoCpus()));
+  }
   let targets: TargetVerdict[] = [];
   log();
   log('## Targets');
@@ -364,6 +402,7 @@ async function main(): Promise<number> {
       ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
       ...judgeOneCpu(oneCpu, strategyPair),
+      ...judgeOneCpuSupervisor(oneCpuSupervisor, supervisorTwoCpus()),
     ];
     log(targetLines(targets));
   }
@@ -393,6 +432,7 @@ async function main(): Promise<number> {
       liveHeap,
       strategyPair,
       oneCpu,
+      oneCpuSupervisor,
       latencyPair,
       service,
       targets,
