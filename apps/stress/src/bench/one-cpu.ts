@@ -25,14 +25,8 @@ export const ONE_CPU_PLAN: StrategyPairPlan = {
   warmupMs: 100,
   forkSizes: [],
 };
-export const ONE_CPU_QUICK_PLAN: StrategyPairPlan = {
-  sizes: [16, 64 * 1024],
-  inFlight: 64,
-  rounds: 1,
-  roundMs: 50,
-  warmupMs: 0,
-  forkSizes: [],
-};
+/** --quick: one short round, correctness only. */
+export const ONE_CPU_QUICK_PLAN: StrategyPairPlan = { ...ONE_CPU_PLAN, rounds: 1, roundMs: 50, warmupMs: 0 };
 
 /**
  * The supervisor's own calls on one CPU: the 'phoenix-supervisor-adaptive'
@@ -41,20 +35,17 @@ export const ONE_CPU_QUICK_PLAN: StrategyPairPlan = {
  * 16 B against 1.4 M on two CPUs, before it yielded where it has one CPU).
  */
 export function oneCpuSupervisorPlan(quick: boolean): RunPlan {
+  const rows = { sizes: ONE_CPU_PLAN.sizes, inFlight: ONE_CPU_PLAN.inFlight, idleMs: 0 };
   return quick
     ? {
-        sizes: ONE_CPU_PLAN.sizes,
+        ...rows,
         latency: { warmupCalls: 20, warmupMs: 0, maxCalls: 100, maxMs: 10_000 },
         throughput: { warmupCalls: 64, warmupMs: 0, maxCalls: 300, maxMs: 10_000 },
-        inFlight: ONE_CPU_PLAN.inFlight,
-        idleMs: 0,
       }
     : {
-        sizes: ONE_CPU_PLAN.sizes,
+        ...rows,
         latency: { warmupCalls: 100, warmupMs: 0, maxCalls: 5000, maxMs: 300 },
         throughput: { warmupCalls: 200, warmupMs: 200, maxCalls: 10_000_000, maxMs: 1000 },
-        inFlight: ONE_CPU_PLAN.inFlight,
-        idleMs: 0,
       };
 }
 
