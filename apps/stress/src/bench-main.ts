@@ -7,6 +7,7 @@ import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
 import type { LatencyPairResult } from './bench/latency-pair.js';
 import { judgeLatencyPair } from './bench/latency-pair-report.js';
+import { prepareLineProbe, summarizeLineRoundTrips } from './bench/line-probe.js';
 import { layoutFacts, machineFacts } from './bench/machine-facts.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
@@ -95,13 +96,22 @@ async function main(): Promise<number> {
   log();
 
   const { plan, jobTimeoutMs } = plans(options);
-  const record: RunRecord = { errors: [], noise: {} };
+  const workDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
+  trackDirectory(workDir);
+  const probe = await prepareLineProbe(
+    fileURLToPath(new URL('../bench-native/line-probe.c', import.meta.url)),
+    workDir,
+  );
+  log(
+    probe.binary === null
+      ? `no cache-line probe: ${probe.reason}`
+      : 'each job line ends with the cache-line round trip between the first two CPUs, before/after the job',
+  );
+  const record: RunRecord = { errors: [], noise: {}, lineProbe: probe.binary, lineRoundTrips: {} };
   const { errors, noise } = record;
   const results: TransportResult[] = [];
   /** The supervisor's own calls on two CPUs (its transport job), which its one-CPU rows are set against. */
   const supervisorTwoCpus = () => results.find((result) => result.id === 'phoenix-supervisor-adaptive');
-  const workDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
-  trackDirectory(workDir);
 
   const transports = TRANSPORTS.filter((spec) => selected(options, spec.id, spec.label));
   let nativeBinary = '';
@@ -413,6 +423,9 @@ async function main(): Promise<number> {
     for (const error of errors) log(`- ${error}`);
     log();
   }
+  const lineSpread = summarizeLineRoundTrips(Object.values(record.lineRoundTrips));
+  if (lineSpread !== null)
+    log(`cache-line round trip between the first two CPUs, before and after each job: ${lineSpread}`);
   log(
     `finished in ${(durationMs / 1000).toFixed(1)} s; load average now ${loadavg()
       .map((load) => load.toFixed(2))
@@ -423,6 +436,7 @@ async function main(): Promise<number> {
     const document = {
       machine: { ...machine, compiler, loadavgEnd: loadavg(), otherLoadBeforePercent: busyBefore },
       otherLoadPercentPerJob: noise,
+      lineRoundTripNsPerJob: record.lineRoundTrips,
       options,
       layout: layout.json,
       results,

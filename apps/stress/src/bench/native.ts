@@ -15,14 +15,23 @@ const run = promisify(execFile);
 
 export type NativeMode = 'spin' | 'eventfd';
 
-/** Compiles pingpong.c into `outDir`; returns the binary's path and the compiler used. */
-export async function compilePingPong(source: string, outDir: string): Promise<{ binary: string; compiler: string }> {
+/**
+ * Compiles one self-contained C file of bench-native/ into `outDir/<name>`
+ * with the system compiler (cc, else gcc); returns the binary's path and the
+ * compiler used.
+ */
+export async function compileC(
+  source: string,
+  outDir: string,
+  name: string,
+  libraries: string[],
+): Promise<{ binary: string; compiler: string }> {
   if (!existsSync(source)) throw new Error(`the C source ${source} is missing`);
-  const binary = join(outDir, 'pingpong');
+  const binary = join(outDir, name);
   const errors: string[] = [];
   for (const compiler of ['cc', 'gcc']) {
     try {
-      await run(compiler, ['-O2', '-std=c11', '-Wall', '-o', binary, source, '-lrt'], { timeout: 60_000 });
+      await run(compiler, ['-O2', '-std=c11', '-Wall', '-o', binary, source, ...libraries], { timeout: 60_000 });
       const { stdout } = await run(compiler, ['--version']);
       return { binary, compiler: `${compiler} (${stdout.split('\n')[0]})` };
     } catch (error) {
@@ -30,6 +39,11 @@ export async function compilePingPong(source: string, outDir: string): Promise<{
     }
   }
   throw new Error(`could not compile ${source}: ${errors.join('; ')}`);
+}
+
+/** Compiles pingpong.c into `outDir`; returns the binary's path and the compiler used. */
+export function compilePingPong(source: string, outDir: string): Promise<{ binary: string; compiler: string }> {
+  return compileC(source, outDir, 'pingpong', ['-lrt']);
 }
 
 interface NativeOutput {

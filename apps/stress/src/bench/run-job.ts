@@ -1,13 +1,15 @@
 /**
  * How bench-main runs a job: in a fresh runner process of its own (its own
  * process group), with a watchdog, logging one line per job and recording
- * its failure or how busy other processes kept the machine meanwhile.
+ * its failure or how busy other processes kept the machine meanwhile, and
+ * the cache-line round trip between the CPUs before and after it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { killGroup, SEGMENT_PREFIX, trackGroup } from './cleanup.js';
 import type { Job, JobResult, RunnerCommand, RunnerMessage } from './jobs.js';
+import { formatLineRoundTrip, type LineRoundTrip, measureLineRoundTrip } from './line-probe.js';
 import { peerScript } from './paths.js';
 import { foreignLoad } from './proc.js';
 
@@ -93,10 +95,16 @@ export function runInRunner(
   });
 }
 
-/** What the jobs of one run leave behind: their failures, and per job how much of the machine other processes used. */
+/**
+ * What the jobs of one run leave behind: their failures, and per job how
+ * much of the machine other processes used and the cache-line round trip
+ * before and after it (line-probe.ts; none where `lineProbe` is null).
+ */
 export interface RunRecord {
   errors: string[];
   noise: Record<string, number>;
+  lineProbe: string | null;
+  lineRoundTrips: Record<string, LineRoundTrip>;
 }
 
 type ResultOf<K extends JobResult['kind']> = Extract<JobResult, { kind: K }> extends { result: infer R } ? R : never;
@@ -117,14 +125,20 @@ export async function runJob<K extends JobResult['kind']>(
   execArgv: string[] = [],
   cpu?: number,
 ): Promise<ResultOf<K> | null> {
+  const before = measureLineRoundTrip(record.lineProbe);
   const t0 = performance.now();
   try {
     const { outcome, foreignPercent } = await runInRunner(job, timeoutMs, execArgv, cpu);
     if (outcome.kind !== kind) throw new Error(`unexpected ${outcome.kind} result`);
     const result = outcome.result as ResultOf<K>;
-    record.noise[noiseKey] = foreignPercent;
     const seconds = ((performance.now() - t0) / 1000).toFixed(1).padStart(5);
-    log(`ok    ${name.padEnd(28)} ${seconds} s  ${summary(result)}; other load ${foreignPercent.toFixed(0)}%`);
+    const line = { before, after: measureLineRoundTrip(record.lineProbe) };
+    record.noise[noiseKey] = foreignPercent;
+    record.lineRoundTrips[noiseKey] = line;
+    const lineText = formatLineRoundTrip(line);
+    log(
+      `ok    ${name.padEnd(28)} ${seconds} s  ${summary(result)}; other load ${foreignPercent.toFixed(0)}%${lineText === '' ? '' : `; ${lineText}`}`,
+    );
     return result;
   } catch (error) {
     record.errors.push(`${name}: ${(error as Error).message}`);
