@@ -7,7 +7,7 @@ import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
 import type { LatencyPairResult } from './bench/latency-pair.js';
 import { judgeLatencyPair } from './bench/latency-pair-report.js';
-import { prepareLineProbe, summarizeLineRoundTrips } from './bench/line-probe.js';
+import { annotateSettings, prepareLineProbe, summarizeLineRoundTrips } from './bench/line-probe.js';
 import { layoutFacts, machineFacts } from './bench/machine-facts.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
@@ -414,6 +414,7 @@ async function main(): Promise<number> {
       ...judgeOneCpu(oneCpu, strategyPair),
       ...judgeOneCpuSupervisor(oneCpuSupervisor, supervisorTwoCpus()),
     ];
+    targets = annotateSettings(targets, record.lineRoundTrips);
     log(targetLines(targets));
   }
   const durationMs = Math.round(performance.now() - started);

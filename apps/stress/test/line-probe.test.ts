@@ -5,13 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  annotateSettings,
   formatLineRoundTrip,
   measureLineRoundTrip,
   parseLineProbe,
   prepareLineProbe,
+  settingsNote,
   summarizeLineRoundTrips,
 } from '../src/bench/line-probe.js';
+import { judgeTargets, type TargetVerdict } from '../src/bench/report.js';
 import { tasksetPath } from '../src/bench/run-job.js';
+import type { TransportResult } from '../src/bench/types.js';
 
 const source = fileURLToPath(new URL('../bench-native/line-probe.c', import.meta.url));
 
@@ -100,5 +104,62 @@ describe('reading the probe', () => {
     ]);
     expect(spread).toBe('min 133, median 450, max 610 ns over 5 readings');
     expect(summarizeLineRoundTrips([{ before: null, after: null }])).toBeNull();
+  });
+});
+
+describe('verdicts and the settings of the machine', () => {
+  const readings = {
+    'phoenix-client-adaptive': { before: 374, after: 425 },
+    'c-spin': { before: 445, after: 147 },
+    'c-eventfd': { before: 151, after: 133 },
+    'fork-json': { before: 465, after: 400 },
+  };
+
+  it('say nothing of rows measured in one setting', () => {
+    expect(settingsNote(['phoenix-client-adaptive', 'fork-json'], readings)).toBeNull();
+  });
+
+  it('name the readings of rows measured in different settings', () => {
+    expect(settingsNote(['phoenix-client-adaptive', 'c-eventfd'], readings)).toBe(
+      'measured in different settings of the machine: cache line phoenix-client-adaptive 374/425 ns, c-eventfd 151/133 ns',
+    );
+  });
+
+  it('flag one job that saw the setting change during its window', () => {
+    expect(settingsNote(['c-spin'], readings)).toContain('c-spin 445/147 ns');
+  });
+
+  it('say nothing without two readings', () => {
+    expect(settingsNote(['unknown-job'], readings)).toBeNull();
+    expect(settingsNote(['fork-json'], { 'fork-json': { before: null, after: 400 } })).toBeNull();
+  });
+
+  it('append the note to what a verdict measured, and leave verdicts without jobs alone', () => {
+    const verdicts: TargetVerdict[] = [
+      { target: 'mixed', status: 'FAIL', measured: '3.42×', jobs: ['phoenix-client-adaptive', 'c-spin'] },
+      { target: 'alone', status: 'PASS', measured: '0.14%' },
+    ];
+    const [mixed, alone] = annotateSettings(verdicts, readings);
+    expect(mixed!.status).toBe('FAIL');
+    expect(mixed!.measured).toMatch(/^3\.42× \[measured in different settings of the machine: cache line /);
+    expect(alone).toEqual(verdicts[1]);
+  });
+
+  it('know which jobs each cross-row target compares', () => {
+    const row = (id: string): TransportResult =>
+      ({
+        id,
+        label: id,
+        sizes: [65536].map((payloadBytes) => ({
+          payloadBytes,
+          latency: { p50Us: 10, p99Us: 20, meanUs: 12 },
+          throughput: { msgsPerSec: 1e5 },
+        })),
+      }) as unknown as TransportResult;
+    const verdicts = judgeTargets([row('phoenix-client-adaptive'), row('c-spin')]);
+    const big = verdicts.find((verdict) =>
+      verdict.target.startsWith('64 KiB round trip, client→worker adaptive: p50 within'),
+    );
+    expect(big?.jobs).toEqual(['phoenix-client-adaptive', 'c-spin']);
   });
 });

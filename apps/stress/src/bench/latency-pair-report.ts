@@ -31,6 +31,7 @@ export function judgeLatencyPair(pair: LatencyPairResult | null): TargetVerdict[
       ratio <= LIMIT,
       `${formatRatio(ratio)} (rounds ${list(small)}; PhoenixIPC ${pair!.phoenix16.p50Us.map(formatUs).join(', ')} µs, raw JS spin ${pair!.rawJs16.p50Us.map(formatUs).join(', ')} µs)`,
     ],
+    ['latency-pair'],
   );
   const bigP50 = pair === null ? [] : roundRatios(pair.phoenixBig.p50Us, pair.cBig.p50Us);
   const bigMean = pair === null ? [] : roundRatios(pair.phoenixBig.meanUs, pair.cBig.meanUs);
@@ -41,6 +42,7 @@ export function judgeLatencyPair(pair: LatencyPairResult | null): TargetVerdict[
       p50 <= LIMIT && mean <= LIMIT,
       `p50 ${formatRatio(p50)} (rounds ${list(bigP50)}), mean ${formatRatio(mean)} (rounds ${list(bigMean)})`,
     ],
+    ['latency-pair'],
   );
   return verdicts;
 }

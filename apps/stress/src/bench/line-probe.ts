@@ -11,6 +11,14 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { compileC } from './native.js';
+import type { TargetVerdict } from './report.js';
+
+/**
+ * Readings this far apart belong to different settings of the machine, not
+ * to noise: ~90 against ~450 ns here, while one setting's readings stay
+ * within ±15%.
+ */
+const SETTING_RATIO = 2;
 
 /** How long each probe bounces the line: long enough for a stable median, short next to any job. */
 const PROBE_MS = 20;
@@ -82,4 +90,35 @@ export function summarizeLineRoundTrips(readings: readonly LineRoundTrip[]): str
   if (values.length === 0) return null;
   const at = (fraction: number) => values[Math.min(values.length - 1, Math.floor(values.length * fraction))]!;
   return `min ${at(0).toFixed(0)}, median ${at(0.5).toFixed(0)}, max ${values.at(-1)!.toFixed(0)} ns over ${values.length} readings`;
+}
+
+/**
+ * Null when every reading of `jobs` belongs to one setting of the machine;
+ * else a note naming each job's readings. A verdict that compares rows of
+ * different settings (or whose one job saw the setting change) says more
+ * about the VM than about the code.
+ */
+export function settingsNote(
+  jobs: readonly string[],
+  readings: Readonly<Record<string, LineRoundTrip>>,
+): string | null {
+  const values = jobs
+    .flatMap((job) => [readings[job]?.before ?? null, readings[job]?.after ?? null])
+    .filter((value): value is number => value !== null);
+  if (values.length < 2 || Math.max(...values) < SETTING_RATIO * Math.min(...values)) return null;
+  const each = jobs
+    .filter((job) => readings[job] !== undefined)
+    .map((job) => `${job} ${formatLineRoundTrip(readings[job]!).replace('line ', '')}`);
+  return `measured in different settings of the machine: cache line ${each.join(', ')}`;
+}
+
+/** The verdicts, each with the settings note of its jobs appended to what it measured. */
+export function annotateSettings(
+  verdicts: readonly TargetVerdict[],
+  readings: Readonly<Record<string, LineRoundTrip>>,
+): TargetVerdict[] {
+  return verdicts.map((verdict) => {
+    const note = verdict.jobs === undefined ? null : settingsNote(verdict.jobs, readings);
+    return note === null ? verdict : { ...verdict, measured: `${verdict.measured} [${note}]` };
+  });
 }

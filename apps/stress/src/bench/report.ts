@@ -311,6 +311,11 @@ export interface TargetVerdict {
   target: string;
   status: 'PASS' | 'FAIL' | 'n/a';
   measured: string;
+  /**
+   * The jobs (their noise keys) whose rows the verdict compares, where the
+   * setting of the machine they ran in matters (line-probe.ts).
+   */
+  jobs?: readonly string[];
 }
 
 /** The issue's targets, judged from ratios of this run's own results. */
@@ -330,6 +335,7 @@ export function judgeTargets(
       fork / phoenix >= 10,
       `fork json ${formatUs(fork)} µs / PhoenixIPC ${formatUs(phoenix)} µs = ${formatRatio(fork / phoenix)}`,
     ],
+    ['fork-json', px],
   );
   add(
     '16 B round trip, client→worker adaptive: p50 within 2× of the raw JS spin ping-pong',
@@ -338,6 +344,7 @@ export function judgeTargets(
       phoenix / js <= 2,
       `PhoenixIPC ${formatUs(phoenix)} µs / raw JS spin ${formatUs(js)} µs = ${formatRatio(phoenix / js)}`,
     ],
+    [px, 'js-sab-spin'],
   );
   add(
     "16 B round trip, 'block': p50 within 1.5× of the C eventfd ping-pong",
@@ -346,6 +353,7 @@ export function judgeTargets(
       block / c <= 1.5,
       `PhoenixIPC block ${formatUs(block)} µs / C eventfd ${formatUs(c)} µs = ${formatRatio(block / c)}`,
     ],
+    ['phoenix-client-block', 'c-eventfd'],
   );
   add(
     "16 B round trip, 'block': p50 at least as fast as the Unix socket",
@@ -354,6 +362,7 @@ export function judgeTargets(
       block <= socket,
       `PhoenixIPC block ${formatUs(block)} µs / Unix socket ${formatUs(socket)} µs = ${formatRatio(block / socket)}`,
     ],
+    ['phoenix-client-block', 'unix-socket'],
   );
   add(
     '64 KiB round trip, client→worker adaptive: p50 ≥ 10× lower than fork IPC json',
@@ -362,6 +371,7 @@ export function judgeTargets(
       fork / phoenix >= 10,
       `fork json ${formatUs(fork)} µs / PhoenixIPC ${formatUs(phoenix)} µs = ${formatRatio(fork / phoenix)}`,
     ],
+    ['fork-json', px],
   );
   for (const [strategy, limit] of [
     ['adaptive', 'c-spin'],
@@ -375,20 +385,30 @@ export function judgeTargets(
         phoenix / c <= 1.5,
         `PhoenixIPC ${formatUs(phoenix)} µs / C ${formatUs(c)} µs = ${formatRatio(phoenix / c)}`,
       ],
+      [`phoenix-client-${strategy}`, limit],
     );
   }
-  add('pipelined 16 B x64, client→worker adaptive: ≥ 1,000,000 calls/s', [rate(px, 16)], (phoenix) => [
-    phoenix >= 1e6,
-    `${formatRate(phoenix)} calls/s`,
-  ]);
-  add('pipelined 16 B x64: ≥ 10× fork IPC json', [rate(px, 16), rate('fork-json', 16)], (phoenix, fork) => [
-    phoenix / fork >= 10,
-    `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
-  ]);
-  add('pipelined 1 KiB x64, client→worker adaptive: ≥ 500,000 calls/s', [rate(px, 1024)], (phoenix) => [
-    phoenix >= 5e5,
-    `${formatRate(phoenix)} calls/s`,
-  ]);
+  add(
+    'pipelined 16 B x64, client→worker adaptive: ≥ 1,000,000 calls/s',
+    [rate(px, 16)],
+    (phoenix) => [phoenix >= 1e6, `${formatRate(phoenix)} calls/s`],
+    [px],
+  );
+  add(
+    'pipelined 16 B x64: ≥ 10× fork IPC json',
+    [rate(px, 16), rate('fork-json', 16)],
+    (phoenix, fork) => [
+      phoenix / fork >= 10,
+      `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
+    ],
+    [px, 'fork-json'],
+  );
+  add(
+    'pipelined 1 KiB x64, client→worker adaptive: ≥ 500,000 calls/s',
+    [rate(px, 1024)],
+    (phoenix) => [phoenix >= 5e5, `${formatRate(phoenix)} calls/s`],
+    [px],
+  );
   add(
     '16 B round trip over NATS: NatsCaller→bridge→worker p50 at most 1.3× the plain NATS request/reply echo',
     // Side by side in alternating rounds when measured (nats-pair), else the two rows.
@@ -399,6 +419,7 @@ export function judgeTargets(
       bridge / echo <= 1.3,
       `bridge ${formatUs(bridge)} µs / NATS echo ${formatUs(echo)} µs = ${formatRatio(bridge / echo)}${natsPair !== null ? ` (side by side, ${natsPair.rounds} alternating rounds)` : ''}`,
     ],
+    natsPair !== null ? ['nats-pair'] : ['nats-phoenix', NATS_REFERENCE],
   );
   add(
     'pipelined 16 B x64 over NATS: the plain NATS echo at most 1.3× the bridge’s calls/s',
@@ -407,6 +428,7 @@ export function judgeTargets(
       echo / bridge <= 1.3,
       `NATS echo ${formatRate(echo)} / bridge ${formatRate(bridge)} calls/s = ${formatRatio(echo / bridge)}`,
     ],
+    ['nats-phoenix', NATS_REFERENCE],
   );
   for (const strategy of ['adaptive', 'block'] as const) {
     const idle = byId(`phoenix-client-${strategy}`)?.idle ?? undefined;
@@ -460,10 +482,12 @@ export function judgeRoundTwoTargets(
       .msgsPerSec;
 
   const sendRate = (id: string, bytes: number) => size(id, bytes)?.throughputSend?.msgsPerSec;
-  add('[#16] pipelined 16 B x64, adaptive (callAsync): ≥ 2,000,000 calls/s', [rate(px, 16)], (phoenix) => [
-    phoenix >= 2e6,
-    `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`,
-  ]);
+  add(
+    '[#16] pipelined 16 B x64, adaptive (callAsync): ≥ 2,000,000 calls/s',
+    [rate(px, 16)],
+    (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
+    [px],
+  );
   // The same row in short alternating rounds (strategy-pair): one window of one run moves by up to 1.6x on this
   // machine kind from run to run, the median of the rounds much less.
   const pair16 = strategyPair?.rows.find((row) => row.payloadBytes === 16);
@@ -484,17 +508,20 @@ export function judgeRoundTwoTargets(
         phoenix >= 2e6,
         `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target; rounds ${rounds.map(formatRate).join(', ')})`,
       ],
+      ['strategy-pair'],
     );
   }
   add(
     '[#16] pipelined 16 B x64, adaptive (sendInto, no promise per call): ≥ 2,000,000 calls/s',
     [sendRate(px, 16)],
     (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
+    [px],
   );
   add(
     '[#16] pipelined 16 B x64, adaptive (callAsync), client with a live heap after a sequential phase: ≥ 2,000,000 calls/s',
     [liveRate('adaptive', 16)],
     (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
+    ['live-heap-adaptive'],
   );
   add(
     '[#16] pipelined 16 B x64, adaptive (sendInto), client with a live heap after a sequential phase: ≥ 2,000,000 calls/s',
@@ -503,6 +530,7 @@ export function judgeRoundTwoTargets(
         ?.throughputSend.msgsPerSec,
     ],
     (phoenix) => [phoenix >= 2e6, `${formatRate(phoenix)} calls/s (${formatRatio(phoenix / 2e6)} of the target)`],
+    ['live-heap-adaptive'],
   );
   for (const [api, pick] of [
     ['callAsync', rate],
@@ -515,6 +543,7 @@ export function judgeRoundTwoTargets(
         phoenix / fork >= 15,
         `PhoenixIPC ${formatRate(phoenix)} / fork json ${formatRate(fork)} = ${formatRatio(phoenix / fork)}`,
       ],
+      [px, 'fork-json'],
     );
   }
   // The same two targets with PhoenixIPC and fork IPC taking turns in each round (strategy-pair): the two jobs
@@ -530,6 +559,7 @@ export function judgeRoundTwoTargets(
           ratio >= 15,
           `${formatRatio(ratio)} (rounds ${ratios.map(formatRatio).join(', ')}; fork json ${pair16.forkJson.map(formatRate).join(', ')})`,
         ],
+        ['strategy-pair'],
       );
     }
   }
@@ -545,6 +575,7 @@ export function judgeRoundTwoTargets(
         adaptive >= block,
         `adaptive ${formatRate(adaptive)} / block ${formatRate(block)} = ${formatRatio(adaptive / block)}${pair !== undefined ? ` (medians of ${strategyPair!.rounds} alternating rounds)` : ''}`,
       ],
+      pair !== undefined ? ['strategy-pair'] : [px, 'phoenix-client-block'],
     );
   }
   for (const row of liveHeap.find((result) => result.strategy === 'adaptive')?.rows ?? []) {
@@ -555,6 +586,7 @@ export function judgeRoundTwoTargets(
         adaptive >= block,
         `adaptive ${formatRate(adaptive)} / block ${formatRate(block)} = ${formatRatio(adaptive / block)}`,
       ],
+      ['live-heap-adaptive', 'live-heap-block'],
     );
   }
   // Judged on sendInto, the API meant to allocate nothing per call; a promise
@@ -599,6 +631,7 @@ export function judgeRoundTwoTargets(
         p50 / cP50 <= 1.5 && mean / cMean <= 1.5,
         `p50 ${formatUs(p50)} / ${formatUs(cP50)} µs = ${formatRatio(p50 / cP50)}, mean ${formatUs(mean)} / ${formatUs(cMean)} µs = ${formatRatio(mean / cMean)}`,
       ],
+      [px, 'c-spin'],
     );
     add(
       `[#16] 64 KiB round trip, adaptive, ${api}: 0 minor page faults per call (caller and worker)`,
@@ -616,6 +649,7 @@ export function judgeRoundTwoTargets(
       phoenix / js <= 1.5,
       `PhoenixIPC ${formatUs(phoenix)} µs / raw JS spin ${formatUs(js)} µs = ${formatRatio(phoenix / js)}`,
     ],
+    [px, 'js-sab-spin'],
   );
   return verdicts;
 }
@@ -626,16 +660,26 @@ export function judgeRoundTwoTargets(
  */
 export function verdictList(): {
   verdicts: TargetVerdict[];
-  add: (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => void;
+  add: (
+    target: string,
+    values: (number | undefined)[],
+    judge: (...values: number[]) => [boolean, string],
+    jobs?: readonly string[],
+  ) => void;
 } {
   const verdicts: TargetVerdict[] = [];
-  const add = (target: string, values: (number | undefined)[], judge: (...values: number[]) => [boolean, string]) => {
+  const add = (
+    target: string,
+    values: (number | undefined)[],
+    judge: (...values: number[]) => [boolean, string],
+    jobs?: readonly string[],
+  ) => {
     if (values.some((value) => value === undefined)) {
       verdicts.push({ target, status: 'n/a', measured: 'not measured in this run (see --filter)' });
       return;
     }
     const [ok, measured] = judge(...(values as number[]));
-    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured });
+    verdicts.push({ target, status: ok ? 'PASS' : 'FAIL', measured, ...(jobs === undefined ? {} : { jobs }) });
   };
   return { verdicts, add };
 }

@@ -75,6 +75,7 @@ export function judgeScaling(
       total >= one,
       `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}; CPU per call ${cpuPerCall(many!)} against ${cpuPerCall(single!)}`,
     ],
+    ['scaling-1x1', 'scaling-2x4'],
   );
   // The issue's other reading of "the single-client figure": the same two workers behind one client.
   // "Adding callers must never collapse throughput" is this comparison; the strict one above stays.
@@ -83,6 +84,7 @@ export function judgeScaling(
     '[#16] 4 client processes x64 against 2 workers: ≥ 1 client against the same 2 workers (adding callers never collapses throughput)',
     [many?.msgsPerSec, oneOnTwo?.msgsPerSec],
     (total, one) => [total >= one, `${formatRate(total)} / ${formatRate(one)} calls/s = ${formatRatio(total / one)}`],
+    ['scaling-2x1', 'scaling-2x4'],
   );
   // The same, in rounds taking turns: each round's ratio pairs two windows taken one after the other.
   const rows = scalingRoundRows(scalingRounds);
