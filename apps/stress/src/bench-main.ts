@@ -7,8 +7,8 @@ import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
 import type { LatencyPairResult } from './bench/latency-pair.js';
 import { judgeLatencyPair } from './bench/latency-pair-report.js';
-import { annotateSettings, prepareLineProbe, summarizeLineRoundTrips } from './bench/line-probe.js';
 import { layoutFacts, machineFacts } from './bench/machine-facts.js';
+import { annotateSettings, prepareMachineProbe, summarizeSettings } from './bench/machine-probe.js';
 import { BIG_REPLY_BYTES } from './bench/measure.js';
 import { compilePingPong } from './bench/native.js';
 import type { NatsPairResult } from './bench/nats-pair.js';
@@ -98,16 +98,16 @@ async function main(): Promise<number> {
   const { plan, jobTimeoutMs } = plans(options);
   const workDir = mkdtempSync(join(tmpdir(), 'phoenix-bench-'));
   trackDirectory(workDir);
-  const probe = await prepareLineProbe(
-    fileURLToPath(new URL('../bench-native/line-probe.c', import.meta.url)),
+  const probe = await prepareMachineProbe(
+    fileURLToPath(new URL('../bench-native/machine-probe.c', import.meta.url)),
     workDir,
   );
   log(
     probe.binary === null
-      ? `no cache-line probe: ${probe.reason}`
-      : 'each job line ends with the cache-line round trip between the first two CPUs, before/after the job',
+      ? `no machine probe: ${probe.reason}`
+      : "each job line ends with the machine's setting before/after the job: the cache line's round trip between the first two CPUs, and the slower CPU's time for a fixed loop with both busy",
   );
-  const record: RunRecord = { errors: [], noise: {}, lineProbe: probe.binary, lineRoundTrips: {} };
+  const record: RunRecord = { errors: [], noise: {}, probe: probe.binary, settings: {} };
   const { errors, noise } = record;
   const results: TransportResult[] = [];
   /** The supervisor's own calls on two CPUs (its transport job), which its one-CPU rows are set against. */
@@ -414,7 +414,7 @@ async function main(): Promise<number> {
       ...judgeOneCpu(oneCpu, strategyPair),
       ...judgeOneCpuSupervisor(oneCpuSupervisor, supervisorTwoCpus()),
     ];
-    targets = annotateSettings(targets, record.lineRoundTrips);
+    targets = annotateSettings(targets, record.settings);
     log(targetLines(targets));
   }
   const durationMs = Math.round(performance.now() - started);
@@ -424,9 +424,8 @@ async function main(): Promise<number> {
     for (const error of errors) log(`- ${error}`);
     log();
   }
-  const lineSpread = summarizeLineRoundTrips(Object.values(record.lineRoundTrips));
-  if (lineSpread !== null)
-    log(`cache-line round trip between the first two CPUs, before and after each job: ${lineSpread}`);
+  const settingSpread = summarizeSettings(Object.values(record.settings));
+  if (settingSpread !== null) log(`the machine's setting before and after each job: ${settingSpread}`);
   log(
     `finished in ${(durationMs / 1000).toFixed(1)} s; load average now ${loadavg()
       .map((load) => load.toFixed(2))
@@ -437,7 +436,7 @@ async function main(): Promise<number> {
     const document = {
       machine: { ...machine, compiler, loadavgEnd: loadavg(), otherLoadBeforePercent: busyBefore },
       otherLoadPercentPerJob: noise,
-      lineRoundTripNsPerJob: record.lineRoundTrips,
+      machineSettingPerJob: record.settings,
       options,
       layout: layout.json,
       results,

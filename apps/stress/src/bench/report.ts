@@ -313,7 +313,7 @@ export interface TargetVerdict {
   measured: string;
   /**
    * The jobs (their noise keys) whose rows the verdict compares, where the
-   * setting of the machine they ran in matters (line-probe.ts).
+   * setting of the machine they ran in matters (machine-probe.ts).
    */
   jobs?: readonly string[];
 }

@@ -2,14 +2,14 @@
  * How bench-main runs a job: in a fresh runner process of its own (its own
  * process group), with a watchdog, logging one line per job and recording
  * its failure or how busy other processes kept the machine meanwhile, and
- * the cache-line round trip between the CPUs before and after it.
+ * the setting of the machine before and after it (machine-probe.ts).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { statSegment, unlinkSegment } from '@phoenix-ipc/native-shm';
 import { killGroup, SEGMENT_PREFIX, trackGroup } from './cleanup.js';
 import type { Job, JobResult, RunnerCommand, RunnerMessage } from './jobs.js';
-import { formatLineRoundTrip, type LineRoundTrip, measureLineRoundTrip } from './line-probe.js';
+import { formatJobSetting, type JobSetting, probeMachine } from './machine-probe.js';
 import { peerScript } from './paths.js';
 import { foreignLoad } from './proc.js';
 
@@ -97,14 +97,14 @@ export function runInRunner(
 
 /**
  * What the jobs of one run leave behind: their failures, and per job how
- * much of the machine other processes used and the cache-line round trip
- * before and after it (line-probe.ts; none where `lineProbe` is null).
+ * much of the machine other processes used and the setting of the machine
+ * before and after it (machine-probe.ts; none where `probe` is null).
  */
 export interface RunRecord {
   errors: string[];
   noise: Record<string, number>;
-  lineProbe: string | null;
-  lineRoundTrips: Record<string, LineRoundTrip>;
+  probe: string | null;
+  settings: Record<string, JobSetting>;
 }
 
 type ResultOf<K extends JobResult['kind']> = Extract<JobResult, { kind: K }> extends { result: infer R } ? R : never;
@@ -125,19 +125,19 @@ export async function runJob<K extends JobResult['kind']>(
   execArgv: string[] = [],
   cpu?: number,
 ): Promise<ResultOf<K> | null> {
-  const before = measureLineRoundTrip(record.lineProbe);
+  const before = probeMachine(record.probe);
   const t0 = performance.now();
   try {
     const { outcome, foreignPercent } = await runInRunner(job, timeoutMs, execArgv, cpu);
     if (outcome.kind !== kind) throw new Error(`unexpected ${outcome.kind} result`);
     const result = outcome.result as ResultOf<K>;
     const seconds = ((performance.now() - t0) / 1000).toFixed(1).padStart(5);
-    const line = { before, after: measureLineRoundTrip(record.lineProbe) };
+    const setting = { before, after: probeMachine(record.probe) };
     record.noise[noiseKey] = foreignPercent;
-    record.lineRoundTrips[noiseKey] = line;
-    const lineText = formatLineRoundTrip(line);
+    record.settings[noiseKey] = setting;
+    const settingText = formatJobSetting(setting);
     log(
-      `ok    ${name.padEnd(28)} ${seconds} s  ${summary(result)}; other load ${foreignPercent.toFixed(0)}%${lineText === '' ? '' : `; ${lineText}`}`,
+      `ok    ${name.padEnd(28)} ${seconds} s  ${summary(result)}; other load ${foreignPercent.toFixed(0)}%${settingText === '' ? '' : `; ${settingText}`}`,
     );
     return result;
   } catch (error) {

@@ -6,49 +6,50 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   annotateSettings,
-  formatLineRoundTrip,
-  measureLineRoundTrip,
-  parseLineProbe,
-  prepareLineProbe,
+  formatJobSetting,
+  parseMachineProbe,
+  prepareMachineProbe,
+  probeMachine,
   settingsNote,
-  summarizeLineRoundTrips,
-} from '../src/bench/line-probe.js';
+  summarizeSettings,
+} from '../src/bench/machine-probe.js';
 import { judgeTargets, type TargetVerdict } from '../src/bench/report.js';
 import { tasksetPath } from '../src/bench/run-job.js';
 import type { TransportResult } from '../src/bench/types.js';
 
-const source = fileURLToPath(new URL('../bench-native/line-probe.c', import.meta.url));
+const source = fileURLToPath(new URL('../bench-native/machine-probe.c', import.meta.url));
 
-describe('the cache-line probe', () => {
+describe('the machine probe', () => {
   let workDir = '';
   let probe: { binary: string | null; reason: string };
 
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'phoenix-line-probe-'));
-    probe = await prepareLineProbe(source, workDir);
+    workDir = mkdtempSync(join(tmpdir(), 'phoenix-machine-probe-'));
+    probe = await prepareMachineProbe(source, workDir);
   }, 60_000);
 
   afterAll(() => {
     if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('measures a round trip between two CPUs, or says why it cannot on one', () => {
+  it('reads the line between two CPUs and their loop time, or says why it cannot on one', () => {
     if (availableParallelism() < 2) {
       expect(probe.binary).toBeNull();
       expect(probe.reason).toContain('one CPU');
       return;
     }
     expect(probe.binary, probe.reason).not.toBeNull();
-    const ns = measureLineRoundTrip(probe.binary);
-    expect(ns).toBeGreaterThan(0);
-    expect(ns).toBeLessThan(1_000_000);
+    const reading = probeMachine(probe.binary);
+    expect(reading?.lineNs).toBeGreaterThan(0);
+    expect(reading?.lineNs).toBeLessThan(1_000_000);
+    expect(reading?.loopUs).toBeGreaterThan(0);
   });
 
   it('refuses, with exit code 2 and no figure, a process that may use one CPU', () => {
     const taskset = tasksetPath();
     if (probe.binary === null || taskset === null) {
       // Without the binary or taskset the refusal is the compile step's: nothing would run.
-      expect(measureLineRoundTrip(null)).toBeNull();
+      expect(probeMachine(null)).toBeNull();
       return;
     }
     const pinned = spawnSync(taskset, ['-c', '0', probe.binary, '5'], { encoding: 'utf8' });
@@ -57,7 +58,7 @@ describe('the cache-line probe', () => {
     expect(pinned.stderr).toContain('needs two CPUs');
   });
 
-  it('prints one JSON line naming the two CPUs it used', () => {
+  it('prints one JSON line naming the two CPUs it used and a loop time for each', () => {
     if (probe.binary === null) {
       expect(availableParallelism()).toBeLessThan(2);
       return;
@@ -66,53 +67,64 @@ describe('the cache-line probe', () => {
       cpus: number[];
       batches: number;
       roundTripNs: number;
+      loopNs: number[];
     };
     expect(output.cpus).toHaveLength(2);
     expect(output.cpus[0]).not.toBe(output.cpus[1]);
     expect(output.batches).toBeGreaterThan(0);
+    expect(output.loopNs).toHaveLength(2);
   });
 });
 
 describe('reading the probe', () => {
-  it('takes the median round trip from its line', () => {
-    expect(parseLineProbe('{"cpus":[0,1],"batches":120,"roundTripNs":451.2}\n')).toBe(451.2);
+  it('takes the median round trip, and the slower CPU loop in µs', () => {
+    expect(parseMachineProbe('{"cpus":[0,1],"batches":120,"roundTripNs":451.2,"loopNs":[952123,1380456]}\n')).toEqual({
+      lineNs: 451.2,
+      loopUs: 1380.456,
+    });
   });
 
-  it('gives no figure for output that is not a positive round trip', () => {
+  it('gives no figure for output that is not a reading', () => {
     for (const output of [
       '',
       'garbage',
       '{"cpus":[0,1]}',
-      '{"roundTripNs":0}',
-      '{"roundTripNs":-3}',
-      '{"roundTripNs":"450"}',
+      '{"roundTripNs":0,"loopNs":[1,1]}',
+      '{"roundTripNs":-3,"loopNs":[1,1]}',
+      '{"roundTripNs":"450","loopNs":[1,1]}',
+      '{"roundTripNs":450}',
+      '{"roundTripNs":450,"loopNs":[1]}',
+      '{"roundTripNs":450,"loopNs":[1,"2"]}',
     ])
-      expect(parseLineProbe(output), output).toBeNull();
+      expect(parseMachineProbe(output), output).toBeNull();
   });
 
   it("writes a job's readings as before/after, with ? for a missing one and nothing without any", () => {
-    expect(formatLineRoundTrip({ before: 451.2, after: 133.7 })).toBe('line 451/134 ns');
-    expect(formatLineRoundTrip({ before: null, after: 600 })).toBe('line ?/600 ns');
-    expect(formatLineRoundTrip({ before: null, after: null })).toBe('');
+    const fast = { lineNs: 101.4, loopUs: 952.2 };
+    const slow = { lineNs: 451.2, loopUs: 1380.4 };
+    expect(formatJobSetting({ before: slow, after: fast })).toBe('line 451/101 ns, loop 1380/952 µs');
+    expect(formatJobSetting({ before: null, after: fast })).toBe('line ?/101 ns, loop ?/952 µs');
+    expect(formatJobSetting({ before: null, after: null })).toBe('');
   });
 
-  it("sums up a run's readings as min, median and max", () => {
-    const spread = summarizeLineRoundTrips([
-      { before: 140, after: 600 },
-      { before: 450, after: null },
-      { before: 610, after: 133 },
+  it("sums up a run's readings as min, median and max of each", () => {
+    const spread = summarizeSettings([
+      { before: { lineNs: 140, loopUs: 950 }, after: { lineNs: 600, loopUs: 960 } },
+      { before: { lineNs: 450, loopUs: 1400 }, after: null },
     ]);
-    expect(spread).toBe('min 133, median 450, max 610 ns over 5 readings');
-    expect(summarizeLineRoundTrips([{ before: null, after: null }])).toBeNull();
+    expect(spread).toBe('line min 140, median 450, max 600 ns; loop min 950, median 960, max 1400 µs; 3 readings');
+    expect(summarizeSettings([{ before: null, after: null }])).toBeNull();
   });
 });
 
 describe('verdicts and the settings of the machine', () => {
+  const at = (lineNs: number, loopUs = 950) => ({ lineNs, loopUs });
   const readings = {
-    'phoenix-client-adaptive': { before: 374, after: 425 },
-    'c-spin': { before: 445, after: 147 },
-    'c-eventfd': { before: 151, after: 133 },
-    'fork-json': { before: 465, after: 400 },
+    'phoenix-client-adaptive': { before: at(374), after: at(425) },
+    'c-spin': { before: at(445), after: at(147) },
+    'c-eventfd': { before: at(151), after: at(133) },
+    'fork-json': { before: at(465), after: at(400) },
+    'unix-socket': { before: at(430), after: at(430, 1380) },
   };
 
   it('say nothing of rows measured in one setting', () => {
@@ -121,17 +133,23 @@ describe('verdicts and the settings of the machine', () => {
 
   it('name the readings of rows measured in different settings', () => {
     expect(settingsNote(['phoenix-client-adaptive', 'c-eventfd'], readings)).toBe(
-      'measured in different settings of the machine: cache line phoenix-client-adaptive 374/425 ns, c-eventfd 151/133 ns',
+      'measured in different settings of the machine: phoenix-client-adaptive line 374/425 ns, loop 950/950 µs; c-eventfd line 151/133 ns, loop 950/950 µs',
+    );
+  });
+
+  it('tell a CPU slowed by a shared core from one setting, with the line unchanged', () => {
+    expect(settingsNote(['fork-json', 'unix-socket'], readings)).toContain(
+      'unix-socket line 430/430 ns, loop 950/1380 µs',
     );
   });
 
   it('flag one job that saw the setting change during its window', () => {
-    expect(settingsNote(['c-spin'], readings)).toContain('c-spin 445/147 ns');
+    expect(settingsNote(['c-spin'], readings)).toContain('c-spin line 445/147 ns');
   });
 
   it('say nothing without two readings', () => {
     expect(settingsNote(['unknown-job'], readings)).toBeNull();
-    expect(settingsNote(['fork-json'], { 'fork-json': { before: null, after: 400 } })).toBeNull();
+    expect(settingsNote(['fork-json'], { 'fork-json': { before: null, after: at(400) } })).toBeNull();
   });
 
   it('append the note to what a verdict measured, and leave verdicts without jobs alone', () => {
@@ -141,7 +159,9 @@ describe('verdicts and the settings of the machine', () => {
     ];
     const [mixed, alone] = annotateSettings(verdicts, readings);
     expect(mixed!.status).toBe('FAIL');
-    expect(mixed!.measured).toMatch(/^3\.42× \[measured in different settings of the machine: cache line /);
+    expect(mixed!.measured).toMatch(
+      /^3\.42× \[measured in different settings of the machine: phoenix-client-adaptive line /,
+    );
     expect(alone).toEqual(verdicts[1]);
   });
 
