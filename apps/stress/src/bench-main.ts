@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: the orchestrator's one job list, in the order the
+// jobs run and their lines print (transports, million, service, NATS pair,
+// strategy pair, one CPU, latency pair, live heap, scaling, then the verdicts);
+// what each job measures and how it is judged lives in bench/.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
