@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { median } from '../stress/stats.js';
 import { compileC } from './native.js';
 import type { TargetVerdict } from './report.js';
 
@@ -96,9 +97,7 @@ export function formatJobSetting(setting: JobSetting): string {
 }
 
 function spread(values: readonly number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
-  return `min ${at(0).toFixed(0)}, median ${at(0.5).toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}`;
+  return `min ${Math.min(...values).toFixed(0)}, median ${median(values).toFixed(0)}, max ${Math.max(...values).toFixed(0)}`;
 }
 
 function readingsOf(settings: readonly JobSetting[]): MachineReading[] {
