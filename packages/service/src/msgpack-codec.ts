@@ -61,7 +61,6 @@ const SPARE_ARENA_BYTES = 1024 * 1024;
 
 interface Arena {
   buffer: Buffer;
-  view: DataView;
   used: number;
   /** Results handed out and not yet released. */
   leases: number;
@@ -75,7 +74,6 @@ const arenas = new WeakMap<ArrayBufferLike, Arena>();
 function newArena(buffer: Buffer, used: number): Arena {
   const fresh: Arena = {
     buffer,
-    view: new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength),
     used,
     leases: 0,
     retired: false,
@@ -115,18 +113,17 @@ function currentArena(): Arena {
   return arena;
 }
 
-// Decoding (and encoding in place) goes through one Buffer and one DataView
-// over the whole memory the bytes live in (the segment, or the pool slab of a
-// small reply) with a start and an end: a new view per call would cost a
-// Buffer and a DataView each time. Binary values decode as views of that
-// memory. A few memories are remembered, most recent first: a worker that
-// calls services reads the segment and the pool in turn.
+// msgpackr decodes (and encodes in place) through one Buffer over the whole
+// memory the bytes live in (the segment, or the pool slab of a small reply)
+// with a start and an end: a new view per call would cost a Buffer each
+// time. A few memories are remembered, most recent first: a worker that
+// calls services reads the segment and the pool in turn. (The plain reader
+// and writer need none of this: they work on the view they are given.)
 interface Source {
   memory: ArrayBufferLike | null;
   buffer: Buffer;
-  view: DataView;
 }
-const EMPTY: Source = { memory: null, buffer: Buffer.alloc(0), view: new DataView(new ArrayBuffer(0)) };
+const EMPTY: Source = { memory: null, buffer: Buffer.alloc(0) };
 const sources: Source[] = [EMPTY, EMPTY, EMPTY, EMPTY];
 
 function sourceOf(memory: ArrayBufferLike): Source {
@@ -137,7 +134,7 @@ function sourceOf(memory: ArrayBufferLike): Source {
   if (at < sources.length) found = sources[at]!;
   else {
     at = sources.length - 1;
-    found = { memory, buffer: Buffer.from(memory, 0, memory.byteLength), view: new DataView(memory as ArrayBuffer) };
+    found = { memory, buffer: Buffer.from(memory, 0, memory.byteLength) };
   }
   sources.copyWithin(1, 0, at);
   sources[0] = found;
@@ -173,7 +170,6 @@ const GATHER_BYTES = 4096;
 const TRANSIENT_BYTES = 8192;
 const VIEW_LENGTHS = 512;
 const transient = Buffer.allocUnsafeSlow(TRANSIENT_BYTES);
-const transientView = new DataView(transient.buffer, transient.byteOffset, TRANSIENT_BYTES);
 const transientViews: (Uint8Array | undefined)[] = new Array(VIEW_LENGTHS);
 // An arena result of encodeParts: released at the next one.
 let transientLease: Uint8Array | null = null;
@@ -247,7 +243,7 @@ export class MsgpackCodec implements Codec {
     }
     encoding = 1;
     try {
-      const end = encodePlainGathering(transient, transientView, 0, TRANSIENT_BYTES, value, GATHER_BYTES);
+      const end = encodePlainGathering(transient, 0, TRANSIENT_BYTES, value, GATHER_BYTES);
       if (end >= 0) return gatheredParts(transient, 0, end) ?? transientBytes(end);
       const bytes = this.#encode(value, GATHER_BYTES);
       transientLease = bytes instanceof Uint8Array ? bytes : bytes[0]!;
@@ -273,8 +269,8 @@ export class MsgpackCodec implements Codec {
     const start = into.used;
     const end =
       gatherFrom === Number.POSITIVE_INFINITY
-        ? encodePlain(into.buffer, into.view, start, into.buffer.length, value)
-        : encodePlainGathering(into.buffer, into.view, start, into.buffer.length, value, gatherFrom);
+        ? encodePlain(into.buffer, start, into.buffer.length, value)
+        : encodePlainGathering(into.buffer, start, into.buffer.length, value, gatherFrom);
     if (end >= 0) {
       into.used = end;
       into.leases++;
@@ -320,10 +316,9 @@ export class MsgpackCodec implements Codec {
   }
 
   #encodeInto(value: unknown, target: Uint8Array): number {
-    // Plain values: written in place through the Buffer over the whole memory (no set-up per call).
-    const memory = sourceOf(target.buffer);
-    const end = encodePlain(memory.buffer, memory.view, target.byteOffset, target.byteOffset + target.length, value);
-    if (end >= 0) return end - target.byteOffset;
+    // Plain values: written in place, straight into target (no set-up per call).
+    const end = encodePlain(target, 0, target.length, value);
+    if (end >= 0) return end;
     // Others through msgpackr, which needs a Buffer view of target and a DataView of it per call:
     // only worth it for large values (judged by the last one), else encode and copy.
     if (lastInPlaceSize < IN_PLACE_BYTES) return -1;
@@ -339,9 +334,7 @@ export class MsgpackCodec implements Codec {
 
   decodeFrom(memory: Uint8Array, start: number, end: number): unknown {
     if (end <= start) throw new Error('no bytes to decode');
-    const source = sourceOf(memory.buffer);
-    const offset = memory.byteOffset;
-    const plain = decodePlainCopying(source.buffer, source.view, offset + start, offset + end);
+    const plain = decodePlainCopying(memory, start, end);
     if (plain !== NOT_PLAIN) return plain;
     const bytes = memory.subarray(start, end);
     if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) return this.#unpackSmall(bytes);
@@ -354,11 +347,10 @@ export class MsgpackCodec implements Codec {
 
   decode(bytes: Uint8Array): unknown {
     if (bytes.length === 0) throw new Error('no bytes to decode');
-    const memory = sourceOf(bytes.buffer);
-    const plain = decodePlain(memory.buffer, memory.view, bytes.byteOffset, bytes.byteOffset + bytes.length);
+    const plain = decodePlain(bytes, 0, bytes.length);
     if (plain !== NOT_PLAIN) return plain;
     if (bytes.length <= SMALL_MESSAGE && !mayHoldBinary(bytes)) return this.#unpackSmall(bytes);
-    return this.#unpack(memory.buffer, bytes.byteOffset, bytes.byteOffset + bytes.length);
+    return this.#unpack(sourceOf(bytes.buffer).buffer, bytes.byteOffset, bytes.byteOffset + bytes.length);
   }
 
   // A small message with no binary value: read from the start of the scratch buffer (see SMALL_MESSAGE).

@@ -2,14 +2,23 @@
 // Imported, not the global: Node's global Buffer is a getter (~8 ns a read), and this runs per field.
 import { Buffer } from 'node:buffer';
 import { noteFreshReplyMemory } from '@phoenix-ipc/client/internal';
-import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
+import {
+  MAX_DEPTH,
+  readFloat32,
+  readFloat64,
+  readUint16,
+  readUint32,
+  TYPED_ARRAY_EXTENSION,
+  UINT8_ARRAY_KIND,
+  utf8Slice,
+} from './plain-format.js';
 
 /** Returned by decodePlain when the message is not plain msgpack (or not well-formed). */
 export const NOT_PLAIN: unique symbol = Symbol('not plain msgpack');
 
-// The message being read (module state, like msgpackr's: faster than an object's fields).
-let sourceBuffer: Buffer = Buffer.alloc(0);
-let sourceView: DataView = new DataView(new ArrayBuffer(0));
+// The message being read (module state, like msgpackr's: faster than an object's fields): the
+// view it came in, read by index, never through its `.buffer` (see plain-format.ts).
+let sourceBuffer: Uint8Array = new Uint8Array(0);
 let sourcePosition = 0;
 let sourceEnd = 0;
 // decodePlainCopying: binary values are copies, not views of the message.
@@ -31,7 +40,7 @@ function readString(length: number): string | typeof NOT_PLAIN {
   const end = start + length;
   if (length < 0 || end > sourceEnd) return notPlain();
   sourcePosition = end;
-  const buffer = sourceBuffer as NodeBuffer;
+  const buffer = sourceBuffer;
   if (length <= 8) {
     // Short ASCII (most keys, many values): one fromCharCode call, no
     // slice. latin1Slice crosses into C++ (measured: 17% of decoding
@@ -63,7 +72,7 @@ function readString(length: number): string | typeof NOT_PLAIN {
       }
     }
   }
-  return buffer.utf8Slice(start, end);
+  return utf8Slice.call(buffer, start, end);
 }
 
 function readLength(bytes: 1 | 2 | 4): number {
@@ -71,7 +80,7 @@ function readLength(bytes: 1 | 2 | 4): number {
   if (position + bytes > sourceEnd) return -1;
   sourcePosition = position + bytes;
   if (bytes === 1) return sourceBuffer[position]!;
-  return bytes === 2 ? sourceView.getUint16(position) : sourceView.getUint32(position);
+  return bytes === 2 ? readUint16(sourceBuffer, position) : readUint32(sourceBuffer, position);
 }
 
 function readArray(length: number, depth: number): unknown {
@@ -145,7 +154,9 @@ function readBin(length: number): unknown {
   const start = sourcePosition;
   if (length < 0 || start + length > sourceEnd) return notPlain();
   sourcePosition = start + length;
-  return copyBinary ? copied(start, length, true) : sourceBuffer.subarray(start, start + length);
+  if (copyBinary) return copied(start, length, true);
+  const source = sourceBuffer;
+  return Buffer.from(source.buffer, source.byteOffset + start, length);
 }
 
 // A copy of message bytes: a Buffer, or a plain Uint8Array over the same memory.
@@ -153,7 +164,7 @@ function copied(start: number, length: number, asBuffer: boolean): Uint8Array {
   // A big copy is fresh external memory, as a raw call's reply is (see the client's reply-memory-gc.ts).
   noteFreshReplyMemory(length);
   const copy = Buffer.allocUnsafe(length);
-  sourceBuffer.copy(copy, 0, start, start + length);
+  copy.set(sourceBuffer.subarray(start, start + length));
   return asBuffer ? copy : new Uint8Array(copy.buffer, copy.byteOffset, length);
 }
 
@@ -182,7 +193,7 @@ function readValue(depth: number): unknown {
   if (head >= 0xa0 && head <= 0xbf) return readString(head & 0x1f);
   if (head >= 0x90 && head <= 0x9f) return readArray(head & 0x0f, depth);
   if (head <= 0x8f) return readObject(head & 0x0f, depth);
-  const view = sourceView;
+  const bytes = sourceBuffer;
   // Fixed-size values: the bytes after the head must be there.
   const size = FIXED_SIZE[head - 0xc0]!;
   if (size > 0) {
@@ -197,21 +208,21 @@ function readValue(depth: number): unknown {
     case 0xc3:
       return true;
     case 0xca:
-      return view.getFloat32(position + 1);
+      return readFloat32(bytes, position + 1);
     case 0xcb:
-      return view.getFloat64(position + 1);
+      return readFloat64(bytes, position + 1);
     case 0xcc:
-      return view.getUint8(position + 1);
+      return bytes[position + 1]!;
     case 0xcd:
-      return view.getUint16(position + 1);
+      return readUint16(bytes, position + 1);
     case 0xce:
-      return view.getUint32(position + 1);
+      return readUint32(bytes, position + 1);
     case 0xd0:
-      return view.getInt8(position + 1);
+      return (bytes[position + 1]! << 24) >> 24;
     case 0xd1:
-      return view.getInt16(position + 1);
+      return (readUint16(bytes, position + 1) << 16) >> 16;
     case 0xd2:
-      return view.getInt32(position + 1);
+      return readUint32(bytes, position + 1) | 0;
     case 0xd9:
       return readString(readLength(1));
     case 0xda:
@@ -244,24 +255,23 @@ function readValue(depth: number): unknown {
 }
 
 /**
- * The value of the message buffer[start, end), or NOT_PLAIN if it holds
- * anything outside the plain subset or is not well-formed. `view` covers the
- * same memory as `buffer`. Binary values are views of the message.
+ * The value of the message bytes[start, end), or NOT_PLAIN if it holds
+ * anything outside the plain subset or is not well-formed. Binary values are
+ * views of the message.
  */
-export function decodePlain(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+export function decodePlain(bytes: Uint8Array, start: number, end: number): unknown {
   copyBinary = false;
-  return readMessage(buffer, view, start, end);
+  return readMessage(bytes, start, end);
 }
 
 /** Like decodePlain, but binary values are copies: the value keeps no view of the message. */
-export function decodePlainCopying(buffer: Buffer, view: DataView, start: number, end: number): unknown {
+export function decodePlainCopying(bytes: Uint8Array, start: number, end: number): unknown {
   copyBinary = true;
-  return readMessage(buffer, view, start, end);
+  return readMessage(bytes, start, end);
 }
 
-function readMessage(buffer: Buffer, view: DataView, start: number, end: number): unknown {
-  sourceBuffer = buffer;
-  sourceView = view;
+function readMessage(bytes: Uint8Array, start: number, end: number): unknown {
+  sourceBuffer = bytes;
   sourcePosition = start;
   sourceEnd = end;
   failed = false;

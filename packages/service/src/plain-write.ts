@@ -1,10 +1,18 @@
 /** The writing half of the plain fast path (see plain-format.ts). */
 import { Buffer } from 'node:buffer';
-import { MAX_DEPTH, type NodeBuffer, TYPED_ARRAY_EXTENSION, UINT8_ARRAY_KIND } from './plain-format.js';
+import {
+  MAX_DEPTH,
+  TYPED_ARRAY_EXTENSION,
+  UINT8_ARRAY_KIND,
+  utf8Write,
+  writeFloat64,
+  writeUint16,
+  writeUint32,
+} from './plain-format.js';
 
-// The value being written (module state, like msgpackr's: faster than an object's fields).
-let out: Buffer = Buffer.alloc(0);
-let outView: DataView = new DataView(new ArrayBuffer(0));
+// The value being written (module state, like msgpackr's: faster than an object's fields): the
+// view it goes into, written by index, never through its `.buffer` (see plain-format.ts).
+let out: Uint8Array = new Uint8Array(0);
 let outPosition = 0;
 let outEnd = 0;
 // Gathering (encodePlainGathering): binary values of at least gatherFrom bytes are
@@ -47,16 +55,16 @@ function writeString(text: string): boolean {
   const most = length * 3;
   const header = most < 0x100 ? 2 : most < 0x10000 ? 3 : 5;
   if (position + header + most > outEnd) return false;
-  const written = (out as NodeBuffer).utf8Write(text, position + header, most);
+  const written = utf8Write.call(out, text, position + header, most);
   if (header === 2) {
     out[position] = 0xd9;
     out[position + 1] = written;
   } else if (header === 3) {
     out[position] = 0xda;
-    outView.setUint16(position + 1, written);
+    writeUint16(out, position + 1, written);
   } else {
     out[position] = 0xdb;
-    outView.setUint32(position + 1, written);
+    writeUint32(out, position + 1, written);
   }
   outPosition = position + header + written;
   return true;
@@ -75,14 +83,14 @@ function writeNumber(value: number): boolean {
       outPosition = position + 1;
     } else {
       out[position] = 0xd2;
-      outView.setInt32(position + 1, value);
+      writeUint32(out, position + 1, value);
       outPosition = position + 5;
     }
     return true;
   }
   // Other integers, fractions, -0, NaN and the infinities: float64, exact (msgpackr's, but for -0).
   out[position] = 0xcb;
-  outView.setFloat64(position + 1, value);
+  writeFloat64(out, position + 1, value);
   outPosition = position + 9;
   return true;
 }
@@ -141,11 +149,11 @@ function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
       out[position++] = length;
     } else if (length < 0x10000) {
       out[position++] = 0xc5;
-      outView.setUint16(position, length);
+      writeUint16(out, position, length);
       position += 2;
     } else {
       out[position++] = 0xc6;
-      outView.setUint32(position, length);
+      writeUint32(out, position, length);
       position += 4;
     }
   } else {
@@ -155,11 +163,11 @@ function writeBytes(bytes: Uint8Array, isBuffer: boolean): boolean {
       out[position++] = size;
     } else if (size < 0x10000) {
       out[position++] = 0xc8;
-      outView.setUint16(position, size);
+      writeUint16(out, position, size);
       position += 2;
     } else {
       out[position++] = 0xc9;
-      outView.setUint32(position, size);
+      writeUint32(out, position, size);
       position += 4;
     }
     out[position++] = TYPED_ARRAY_EXTENSION;
@@ -187,7 +195,7 @@ function writeArray(array: unknown[], depth: number): boolean {
   } else {
     if (position + 5 > outEnd) return false;
     out[position] = 0xdd;
-    outView.setUint32(position + 1, length);
+    writeUint32(out, position + 1, length);
     outPosition = position + 5;
   }
   for (let i = 0; i < length; i++) if (!writeValue(array[i], depth + 1)) return false;
@@ -205,7 +213,7 @@ function writeObject(object: Record<string, unknown>, depth: number): boolean {
   } else {
     if (count > 0xffff || position + 3 > outEnd) return false;
     out[position] = 0xde;
-    outView.setUint16(position + 1, count);
+    writeUint16(out, position + 1, count);
     outPosition = position + 3;
   }
   for (let i = 0; i < count; i++) {
@@ -218,12 +226,11 @@ function writeObject(object: Record<string, unknown>, depth: number): boolean {
 }
 
 /**
- * Writes `value` into buffer[start, end) (`view` covers the same memory as
- * `buffer`); returns where it ends, or -1 if it is not plain or does not fit
- * (what was written is then garbage).
+ * Writes `value` into bytes[start, end); returns where it ends, or -1 if it
+ * is not plain or does not fit (what was written is then garbage).
  */
-export function encodePlain(buffer: Buffer, view: DataView, start: number, end: number, value: unknown): number {
-  return encodePlainGathering(buffer, view, start, end, value, Number.POSITIVE_INFINITY);
+export function encodePlain(bytes: Uint8Array, start: number, end: number, value: unknown): number {
+  return encodePlainGathering(bytes, start, end, value, Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -233,8 +240,7 @@ export function encodePlain(buffer: Buffer, view: DataView, start: number, end: 
  * written bytes end, or -1.
  */
 export function encodePlainGathering(
-  buffer: Buffer,
-  view: DataView,
+  bytes: Uint8Array,
   start: number,
   end: number,
   value: unknown,
@@ -243,8 +249,7 @@ export function encodePlainGathering(
   // Set on every call (no try/finally to restore it if a getter throws).
   if (gatheredCount > 0) forgetGathered();
   gatherFrom = from;
-  out = buffer;
-  outView = view;
+  out = bytes;
   outPosition = start;
   outEnd = end;
   if (writeValue(value, 0)) return outPosition;
@@ -258,7 +263,7 @@ export function encodePlainGathering(
  * parts: views of buffer between the binary values it left out, and those
  * values themselves. Null if it left none out (the bytes are the encoding).
  */
-export function gatheredParts(buffer: Buffer, start: number, end: number): Uint8Array[] | null {
+export function gatheredParts(buffer: Uint8Array, start: number, end: number): Uint8Array[] | null {
   if (gatheredCount === 0) return null;
   const parts: Uint8Array[] = [];
   let from = start;

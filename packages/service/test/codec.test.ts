@@ -262,6 +262,43 @@ describe('the msgpackr codec', () => {
     }
   });
 
+  it('reads every fixed-size number msgpack has as msgpackr does, from a view at any offset of shared memory', () => {
+    const messages = [
+      [0xca, 0x3f, 0xc0, 0x00, 0x00], // float32 1.5
+      [0xca, 0xff, 0x80, 0x00, 0x00], // float32 -Infinity
+      [0xcb, 0xc0, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18], // float64 -pi
+      [0xcc, 0xff],
+      [0xcd, 0xff, 0xfe],
+      [0xce, 0xff, 0xff, 0xff, 0xfd],
+      [0xd0, 0x80],
+      [0xd1, 0x80, 0x01],
+      [0xd2, 0x80, 0x00, 0x00, 0x02],
+      [0xd2, 0x7f, 0xff, 0xff, 0xff],
+      [0x92, 0xcd, 0x01, 0x00, 0xd1, 0xff, 0x00], // in an array: [256, -256]
+    ];
+    const reference = new Packr({ useRecords: false, moreTypes: true });
+    const memory = new Uint8Array(new SharedArrayBuffer(64), 3, 40);
+    for (const message of messages) {
+      const expected = reference.unpack(Buffer.from(message));
+      memory.fill(0xc1).set(message, 5);
+      const view = memory.subarray(5, 5 + message.length);
+      expect(msgpackCodec.decode(view), Buffer.from(message).toString('hex')).toStrictEqual(expected);
+      expect(msgpackCodec.decodeFrom!(memory, 5, 5 + message.length)).toStrictEqual(expected);
+    }
+  });
+
+  it('writes in place into a view at any offset of shared memory, touching nothing around it', () => {
+    const memory = new Uint8Array(new SharedArrayBuffer(1024), 7, 800);
+    const target = memory.subarray(9, 9 + 600);
+    memory.fill(0xee);
+    const value = { id: -70_000, ratio: -0.1, name: 'ü'.repeat(100), tags: ['a', 'b'], data: Buffer.from([1, 2]) };
+    const written = msgpackCodec.encodeInto!(value, target);
+    expect(written).toBeGreaterThan(0);
+    expect(msgpackCodec.decode(target.subarray(0, written))).toStrictEqual(value);
+    expect(memory.subarray(0, 9).every((byte) => byte === 0xee)).toBe(true);
+    expect(memory.subarray(9 + written).every((byte) => byte === 0xee)).toBe(true);
+  });
+
   it('keeps -0 as -0, as a float64 that msgpackr reads as -0 too', () => {
     const plain = { z: -0, list: [-0, 0] };
     const rich = { when: new Date(1), z: -0, map: new Map([['z', -0]]) }; // msgpackr's path, not the plain writer's
