@@ -330,9 +330,12 @@ export class RequestExecutor {
       replyFuncId = lane.response.funcId;
       if (result instanceof Uint8Array) {
         length = result.length;
+        // Unless the handler wrote into the room and returned (a view of) it. The offsets first: `.buffer`
+        // is a call into C++ (~30 ns), and a reply of the handler's own memory almost never starts at the
+        // room's offset.
         if (
           result.length <= this.#maxPayload &&
-          (result.buffer !== responsePayload.buffer || result.byteOffset !== responsePayload.byteOffset)
+          (result.byteOffset !== responsePayload.byteOffset || result.buffer !== responsePayload.buffer)
         )
           responsePayload.set(result);
       } else if (result === undefined || result === null) {

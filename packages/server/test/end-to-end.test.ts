@@ -3,7 +3,16 @@ import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, PhoenixError, Priority } from '../src/index.js';
-import { ASYNC_ECHO, ECHO, EMPTY, PEAK_CONCURRENCY, SETS_FUNC_ID, WHO } from './fixtures/handlers.mjs';
+import {
+  ASYNC_ECHO,
+  ECHO,
+  EMPTY,
+  PEAK_CONCURRENCY,
+  ROOM_VIEW,
+  SAME_OFFSET,
+  SETS_FUNC_ID,
+  WHO,
+} from './fixtures/handlers.mjs';
 import { allIdle, Harness, segmentsWithPrefix, WORKER_SCRIPT } from './harness.js';
 
 const text = new TextDecoder();
@@ -208,6 +217,12 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     const reply = await server.call(SETS_FUNC_ID, '');
     expect(reply.funcId).toBe(4242);
     expect([...reply.payload]).toEqual([7]);
+  });
+
+  it('takes a view of the reply room as the reply, and copies memory of its own that starts at the same offset', async () => {
+    const { server } = await startServer();
+    expect(text.decode((await server.callAsync(ROOM_VIEW, 'abc')).payload)).toBe('cba');
+    expect(text.decode((await server.callAsync(SAME_OFFSET, '')).payload)).toBe('other');
   });
 
   it('serves async handlers that resolve to a Uint8Array', async () => {
