@@ -1,5 +1,4 @@
 import { memoryUsage } from 'node:process';
-import { setFlagsFromString } from 'node:v8';
 import { holdDeathWatchSlot, SharedSegment, setParentDeathSignal } from '@phoenix-ipc/native-shm';
 import { PhoenixError, PhoenixShmLayout, SUPERVISOR_SLOT, type WorkerChannel } from '@phoenix-ipc/shm-layout';
 import { CallMetrics } from './call-metrics.js';
@@ -138,7 +137,6 @@ export class WorkerHost {
     // spare taking over a dead worker's channel starts on its backlog at once.
     this.#runtime.start();
     this.#state = 'running';
-    quietIdleHeap();
     process.send?.({ t: 'ready', pid: process.pid });
   }
 
@@ -199,7 +197,6 @@ export class WorkerHost {
 // A spare says it is ready, then waits for the index it will serve. Nothing
 // runs meanwhile: no timer, no spin, only the IPC channel's read.
 function waitForIndex(): Promise<TakeMessage> {
-  quietIdleHeap();
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {
       if (!isTakeMessage(message)) return;
@@ -209,17 +206,6 @@ function waitForIndex(): Promise<TakeMessage> {
     process.on('message', onMessage);
     process.send?.({ t: 'spare-ready', pid: process.pid });
   });
-}
-
-/**
- * An idle worker must cost nothing. V8's memory reducer would compact a
- * worker's small heap a few seconds after every burst (10-20 ms of CPU each
- * time, in every worker); for heaps this small it saves little, so it is
- * turned off. At run time, once booted: the same flag on the command line
- * would make every start 6-17 ms dearer (worker-pool.ts).
- */
-function quietIdleHeap(): void {
-  setFlagsFromString('--no-memory-reducer-for-small-heaps');
 }
 
 /**

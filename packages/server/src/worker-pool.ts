@@ -29,6 +29,8 @@ import { launchWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 /** Descriptors 0-2 are stdio, 3 the IPC channel; the doorbells follow. */
 const FIRST_DOORBELL_FD = 4;
+/** On every worker's and spare's command line: no V8 memory reducer (see #fork). */
+const WORKER_V8_FLAG = '--no-memory-reducer';
 /** How long a worker that died before serving may take to deliver why (its IPC channel's last message). */
 const START_FAILURE_READ_MS = 250;
 
@@ -312,12 +314,16 @@ export class WorkerPool {
       recycleAfter: this.#launch.recycleAfter,
       replyBatch: this.#launch.replyBatch,
     };
-    // No V8 flags of our own here: measured on Node 20, any V8 flag on the
-    // command line makes a start cost 6-17 ms more CPU (V8's flags are part of
-    // what its code caches are checked against), and a replacement's boot is
-    // what recovery waits for. The worker turns off the memory reducer itself
-    // once booted (worker-host.ts).
-    const execArgv = [...process.execArgv];
+    // An idle worker or spare must cost nothing, and V8's memory reducer
+    // compacts every Node heap ~8 s after its process goes idle: 20-45 ms of
+    // CPU per worker, whatever the worker did. V8 decides whether a heap has
+    // a reducer when it sets the heap up, so the flag goes on the command line
+    // (set at run time it changes nothing). Measured on Node 20, this flag
+    // costs a start nothing, where --no-memory-reducer-for-small-heaps costs
+    // 17-20 ms of CPU, on the command line or set before the script loads.
+    // First, so that a --memory-reducer among the supervisor's own flags wins
+    // (docs/tuning.md, "V8's memory reducer").
+    const execArgv = [WORKER_V8_FLAG, ...process.execArgv];
     if (this.#launch.workerMaxOldSpaceMb !== undefined)
       execArgv.push(`--max-old-space-size=${this.#launch.workerMaxOldSpaceMb}`);
     return launchWorkerProcess({

@@ -92,6 +92,17 @@ describe('the spareWorkers option', () => {
     }
   });
 
+  it('starts workers and spares with --no-memory-reducer, ahead of the supervisor’s own flags', async () => {
+    // Idle must cost nothing: without it V8 compacts each worker's heap ~8 s after it goes idle.
+    const { server } = await start();
+    await waitUntil(() => readySpares(server, 'normal') === 1, 20_000, 'spare');
+    const pids = [server.getWorkerStats()[0]!.pid, ...server.getSpareStats().normal.pids];
+    for (const pid of pids) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 2 + process.execArgv.length)).toEqual(['--no-memory-reducer', ...process.execArgv]);
+    }
+  });
+
   it('keeps none for a group without workers, and none at all with spareWorkers: 0', async () => {
     const { server } = await start({ vipWorkers: 0, spareWorkers: 2 });
     await waitUntil(() => readySpares(server) === 2, 20_000, 'two normal spares');
