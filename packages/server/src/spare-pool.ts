@@ -47,6 +47,8 @@ export interface SparePoolOptions {
   perGroup: Record<GroupName, number>;
   restartBackoff: ResolvedServerOptions['restartBackoff'];
   maxFailures: number;
+  /** A spare not ready this long after its start is killed, as a failed boot (startTimeoutMs). */
+  bootTimeoutMs: number;
   /** Forks a process of the worker script in the spare role. */
   fork: () => WorkerProcess;
 }
@@ -98,20 +100,31 @@ export class SparePool {
   }
 
   /**
-   * No spare is ready but one is booting: `use` gets the first that becomes
-   * ready (or null if none does: the booting ones died, or the pool stopped).
-   * Booting a fresh process instead would be slower than the spare that
-   * started earlier, and would compete with it for the CPU. False when no
-   * spare of `group` is booting.
+   * No spare is ready but one of `group` is booting, or can boot now (the
+   * refill after a take starts on the next turn of the event loop; it is
+   * started here): `use` gets the first that becomes ready (or null if none
+   * does: the booting ones died or hung, or the pool stopped). Booting a
+   * fresh process instead would be slower than the spare that started
+   * earlier, and would compete with it for the CPU. False when no spare of
+   * `group` boots or can.
    */
   takeWhenReady(group: GroupName, use: (spare: SpareProcess | null) => void): boolean {
-    if (!this.#active || !this.#spares[group].some((spare) => !spare.ready)) return false;
+    if (!this.#active) return false;
+    if (!this.#booting(group)) this.#fill(group);
+    if (!this.#booting(group)) return false;
     this.#waiting[group].push(use);
     return true;
   }
 
-  hasReady(group: GroupName): boolean {
-    return this.#spares[group].some((spare) => spare.ready && isUsable(spare.child));
+  /**
+   * Whether a dead index of `group` can be served by a spare, without a
+   * fresh process: one is ready in either group, or one of `group` boots or
+   * can boot now. The exit handler then waits the spare backoff, not the
+   * cold restart's.
+   */
+  canReplace(group: GroupName): boolean {
+    if (this.#readyIn(group) || this.#readyIn(group === 'vip' ? 'normal' : 'vip')) return true;
+    return this.#active && (this.#booting(group) || this.#canBoot(group));
   }
 
   stats(): SpareStats {
@@ -153,6 +166,22 @@ export class SparePool {
     while (waiting.length > booting) waiting.pop()!(null);
   }
 
+  #readyIn(group: GroupName): boolean {
+    return this.#spares[group].some((spare) => spare.ready && isUsable(spare.child));
+  }
+
+  #booting(group: GroupName): boolean {
+    return this.#spares[group].some((spare) => !spare.ready);
+  }
+
+  #canBoot(group: GroupName): boolean {
+    return (
+      this.#refillTimers[group] === null &&
+      this.#failures[group] < this.#options.maxFailures &&
+      this.#spares[group].length < this.#options.perGroup[group]
+    );
+  }
+
   #groupStats(group: GroupName): SpareGroupStats {
     const spares = this.#spares[group];
     const ready = spares.filter((spare) => spare.ready);
@@ -164,16 +193,9 @@ export class SparePool {
   }
 
   #fill(group: GroupName): void {
-    const target = this.#options.perGroup[group];
     // Stops at once when a boot fails (a refill timer is then set), and for
     // good when the script cannot boot spares at all.
-    while (
-      this.#active &&
-      this.#refillTimers[group] === null &&
-      this.#failures[group] < this.#options.maxFailures &&
-      this.#spares[group].length < target
-    )
-      this.#boot(group);
+    while (this.#active && this.#canBoot(group)) this.#boot(group);
   }
 
   #boot(group: GroupName): void {
@@ -185,8 +207,13 @@ export class SparePool {
       return;
     }
     const spares = this.#spares[group];
+    // A spare that hangs while it boots would hold its place in the pool, and
+    // an index waiting for it, for ever: killed, it is a failed boot.
+    const bootTimer = setTimeout(() => child.kill('SIGKILL'), this.#options.bootTimeoutMs);
+    bootTimer.unref();
     const onMessage = (message: { t?: string } | null) => {
       if (message?.t !== 'spare-ready') return;
+      clearTimeout(bootTimer);
       spare.ready = true;
       this.#failures[group] = 0;
       // A message the spare ignores, so that 'take' is not the first it
@@ -209,6 +236,7 @@ export class SparePool {
       this.#publish(group);
     };
     const onExit = () => {
+      clearTimeout(bootTimer);
       const at = spares.indexOf(spare);
       if (at < 0) return;
       spares.splice(at, 1);
@@ -223,6 +251,7 @@ export class SparePool {
       pid: child.pid ?? 0,
       ready: false,
       release: () => {
+        clearTimeout(bootTimer);
         child.off('message', onMessage);
         child.off('exit', onExit);
       },

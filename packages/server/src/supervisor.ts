@@ -134,6 +134,7 @@ export class Supervisor {
       },
       restartBackoff: options.restartBackoff,
       maxFailures: options.crashLoop.maxCrashes,
+      bootTimeoutMs: options.startTimeoutMs,
       fork: () => this.#pool.forkSpare(),
     });
     this.#clients = new ClientAdmission({

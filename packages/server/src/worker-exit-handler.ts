@@ -138,7 +138,7 @@ export class WorkerExitHandler {
       return;
     }
     const consecutive = worker.crashHistory.consecutive;
-    const delay = this.#parts.spares.hasReady(channel.group)
+    const delay = this.#parts.spares.canReplace(channel.group)
       ? spareDelayMs(consecutive, options.restartBackoff)
       : restartDelayMs(consecutive, options.restartBackoff);
     channel.restartAt = now + delay;

@@ -72,6 +72,7 @@ describe('SparePool', () => {
       perGroup: { normal: 1, vip: 0 },
       restartBackoff: { initialMs: 10, maxMs: 10, factor: 1 },
       maxFailures: 3,
+      bootTimeoutMs: 60_000,
       fork: () => {
         const spare = new FakeSpare();
         spares.push(spare);

@@ -5,7 +5,7 @@ import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { hasExited, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, type IpcServer as IpcServerType } from '../src/index.js';
+import { IpcServer, type IpcServer as IpcServerType, Priority } from '../src/index.js';
 import { ECHO, ENV_OF, EXITS, WHO } from './fixtures/handlers.mjs';
 import {
   expectEachRanOnce,
@@ -191,7 +191,11 @@ describe('a worker that dies while a spare is ready', () => {
   });
 
   it('with two indexes dead at once and one spare: one takes it, the other the next spare to finish booting; both serve', async () => {
-    const { server, restarts } = await start({ normalWorkers: 2 });
+    // A cold restart would wait the backoff (a minute): the second index must not.
+    const { server, restarts } = await start({
+      normalWorkers: 2,
+      restartBackoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
     await waitUntil(() => readySpares(server) === 1, 20_000, 'a spare');
     const spare = server.getSpareStats().normal.pids[0]!;
     const pids = server.getWorkerStats().map((s) => s.pid);
@@ -207,6 +211,37 @@ describe('a worker that dies while a spare is ready', () => {
       Array.from({ length: 20 }, (_, i) => server.call(ECHO, `e${i}`, { timeoutMs: 10_000 })),
     );
     expect(replies.map((r) => text.decode(r.payload))).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
+  });
+
+  it("borrows the other group's ready spare at once when its own group has none ready", async () => {
+    const { server, restarts } = await start({ vipWorkers: 2, restartBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    await waitUntil(() => readySpares(server, 'normal') === 1 && readySpares(server, 'vip') === 1, 20_000, 'spares');
+    const spares = server.getSpareStats();
+    const vipPids = server
+      .getWorkerStats()
+      .filter((s) => s.group === 'vip')
+      .map((s) => s.pid);
+    for (const pid of vipPids) process.kill(pid, 'SIGKILL');
+    await waitUntil(() => restarts.length === 2, 20_000, 'both VIP indexes replaced');
+    expect(restarts.map((r) => [r.group, r.spare])).toEqual([
+      ['vip', true],
+      ['vip', true],
+    ]);
+    expect(restarts.map((r) => r.pid).sort()).toEqual([spares.normal.pids[0], spares.vip.pids[0]].sort());
+    const reply = await server.call(ECHO, 'vip again', { priority: Priority.High, timeoutMs: 10_000 });
+    expect(text.decode(reply.payload)).toBe('vip again');
+  });
+
+  it('gives up on a spare that hangs while it boots (startTimeoutMs): the dead index gets a fresh process', async () => {
+    const { server, restarts } = await start({ startTimeoutMs: 3000 }, { PHX_SPARE_HANGS: '1' });
+    expect(server.getSpareStats().normal).toMatchObject({ ready: 0, booting: 1 });
+    const hung = server.getSpareStats().normal.pids[0]!;
+    process.kill(server.getWorkerStats()[0]!.pid, 'SIGKILL');
+    await waitUntil(() => restarts.length === 1, 20_000, 'the index replaced');
+    expect(restarts[0]).toMatchObject({ workerIndex: 0, spare: false });
+    expect(hasExited(hung)).toBe(true);
+    const reply = await server.call(ECHO, 'served', { timeoutMs: 10_000 });
+    expect(text.decode(reply.payload)).toBe('served');
   });
 
   it('still leaves a crash-looping index down: spares do not outrun the crash-loop limit', async () => {
