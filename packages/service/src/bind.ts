@@ -13,10 +13,12 @@ function invalid(message: string): PhoenixError {
 
 // What libraries and runtimes probe on any object (await, JSON, test
 // matchers, React...), answered with undefined instead of a TypeError. So are
-// names that cannot be a typo of a method name (symbols, `@@iterator`,
-// `$$typeof`, `_private`...).
+// names that are no method name or are a probe's by convention (symbols,
+// `@@iterator`, `$$typeof`, `_isMockFunction`, `__esModule`...). Any other
+// identifier, in any script or starting with one `$`, may be a typo of a method
+// name (`getUsr`, `grösse`, `$rum`).
 const PROBES = new Set(['then', 'catch', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect']);
-const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const METHOD_NAME = /^(?:\p{ID_Start}|\$(?!\$))[\p{ID_Continue}$\u200C\u200D]*$/u;
 
 // Payloads at least this large are handed back to the codec once their call
 // has settled, so that their memory is reused (no fresh memory per large

@@ -169,8 +169,13 @@ describe('service.bind', () => {
     expect(() => api.third).toThrow('service "pair" has no method "third"');
     expect(() => api.get_user).toThrow('service "pair" has no method "get_user"');
     expect(() => api.second2).toThrow('service "pair" has no method "second2"');
+    expect(() => api.grösse).toThrow('service "pair" has no method "grösse"');
+    expect(() => api.$rum).toThrow('service "pair" has no method "$rum"');
     expect(api.then).toBeUndefined();
     expect(api.$$typeof).toBeUndefined();
+    expect(api._isMockFunction).toBeUndefined();
+    expect(api.__esModule).toBeUndefined();
+    expect(api['@@__IMMUTABLE_ITERABLE__@@']).toBeUndefined();
     expect(await Promise.resolve(api)).toBe(api);
     expect(typeof api.toString).toBe('function');
   });
