@@ -3,9 +3,10 @@
  * to close), or one we open from connection options (ours to close).
  */
 
-import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { describeValue } from '@phoenix-ipc/shm-layout';
+import { connectClosingOnFailure } from './closing-transport.js';
 
 /** Options for `connect()` of @nats-io/transport-node; `servers` is required. */
 export type NatsConnectOptions = NodeConnectionOptions & { servers: string | string[] };
@@ -195,7 +196,12 @@ function connectFailure(error: unknown, servers: string | string[]): PhoenixErro
 export async function openConnection(options: unknown, name: string, what: string): Promise<NatsConnection> {
   const checked = checkConnectOptions(options, what);
   try {
-    return await connect({ name, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_TIME_WAIT_MS, ...checked });
+    return await connectClosingOnFailure({
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+      ...checked,
+    });
   } catch (error) {
     throw connectFailure(error, checked.servers);
   }

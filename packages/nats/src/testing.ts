@@ -7,9 +7,10 @@
  *   await nats.restart();                    // same port (reconnect tests)
  *   await nats.stop();                       // in afterEach/afterAll; idempotent
  *
- * The binary comes from NATS_SERVER_BIN, else PATH, else the usual sbin and
- * Homebrew folders. A missing binary throws an error that says how to install
- * it: tests that need NATS fail, they are never silently skipped.
+ * The binary comes from NATS_SERVER_BIN, else PATH. A missing binary throws
+ * an error that says how to install it (and where one lies off PATH, such as
+ * Debian's /usr/sbin for a user whose PATH lacks it): tests that need NATS
+ * fail, they are never silently skipped.
  *
  * Nothing outlives the test process: on Linux the server is started through
  * `setpriv --pdeathsig KILL` (it dies with its parent, even on SIGKILL), and
@@ -28,7 +29,8 @@ export const NATS_SERVER_INSTALL_HINT =
   'or a release from https://github.com/nats-io/nats-server/releases (scripts/install-nats-server.sh in the PhoenixIPC ' +
   'repository does the first two); or point NATS_SERVER_BIN at the binary';
 
-const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin', '/sbin'];
+/** Where installs put nats-server off a user's PATH: named in the error, never used unasked. */
+const USUAL_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin', '/sbin'];
 
 function executable(path: string): boolean {
   try {
@@ -39,21 +41,24 @@ function executable(path: string): boolean {
   }
 }
 
-/** The nats-server binary: NATS_SERVER_BIN, else the first on PATH (then /usr/sbin and friends). Throws how to install it. */
+/** The nats-server binary: NATS_SERVER_BIN, else the first on PATH. Throws how to install it. */
 export function findNatsServer(): string {
   const configured = process.env.NATS_SERVER_BIN;
   if (configured !== undefined && configured !== '') {
     if (executable(configured)) return configured;
     throw new Error(`NATS_SERVER_BIN=${configured} is not an executable file; ${NATS_SERVER_INSTALL_HINT}`);
   }
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== ''), ...EXTRA_DIRS];
-  for (const dir of dirs) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '')) {
     const candidate = join(dir, 'nats-server');
     if (executable(candidate)) return candidate;
   }
-  throw new Error(
-    `nats-server not found (looked at NATS_SERVER_BIN, on PATH and in ${EXTRA_DIRS.join(', ')}); ${NATS_SERVER_INSTALL_HINT}`,
-  );
+  const offPath = USUAL_DIRS.map((dir) => join(dir, 'nats-server')).find(executable);
+  if (offPath !== undefined) {
+    throw new Error(
+      `nats-server is not on PATH, but ${offPath} is: set NATS_SERVER_BIN=${offPath} or add ${offPath.slice(0, -'/nats-server'.length)} to PATH`,
+    );
+  }
+  throw new Error(`nats-server not found (looked at NATS_SERVER_BIN and on PATH); ${NATS_SERVER_INSTALL_HINT}`);
 }
 
 export interface NatsServerOptions {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { IpcServer } from '@phoenix-ipc/server';
@@ -61,6 +61,29 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A loopback server that accepts connections and never says a word (a frozen
+ * NATS server); `closed` resolves when the client has closed its socket.
+ */
+async function silentServer(): Promise<{ url: string; closed: Promise<void>; stop: () => Promise<void> }> {
+  const sockets: Socket[] = [];
+  let onClosed = () => {};
+  const closed = new Promise<void>((resolve) => {
+    onClosed = resolve;
+  });
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('close', onClosed);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const stop = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { url: `nats://127.0.0.1:${port}`, closed, stop };
 }
 
 const BAD_TOKENS = ['', 'a.b', 'a b', '*', '>', 'img*', 'x'.repeat(129), 42, undefined, null];
@@ -156,6 +179,19 @@ describe('serveOverNats refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT,
     expect(error.message).toContain(String(port));
   });
 
+  it('ERR_PHOENIX_CONNECT_TIMEOUT from a server that never answers, and the socket is closed, not left open', async () => {
+    const silent = await silentServer();
+    try {
+      const error = await rejection(() =>
+        serveOverNats(running, { servers: silent.url, timeout: 300 }, { service: 'ok' }),
+      );
+      expect(error.code).toBe('ERR_PHOENIX_CONNECT_TIMEOUT');
+      await silent.closed; // an open socket would keep the process alive
+    } finally {
+      await silent.stop();
+    }
+  });
+
   it('ERR_PHOENIX_SERVER_GONE for a closed NatsConnection', async () => {
     const closed = await connect({ servers: nats.url });
     await closed.close();
@@ -196,6 +232,17 @@ describe('NatsCaller refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, na
       'ERR_PHOENIX_CONNECT_REFUSED',
     );
     expect((await rejection(() => NatsCaller.connect({} as never, 'test'))).code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+
+  it('connect: ERR_PHOENIX_CONNECT_TIMEOUT from a server that never answers, and its socket closed', async () => {
+    const silent = await silentServer();
+    try {
+      const error = await rejection(() => NatsCaller.connect({ servers: silent.url, timeout: 300 }, 'test'));
+      expect(error.code).toBe('ERR_PHOENIX_CONNECT_TIMEOUT');
+      await silent.closed;
+    } finally {
+      await silent.stop();
+    }
   });
 
   it.each([

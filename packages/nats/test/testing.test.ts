@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findNatsServer, NatsServer } from '../src/testing.js';
@@ -26,6 +29,36 @@ describe('@phoenix-ipc/nats/testing', () => {
     } finally {
       if (saved === undefined) delete process.env.NATS_SERVER_BIN;
       else process.env.NATS_SERVER_BIN = saved;
+    }
+  });
+
+  it('looks at NATS_SERVER_BIN, else PATH only: off PATH it fails, naming where one lies or how to install it', () => {
+    const saved = { bin: process.env.NATS_SERVER_BIN, path: process.env.PATH };
+    const dir = mkdtempSync(join(tmpdir(), 'phx-nats-path-'));
+    try {
+      delete process.env.NATS_SERVER_BIN;
+      process.env.PATH = dir;
+      const usual = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin', '/sbin']
+        .map((d) => join(d, 'nats-server'))
+        .find((file) => {
+          try {
+            return statSync(file).isFile();
+          } catch {
+            return false;
+          }
+        });
+      expect(() => findNatsServer()).toThrow(
+        usual === undefined ? /apt-get install -y nats-server/ : `nats-server is not on PATH, but ${usual} is`,
+      );
+      const onPath = join(dir, 'nats-server');
+      writeFileSync(onPath, '#!/bin/sh\n');
+      chmodSync(onPath, 0o755);
+      expect(findNatsServer()).toBe(onPath);
+    } finally {
+      if (saved.bin === undefined) delete process.env.NATS_SERVER_BIN;
+      else process.env.NATS_SERVER_BIN = saved.bin;
+      process.env.PATH = saved.path;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
