@@ -56,6 +56,7 @@ Options:
 
 Shows one segment, read through a read-only, copy-on-write mapping:
   supervisor        pid, alive, state, epoch, heartbeat count and age, lock holders
+  spares            warm spare worker processes ready per group (JSON: sparesReady)
   WORKERS           group, index, pid, alive, state, generation; IN-FLIGHT: the
                     seq id a worker runs and for how long (now - the start stamp
                     in its monitor, on the shared monotonic clock); PENDING (sent,

@@ -451,6 +451,7 @@ describe('usage and errors', () => {
       expect(run.stdout).toMatch(new RegExp(`^Usage: phoenix ${command}`));
       expect((await phoenix(['help', command])).stdout).toBe(run.stdout);
     }
+    expect((await phoenix(['inspect', '--help'])).stdout).toMatch(/^ {2}spares +warm spare worker processes/m);
     const version = (
       JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
     ).version;
