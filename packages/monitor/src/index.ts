@@ -1,4 +1,4 @@
-export { PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/ringbuffer';
+export { ERROR_CODES, PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/ringbuffer';
 export * as MonitorDescriptor from './monitor-descriptor.js';
 export {
   GROUP_NORMAL,

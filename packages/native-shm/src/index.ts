@@ -9,6 +9,8 @@ if (process.platform === 'win32') {
   );
 }
 
+// The one catalogue, as every package exports it (docs/errors.md).
+export { ERROR_CODES, PhoenixError, type PhoenixErrorCode } from '@phoenix-ipc/errors';
 export { loadBinding } from './binding.js';
 export { DeathWatch, holdDeathWatchSlot } from './death-watch.js';
 export {

@@ -14,16 +14,35 @@ function describeBytes(bytes: number): string {
   return `${bytes} bytes (${(bytes / MIB).toFixed(1)} MiB)`;
 }
 
-/** The ERR_PHOENIX_NO_SPACE a user can act on: sizes, the options that shrink the segment, the container flag. */
+/**
+ * The ERR_PHOENIX_NO_SPACE a user can act on: sizes, the options that shrink
+ * the segment, the container flag. `cause`: the native failure of a
+ * reservation that failed although the free space sufficed (no inode left,
+ * or another process took the room first); its errno and syscall are kept.
+ */
 export function noSpaceError(name: string, neededBytes: number, availableBytes: number, cause?: unknown): PhoenixError {
   const where = SHM_DIRECTORY ?? 'shared memory';
+  const native = PhoenixError.isInstance(cause) ? cause : undefined;
+  const what =
+    neededBytes > availableBytes
+      ? `segment ${name} needs ${describeBytes(neededBytes)} but ${where} has ${describeBytes(availableBytes)} free.`
+      : `segment ${name} needs ${describeBytes(neededBytes)} and ${where} has ${describeBytes(availableBytes)} free, ` +
+        `yet the system refused it (${native?.message ?? 'no room'}): ${where} may have no inode left (df -i), ` +
+        'or another process took the room first.';
   return new PhoenixError(
     'ERR_PHOENIX_NO_SPACE',
-    `segment ${name} needs ${describeBytes(neededBytes)} but ${where} has ${describeBytes(availableBytes)} free. ` +
+    `${what} ` +
       'Shrink the segment with the options maxPayloadBytes, maxClients, normalQueueCapacity, vipQueueCapacity, ' +
       'normalWorkers or vipWorkers (PhoenixShmLayout.requiredSize(options) gives the size; docs/tuning.md has a table), ' +
       `or give ${where} more room (in a container: docker run --shm-size=256m, or a larger memory-backed emptyDir).`,
-    { path: name, bytesNeeded: neededBytes, bytesAvailable: availableBytes, cause },
+    {
+      path: name,
+      bytesNeeded: neededBytes,
+      bytesAvailable: availableBytes,
+      ...(native?.errno === undefined ? {} : { errno: native.errno }),
+      ...(native?.syscall === undefined ? {} : { syscall: native.syscall }),
+      cause,
+    },
   );
 }
 

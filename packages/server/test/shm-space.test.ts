@@ -10,9 +10,10 @@ import { describe, expect, it } from 'vitest';
 const FIXTURE = fileURLToPath(new URL('./fixtures/shm-space.mjs', import.meta.url));
 const MIB = 1024 * 1024;
 
-function run(mode: string, size: string, options: object = {}) {
+function run(mode: string, size: string, options: object = {}, inodes?: number) {
   return runWithPrivateShm([process.execPath, FIXTURE, mode, '/phx-space', JSON.stringify(options)], {
     size,
+    inodes,
     timeoutMs: 120_000,
   });
 }
@@ -39,6 +40,18 @@ describe('a segment that does not fit in /dev/shm', () => {
       expect(message).toContain(option);
     }
     expect(message).toContain('--shm-size');
+  });
+});
+
+describe('a /dev/shm with room but no inode left', () => {
+  it('rejects create with ERR_PHOENIX_NO_SPACE that says the system refused it, with its errno and syscall', async () => {
+    const result = await run('too-small', '64m', {}, 1);
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.messages[0]!;
+    expect(report).toMatchObject({ created: false, code: 'ERR_PHOENIX_NO_SPACE', leftover: [], errno: 28 });
+    expect(report.syscall).toEqual(expect.any(String));
+    expect(report.bytesAvailable).toBeGreaterThan(report.bytesNeeded as number);
+    expect(String(report.message)).toMatch(/free, yet the system refused it .*no inode left \(df -i\)/);
   });
 });
 

@@ -19,6 +19,8 @@ export interface PrivateShmResult {
 export interface PrivateShmOptions {
   /** tmpfs size, as mount(8) takes it: '24m', '1m'. */
   size: string;
+  /** The tmpfs's number of inodes (its root directory takes one): 1 leaves no room for any file, whatever its size. */
+  inodes?: number;
   /** The whole run is killed (its process group) after this long. Default 60 s. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -54,8 +56,9 @@ export function runWithPrivateShm(command: string[], options: PrivateShmOptions)
       ),
     );
   }
-  const script = 'mount -t tmpfs -o "size=$1" tmpfs /dev/shm && shift && exec "$@"';
-  const child = spawn('unshare', [...flags, 'sh', '-c', script, 'sh', options.size, ...command], {
+  const script = 'mount -t tmpfs -o "$1" tmpfs /dev/shm && shift && exec "$@"';
+  const mountOptions = `size=${options.size}${options.inodes === undefined ? '' : `,nr_inodes=${options.inodes}`}`;
+  const child = spawn('unshare', [...flags, 'sh', '-c', script, 'sh', mountOptions, ...command], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
     // Its own process group: one kill reaches every process it started.
