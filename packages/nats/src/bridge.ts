@@ -132,6 +132,8 @@ export class NatsBridge {
   #received = 0;
   #replied = 0;
   #failed = 0;
+  /** Successful replies held until the connection is back: still in flight for their callers. */
+  #held = 0;
   readonly #inFlight: InFlightLimit;
   #stopped: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
@@ -178,7 +180,12 @@ export class NatsBridge {
 
   /** Counters since the bridge started; a fresh object each time. */
   stats(): BridgeStats {
-    return { received: this.#received, replied: this.#replied, failed: this.#failed, inFlight: this.#inFlight.count };
+    return {
+      received: this.#received,
+      replied: this.#replied,
+      failed: this.#failed,
+      inFlight: this.#inFlight.count + this.#held,
+    };
   }
 
   /**
@@ -325,9 +332,18 @@ export class NatsBridge {
       );
       return;
     }
-    if (this.#replies.respond(msg, answer.payload, hdrs)) this.#replied++;
+    const outcome = this.#replies.respond(msg, answer.payload, hdrs, this.#heldReplyDone);
+    if (outcome === 'sent') this.#replied++;
+    else if (outcome === 'held') this.#held++;
     else this.#failed++; // the connection closed meanwhile, or too many replies wait for it: nobody can be told
   }
+
+  // A held reply went out once the connection was back, or was dropped (the bridge stopped, the connection closed).
+  readonly #heldReplyDone = (sent: boolean): void => {
+    this.#held--;
+    if (sent) this.#replied++;
+    else this.#failed++;
+  };
 
   #fail(msg: Msg, error: PhoenixError): void {
     this.#failed++;

@@ -107,6 +107,8 @@ export interface HostConfig {
   bridge?: Record<string, unknown>;
   /** The bridge's own URL of the NATS server (a TcpGate's, to cut it off alone). */
   bridgeUrl?: string;
+  /** The bridge connection's maxReconnectAttempts (default -1: for ever). */
+  bridgeReconnects?: number;
 }
 
 /** Tracks everything a test creates (hosts, nats-servers, callers, bridges, connections, directories) and tears it all down. */

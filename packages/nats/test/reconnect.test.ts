@@ -241,14 +241,30 @@ describe("replies of calls that finish while the bridge's connection is down", (
     const call = outcome(caller.call(JOURNAL, `${dir}\tslow\t1000`, { timeoutMs: 30_000 }));
     await waitUntil(() => journal(dir, 'held').includes('slow'), 10_000, 'the handler to start');
     gate.cut();
-    // The handler ends while the bridge is cut off: its reply can only wait.
-    await waitUntil(
-      async () => ((await host.ask('stats', 'stats')).stats as { inFlight: number }).inFlight === 0,
-      10_000,
-      'the call to finish in the host',
-    );
+    // The handler ends while the bridge is cut off: its reply can only wait, and counts as in flight.
+    await waitUntil(async () => (await host.ask('stats', 'stats')).processed === 1, 10_000, 'the call to finish');
+    expect((await host.ask('stats', 'stats')).stats).toEqual({ received: 1, replied: 0, failed: 0, inFlight: 1 });
     gate.open();
     expect(await call).toBe('held slow');
     expect(journal(dir, 'held')).toEqual(['slow']);
+    expect((await host.ask('stats', 'stats')).stats).toEqual({ received: 1, replied: 1, failed: 0, inFlight: 0 });
+  });
+
+  it('count as failed, not replied, when the connection closes for good before it is back', async () => {
+    const nats = await harness.nats();
+    const gate = await harness.gate(nats.port);
+    const host = await harness.host(nats, 'lost', { bridgeUrl: gate.url, bridgeReconnects: 1 });
+    const caller = harness.track(await NatsCaller.connect({ servers: nats.url }, SERVICE));
+    const dir = harness.directory();
+    const call = outcome(caller.call(JOURNAL, `${dir}\tslow\t1000`, { timeoutMs: 5000 }));
+    await waitUntil(() => journal(dir, 'lost').includes('slow'), 10_000, 'the handler to start');
+    gate.cut();
+    await waitUntil(
+      async () => ((await host.ask('stats', 'stats')).stats as { failed: number }).failed === 1,
+      20_000,
+      'the held reply to be given up with the connection',
+    );
+    expect((await host.ask('stats', 'stats')).stats).toEqual({ received: 1, replied: 0, failed: 1, inFlight: 0 });
+    expect(await call).toBe('ERR_PHOENIX_TIMEOUT');
   });
 });
