@@ -13,6 +13,7 @@ const THROWS = 1005;
 const KILLS_SELF = 1006;
 const SETS_FUNC_ID = 1007;
 const SIZED_REPLY = 1008;
+const THROWS_PHOENIX = 1009;
 const UNREGISTERED = 1998;
 const NATS_MAX_PAYLOAD = 32 * 1024;
 
@@ -112,6 +113,22 @@ describe('remote errors keep their code, message and typed fields', () => {
       expect(remote.remoteName).toBe('RangeError');
       expect(remote.remoteStack).toContain('handler threw on purpose');
       expect(remote.funcId).toBe(THROWS);
+    } finally {
+      await local.disconnect();
+    }
+  });
+
+  it("a PhoenixError a handler throws: its code, facts and fields of its own, as a local call's", async () => {
+    const remote = await failure(caller.call(THROWS_PHOENIX, ''));
+    const local = IpcClient.create(soloSegment);
+    await local.connect(10_000);
+    try {
+      const here = await failure(local.call(THROWS_PHOENIX, ''));
+      for (const error of [remote, here]) {
+        expect(error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
+        expect(error.message).toBe('the inventory service is down');
+        expect(error).toMatchObject({ attempt: 2, retryAfterMs: 250, upstream: { service: 'inventory' } });
+      }
     } finally {
       await local.disconnect();
     }

@@ -32,15 +32,24 @@ describe.each([1, 2])('a handler that throws, concurrency %i', (concurrency) => 
   });
   afterAll(() => harness.cleanup());
 
-  it.each([THROWS_PHOENIX, REJECTS_PHOENIX])('keeps the code and facts of a PhoenixError (func id %i)', async (id) => {
-    const error = await failure(
-      server.callAsync(id, asJson({ code: 'ERR_PHOENIX_TIMEOUT', message: 'the database call timed out' })),
-    );
-    expect(error.code).toBe('ERR_PHOENIX_TIMEOUT');
-    expect(error.message).toBe('the database call timed out');
-    expect(error).toMatchObject({ workerIndex: 3, attempt: 2, issues: [{ message: 'why', path: ['a'] }], funcId: id });
-    expect(error.remoteName).toBe('PhoenixError');
-  });
+  it.each([THROWS_PHOENIX, REJECTS_PHOENIX])(
+    'keeps the code, facts and fields of a PhoenixError (func id %i)',
+    async (id) => {
+      const error = await failure(
+        server.callAsync(id, asJson({ code: 'ERR_PHOENIX_TIMEOUT', message: 'the database call timed out' })),
+      );
+      expect(error.code).toBe('ERR_PHOENIX_TIMEOUT');
+      expect(error.message).toBe('the database call timed out');
+      expect(error).toMatchObject({
+        workerIndex: 3,
+        attempt: 2,
+        issues: [{ message: 'why', path: ['a'] }],
+        funcId: id,
+      });
+      expect(error).toMatchObject({ retryAfterMs: 250, upstream: { service: 'db', hops: 2 } });
+      expect(error.remoteName).toBe('PhoenixError');
+    },
+  );
 
   it('passes on ERR_PHOENIX_UNAVAILABLE as a failure, not as a reply', async () => {
     const error = await failure(

@@ -16,6 +16,8 @@ import {
  *
  * The document is `{ code, message, name?, stack?, details?, bytes? }`:
  * `details` holds the JSON-safe facts of the PhoenixError (see ERROR_FACT_CHECKS below),
+ * and in `details.fields` its other own enumerable fields made JSON-safe (a
+ * handler's `retryAfterMs`, say: a PhoenixError keeps its code and fields),
  * `bytes` maps each byte field (Uint8Array facts such as `remoteData`) to its
  * length, in the order they follow the 0x00. JSON text never contains a raw
  * 0x00 byte, so the first one ends the document.
@@ -51,6 +53,8 @@ export interface TransportedDetails {
   remote?: RemoteError;
   remoteData?: Uint8Array;
   issues?: ValidationIssue[];
+  /** The error's other own enumerable fields, as JSON values (see extraFieldKey). */
+  fields?: Record<string, unknown>;
 }
 
 const isInteger = (value: unknown): boolean => Number.isSafeInteger(value);
@@ -106,6 +110,31 @@ export const ERROR_FACT_CHECKS: Readonly<Record<string, (value: unknown) => bool
 
 /** The byte facts (Uint8Array values), carried after the document. */
 const BYTE_FACTS: readonly string[] = ['remoteData'];
+
+/** Own properties of a PhoenixError that are no field of its own: set by the caller, or not data. */
+const NOT_EXTRA_FIELDS = new Set([
+  'code',
+  'message',
+  'name',
+  'stack',
+  'cause',
+  'seqId',
+  'funcId',
+  'remoteName',
+  'remoteStack',
+  'fields',
+  ...Object.keys(ERROR_FACT_CHECKS),
+  ...BYTE_FACTS,
+]);
+
+/**
+ * Whether `key` may name one of an error's other fields: not a fact with a
+ * check of its own, and not a member of its prototype chain (`toString`,
+ * `constructor`, `__proto__`...), which an own property would shadow.
+ */
+function isExtraFieldKey(key: string): boolean {
+  return !NOT_EXTRA_FIELDS.has(key) && !(key in PhoenixError.prototype);
+}
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -229,6 +258,8 @@ function payloadOf(thrown: unknown): ErrorPayload {
       else if (ERROR_FACT_CHECKS[key]!(value)) details[key] = value;
     }
     for (const key of BYTE_FACTS) if (facts[key] instanceof Uint8Array) details[key] = facts[key];
+    const fields = extraFields(facts);
+    if (fields !== null) details.fields = fields;
     return {
       code: thrown.code,
       message: thrown.message,
@@ -243,6 +274,19 @@ function payloadOf(thrown: unknown): ErrorPayload {
   if (stack !== undefined) payload.stack = stack;
   payload.details = { remote: jsonSafeRemote(remote) };
   return payload;
+}
+
+/** A PhoenixError's other own enumerable fields, each made JSON-safe (left out when it cannot be); null if none. */
+function extraFields(error: Record<string, unknown>): Record<string, unknown> | null {
+  let fields: Record<string, unknown> | null = null;
+  for (const key of Object.keys(error)) {
+    if (!isExtraFieldKey(key)) continue;
+    const value = toJsonSafe(error[key]);
+    if (value === undefined) continue;
+    fields ??= {};
+    fields[key] = value;
+  }
+  return fields;
 }
 
 /** The document without its byte fields, and the byte fields to append. */
@@ -303,6 +347,7 @@ export function encodeErrorPayload(target: Uint8Array, error: ErrorPayload): num
       if (details === undefined) return;
       delete details.remote;
       delete details.issues;
+      delete details.fields;
     },
   ];
   let length = write(target, document, bytes);
@@ -329,6 +374,11 @@ function readFacts(document: Record<string, unknown>, bytes: Uint8Array | null):
   if (isPlainRecord(details)) {
     for (const [key, check] of Object.entries(ERROR_FACT_CHECKS)) {
       if (Object.hasOwn(details, key) && check(details[key])) facts[key] = details[key];
+    }
+    // JSON values as parsed (an own "__proto__" key in them is data, never a prototype); the names are checked.
+    const fields = details.fields;
+    if (isPlainRecord(fields)) {
+      for (const [key, value] of Object.entries(fields)) if (isExtraFieldKey(key)) facts[key] = value;
     }
   }
   const lengths = document.bytes;

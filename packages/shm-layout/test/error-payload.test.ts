@@ -58,6 +58,55 @@ describe('error payloads', () => {
   });
 });
 
+describe('a PhoenixError a handler threw keeps its code and fields', () => {
+  function roundTrip(thrown: unknown, room = 4096): PhoenixError {
+    const target = new Uint8Array(room);
+    const length = encodeErrorPayload(target, errorPayloadFrom(thrown));
+    return decodeErrorPayload(target.subarray(0, length), details);
+  }
+
+  it('its own fields, set in the constructor or afterwards, arrive as JSON values', () => {
+    const thrown = new PhoenixError('ERR_PHOENIX_UNAVAILABLE', 'upstream down', { workerIndex: 3, hops: 2 } as object);
+    Object.assign(thrown, { retryAfterMs: 50, upstream: { name: 'db', at: new Date(0) }, big: 10n });
+    const error = roundTrip(thrown);
+    expect(error).toMatchObject({ code: 'ERR_PHOENIX_UNAVAILABLE', message: 'upstream down', workerIndex: 3 });
+    expect(error).toMatchObject({
+      hops: 2,
+      retryAfterMs: 50,
+      upstream: { name: 'db', at: '1970-01-01T00:00:00.000Z' },
+    });
+    expect((error as unknown as { big: unknown }).big).toBe('10');
+  });
+
+  it('never fields that would shadow a member, nor ones the caller sets, nor functions', () => {
+    const thrown = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'late');
+    Object.assign(thrown, { toString: 5, constructor: 1, seqId: 7, funcId: 9, call: () => 1 });
+    const error = roundTrip(thrown);
+    expect(String(error)).toContain('late');
+    expect(error).toMatchObject({ seqId: 42, funcId: 1001 });
+    expect(Object.hasOwn(error, 'call')).toBe(false);
+    expect(Object.hasOwn(error, 'constructor')).toBe(false);
+  });
+
+  it("keeps typed facts out of a peer's fields: a forged workerIndex is dropped, __proto__ stays data", () => {
+    const bytes = new TextEncoder().encode(
+      '{"code":"ERR_PHOENIX_TIMEOUT","message":"x","details":{"fields":{"workerIndex":"zero","__proto__":{"polluted":1},"ok":true}}}',
+    );
+    const error = decodeErrorPayload(bytes, details) as unknown as Record<string, unknown>;
+    expect(error.workerIndex).toBeUndefined();
+    expect(error.ok).toBe(true);
+    expect(error.polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(error)).toBe(PhoenixError.prototype);
+  });
+
+  it('drops its fields before its code when the reply room is small', () => {
+    const thrown = Object.assign(new PhoenixError('ERR_PHOENIX_UNAVAILABLE', 'down'), { blob: 'x'.repeat(10_000) });
+    const error = roundTrip(thrown, 300);
+    expect(error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
+    expect((error as unknown as { blob?: string }).blob).toBeUndefined();
+  });
+});
+
 describe('errorPayloadFrom: anything a handler threw', () => {
   const trap = () => {
     throw new Error('a trap threw');
