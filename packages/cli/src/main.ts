@@ -49,7 +49,8 @@ function line(text: string): string {
 /** Runs the CLI with `argv` (without "node phoenix") and returns the exit code. */
 export async function main(argv: readonly string[], output: CliOutput = defaultOutput): Promise<number> {
   let command: Command | undefined;
-  let json = false;
+  // Known before the arguments are parsed: a usage error of a --json run is reported as JSON too.
+  const json = argv.includes('--json');
   try {
     const [first, ...rest] = argv;
     if (first === undefined) {
@@ -77,7 +78,6 @@ export async function main(argv: readonly string[], output: CliOutput = defaultO
     }
     command = first;
     const args = parseArgs(rest, SPECS[command], command);
-    json = args.options.has('json');
     if (args.options.has('help')) {
       output.out(line(COMMAND_HELP[command]));
       return EXIT_OK;
@@ -95,9 +95,8 @@ export async function main(argv: readonly string[], output: CliOutput = defaultO
       output.err(line(`phoenix: ${error.message}`));
       if (error.exitCode === EXIT_USAGE) {
         output.err(line(`Run 'phoenix ${command === undefined ? '' : `${command} `}--help' for usage.`));
-      } else if (json) {
-        output.out(line(JSON.stringify({ error: error.message })));
       }
+      if (json) output.out(line(JSON.stringify({ error: error.message })));
       return error.exitCode;
     }
     output.err(line(`phoenix: ${(error as Error)?.stack ?? String(error)}`));

@@ -441,6 +441,18 @@ describe('usage and errors', () => {
     }
   });
 
+  it('with --json, a usage error (exit 2) prints {"error"} on stdout too', async () => {
+    for (const args of [
+      ['inspect', 'bad/name', '--json'],
+      ['list', '--bogus', '--json'],
+      ['inspect', '--json'],
+    ]) {
+      const run = await phoenix(args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(JSON.parse(run.stdout)).toEqual({ error: expect.any(String) });
+    }
+  });
+
   it('--help, <command> --help and --version; the built file runs as an executable too', async () => {
     const help = await phoenix(['--help']);
     expect(help.code).toBe(0);
