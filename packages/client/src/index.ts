@@ -3,6 +3,7 @@
 // ./internal.ts, behind the `@phoenix-ipc/client/internal` subpath.
 export {
   ERROR_CODES,
+  MsgStatus,
   PhoenixError,
   type PhoenixErrorCode,
   type PhoenixErrorDetails,

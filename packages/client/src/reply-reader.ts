@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import {
   decodeErrorPayload,
   Frames,
+  MsgStatus,
   PhoenixError,
   type PhoenixShmLayout,
   RESPONSE_FRAME_BYTES,
@@ -160,6 +161,7 @@ export class ReplyReader {
       reply = {
         seqId,
         funcId,
+        status: MsgStatus.Completed,
         payloadLen,
         payload: copyOut(this.#bytes, start, payloadLen),
       };
@@ -176,7 +178,7 @@ export class ReplyReader {
   #intoReply(target: Uint8Array, seqId: number, funcId: number, payloadLen: number): Reply {
     let reply = this.#intoReplies.get(target);
     if (reply === undefined) {
-      reply = { seqId, funcId, payloadLen, payload: target.subarray(0, payloadLen) };
+      reply = { seqId, funcId, status: MsgStatus.Completed, payloadLen, payload: target.subarray(0, payloadLen) };
       this.#intoReplies.set(target, reply);
       return reply;
     }

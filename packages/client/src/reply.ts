@@ -1,4 +1,4 @@
-import type { PhoenixError } from '@phoenix-ipc/shm-layout';
+import type { MsgStatus, PhoenixError } from '@phoenix-ipc/shm-layout';
 
 /**
  * A successful call's answer (a failed call rejects with a PhoenixError instead).
@@ -19,6 +19,8 @@ export interface Reply {
   seqId: number;
   /** What the handler set in response.funcId (by default the request's func id). */
   funcId: number;
+  /** Always MsgStatus.Completed: a resolved call is a success, a failed one rejects with a PhoenixError. */
+  status: typeof MsgStatus.Completed;
   payloadLen: number;
   payload: Uint8Array;
 }

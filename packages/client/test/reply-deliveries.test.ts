@@ -1,4 +1,4 @@
-import { PhoenixError } from '@phoenix-ipc/shm-layout';
+import { MsgStatus, PhoenixError } from '@phoenix-ipc/shm-layout';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reply } from '../src/reply.js';
 import { ReplyDeliveries, type ReplyHandler } from '../src/reply-deliveries.js';
@@ -7,7 +7,13 @@ import { ReplyDeliveries, type ReplyHandler } from '../src/reply-deliveries.js';
 describe('ReplyDeliveries', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  const reply = (seqId: number): Reply => ({ seqId, funcId: 1001, payloadLen: 0, payload: new Uint8Array(0) });
+  const reply = (seqId: number): Reply => ({
+    seqId,
+    funcId: 1001,
+    status: MsgStatus.Completed,
+    payloadLen: 0,
+    payload: new Uint8Array(0),
+  });
 
   function recorder(log: string[], name: string): ReplyHandler {
     return {

@@ -6,7 +6,7 @@
 
 import { Buffer } from 'node:buffer';
 import { errors, headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
-import { PhoenixError, type Reply } from '@phoenix-ipc/client';
+import { MsgStatus, PhoenixError, type Reply } from '@phoenix-ipc/client';
 import { decodeError } from './error-wire.js';
 import {
   DEADLINE_HEADER,
@@ -83,7 +83,7 @@ export function readReply(msg: Msg, subject: string, seqId: number, funcId: numb
     replyFuncId = parsed;
   }
   const payload = Buffer.from(msg.data); // a copy: msg.data is a view of the socket's read buffer
-  return { seqId, funcId: replyFuncId, payloadLen: payload.length, payload };
+  return { seqId, funcId: replyFuncId, status: MsgStatus.Completed, payloadLen: payload.length, payload };
 }
 
 /**

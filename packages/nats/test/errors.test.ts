@@ -3,7 +3,7 @@ import { IpcClient, PhoenixError } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { phoenixFailure, type ScriptProcess, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_HEADER, FUNC_ID_HEADER, NatsCaller, serveOverNats, VERSION_HEADER } from '../src/index.js';
+import { ERROR_HEADER, FUNC_ID_HEADER, MsgStatus, NatsCaller, serveOverNats, VERSION_HEADER } from '../src/index.js';
 import type { NatsServer } from '../src/testing.js';
 import { Harness, SERVICE, segmentsWithPrefix } from './harness.js';
 
@@ -60,6 +60,7 @@ describe('a successful call', () => {
     expect(reply.payload.toString()).toBe('hello over NATS');
     expect(reply.payloadLen).toBe(15);
     expect(reply.funcId).toBe(ECHO);
+    expect(reply.status).toBe(MsgStatus.Completed);
   });
 
   it('takes the options object and Priority.High', async () => {

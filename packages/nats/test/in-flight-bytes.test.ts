@@ -3,7 +3,7 @@ import type { Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { phoenixFailure, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type NatsBridge, NatsCaller, serveOverNats } from '../src/index.js';
+import { MsgStatus, type NatsBridge, NatsCaller, serveOverNats } from '../src/index.js';
 import { Harness } from './harness.js';
 
 const ECHO = 1001;
@@ -25,7 +25,9 @@ function slowServer(): { server: IpcServer; release: () => void } {
     callAsync: (funcId: number, payload: Uint8Array) =>
       new Promise<Reply>((resolve) => {
         const copy = Buffer.from(payload); // the bridge's message is a view of the socket's read buffer
-        waiting.push(() => resolve({ seqId: 0, funcId, payloadLen: copy.length, payload: copy }));
+        waiting.push(() =>
+          resolve({ seqId: 0, funcId, status: MsgStatus.Completed, payloadLen: copy.length, payload: copy }),
+        );
       }),
   } as unknown as IpcServer;
   const release = () => {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, PhoenixError, Priority } from '../src/index.js';
+import { IpcServer, MsgStatus, PhoenixError, Priority } from '../src/index.js';
 import {
   ASYNC_ECHO,
   ECHO,
@@ -106,9 +106,10 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     expect(text.decode((await server.call(ECHO, 'b', { timeoutMs: 50 })).payload)).toBe('b');
   });
 
-  it('returns a Reply with seqId, funcId, payloadLen and an owned copy of the payload', async () => {
+  it('returns a Reply with seqId, funcId, Completed status, payloadLen and an owned copy of the payload', async () => {
     const { server } = await startServer();
     const reply = await server.call(ECHO, Buffer.from('hello'), Priority.Normal, 5000);
+    expect(reply.status).toBe(MsgStatus.Completed);
     expect(reply.funcId).toBe(ECHO);
     expect(reply.payloadLen).toBe(5);
     expect(reply.seqId).toBeGreaterThan(0);

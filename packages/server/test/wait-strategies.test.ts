@@ -1,7 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { cpuTicks, mulberry32, sleep } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcServer, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
+import { IpcServer, MsgStatus, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
 import { ECHO, SIZED_REPLY } from './fixtures/handlers.mjs';
 import { Harness, WORKER_SCRIPT } from './harness.js';
 
@@ -102,6 +102,9 @@ describe('callInto', () => {
     const theirs = await client.callInto(ECHO, 'client side', target, { timeoutMs: 5000 });
     expect(theirs.payload.buffer).toBe(target.buffer);
     expect(text.decode(theirs.payload)).toBe('client side');
+    expect([reply.status, theirs.status]).toEqual([MsgStatus.Completed, MsgStatus.Completed]);
+    const sync = client.callSync(ECHO, 'sync');
+    expect(sync.status).toBe(MsgStatus.Completed);
   });
 
   it('fails with ERR_PHOENIX_PAYLOAD_TOO_LARGE when the reply does not fit', async () => {
