@@ -134,7 +134,9 @@ export class WorkerExitHandler {
       down: crashLooping,
     });
     if (crashLooping) {
-      failQueuedIfGroupDown(layout, channel, this.#answer);
+      const hangTimeoutMs = options.layout.hangTimeoutMs;
+      const failed = failQueuedIfGroupDown(layout, channel, this.#answer, { info, poisons, hangTimeoutMs });
+      for (const poison of failed) this.#parts.metrics.recordPoison(poison.funcId, info.group);
       return;
     }
     const consecutive = worker.crashHistory.consecutive;

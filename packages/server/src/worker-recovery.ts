@@ -107,9 +107,25 @@ export function recoverCrashedWorker(
   return { poisons: report.poisons, stagedRepliesPublished, corruptSlots: report.corruptSlots };
 }
 
+/** The crash that took a group down, for the requests failed with it. */
+export interface GroupDownCrash {
+  info: WorkerCrashInfo;
+  /** That crash's poisons: those re-queued for another run (retry policy) get its ERR_PHOENIX_WORKER_CRASHED. */
+  poisons: readonly PoisonMessage[];
+  hangTimeoutMs: number;
+}
+
 // A crash-looping worker with no live sibling: its queued requests would
-// wait forever, so they are failed now (ERR_PHOENIX_UNAVAILABLE).
-export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerChannel, answer: Answer): void {
+// wait forever, so they are failed now: ERR_PHOENIX_UNAVAILABLE for those
+// that never ran, ERR_PHOENIX_WORKER_CRASHED for those that did and were
+// re-queued by a retry policy (they crashed a worker: never "not run").
+// Returns the poisons it failed (re-queued ones of `crash`).
+export function failQueuedIfGroupDown(
+  layout: PhoenixShmLayout,
+  channel: WorkerChannel,
+  answer: Answer,
+  crash: GroupDownCrash,
+): PoisonMessage[] {
   const group = channel.group === 'normal' ? layout.normalChannels : layout.vipChannels;
   const alive = group.some(
     (other) =>
@@ -117,7 +133,8 @@ export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerC
       other.state === WorkerState.Starting ||
       other.state === WorkerState.Restarting,
   );
-  if (alive) return;
+  if (alive) return [];
+  const failedPoisons: PoisonMessage[] = [];
   const words = layout.views.words;
   for (const member of group) {
     for (let slot = 0; slot < layout.slots.length; slot++) {
@@ -133,15 +150,9 @@ export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerC
             RequestState.Pending
           ) {
             const seqId = Frames.requestSeqId(words, frame);
-            answer(
-              slot,
-              seqId,
-              new PhoenixError(
-                'ERR_PHOENIX_UNAVAILABLE',
-                `every ${channel.group} worker is down (crash loop); the request was not run`,
-                { seqId },
-              ),
-            );
+            const poison = crash.poisons.find((p) => p.retried && p.slot === slot && p.seqId === seqId);
+            if (poison !== undefined) failedPoisons.push(poison);
+            answer(slot, seqId, groupDownError(channel, frame, words, seqId, poison, crash));
           }
           ring.take();
         }
@@ -151,6 +162,31 @@ export function failQueuedIfGroupDown(layout: PhoenixShmLayout, channel: WorkerC
       }
     }
   }
+  return failedPoisons;
+}
+
+function groupDownError(
+  channel: WorkerChannel,
+  frame: number,
+  words: Int32Array,
+  seqId: number,
+  poison: PoisonMessage | undefined,
+  crash: GroupDownCrash,
+): PhoenixError {
+  if (poison !== undefined) return crashedError(crash.info, poison, crash.hangTimeoutMs, true);
+  const attempt = Frames.requestAttempt(words, frame);
+  if (attempt > 1) {
+    return new PhoenixError(
+      'ERR_PHOENIX_WORKER_CRASHED',
+      `request ${seqId} crashed a worker on an earlier attempt and was queued for attempt ${attempt}, but every ${channel.group} worker is now down (crash loop)`,
+      { group: channel.group, seqId, attempt, funcId: Frames.requestFuncId(words, frame) },
+    );
+  }
+  return new PhoenixError(
+    'ERR_PHOENIX_UNAVAILABLE',
+    `every ${channel.group} worker is down (crash loop); the request was not run`,
+    { seqId },
+  );
 }
 
 /** The error of a callSync whose worker died while it waited (supervision itself was paused). */

@@ -228,6 +228,22 @@ describe('poison policy', () => {
     expect(server.getWorkerStats()[0]!.crashes).toBe(3);
   });
 
+  it('fails the poison ERR_PHOENIX_WORKER_CRASHED, not UNAVAILABLE, when the crash it caused leaves its group down', async () => {
+    const { server } = await start({
+      onWorkerCrash: { retries: 1 },
+      crashLoop: { maxCrashes: 2, windowMs: 60_000 },
+      restartBackoff: { initialMs: 10, maxMs: 50 },
+    });
+    // Two crashes (attempts 1 and 2), then a third that trips the crash-loop limit: its poison ran, it cannot retry.
+    expect((await failure(server.call(EXITS, '', { timeoutMs: 20_000 }))).attempt).toBe(2);
+    await waitUntil(() => server.getWorkerStats()[0]!.alive, 10_000, 'the replacement');
+    const error = await failure(server.call(EXITS, '', { timeoutMs: 20_000 }));
+    expect(error.code).toBe('ERR_PHOENIX_WORKER_CRASHED');
+    expect(error).toMatchObject({ group: 'normal', workerIndex: 0, attempt: 1, reason: 'exit' });
+    expect(server.getWorkerStats()[0]!.down).toBe(true);
+    expect((await failure(server.call(ECHO, 'x'))).code).toBe('ERR_PHOENIX_UNAVAILABLE');
+  });
+
   it('never re-runs the poison by default', async () => {
     const { server } = await start();
     const log = join(scratch, `log-${++logs}`);
