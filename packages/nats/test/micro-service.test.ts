@@ -41,7 +41,7 @@ describe('the bridge is a NATS micro service (io.nats.micro.v1)', () => {
       expect.objectContaining({ name: String(ECHO), subject: `phoenix.${SERVICE}.${ECHO}`, queue_group: SERVICE }),
     );
     expect(endpoints.map((endpoint) => Number(endpoint.name))).toEqual([
-      1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008,
+      1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009,
     ]);
   });
 
