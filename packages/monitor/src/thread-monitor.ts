@@ -68,7 +68,22 @@ function badMonitor(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_BAD_MONITOR', message);
 }
 
+function invalidArgument(message: string): PhoenixError {
+  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
+}
+
+/** The fields a record keeps, checked where a caller passes them (attach() checks them too: a bad one bricks it). */
+function checkGroupAndIndex(groupId: unknown, workerIndex: unknown): void {
+  if (groupId !== GROUP_NORMAL && groupId !== GROUP_VIP)
+    throw invalidArgument(`groupId must be ${GROUP_NORMAL} (normal) or ${GROUP_VIP} (VIP), got ${String(groupId)}`);
+  if (!Number.isInteger(workerIndex) || (workerIndex as number) < 0 || (workerIndex as number) > 0x7fffffff)
+    throw invalidArgument(`workerIndex must be a non-negative integer, got ${String(workerIndex)}`);
+}
+
 function checkRegion(buffer: MonitorRegion, byteOffset: number): void {
+  const isBuffer =
+    buffer instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer);
+  if (!isBuffer) throw invalidArgument('buffer must be an ArrayBuffer or SharedArrayBuffer');
   if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % MONITOR_ALIGNMENT !== 0) {
     throw new PhoenixError(
       'ERR_PHOENIX_INVALID_ARGUMENT',
@@ -113,6 +128,7 @@ export class ThreadMonitor {
     workerIndex = 0,
   ): ThreadMonitor {
     checkRegion(buffer, byteOffset);
+    checkGroupAndIndex(groupId, workerIndex);
     const monitor = new ThreadMonitor(buffer, byteOffset);
     const words = monitor.#words;
     Atomics.store(words, MAGIC_INDEX, 0);
@@ -179,6 +195,14 @@ export class ThreadMonitor {
     attempt = 1,
     startTimestamp = monotonicNowMs(),
   ): void {
+    // The hot path (a worker's every request) is beginTransactionAt, with values it read from shared memory.
+    if (!Number.isSafeInteger(seqId) || seqId < 1)
+      throw invalidArgument(`seqId must be a positive safe integer (0 is kInvalidSeqId), got ${String(seqId)}`);
+    checkGroupAndIndex(groupId, workerIndex);
+    if (!Number.isInteger(slot) || slot < -1)
+      throw invalidArgument(`slot must be -1 (none) or a slot index, got ${String(slot)}`);
+    if (!Number.isInteger(attempt) || attempt < 1)
+      throw invalidArgument(`attempt must be 1 or more, got ${String(attempt)}`);
     startScratch[0] = startTimestamp;
     this.beginTransactionAt(seqId, groupId, workerIndex, slot, ringPosition, funcId, attempt, startScratch, 0);
   }

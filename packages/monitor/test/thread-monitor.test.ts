@@ -254,6 +254,39 @@ describe('ThreadMonitor.attach', () => {
   });
 });
 
+describe('ThreadMonitor arguments a record could not keep', () => {
+  it.each([
+    ['group id 2', [1, 2, 0]],
+    ['seq id 0 (kInvalidSeqId)', [0, 0, 0]],
+    ['seq id -1', [-1, 0, 0]],
+    ['seq id 1.5', [1.5, 0, 0]],
+    ['seq id null', [null, 0, 0]],
+    ['seq id 2^53', [2 ** 53, 0, 0]],
+    ['worker index -1', [1, 0, -1]],
+    ['slot -2', [1, 0, 0, -2]],
+    ['attempt 0', [1, 0, 0, -1, 0, 0, 0]],
+  ])(
+    'beginTransaction refuses %s with ERR_PHOENIX_INVALID_ARGUMENT and leaves the record attachable',
+    (_what, args) => {
+      const { buffer, monitor } = fresh();
+      expectPhoenixError(
+        () => (monitor.beginTransaction as (...values: unknown[]) => void)(...args),
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+      );
+      expect(monitor.isProcessing()).toBe(false);
+      expect(ThreadMonitor.attach(buffer, 0).isProcessing()).toBe(false);
+    },
+  );
+
+  it('format refuses a group id or worker index a record could not keep, and a buffer that is none', () => {
+    const buffer = new SharedArrayBuffer(256);
+    expectPhoenixError(() => ThreadMonitor.format(buffer, 0, 7, 0), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expectPhoenixError(() => ThreadMonitor.format(buffer, 0, GROUP_NORMAL, -2), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expectPhoenixError(() => ThreadMonitor.format(null as never, 0), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expectPhoenixError(() => ThreadMonitor.attach({} as never, 0), 'ERR_PHOENIX_INVALID_ARGUMENT');
+  });
+});
+
 describe('ThreadMonitor.beginTransaction', () => {
   it('marks the record PROCESSING and every getter reads back what was begun', () => {
     const { monitor } = fresh();

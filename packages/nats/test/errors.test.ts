@@ -102,36 +102,33 @@ describe('a successful call', () => {
 });
 
 describe('remote errors keep their code, message and typed fields', () => {
-  it('ERR_PHOENIX_HANDLER_FAILED: the same fields as a local call', async () => {
-    const remote = await failure(caller.call(THROWS, ''));
+  /** The same call's failure over NATS and from a local client of the solo server. */
+  async function failedBothWays(funcId: number): Promise<[remote: PhoenixError, local: PhoenixError]> {
+    const remote = await failure(caller.call(funcId, ''));
     const local = IpcClient.create(soloSegment);
     await local.connect(10_000);
     try {
-      const here = await failure(local.call(THROWS, ''));
-      expect(remote.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
-      expect(remote.message).toBe(here.message);
-      expect(shape(remote)).toEqual(shape(here));
-      expect(remote.remoteName).toBe('RangeError');
-      expect(remote.remoteStack).toContain('handler threw on purpose');
-      expect(remote.funcId).toBe(THROWS);
+      return [remote, await failure(local.call(funcId, ''))];
     } finally {
       await local.disconnect();
     }
+  }
+
+  it('ERR_PHOENIX_HANDLER_FAILED: the same fields as a local call', async () => {
+    const [remote, here] = await failedBothWays(THROWS);
+    expect(remote.code).toBe('ERR_PHOENIX_HANDLER_FAILED');
+    expect(remote.message).toBe(here.message);
+    expect(shape(remote)).toEqual(shape(here));
+    expect(remote.remoteName).toBe('RangeError');
+    expect(remote.remoteStack).toContain('handler threw on purpose');
+    expect(remote.funcId).toBe(THROWS);
   });
 
   it("a PhoenixError a handler throws: its code, facts and fields of its own, as a local call's", async () => {
-    const remote = await failure(caller.call(THROWS_PHOENIX, ''));
-    const local = IpcClient.create(soloSegment);
-    await local.connect(10_000);
-    try {
-      const here = await failure(local.call(THROWS_PHOENIX, ''));
-      for (const error of [remote, here]) {
-        expect(error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
-        expect(error.message).toBe('the inventory service is down');
-        expect(error).toMatchObject({ attempt: 2, retryAfterMs: 250, upstream: { service: 'inventory' } });
-      }
-    } finally {
-      await local.disconnect();
+    for (const error of await failedBothWays(THROWS_PHOENIX)) {
+      expect(error.code).toBe('ERR_PHOENIX_UNAVAILABLE');
+      expect(error.message).toBe('the inventory service is down');
+      expect(error).toMatchObject({ attempt: 2, retryAfterMs: 250, upstream: { service: 'inventory' } });
     }
   });
 

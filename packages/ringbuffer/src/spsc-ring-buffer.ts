@@ -66,6 +66,13 @@ function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
 }
 
+/** A message that is not bytes: a string or a Uint16Array would be stored as something else. */
+function notBytes(value: unknown): PhoenixError {
+  const what =
+    value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
+  return invalid(`a message must be a Uint8Array (or Buffer), got ${what}`);
+}
+
 function checkedOptions(options: RingOptions): { capacity: number; maxMessageSize: number; dataBytes: number } {
   if (typeof options !== 'object' || options === null) throw invalid('ring options must be an object');
   const { capacity, maxMessageSize } = options;
@@ -253,6 +260,7 @@ export class SpscRingBuffer {
 
   /** Copies `bytes` in as one message. False when the ring is full. */
   push(bytes: Uint8Array): boolean {
+    if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
     const view = this.pushEmplace(bytes.length);
     if (view === null) return false;
     view.set(bytes);
@@ -372,7 +380,10 @@ export class SpscRingBuffer {
 
   /** Publishes the longest prefix of `messages` that fits, with one index store; returns its length. */
   pushBatch(messages: readonly Uint8Array[]): number {
+    // Every message checked before any is written: a bad one leaves nothing staged.
+    if (!Array.isArray(messages)) throw invalid('pushBatch takes an array of Uint8Array messages');
     for (const message of messages) {
+      if (!(message instanceof Uint8Array)) throw notBytes(message);
       if (message.length > this.maxMessageSize) {
         throw new PhoenixError(
           'ERR_PHOENIX_PAYLOAD_TOO_LARGE',
@@ -583,6 +594,9 @@ export class SpscRingBuffer {
    * (also when `fn` throws: the message it threw on counts as consumed).
    */
   popBatch(max: number, fn: (view: Uint8Array, index: number) => void): number {
+    // Checked before anything is taken: a call that cannot deliver must not consume.
+    if (typeof fn !== 'function') throw invalid('popBatch needs a callback (view, index) => void');
+    if (typeof max !== 'number' || Number.isNaN(max)) throw invalid(`max must be a number, got ${String(max)}`);
     let count = 0;
     try {
       while (count < max) {

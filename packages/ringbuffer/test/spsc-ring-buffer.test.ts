@@ -926,6 +926,36 @@ describe('forceAdvanceReadIndex', () => {
   });
 });
 
+describe('messages that are not bytes, and a popBatch that cannot deliver', () => {
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', 'abc'],
+    ['a Uint16Array', new Uint16Array([0x1234, 0x5678])],
+    ['a number', 5],
+  ])('push refuses %s with ERR_PHOENIX_INVALID_ARGUMENT and stores nothing', (_what, value) => {
+    const ring = makeRing({ capacity: 4, maxMessageSize: 16 });
+    expectPhoenixError(() => ring.push(value as never), 'ERR_PHOENIX_INVALID_ARGUMENT', /must be a Uint8Array/);
+    expect(ring.size()).toBe(0);
+  });
+
+  it('pushBatch refuses a batch with a message that is not bytes before staging any of it', () => {
+    const ring = makeRing({ capacity: 4, maxMessageSize: 16 });
+    expectPhoenixError(() => ring.pushBatch([message(3, 1), 5 as never]), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expectPhoenixError(() => ring.pushBatch(5 as never), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(ring.hasUnpublished).toBe(false);
+    ring.push(message(2, 9));
+    expect(drain(ring)).toEqual([message(2, 9)]);
+  });
+
+  it('popBatch without a callback throws before taking anything: no message is lost', () => {
+    const ring = makeRing({ capacity: 4, maxMessageSize: 16 });
+    ring.push(message(4, 7));
+    expectPhoenixError(() => ring.popBatch(1, null as never), 'ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(drain(ring)).toEqual([message(4, 7)]);
+  });
+});
+
 describe('size, freeSpace, empty, full', () => {
   it('follow pushes and pops by message count', () => {
     const ring = makeRing({ capacity: 4, maxMessageSize: 8 });

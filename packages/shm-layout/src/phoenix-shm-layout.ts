@@ -63,6 +63,13 @@ import {
 
 const I = (offset: number) => offset >> 2;
 
+function checkSegmentBuffer(buffer: unknown): asserts buffer is SegmentBuffer {
+  const isBuffer =
+    buffer instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer);
+  if (!isBuffer)
+    throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'buffer must be an ArrayBuffer or SharedArrayBuffer');
+}
+
 /**
  * The self-describing PhoenixIPC segment (byte map: segment-descriptor.ts).
  * Pure TypeScript over an ArrayBuffer or SharedArrayBuffer: format() writes a
@@ -149,14 +156,7 @@ export class PhoenixShmLayout {
       throw new PhoenixError('ERR_PHOENIX_UNSUPPORTED_PLATFORM', 'PhoenixIPC needs a little-endian host');
     const resolved = resolveLayoutOptions(options);
     const g = computeGeometry(resolved);
-    if (
-      !(
-        buffer instanceof ArrayBuffer ||
-        (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer)
-      )
-    ) {
-      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', 'buffer must be an ArrayBuffer or SharedArrayBuffer');
-    }
+    checkSegmentBuffer(buffer);
     if (buffer.byteLength < g.totalBytes) {
       throw new PhoenixError(
         'ERR_PHOENIX_INVALID_ARGUMENT',
@@ -256,6 +256,7 @@ export class PhoenixShmLayout {
 
   /** Attaches to a formatted segment, validating all of its header. Throws ERR_PHOENIX_BAD_SEGMENT naming the problem. */
   static attach(buffer: SegmentBuffer): PhoenixShmLayout {
+    checkSegmentBuffer(buffer);
     const probe = probeHeader(buffer);
     if (probe.kind !== 'ready') throw badSegment(probe.reason);
     const options = readHeaderOptions(buffer);
@@ -451,12 +452,49 @@ export class PhoenixShmLayout {
     return scanHungTransactions(this, nowMs, thresholdMs);
   }
 
-  /** Recovery after dead workers (see recovery.ts): one report per worker. */
+  /** The design's name for scanHungTransactions (ScanCrashedWorkers): the same monitors. */
+  scanCrashedWorkers(nowMs: number, thresholdMs: number): HungTransaction[] {
+    return scanHungTransactions(this, nowMs, thresholdMs);
+  }
+
+  /**
+   * Recovery after dead workers (see recovery.ts): one report per worker.
+   * Takes the workers (`{ group, workerIndex }`), or, as the design's
+   * RecoverCrashedWorkers does, `nowMs` and `thresholdMs`: the workers that
+   * scanCrashedWorkers finds then.
+   */
   recoverCrashedWorkers(
     workers: readonly { group: GroupName; workerIndex: number }[],
-    options: RecoverOptions = {},
+    options?: RecoverOptions,
+  ): RecoveryReport[];
+  recoverCrashedWorkers(nowMs: number, thresholdMs: number, options?: RecoverOptions): RecoveryReport[];
+  recoverCrashedWorkers(
+    workersOrNow: readonly { group: GroupName; workerIndex: number }[] | number,
+    optionsOrThreshold?: RecoverOptions | number,
+    lastOptions: RecoverOptions = {},
   ): RecoveryReport[] {
-    return workers.map(({ group, workerIndex }) => recoverWorker(this, this.getChannel(group, workerIndex), options));
+    if (typeof workersOrNow === 'number') {
+      const found = this.scanCrashedWorkers(workersOrNow, optionsOrThreshold as number);
+      const keys = [...new Set(found.map((hung) => `${hung.group}:${hung.workerIndex}`))];
+      return keys.map((key) => {
+        const [group, index] = key.split(':') as [GroupName, string];
+        return recoverWorker(this, this.getChannel(group, Number(index)), lastOptions);
+      });
+    }
+    if (!Array.isArray(workersOrNow)) {
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        'recoverCrashedWorkers takes a list of { group, workerIndex }, or nowMs and thresholdMs',
+      );
+    }
+    const options = (optionsOrThreshold as RecoverOptions | undefined) ?? {};
+    return workersOrNow.map((worker: { group: GroupName; workerIndex: number }) => {
+      const group = worker?.group;
+      if (group !== 'normal' && group !== 'vip') {
+        throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `group must be 'normal' or 'vip', got ${String(group)}`);
+      }
+      return recoverWorker(this, this.getChannel(group, worker.workerIndex), options);
+    });
   }
 
   recoverWorker(channel: WorkerChannel, options: RecoverOptions = {}): RecoveryReport {

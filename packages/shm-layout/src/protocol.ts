@@ -88,12 +88,15 @@ export const Priority = {
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
 /**
- * How a call ended, in the design's words (docs/design-mapping.md). A reply
- * record says it with its ERROR_FLAG; a caller sees Completed as a resolved
- * call and Failed as a PhoenixError. A request's life before that is its
- * RequestState word, so the design's Pending and Processing have no value here.
+ * A message's status, in the design's words (docs/design-mapping.md).
+ * Pending and Processing name a request's life before it ends (in shared
+ * memory that life is its RequestState word, which callers and workers swap);
+ * a reply record says how it ended with its ERROR_FLAG, and a caller sees
+ * Completed as a resolved call (`Reply.status`) and Failed as a PhoenixError.
  */
 export const MsgStatus = {
+  Pending: 0,
+  Processing: 1,
   Completed: 2,
   Failed: 3,
 } as const;

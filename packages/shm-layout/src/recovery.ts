@@ -57,6 +57,9 @@ export interface RecoveryReport {
   corruptSlots: number[];
 }
 
+/** A monitor's slot when its transaction was begun without one (ThreadMonitor's default). */
+const NO_SLOT = -1;
+
 export interface RecoverOptions {
   /** Decide whether a poison is re-queued; default: never (the design's 'fail' policy; docs/design-mapping.md). */
   shouldRetry?: (poison: { seqId: number; funcId: number; attempt: number }) => boolean;
@@ -150,21 +153,34 @@ function recoverLane(
   const words = layout.views.words;
   const snapshot = monitor.snapshot();
   if (!snapshot.processing) return null;
-  const slot = snapshot.slot;
-  // The slot comes from shared memory: check it before using it as an index.
-  if (!Number.isInteger(slot) || slot < 0 || slot >= layout.slots.length || corrupt.has(slot)) return null;
-  touched.add(slot);
+  let slot = snapshot.slot;
   let frame: number;
-  try {
-    frame = findRequest(channel, slot, snapshot.ringPosition);
-  } catch {
-    corrupt.add(slot);
-    return null;
+  // A transaction begun with the design's three arguments (seq id, group,
+  // worker index) names no channel: its request is found by seq id among the
+  // records the worker has not released, whether it had claimed it yet or not.
+  const named = slot !== NO_SLOT;
+  if (named) {
+    // The slot comes from shared memory: check it before using it as an index.
+    if (!Number.isInteger(slot) || slot < 0 || slot >= layout.slots.length || corrupt.has(slot)) return null;
+    touched.add(slot);
+    try {
+      frame = findRequest(channel, slot, snapshot.ringPosition);
+    } catch {
+      corrupt.add(slot);
+      return null;
+    }
+  } else {
+    const found = findRequestBySeqId(layout, channel, snapshot.seqId, corrupt);
+    if (found === null) return null;
+    slot = found.slot;
+    frame = found.frame;
+    touched.add(slot);
   }
   if (frame < 0 || requestSeqId(words, frame) !== snapshot.seqId) return null;
   const stateIndex = requestStateIndex(frame);
-  if (Atomics.load(words, stateIndex) !== RequestState.Taken) return null;
-  if (replyPublished(layout, channel, slot, snapshot.replyMark)) {
+  const state = Atomics.load(words, stateIndex);
+  if (state !== RequestState.Taken && (named || state !== RequestState.Pending)) return null;
+  if (named && replyPublished(layout, channel, slot, snapshot.replyMark)) {
     // Died after publishing the reply, before marking the request done: it is not a poison.
     Atomics.compareExchange(words, stateIndex, RequestState.Taken, RequestState.Done);
     return null;
@@ -176,7 +192,7 @@ function recoverLane(
     setRequestAttempt(words, frame, attempt + 1);
     Atomics.compareExchange(words, stateIndex, RequestState.Taken, RequestState.Pending);
   } else {
-    Atomics.compareExchange(words, stateIndex, RequestState.Taken, RequestState.Failed);
+    Atomics.compareExchange(words, stateIndex, state, RequestState.Failed);
   }
   return {
     group: channel.group,
@@ -197,6 +213,32 @@ function replyPublished(layout: PhoenixShmLayout, channel: WorkerChannel, slot: 
   if (layout.options.concurrency !== 1) return false;
   const published = channel.attachResponseRing(slot).indices().tailCount;
   return ((published - replyMark) | 0) > 0;
+}
+
+// The unreleased request `seqId` in any of the worker's request rings, or
+// null. Seq ids come from one counter per segment, so a match is that request.
+function findRequestBySeqId(
+  layout: PhoenixShmLayout,
+  channel: WorkerChannel,
+  seqId: number,
+  corrupt: Set<number>,
+): { slot: number; frame: number } | null {
+  const words = layout.views.words;
+  for (let slot = 0; slot < layout.slots.length; slot++) {
+    if (corrupt.has(slot)) continue;
+    try {
+      const ring = channel.attachRequestRing(slot);
+      for (let i = 0; i < ring.capacity; i++) {
+        const frame = ring.peekRecord();
+        if (frame < 0) break;
+        if (requestSeqId(words, frame) === seqId) return { slot, frame };
+        ring.take();
+      }
+    } catch {
+      corrupt.add(slot);
+    }
+  }
+  return null;
 }
 
 // The request at message index `position` of (channel, slot)'s request ring,

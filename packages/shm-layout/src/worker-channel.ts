@@ -1,5 +1,5 @@
 import { GROUP_NORMAL, GROUP_VIP, type MonitorRegion, ThreadMonitor } from '@phoenix-ipc/monitor';
-import { SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
+import { PhoenixError, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import {
   WORKER_CRASHES_OFFSET,
   WORKER_GENERATION_OFFSET,
@@ -228,7 +228,10 @@ export class WorkerChannel {
 
   #checkSlot(slot: number): void {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.#geometry.totalSlots) {
-      throw new RangeError(`slot ${slot} is outside 0..${this.#geometry.totalSlots - 1}`);
+      throw new PhoenixError(
+        'ERR_PHOENIX_INVALID_ARGUMENT',
+        `slot ${String(slot)} is outside 0..${this.#geometry.totalSlots - 1}`,
+      );
     }
   }
 }

@@ -312,6 +312,15 @@ describe('PhoenixShmLayout.probe', () => {
 });
 
 describe('PhoenixShmLayout.attach rejects', () => {
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a plain object', {}],
+    ['a Uint8Array (not its buffer)', new Uint8Array(64)],
+  ])('%s, which is no buffer, with ERR_PHOENIX_INVALID_ARGUMENT', (_what, value) => {
+    expectPhoenixError(() => PhoenixShmLayout.attach(value as never), 'ERR_PHOENIX_INVALID_ARGUMENT', /ArrayBuffer/);
+  });
+
   it('an empty buffer with ERR_PHOENIX_BAD_SEGMENT', () => {
     expectPhoenixError(() => PhoenixShmLayout.attach(new SharedArrayBuffer(0)), 'ERR_PHOENIX_BAD_SEGMENT', /empty/);
   });

@@ -122,8 +122,8 @@ describe('protocol constants', () => {
     expect(Priority).toEqual({ Low: 0, Normal: 0, High: 1, Vip: 1 });
   });
 
-  it('MsgStatus: Completed 2, Failed 3', () => {
-    expect(MsgStatus).toEqual({ Completed: 2, Failed: 3 });
+  it('MsgStatus: Pending 0, Processing 1, Completed 2, Failed 3', () => {
+    expect(MsgStatus).toEqual({ Pending: 0, Processing: 1, Completed: 2, Failed: 3 });
   });
 
   it('RequestState: Pending 0, Taken 1, Cancelled 2, Moved 3, Done 4, Failed 5', () => {

@@ -391,6 +391,44 @@ describe('recoverWorker after a crash mid-request', () => {
   });
 });
 
+describe("a simulated crash with the design's API (beginTransaction(seqId, groupId, workerIndex), no channel named)", () => {
+  /** Worker normal/1 begins request 101 of slot 1 with the three-argument call, claims it or not, and dies. */
+  function crashedPlainly({ take }: { take: boolean }) {
+    const env = setup();
+    env.queue('normal', 1, 1, [101, 102, 103]);
+    const worker = new SimulatedWorker(env.buffer, 'normal', 1);
+    const frame = worker.channel.requestRing(1).peekRecord();
+    worker.channel.monitor.beginTransaction(101, 0, 1);
+    if (take) Atomics.compareExchange(worker.words, Frames.requestStateIndex(frame), Pending, Taken);
+    return { ...env, channel: env.supervisor.getNormalChannel(1) };
+  }
+
+  it.each([[true], [false]])(
+    'claimed %s: scanCrashedWorkers finds it, and recovery skips exactly that message',
+    (take) => {
+      const { supervisor, channel } = crashedPlainly({ take });
+      expect(supervisor.scanCrashedWorkers(Number.MAX_VALUE, 0).map((hung) => hung.seqId)).toEqual([101]);
+      const [report] = supervisor.recoverCrashedWorkers(Number.MAX_VALUE, 0);
+      expect(report).toMatchObject({ group: 'normal', workerIndex: 1, skipped: 1 });
+      expect(report!.poisons).toMatchObject([{ slot: 1, seqId: 101, funcId: 1101, attempt: 1, retried: false }]);
+      expect(channel.monitor.isProcessing()).toBe(false);
+      expect(readQueue(channel, 1, supervisor.views.words).map((request) => request.seqId)).toEqual([102, 103]);
+    },
+  );
+
+  it('recoverCrashedWorkers refuses anything but a list of workers or nowMs and thresholdMs', () => {
+    const { supervisor } = crashedPlainly({ take: true });
+    for (const bad of [undefined, 'normal', {}]) {
+      expect(() => supervisor.recoverCrashedWorkers(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }),
+      );
+    }
+    expect(() => supervisor.recoverCrashedWorkers([{ group: 'bogus' as GroupName, workerIndex: 0 }])).toThrow(
+      expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }),
+    );
+  });
+});
+
 describe('recoverWorker with a retry policy', () => {
   it('puts the poison back as PENDING with attempt 2', () => {
     const { supervisor, channel, frame } = crashed();

@@ -262,7 +262,8 @@ describe('ring pairs', () => {
 
   it('rejects a slot outside the segment', () => {
     const { layout } = makeLayout();
-    expect(() => layout.getNormalChannel(0).requestRing(7)).toThrow(RangeError);
+    expectPhoenixError(() => layout.getNormalChannel(0).requestRing(7), 'ERR_PHOENIX_INVALID_ARGUMENT', /slot 7/);
+    expectPhoenixError(() => layout.getNormalChannel(0).requestRing(-1), 'ERR_PHOENIX_INVALID_ARGUMENT');
     expect(() => layout.getNormalChannel(0).responseRingOffset(-1)).toThrow(/slot -1 is outside 0\.\.6/);
   });
 
