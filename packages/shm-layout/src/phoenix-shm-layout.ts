@@ -394,11 +394,31 @@ export class PhoenixShmLayout {
    * answer. The rule is dispatch.ts's, shared with every caller.
    */
   findBestNormalWorker(): number {
-    return this.#groupIndex(leastLoadedWorker(this.normalChannels));
+    return this.#groupIndex(leastLoadedWorker(this.normalChannels, { unpublished: this.#queuedBeyondPending() }));
   }
 
   findBestVipWorker(): number {
-    return this.#groupIndex(leastLoadedWorker(this.vipChannels));
+    return this.#groupIndex(leastLoadedWorker(this.vipChannels, { unpublished: this.#queuedBeyondPending() }));
+  }
+
+  // What the request rings hold beyond each worker's PENDING count: a worker's
+  // load is then the larger of the two. Callers keep PENDING; requests written
+  // into the rings by other means (a test, a tool) count too. Not a caller's
+  // path (callers use dispatch.ts with their own readings): this walks every ring.
+  #queuedBeyondPending(): Int32Array {
+    const extra = new Int32Array(this.channels.length);
+    for (const channel of this.channels) {
+      let queued = 0;
+      for (let slot = 0; slot < this.slots.length; slot++) {
+        try {
+          queued += channel.attachRequestRing(slot).size();
+        } catch {
+          // a ring that fails validation adds nothing
+        }
+      }
+      extra[channel.globalIndex] = Math.max(0, queued - channel.pending);
+    }
+    return extra;
   }
 
   #groupIndex(globalIndex: number): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BurstReadings, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from '../src/dispatch.js';
 import { type PhoenixShmLayout, type WorkerChannel, WorkerState } from '../src/index.js';
-import { makeLayout, SMALL } from './helpers.js';
+import { makeLayout, queueRequests, SMALL } from './helpers.js';
 
 const { Empty, Starting, Running, Restarting, Down, Stopped, Retiring } = WorkerState;
 
@@ -141,6 +141,46 @@ describe.each([
         [Running, -5],
       ]),
     ).toBe(0);
+  });
+});
+
+describe('findBestNormalWorker over requests written straight into the rings (no PENDING counts kept)', () => {
+  it('picks the worker with the fewest requests in its rings', () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 3 });
+    setWorkers(layout, layout.normalChannels, [
+      [Running, 0],
+      [Running, 0],
+      [Running, 0],
+    ]);
+    let seqId = 1;
+    const load = (index: number, count: number, slot: number) =>
+      queueRequests(
+        layout,
+        layout.getNormalChannel(index),
+        slot,
+        Array.from({ length: count }, () => ({ seqId: seqId++, funcId: 1001 })),
+      );
+    load(0, 3, 0);
+    load(1, 1, 0);
+    load(1, 1, 1);
+    expect(layout.findBestNormalWorker()).toBe(2);
+    load(2, 3, 1);
+    expect(layout.findBestNormalWorker()).toBe(1);
+  });
+
+  it('counts a worker by the larger of its PENDING count and its rings', () => {
+    const { layout } = makeLayout({ ...SMALL, normalWorkers: 2 });
+    setWorkers(layout, layout.normalChannels, [
+      [Running, 4],
+      [Running, 0],
+    ]);
+    queueRequests(
+      layout,
+      layout.getNormalChannel(1),
+      0,
+      [1, 2, 3, 4, 5].map((seqId) => ({ seqId, funcId: 1001 })),
+    );
+    expect(layout.findBestNormalWorker()).toBe(0);
   });
 });
 
