@@ -132,3 +132,26 @@ export function leastLoadedWorker(group: readonly WorkerChannel[], options: Disp
   if (fallback !== NO_WORKER) return fallback;
   return closedButAlive ? WAIT_FOR_WORKER : NO_WORKER;
 }
+
+/**
+ * Per global index, what the worker's request rings hold beyond its PENDING
+ * count, so that `unpublished` makes its load the larger of the two: callers
+ * keep PENDING, and requests written into the rings by other means (a test, a
+ * tool) count too. For the layout's findBest*Worker, not a caller's path: it
+ * walks every ring of every slot.
+ */
+export function queuedBeyondPending(channels: readonly WorkerChannel[], slotCount: number): Int32Array {
+  const extra = new Int32Array(channels.length);
+  for (const channel of channels) {
+    let queued = 0;
+    for (let slot = 0; slot < slotCount; slot++) {
+      try {
+        queued += channel.attachRequestRing(slot).size();
+      } catch {
+        // a ring that fails validation adds nothing
+      }
+    }
+    extra[channel.globalIndex] = Math.max(0, queued - channel.pending);
+  }
+  return extra;
+}

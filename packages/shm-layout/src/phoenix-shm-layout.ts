@@ -5,7 +5,7 @@
 import { monotonicNowMs, ThreadMonitor } from '@phoenix-ipc/monitor';
 import { PhoenixError, SpscRingBuffer } from '@phoenix-ipc/ringbuffer';
 import { CallerSlot } from './caller-slot.js';
-import { leastLoadedWorker } from './dispatch.js';
+import { leastLoadedWorker, queuedBeyondPending } from './dispatch.js';
 import { createSegmentViews, requestStateIndex, type SegmentViews } from './frames.js';
 import {
   badSegment,
@@ -31,6 +31,7 @@ import {
   type HungTransaction,
   type RecoverOptions,
   type RecoveryReport,
+  recoverCrashedWorkers,
   recoverWorker,
   scanHungTransactions,
 } from './recovery.js';
@@ -394,31 +395,16 @@ export class PhoenixShmLayout {
    * answer. The rule is dispatch.ts's, shared with every caller.
    */
   findBestNormalWorker(): number {
-    return this.#groupIndex(leastLoadedWorker(this.normalChannels, { unpublished: this.#queuedBeyondPending() }));
+    return this.#groupIndex(this.#leastLoaded(this.normalChannels));
   }
 
   findBestVipWorker(): number {
-    return this.#groupIndex(leastLoadedWorker(this.vipChannels, { unpublished: this.#queuedBeyondPending() }));
+    return this.#groupIndex(this.#leastLoaded(this.vipChannels));
   }
 
-  // What the request rings hold beyond each worker's PENDING count: a worker's
-  // load is then the larger of the two. Callers keep PENDING; requests written
-  // into the rings by other means (a test, a tool) count too. Not a caller's
-  // path (callers use dispatch.ts with their own readings): this walks every ring.
-  #queuedBeyondPending(): Int32Array {
-    const extra = new Int32Array(this.channels.length);
-    for (const channel of this.channels) {
-      let queued = 0;
-      for (let slot = 0; slot < this.slots.length; slot++) {
-        try {
-          queued += channel.attachRequestRing(slot).size();
-        } catch {
-          // a ring that fails validation adds nothing
-        }
-      }
-      extra[channel.globalIndex] = Math.max(0, queued - channel.pending);
-    }
-    return extra;
+  // Not a caller's path (callers use dispatch.ts with their own readings): this walks every ring.
+  #leastLoaded(group: readonly WorkerChannel[]): number {
+    return leastLoadedWorker(group, { unpublished: queuedBeyondPending(this.channels, this.slots.length) });
   }
 
   #groupIndex(globalIndex: number): number {
@@ -491,30 +477,9 @@ export class PhoenixShmLayout {
   recoverCrashedWorkers(
     workersOrNow: readonly { group: GroupName; workerIndex: number }[] | number,
     optionsOrThreshold?: RecoverOptions | number,
-    lastOptions: RecoverOptions = {},
+    lastOptions?: RecoverOptions,
   ): RecoveryReport[] {
-    if (typeof workersOrNow === 'number') {
-      const found = this.scanCrashedWorkers(workersOrNow, optionsOrThreshold as number);
-      const keys = [...new Set(found.map((hung) => `${hung.group}:${hung.workerIndex}`))];
-      return keys.map((key) => {
-        const [group, index] = key.split(':') as [GroupName, string];
-        return recoverWorker(this, this.getChannel(group, Number(index)), lastOptions);
-      });
-    }
-    if (!Array.isArray(workersOrNow)) {
-      throw new PhoenixError(
-        'ERR_PHOENIX_INVALID_ARGUMENT',
-        'recoverCrashedWorkers takes a list of { group, workerIndex }, or nowMs and thresholdMs',
-      );
-    }
-    const options = (optionsOrThreshold as RecoverOptions | undefined) ?? {};
-    return workersOrNow.map((worker: { group: GroupName; workerIndex: number }) => {
-      const group = worker?.group;
-      if (group !== 'normal' && group !== 'vip') {
-        throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `group must be 'normal' or 'vip', got ${String(group)}`);
-      }
-      return recoverWorker(this, this.getChannel(group, worker.workerIndex), options);
-    });
+    return recoverCrashedWorkers(this, workersOrNow, optionsOrThreshold, lastOptions);
   }
 
   recoverWorker(channel: WorkerChannel, options: RecoverOptions = {}): RecoveryReport {

@@ -7,6 +7,7 @@
  * exit event says so) or killed: it then holds the worker's consumer role.
  */
 import type { ThreadMonitor } from '@phoenix-ipc/monitor';
+import { PhoenixError } from '@phoenix-ipc/ringbuffer';
 import {
   requestAttempt,
   requestFuncId,
@@ -138,6 +139,38 @@ export function recoverWorker(
     adoptedReplies,
     corruptSlots: [...corrupt].sort((a, b) => a - b),
   };
+}
+
+/**
+ * PhoenixShmLayout.recoverCrashedWorkers: the workers named (`{ group,
+ * workerIndex }`), or those scanHungTransactions finds at `nowMs` past
+ * `thresholdMs` (the design's RecoverCrashedWorkers(nowMs, thresholdMs)).
+ */
+export function recoverCrashedWorkers(
+  layout: PhoenixShmLayout,
+  workersOrNow: readonly { group: GroupName; workerIndex: number }[] | number,
+  optionsOrThreshold?: RecoverOptions | number,
+  lastOptions: RecoverOptions = {},
+): RecoveryReport[] {
+  if (typeof workersOrNow === 'number') {
+    const found = scanHungTransactions(layout, workersOrNow, optionsOrThreshold as number);
+    const channels = [...new Set(found.map((hung) => layout.getChannel(hung.group, hung.workerIndex)))];
+    return channels.map((channel) => recoverWorker(layout, channel, lastOptions));
+  }
+  if (!Array.isArray(workersOrNow)) {
+    throw new PhoenixError(
+      'ERR_PHOENIX_INVALID_ARGUMENT',
+      'recoverCrashedWorkers takes a list of { group, workerIndex }, or nowMs and thresholdMs',
+    );
+  }
+  const options = (optionsOrThreshold as RecoverOptions | undefined) ?? {};
+  return workersOrNow.map((worker: { group: GroupName; workerIndex: number }) => {
+    const group = worker?.group;
+    if (group !== 'normal' && group !== 'vip') {
+      throw new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', `group must be 'normal' or 'vip', got ${String(group)}`);
+    }
+    return recoverWorker(layout, layout.getChannel(group, worker.workerIndex), options);
+  });
 }
 
 // The request one lane was running when its worker died: the poison, or null.
