@@ -33,6 +33,8 @@ import {
   LATENCY_PAIR_PLAN,
   LATENCY_PAIR_QUICK_PLAN,
   LIVE_HEAP_MB,
+  LIVE_HEAP_PAIR_PLAN,
+  LIVE_HEAP_PAIR_QUICK_PLAN,
   MILLION,
   NATS_PAIR_PLAN,
   NATS_PAIR_QUICK_PLAN,
@@ -329,6 +331,29 @@ async function main(): Promise<number> {
       if (heap !== null) liveHeap.push(heap);
     }
   }
+  let liveHeapPair: StrategyPairResult | null = null;
+  if (
+    selected(
+      options,
+      'live-heap-pair',
+      'PhoenixIPC adaptive and block pipelined side by side, alternating rounds, in a client with a live heap',
+    )
+  ) {
+    liveHeapPair = await runJob(
+      record,
+      'live-heap-pair',
+      'live-heap-pair',
+      {
+        kind: 'strategy-pair',
+        segment: nextSegment(),
+        plan: options.quick ? LIVE_HEAP_PAIR_QUICK_PLAN : LIVE_HEAP_PAIR_PLAN,
+      },
+      'strategy-pair',
+      jobTimeoutMs,
+      strategyPairSummary,
+      ['--expose-gc'],
+    );
+  }
 
   const scaling: ScalingResult[] = [];
   /** 1 × 1 and 4 × 2 in alternating rounds, each row with its round: the #16 scaling verdict's median. */
@@ -412,7 +437,7 @@ async function main(): Promise<number> {
     targets = [
       ...judgeTargets(results, natsPair),
       ...judgeServiceTargets(service),
-      ...judgeRoundTwoTargets(results, millions, liveHeap, strategyPair),
+      ...judgeRoundTwoTargets(results, millions, liveHeap, strategyPair, liveHeapPair),
       ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
       ...judgeOneCpu(oneCpu, strategyPair),
@@ -472,7 +497,11 @@ function strategyPairSummary(result: StrategyPairResult): string {
         ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
         : ''),
   );
-  return `${result.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}`;
+  const heap =
+    result.liveHeap === undefined
+      ? ''
+      : ` (live heap ${(result.liveHeap.bytes / 1024 / 1024).toFixed(0)} MiB, ${result.liveHeap.objects.toLocaleString('en-US')} objects)`;
+  return `${result.verified.toLocaleString('en-US')} replies verified — medians: ${rows.join('; ')}${heap}`;
 }
 
 process.exit(await main());

@@ -20,8 +20,8 @@ export const USAGE = `usage: node apps/stress/dist/bench-main.js [options]
                       ids: phoenix-client-{adaptive,spin,block}, phoenix-supervisor-{...}, fork-json,
                       fork-advanced, unix-socket, worker-threads, piscina, workerpool, js-sab-spin,
                       js-sab-wait, c-spin, c-eventfd, nats-echo, nats-phoenix, nats-pair (the three:
-                      --filter nats; they need nats-server), million, live-heap, strategy-pair, one-cpu
-                      (needs taskset), latency-pair, scaling, service
+                      --filter nats; they need nats-server), million, live-heap (and live-heap-pair),
+                      strategy-pair, one-cpu (needs taskset), latency-pair, scaling, service
   --help              this text
 
 environment:

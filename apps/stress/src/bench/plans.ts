@@ -1,6 +1,7 @@
 /** How much each bench job measures: the full run's plans and the --quick smoke's. */
 import type { BenchOptions } from './options.js';
 import type { ServiceBenchPlan } from './service-bench.js';
+import type { StrategyPairPlan } from './strategy-pair.js';
 import type { RunPlan } from './types.js';
 
 /** Calls in flight per client in the pipelined rows. */
@@ -27,6 +28,26 @@ export const STRATEGY_PAIR_QUICK_PLAN = {
   warmupMs: 0,
   forkSizes: [16],
 };
+/** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
+export const LIVE_HEAP_MB = 200;
+/** live-heap-pair: the strategy pair's rounds in a client with a history (sequential phase, then a live heap). */
+export const LIVE_HEAP_PAIR_PLAN: StrategyPairPlan = {
+  sizes: [16, 1024, 64 * 1024],
+  inFlight: 64,
+  rounds: 6,
+  roundMs: 250,
+  warmupMs: 100,
+  forkSizes: [],
+  history: {
+    sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: Number.MAX_SAFE_INTEGER, maxMs: 1200 },
+    liveHeapMb: LIVE_HEAP_MB,
+  },
+};
+export const LIVE_HEAP_PAIR_QUICK_PLAN: StrategyPairPlan = {
+  ...STRATEGY_PAIR_QUICK_PLAN,
+  forkSizes: [],
+  history: { sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: 200, maxMs: 10_000 }, liveHeapMb: 8 },
+};
 export const LATENCY_PAIR_PLAN = {
   rounds: 8,
   warmupMs: 100,
@@ -42,8 +63,6 @@ export const LATENCY_PAIR_QUICK_PLAN = {
   maxCalls: 200,
 };
 export const MILLION = 1_000_000;
-/** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
-export const LIVE_HEAP_MB = 200;
 
 export function plans(options: BenchOptions): { plan: (spins: boolean, id: string) => RunPlan; jobTimeoutMs: number } {
   if (options.quick) {

@@ -23,6 +23,7 @@ import type {
   ScalingResult,
 } from './jobs.js';
 import { measureLatencyPair } from './latency-pair.js';
+import { buildLiveHeap } from './live-heap.js';
 import { type EchoTransport, measureTransport, pingPong, pipelined } from './measure.js';
 import { measureNative } from './native.js';
 import { measureNatsPair } from './nats-pair.js';
@@ -188,13 +189,6 @@ async function workerGc(client: IpcClient): Promise<GcSummary> {
   return JSON.parse(reply.payload.toString()) as GcSummary;
 }
 
-/** A small object of an application's live heap (two numbers and a link: ~48 B on 64-bit V8). */
-interface LiveObject {
-  id: number;
-  weight: number;
-  next: LiveObject | null;
-}
-
 /**
  * The pipelined rows in a client that has a history, as applications do:
  *
@@ -204,8 +198,6 @@ interface LiveObject {
  * The live objects stay reachable until the rows are done; every reply is verified.
  */
 async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapResult> {
-  const collect = (globalThis as { gc?: () => void }).gc;
-  if (collect === undefined) throw new Error('the live-heap runner needs --expose-gc');
   const server = await PhoenixServerProcess.start({
     name: job.segment,
     workers: 1,
@@ -220,18 +212,7 @@ async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapRe
     const sequential = await pingPong(transport, pool, job.sequential);
     pool.assertClean('live heap, sequential phase');
     let verified = pool.verified;
-    collect();
-    const base = process.memoryUsage().heapUsed;
-    const live: LiveObject[] = [];
-    let previous: LiveObject | null = null;
-    for (let i = 0; ; i++) {
-      const object: LiveObject = { id: i, weight: i * 0.5, next: previous };
-      live.push(object);
-      previous = (i & 1023) === 0 ? null : object;
-      if ((i & 0xffff) === 0 && process.memoryUsage().heapUsed - base >= job.liveHeapMb * 1024 * 1024) break;
-    }
-    collect();
-    const liveHeapBytes = process.memoryUsage().heapUsed;
+    const live = buildLiveHeap(job.liveHeapMb);
     const rows: LiveHeapResult['rows'] = [];
     for (const size of job.sizes) {
       const gc = observeGc();
@@ -262,8 +243,8 @@ async function runLiveHeap(job: Job & { kind: 'live-heap' }): Promise<LiveHeapRe
     return {
       strategy: job.strategy,
       sequential,
-      liveHeapBytes,
-      liveObjects: live.length,
+      liveHeapBytes: live.bytes,
+      liveObjects: live.objects,
       rows,
       bigReplies,
       verified,

@@ -14,10 +14,19 @@
  * IPC" target. Its own job runs minutes after PhoenixIPC's, and this machine
  * has slow periods of minutes (docs/benchmarks-history.md, tenth session) in which
  * one of the two rows alone may fall.
+ *
+ * With `history` (job 'live-heap-pair'), the rounds run in a client with a
+ * history, as issue 16 asks: each client makes its sequential calls first,
+ * then the process builds a live heap of small objects that stays reachable
+ * through the rounds. The 'live-heap-adaptive' and '-block' jobs measure one
+ * window each, minutes apart, in different settings of the machine.
  */
-import { type EchoTransport, pipelined } from './measure.js';
+import { buildLiveHeap, type LiveHeap } from './live-heap.js';
+import { type EchoTransport, pingPong, pipelined } from './measure.js';
+import { PayloadPool } from './payload.js';
 import { forkIpcTransport } from './transports/fork-ipc.js';
 import { phoenixClientTransport } from './transports/phoenix.js';
+import type { PhasePlan } from './types.js';
 
 export interface StrategyPairPlan {
   sizes: number[];
@@ -28,6 +37,8 @@ export interface StrategyPairPlan {
   warmupMs: number;
   /** Sizes at which sendInto and fork IPC json take their turns too. */
   forkSizes: number[];
+  /** A client with a history: each client's 16 B sequential phase, then `liveHeapMb` MB of live objects. */
+  history?: { sequential: PhasePlan; liveHeapMb: number };
 }
 
 export interface StrategyPairRow {
@@ -45,6 +56,8 @@ export interface StrategyPairResult {
   rounds: number;
   rows: StrategyPairRow[];
   verified: number;
+  /** With a history: the live heap the rounds ran in. */
+  liveHeap?: { bytes: number; objects: number };
 }
 
 interface Contender {
@@ -65,6 +78,16 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
     const phase = { warmupCalls: plan.inFlight, warmupMs: plan.warmupMs, maxCalls: 50_000_000, maxMs: plan.roundMs };
     const rows: StrategyPairRow[] = [];
     let verified = 0;
+    let live: LiveHeap | null = null;
+    if (plan.history !== undefined) {
+      for (const transport of [adaptive, block]) {
+        const pool = new PayloadPool(16, 1);
+        await pingPong(transport, pool, plan.history.sequential);
+        pool.assertClean(`${transport.label}, sequential phase`);
+        verified += pool.verified;
+      }
+      live = buildLiveHeap(plan.history.liveHeapMb);
+    }
     for (const size of plan.sizes) {
       const row: StrategyPairRow = { payloadBytes: size, adaptive: [], block: [], adaptiveSend: [], forkJson: [] };
       const contenders: Contender[] = [
@@ -87,7 +110,9 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
       }
       rows.push(row);
     }
-    return { rounds: plan.rounds, rows, verified };
+    // Read after the rounds: the live objects stay reachable until here.
+    const liveHeap = live === null ? undefined : { bytes: live.bytes, objects: live.roots.length };
+    return { rounds: plan.rounds, rows, verified, ...(liveHeap === undefined ? {} : { liveHeap }) };
   } finally {
     for (const transport of opened) await transport.close();
   }
