@@ -56,6 +56,11 @@ export class PayloadPool {
     return false;
   }
 
+  /** How many buffers (calls in flight) it has. */
+  get count(): number {
+    return this.#buffers.length;
+  }
+
   get verified(): number {
     return this.#verified;
   }

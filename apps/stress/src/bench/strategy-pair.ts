@@ -98,12 +98,15 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
         contenders.push({ transport: adaptive, api: 'send', rounds: row.adaptiveSend });
         contenders.push({ transport: fork, api: 'call', rounds: row.forkJson });
       }
+      // Each contender keeps its request buffers from round to round, as an application would.
+      const pools = contenders.map(() => new PayloadPool(size, plan.inFlight));
       // Round -1 is not recorded: it compiles the loop and settles every side at this size.
       for (let round = -1; round < plan.rounds; round++) {
         // Each round starts with the next contender, so none always follows the same one.
         for (let turn = 0; turn < contenders.length; turn++) {
-          const contender = contenders[(round + 1 + turn) % contenders.length]!;
-          const run = await pipelined(contender.transport, size, plan.inFlight, phase, contender.api);
+          const index = (round + 1 + turn) % contenders.length;
+          const contender = contenders[index]!;
+          const run = await pipelined(contender.transport, size, plan.inFlight, phase, contender.api, pools[index]);
           verified += run.verified;
           if (round >= 0) contender.rounds.push(run.msgsPerSec);
         }
