@@ -154,11 +154,11 @@ function pack() {
   return tarballs;
 }
 
-/** What a package's dist must hold: the cli is one ESM bin; the libraries have ESM, CJS and types per entry. */
+/** What a package's dist must hold: ESM, CJS and types per entry; the cli also its ESM bin. */
 function distFiles(name) {
-  if (name === 'cli') return ['phoenix.js'];
   const entries = name === 'client' ? ['index', 'internal'] : ['index'];
-  return entries.flatMap((entry) => [`${entry}.js`, `${entry}.cjs`, `${entry}.d.ts`, `${entry}.d.cts`]);
+  const library = entries.flatMap((entry) => [`${entry}.js`, `${entry}.cjs`, `${entry}.d.ts`, `${entry}.d.cts`]);
+  return name === 'cli' ? ['phoenix.js', ...library] : library;
 }
 
 function checkTarball(name, tarball) {
@@ -633,6 +633,17 @@ function bin() {
   const version = run(phoenix, ['--version'], { cwd: project }).trim();
   const listed = JSON.parse(run(phoenix, ['list', '--json', '--prefix', 'phoenix-pack-smoke-none'], { cwd: project }));
   log(`bin: node_modules/.bin/phoenix --version -> ${version}; list --json -> ${JSON.stringify(listed)}`);
+  // The same command as a function, from both module systems.
+  const asFunction = (loader) =>
+    `${loader}.then((cli) => cli.main(['--version'], { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), isTTY: false })).then((code) => { process.exitCode = code; })`;
+  const fromEsm = run(process.execPath, ['--input-type=module', '-e', asFunction("import('@phoenix-ipc/cli')")], {
+    cwd: project,
+  }).trim();
+  const fromCjs = run(process.execPath, ['-e', asFunction("Promise.resolve(require('@phoenix-ipc/cli'))")], {
+    cwd: project,
+  }).trim();
+  if (fromEsm !== version || fromCjs !== version) fail(`cli main(): ESM ${fromEsm}, CJS ${fromCjs}, bin ${version}`);
+  log(`cli main(['--version']): ESM and CJS -> ${version}`);
 }
 
 // ------------------------------------------------------------------ main
