@@ -228,11 +228,27 @@ const EXPECTATIONS: Record<string, (scenario: ScenarioReport) => void> = {
     expect(metrics.shm.sizeBytes).toBeGreaterThan(0);
     expect(metrics.processes.length).toBeGreaterThanOrEqual(4); // supervisor, workers, clients
   },
-  PerformanceBenchmark: ({ metrics }) => {
+  PerformanceBenchmark: ({ name, metrics }) => {
     expect(metrics.sequential.latencyUs.p50).toBeGreaterThan(0);
     expect(metrics.sequential.latencyUs.p99).toBeGreaterThanOrEqual(metrics.sequential.latencyUs.p50);
     expect(metrics.pipelined.callsPerSecond).toBeGreaterThan(0);
     expect(metrics.errors).toBe(0);
+    if (name === 'PerformanceBenchmark.peers') {
+      // The peer comparison: every transport measured in the same run, every reply verified.
+      expect(Object.keys(metrics.peers).sort()).toEqual(
+        ['fork-json', 'phoenix-client-adaptive', 'unix-socket', 'worker-threads'].sort(),
+      );
+      for (const peer of Object.values(metrics.peers) as {
+        p50Us: number;
+        callsPerSecond: number;
+        verified: number;
+      }[]) {
+        expect(peer.p50Us).toBeGreaterThan(0);
+        expect(peer.callsPerSecond).toBeGreaterThan(0);
+        expect(peer.verified).toBeGreaterThan(0);
+      }
+      expect(metrics.forkOverPhoenixP50).toBeGreaterThan(1);
+    }
   },
 };
 

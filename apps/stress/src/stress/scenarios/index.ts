@@ -4,6 +4,7 @@ import { corruptSegmentScenarios } from './corrupt-segment.js';
 import { hangScenarios } from './hang.js';
 import { idleScenarios } from './idle.js';
 import { performanceScenarios } from './performance.js';
+import { performancePeerScenarios } from './performance-peers.js';
 import { ringScenarios } from './ring.js';
 import { stabilityScenarios } from './stability.js';
 import { supervisorRestartScenarios } from './supervisor-restart.js';
@@ -19,5 +20,6 @@ export const SCENARIOS: Scenario[] = [
   ...corruptSegmentScenarios,
   ...stabilityScenarios,
   ...performanceScenarios,
+  ...performancePeerScenarios,
   ...idleScenarios,
 ];
