@@ -26,7 +26,7 @@ import {
   oneCpuSupervisorTable,
   oneCpuTable,
 } from './bench/one-cpu.js';
-import { type BenchOptions, parseOptions, selected, USAGE } from './bench/options.js';
+import { type BenchOptions, jsonFileProblem, parseOptions, selected, USAGE } from './bench/options.js';
 import { DIST_ENV } from './bench/paths.js';
 import {
   IN_FLIGHT,
@@ -75,6 +75,11 @@ async function main(): Promise<number> {
   if (options.help) {
     log(USAGE);
     return 0;
+  }
+  const jsonProblem = options.json === null ? null : jsonFileProblem(options.json);
+  if (jsonProblem !== null) {
+    process.stderr.write(`${jsonProblem}\n`);
+    return 2;
   }
   const started = performance.now();
   const dist = dirname(fileURLToPath(import.meta.url));
@@ -461,6 +466,12 @@ async function main(): Promise<number> {
       .join(' ')}`,
   );
 
+  if (options.filters.length > 0 && Object.keys(record.settings).length === 0 && record.errors.length === 0) {
+    process.stderr.write(
+      `no benchmark matches --filter ${options.filters.join(', ')} (the ids are listed by --help)\n`,
+    );
+    return 2;
+  }
   if (options.json !== null) {
     const document = {
       machine: { ...machine, compiler, loadavgEnd: loadavg(), otherLoadBeforePercent: busyBefore },
@@ -473,6 +484,8 @@ async function main(): Promise<number> {
       scaling,
       scalingRounds,
       liveHeap,
+      liveHeapPair,
+      natsPair,
       strategyPair,
       oneCpu,
       oneCpuSupervisor,

@@ -1,3 +1,5 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 /** Command line of `pnpm bench` / `node apps/stress/dist/bench-main.js`. */
 export interface BenchOptions {
   quick: boolean;
@@ -57,6 +59,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     const value = () => {
       const next = inline ?? argv[++i];
       if (next === undefined) throw new Error(`${flag} needs a value`);
+      // `--json --quick` would otherwise write the results to a file named --quick, after a full run.
+      if (inline === undefined && next.startsWith('--'))
+        throw new Error(`${flag} needs a value, got the option ${next}`);
       return next;
     };
     switch (flag) {
@@ -87,6 +92,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     }
   }
   return options;
+}
+
+/**
+ * Why the --json file could not be written, or null: checked before the run,
+ * so that a run of minutes does not end in an ENOENT with its results lost.
+ */
+export function jsonFileProblem(path: string): string | null {
+  const target = resolve(path);
+  try {
+    if (existsSync(target)) {
+      if (statSync(target).isDirectory()) return `--json ${path}: is a directory`;
+      accessSync(target, constants.W_OK);
+    } else accessSync(dirname(target), constants.W_OK);
+    return null;
+  } catch (error) {
+    return `--json ${path}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
 }
 
 /** Whether a benchmark (by id and name) is selected by the --filter options. */
