@@ -15,8 +15,12 @@
 // (@phoenix-ipc/test-kit: waits, seeded randomness, PhoenixError checks,
 // process harnesses), which itself uses only errors; so errors' own tests may
 // not (that would be a cycle).
+// Every file of a package is read (src/ against its layer, the rest against
+// its tests' allowance), and a relative import that lands in another
+// package's folder counts as importing that package; one that leaves
+// packages/ is refused.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const ALLOWED = {
@@ -82,6 +86,10 @@ const problems = [];
 // errors is below the test kit: its tests using the kit would make a cycle.
 const NO_HARNESS = new Set(['@phoenix-ipc/errors', '@phoenix-ipc/test-kit']);
 const importPattern = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"](@phoenix-ipc\/[a-z-]+)/g;
+// A relative import that leaves its package reaches another package's files as surely as its name does.
+const relativePattern = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g;
+/** Folders of a package that are not its code (built output, installs, native build products). */
+const NOT_CODE = new Set(['node_modules', 'dist', 'build', 'prebuilds']);
 
 function sourceFiles(dir) {
   let out = [];
@@ -92,7 +100,7 @@ function sourceFiles(dir) {
     return out;
   }
   for (const entry of entries) {
-    if (entry === 'node_modules' || entry === 'dist' || entry === 'build') continue;
+    if (NOT_CODE.has(entry)) continue;
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) out = out.concat(sourceFiles(path));
     else if (/\.(c|m)?[jt]sx?$/.test(entry)) out.push(path);
@@ -100,8 +108,24 @@ function sourceFiles(dir) {
   return out;
 }
 
-for (const folder of readdirSync(join(root, 'packages'))) {
-  const dir = join(root, 'packages', folder);
+const packagesDir = join(root, 'packages');
+/** Package name by folder, to name the package a relative import lands in. */
+const nameByFolder = new Map(
+  readdirSync(packagesDir).map((folder) => [
+    folder,
+    JSON.parse(readFileSync(join(packagesDir, folder, 'package.json'), 'utf8')).name,
+  ]),
+);
+
+/** The package a relative import from `file` lands in: its own name, another's, or null outside packages/. */
+function packageOfRelative(file, specifier) {
+  const target = relative(packagesDir, resolve(dirname(file), specifier));
+  if (target.startsWith('..')) return null;
+  return nameByFolder.get(target.split(sep)[0]) ?? null;
+}
+
+for (const folder of readdirSync(packagesDir)) {
+  const dir = join(packagesDir, folder);
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const allowed = ALLOWED[pkg.name];
   if (!allowed) {
@@ -121,17 +145,22 @@ for (const folder of readdirSync(join(root, 'packages'))) {
       problems.push(`${pkg.name} has a dev dependency on ${dep}, a package above it`);
     }
   }
-  const files = [
-    ...sourceFiles(join(dir, 'src')).map((file) => [file, allowed]),
-    ...sourceFiles(join(dir, 'test')).map((file) => [file, testAllowed]),
-    ...sourceFiles(join(dir, 'bench')).map((file) => [file, testAllowed]),
-  ];
+  // src/ is the package's code; everything else in it (tests, fixtures, benches, scripts, config) is held to
+  // what its tests may use.
+  const srcDir = join(dir, 'src');
+  const files = sourceFiles(dir).map((file) => [file, file.startsWith(srcDir + sep) ? allowed : testAllowed]);
   for (const [file, permitted] of files) {
     const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(importPattern)) {
-      const target = match[1];
+    const targets = [...text.matchAll(importPattern)].map((match) => [match[1], match[1]]);
+    for (const match of text.matchAll(relativePattern)) {
+      const landing = packageOfRelative(file, match[1]);
+      if (landing === null) problems.push(`${relative(root, file)} imports ${match[1]}, outside packages/`);
+      else targets.push([landing, match[1]]);
+    }
+    for (const [target, specifier] of targets) {
       if (target !== pkg.name && !permitted.includes(target)) {
-        problems.push(`${relative(root, file)} imports ${target}, which ${pkg.name} must not use`);
+        const how = specifier === target ? target : `${target} (through ${specifier})`;
+        problems.push(`${relative(root, file)} imports ${how}, which ${pkg.name} must not use`);
       }
     }
   }
