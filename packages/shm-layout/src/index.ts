@@ -19,13 +19,11 @@ export {
 export { BurstReadings, type DispatchOptions, leastLoadedWorker, NO_WORKER, WAIT_FOR_WORKER } from './dispatch.js';
 export {
   decodeErrorPayload,
-  describeThrown,
   ERROR_FACT_CHECKS,
   type ErrorPayload,
   encodeErrorPayload,
   errorPayloadFrom,
   type TransportedDetails,
-  toJsonSafe,
 } from './error-payload.js';
 export * as Frames from './frames.js';
 export { createSegmentViews, type SegmentViews } from './frames.js';
@@ -60,5 +58,6 @@ export type { HungTransaction, PoisonMessage, RecoverOptions, RecoveryReport } f
 export * as SegmentDescriptor from './segment-descriptor.js';
 export { SEGMENT_MAGIC, SEGMENT_VERSION, SupervisorState, type WaitStrategy } from './segment-header.js';
 export { SlotState, SUPERVISOR_SLOT } from './slot-record.js';
+export { describeThrown, toJsonSafe } from './thrown-values.js';
 export { type ChannelGeometry, type GroupName, WorkerChannel } from './worker-channel.js';
 export { GROUP_NORMAL, GROUP_VIP, WorkerState } from './worker-record.js';
