@@ -9,54 +9,24 @@ import {
 import {
   type ControlMessage,
   controlSocketName,
-  describeValue,
   PhoenixError,
   PhoenixShmLayout,
   SupervisorState,
-  type WaitStrategy,
 } from '@phoenix-ipc/shm-layout';
-import { checkQueueFullPolicy, checkTimeout, type QueueFullPolicy } from './call-options.js';
+import { checkTimeout } from './call-options.js';
 import { Caller } from './caller.js';
-import { CallerEngine, type CallObserver } from './caller-engine.js';
+import { CallerEngine } from './caller-engine.js';
 import { type HandshakeResult, handshake, RetryLater, type Welcome } from './client-handshake.js';
+import { type IpcClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { ControlConnection } from './control-connection.js';
-import { checkRetainFreedMemoryMb, retainReplyMemory } from './retain-reply-memory.js';
+import { retainReplyMemory } from './retain-reply-memory.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'server-gone';
-
-export interface IpcClientOptions {
-  /** When the target worker's queue is full: wait for room (default) or reject ERR_PHOENIX_QUEUE_FULL. */
-  onQueueFull?: QueueFullPolicy;
-  /** Timeout of call() when none is given (default 30 000 ms). callAsync has none unless given. */
-  defaultTimeoutMs?: number;
-  /** How this client waits for replies: 'adaptive' (default), 'spin' or 'block'. */
-  waitStrategy?: WaitStrategy;
-  /** Called once per finished call, for metrics. */
-  observer?: CallObserver;
-  /**
-   * MiB of freed memory malloc keeps mapped in this process (default 64; 0
-   * leaves malloc alone). A reply copied into a new Buffer is freed by the
-   * GC in batches; glibc gives such memory back to the kernel past 128 KiB
-   * free, and the next large reply faults fresh pages in (16 per 64 KiB).
-   * At connect the client raises glibc's trim threshold to this and its mmap
-   * threshold to the segment's maxPayloadBytes (retainFreedHeap in
-   * @phoenix-ipc/native-shm): process-wide, raised only, no effect outside
-   * glibc. docs/tuning.md, "Clients".
-   */
-  retainFreedMemoryMb?: number;
-}
+export type { IpcClientOptions } from './client-options.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const RETRY_MS = 20;
 const BUSY_RETRY_MS = 50;
-
-const CLIENT_OPTIONS: readonly (keyof IpcClientOptions)[] = [
-  'onQueueFull',
-  'defaultTimeoutMs',
-  'waitStrategy',
-  'observer',
-  'retainFreedMemoryMb',
-];
 
 function invalid(message: string): PhoenixError {
   return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
@@ -79,8 +49,6 @@ interface Connection {
   engine: CallerEngine;
   fds: number[];
 }
-
-type ResolvedClientOptions = Required<Omit<IpcClientOptions, 'observer'>> & { observer?: CallObserver };
 
 /**
  * A client process's connection to a PhoenixIPC supervisor, found by segment
@@ -108,35 +76,7 @@ export class IpcClient extends Caller {
   static create(name: string, options: IpcClientOptions = {}): IpcClient {
     const problem = segmentNameProblem(name);
     if (problem !== null) throw invalid(problem);
-    if (typeof options !== 'object' || options === null || Array.isArray(options))
-      throw invalid(`options must be an object, got ${describeValue(options)}`);
-    for (const [key, value] of Object.entries(options)) {
-      // A misspelt option would otherwise be ignored without a word, and its default used.
-      if (!CLIENT_OPTIONS.includes(key as keyof IpcClientOptions)) {
-        throw invalid(`unknown option ${key} (${describeValue(value)}); the options are ${CLIENT_OPTIONS.join(', ')}`);
-      }
-    }
-    if (options.observer !== undefined && typeof options.observer !== 'function') {
-      throw invalid(`option observer must be a function, got ${describeValue(options.observer)}`);
-    }
-    return new IpcClient(name, {
-      onQueueFull: options.onQueueFull === undefined ? 'wait' : checkQueueFullPolicy(options.onQueueFull),
-      defaultTimeoutMs:
-        options.defaultTimeoutMs === undefined
-          ? 30_000
-          : checkTimeout(options.defaultTimeoutMs, 'option defaultTimeoutMs'),
-      waitStrategy: IpcClient.#checkStrategy(options.waitStrategy),
-      observer: options.observer,
-      retainFreedMemoryMb: checkRetainFreedMemoryMb(options.retainFreedMemoryMb),
-    });
-  }
-
-  static #checkStrategy(value: unknown): WaitStrategy {
-    if (value === undefined) return 'adaptive';
-    if (value !== 'adaptive' && value !== 'spin' && value !== 'block') {
-      throw invalid(`option waitStrategy must be 'adaptive', 'spin' or 'block', got ${describeValue(value)}`);
-    }
-    return value;
+    return new IpcClient(name, resolveClientOptions(options));
   }
 
   getState(): ClientState {

@@ -17,19 +17,18 @@ import { PhoenixError, Priority, type Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
 import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
-import { encodeError, MIN_ERROR_BODY_BYTES, truncateUtf8 } from './error-wire.js';
+import { encodeError, failureHeaders, MIN_ERROR_BODY_BYTES } from './error-wire.js';
 import { HeldReplies } from './held-replies.js';
 import { type InFlightBound, InFlightLimit } from './in-flight-limit.js';
 import { MicroServiceResponder } from './micro-service.js';
 import {
   DEADLINE_HEADER,
-  ERROR_HEADER,
   FUNC_ID_HEADER,
   headerBlockBytes,
   PRIORITY_HEADER,
   parseFuncIdToken,
+  requestHeadersProblem,
   serviceWildcard,
-  VERSION_HEADER,
   WIRE_VERSION,
 } from './wire.js';
 
@@ -45,30 +44,7 @@ export interface BridgeStats {
   inFlight: number;
 }
 
-/** Maps an error code to a NATS micro service error code (Nats-Service-Error-Code), HTTP-like. */
-function serviceErrorCode(code: PhoenixError['code']): number {
-  switch (code) {
-    case 'ERR_PHOENIX_INVALID_ARGUMENT':
-      return 400;
-    case 'ERR_PHOENIX_NO_HANDLER':
-      return 404;
-    case 'ERR_PHOENIX_TIMEOUT':
-      return 504;
-    case 'ERR_PHOENIX_PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'ERR_PHOENIX_QUEUE_FULL':
-    case 'ERR_PHOENIX_UNAVAILABLE':
-    case 'ERR_PHOENIX_SERVER_GONE':
-    case 'ERR_PHOENIX_BUSY':
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 // What the micro service stats record for requests refused before they ran.
-/** The longest Nats-Service-Error header value, in UTF-8 bytes. */
-const SERVICE_ERROR_BYTES = 1024;
 const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline');
 /**
  * The longest time left the bridge gives the server, in ms (about 24.8 days;
@@ -244,7 +220,7 @@ export class NatsBridge {
       return;
     }
     const hdrs = msg.headers;
-    const problem = requestProblem(hdrs);
+    const problem = requestHeadersProblem(hdrs);
     if (problem !== null) {
       this.#fail(msg, new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', problem, { funcId }));
       return;
@@ -347,40 +323,12 @@ export class NatsBridge {
 
   #fail(msg: Msg, error: PhoenixError): void {
     this.#failed++;
-    const entries: [string, string][] = [
-      [VERSION_HEADER, WIRE_VERSION],
-      [ERROR_HEADER, error.code],
-      // NATS micro service convention, so that generic NATS tools see an error too. Cut in bytes, not
-      // characters: max_payload counts the header block's UTF-8 bytes as well as the body's.
-      ['Nats-Service-Error', truncateUtf8(error.message.replace(/[\r\n]+/g, ' '), SERVICE_ERROR_BYTES)],
-      ['Nats-Service-Error-Code', String(serviceErrorCode(error.code))],
-    ];
+    const entries = failureHeaders(error);
     const hdrs = headers();
     for (const [key, value] of entries) hdrs.set(key, value);
     const room = (this.#connection.info?.max_payload ?? 1024 * 1024) - headerBlockBytes(entries);
     this.#replies.respond(msg, encodeError(error, Math.max(MIN_ERROR_BODY_BYTES, room)), hdrs);
   }
-}
-
-/** What is wrong with a request's headers, or null. */
-function requestProblem(hdrs: MsgHdrs | undefined): string | null {
-  if (hdrs === undefined) {
-    return `the request has no headers; wire protocol ${WIRE_VERSION} needs ${VERSION_HEADER}, ${PRIORITY_HEADER} and ${DEADLINE_HEADER}`;
-  }
-  const version = hdrs.get(VERSION_HEADER);
-  if (version === '') return `the request has no ${VERSION_HEADER} header (this bridge speaks ${WIRE_VERSION})`;
-  if (version !== WIRE_VERSION) {
-    return `unsupported ${VERSION_HEADER} ${JSON.stringify(version)}: this bridge speaks ${WIRE_VERSION}`;
-  }
-  const priority = hdrs.get(PRIORITY_HEADER);
-  if (priority !== '0' && priority !== '1') {
-    return `header ${PRIORITY_HEADER} must be 0 (Normal) or 1 (High), got ${JSON.stringify(priority)}`;
-  }
-  const deadline = hdrs.get(DEADLINE_HEADER);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(deadline)) {
-    return `header ${DEADLINE_HEADER} must be the deadline in milliseconds since the Unix epoch (0: none), got ${JSON.stringify(deadline)}`;
-  }
-  return null;
 }
 
 function describeIds(ids: readonly number[]): string {

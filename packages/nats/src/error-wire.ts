@@ -20,6 +20,7 @@
 import { Buffer } from 'node:buffer';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { ERROR_FACT_CHECKS, isPhoenixErrorCode } from '@phoenix-ipc/shm-layout';
+import { ERROR_HEADER, VERSION_HEADER, WIRE_VERSION } from './wire.js';
 
 export interface ErrorDocument {
   code: string;
@@ -218,4 +219,39 @@ export function decodeError(body: Uint8Array, headerCode: string, context: { fun
   }
   if (facts.funcId === undefined) facts.funcId = context.funcId;
   return new PhoenixError(claimed, message, facts as never);
+}
+
+/** Maps an error code to a NATS micro service error code (Nats-Service-Error-Code), HTTP-like. */
+function serviceErrorCode(code: PhoenixError['code']): number {
+  switch (code) {
+    case 'ERR_PHOENIX_INVALID_ARGUMENT':
+      return 400;
+    case 'ERR_PHOENIX_NO_HANDLER':
+      return 404;
+    case 'ERR_PHOENIX_TIMEOUT':
+      return 504;
+    case 'ERR_PHOENIX_PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'ERR_PHOENIX_QUEUE_FULL':
+    case 'ERR_PHOENIX_UNAVAILABLE':
+    case 'ERR_PHOENIX_SERVER_GONE':
+    case 'ERR_PHOENIX_BUSY':
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+/** The longest Nats-Service-Error header value, in UTF-8 bytes. */
+const SERVICE_ERROR_BYTES = 1024;
+
+/** The headers of a failure reply: ours, and the NATS micro service convention's, so that generic NATS tools see an error too. */
+export function failureHeaders(error: PhoenixError): [string, string][] {
+  return [
+    [VERSION_HEADER, WIRE_VERSION],
+    [ERROR_HEADER, error.code],
+    // Cut in bytes, not characters: max_payload counts the header block's UTF-8 bytes as well as the body's.
+    ['Nats-Service-Error', truncateUtf8(error.message.replace(/[\r\n]+/g, ' '), SERVICE_ERROR_BYTES)],
+    ['Nats-Service-Error-Code', String(serviceErrorCode(error.code))],
+  ];
 }

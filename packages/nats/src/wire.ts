@@ -17,6 +17,7 @@
  *   failure   headers  Phoenix-Version: 1, Phoenix-Error: <ERR_PHOENIX_... code>
  *             body     UTF-8 JSON: { code, message, fields, bytes } (see error-wire.ts)
  */
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
 import { describeValue } from '@phoenix-ipc/shm-layout';
 
@@ -66,4 +67,25 @@ export function headerBlockBytes(entries: readonly (readonly [string, string])[]
   let bytes = 'NATS/1.0\r\n\r\n'.length;
   for (const [key, value] of entries) bytes += Buffer.byteLength(key) + 2 + Buffer.byteLength(value) + 2;
   return bytes;
+}
+
+/** What is wrong with a request's headers, or null. */
+export function requestHeadersProblem(hdrs: MsgHdrs | undefined): string | null {
+  if (hdrs === undefined) {
+    return `the request has no headers; wire protocol ${WIRE_VERSION} needs ${VERSION_HEADER}, ${PRIORITY_HEADER} and ${DEADLINE_HEADER}`;
+  }
+  const version = hdrs.get(VERSION_HEADER);
+  if (version === '') return `the request has no ${VERSION_HEADER} header (this bridge speaks ${WIRE_VERSION})`;
+  if (version !== WIRE_VERSION) {
+    return `unsupported ${VERSION_HEADER} ${JSON.stringify(version)}: this bridge speaks ${WIRE_VERSION}`;
+  }
+  const priority = hdrs.get(PRIORITY_HEADER);
+  if (priority !== '0' && priority !== '1') {
+    return `header ${PRIORITY_HEADER} must be 0 (Normal) or 1 (High), got ${JSON.stringify(priority)}`;
+  }
+  const deadline = hdrs.get(DEADLINE_HEADER);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(deadline)) {
+    return `header ${DEADLINE_HEADER} must be the deadline in milliseconds since the Unix epoch (0: none), got ${JSON.stringify(deadline)}`;
+  }
+  return null;
 }
