@@ -1,4 +1,5 @@
 import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { mulberry32Words } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { InFlightTable } from '../src/in-flight-table.js';
 import { Hold, PendingCall, PendingCallPool } from '../src/pending-call.js';
@@ -13,14 +14,6 @@ function table(pool = new PendingCallPool()): {
   return { table: new InFlightTable(layout, 1, pool), layout, pool };
 }
 
-/** A small deterministic random source (a linear congruential generator). */
-function lcg(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed;
-  };
-}
-
 function callOf(pool: PendingCallPool, seqId: number, worker = 0): PendingCall {
   const call = pool.acquire();
   call.seqId = seqId;
@@ -32,7 +25,7 @@ describe('InFlightTable', () => {
   it('finds every call by seq id through collisions, removals and growth', () => {
     const { table: calls, pool } = table();
     const live = new Map<number, PendingCall>();
-    const random = lcg(7);
+    const random = mulberry32Words(7);
     for (let step = 0; step < 20_000; step++) {
       // Seq ids spread so that many share a home slot (multiples of 256 apart) and some are huge.
       const seqId = (random() % 64) * 256 + (random() % 3) + (step % 5 === 0 ? 2 ** 40 : 0);
@@ -60,7 +53,7 @@ describe('InFlightTable', () => {
     // the window collides with them and then clears again (the table's no-collision fast path comes and goes).
     const { table: calls, pool } = table();
     const live = new Map<number, PendingCall>();
-    const random = lcg(11);
+    const random = mulberry32Words(11);
     for (let seqId = 1; seqId <= 30_000; seqId++) {
       const call = callOf(pool, seqId);
       calls.add(call);

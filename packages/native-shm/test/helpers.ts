@@ -156,7 +156,8 @@ export function spawnFixture(
   });
   const describe = () => `${fixture} ${args.join(' ')} (pid ${child.pid})`;
 
-  function waitUntil<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+  // Not the kit's polling waitUntil: it looks again only when the child prints a line or exits.
+  function whenChildShows<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const wake = () => {
         let value: T | undefined;
@@ -195,7 +196,7 @@ export function spawnFixture(
     process: child,
     pid: child.pid,
     line(pattern, timeoutMs = WAIT_MS) {
-      return waitUntil(
+      return whenChildShows(
         () => {
           while (consumed < lines.length) {
             const line = lines[consumed++]!;
@@ -214,7 +215,7 @@ export function spawnFixture(
       );
     },
     exited(timeoutMs = WAIT_MS) {
-      return waitUntil(() => exit ?? undefined, 'exit', timeoutMs);
+      return whenChildShows(() => exit ?? undefined, 'exit', timeoutMs);
     },
     stderr: () => stderrText,
   };

@@ -2,6 +2,7 @@
 // Seeded random values, and damaged copies of their messages, check that
 // they never answer differently from msgpackr itself.
 import { isDeepStrictEqual } from 'node:util';
+import { mulberry32 } from '@phoenix-ipc/test-kit';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { msgpackCodec } from '../src/index.js';
@@ -9,15 +10,9 @@ import { msgpackCodec } from '../src/index.js';
 const VALUES = 3000;
 const DAMAGED_COPIES = 8;
 
-/** xorshift32: the same values on every run (a failure names its seed). */
+/** The kit's seeded PRNG: the same values on every run (a failure names its seed). */
 function random(seed: number) {
-  let state = seed;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
   return { next, below: (n: number) => Math.floor(next() * n) };
 }
 
