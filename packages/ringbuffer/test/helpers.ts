@@ -63,3 +63,26 @@ export function writeIndices(
   writeHeader(buffer, byteOffset, HEAD_COUNT_OFFSET, indices.headCount);
   writeHeader(buffer, byteOffset, TAIL_COUNT_OFFSET, indices.tailCount);
 }
+
+/** Pops everything, returning copies of the payloads. */
+export function drain(ring: SpscRingBuffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let view = ring.peek(); view !== null; view = ring.peek()) {
+    out.push(view.slice());
+    ring.pop();
+  }
+  return out;
+}
+
+/** Moves an empty ring's head and tail forward by `bytes` (a multiple of 8) with zero-length messages. */
+export function advanceEmptyRing(ring: SpscRingBuffer, bytes: number): void {
+  const empty = new Uint8Array(0);
+  for (let moved = 0; moved < bytes; moved += RECORD_HEADER_BYTES) {
+    if (!ring.push(empty) || !ring.pop()) throw new Error(`could not move an empty ring by ${moved} bytes`);
+  }
+}
+
+/** The data region of a ring as i32 words (word 0 = the first record's length). */
+export function dataWords(ring: SpscRingBuffer): Int32Array {
+  return new Int32Array(ring.buffer, ring.byteOffset + HEADER_BYTES, ring.dataBytes >> 2);
+}
