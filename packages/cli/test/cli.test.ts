@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the phoenix command end to end, against live servers, stale segments and foreign
+// files, with one set of process helpers for all of them.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';

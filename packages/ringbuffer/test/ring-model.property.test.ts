@@ -1,4 +1,6 @@
 /**
+ * Over 400 lines on purpose: the model, its commands and their checks must be read together.
+ *
  * Model-based test: random command sequences run against the ring and against
  * a plain model (a FIFO of byte arrays plus the byte positions the layout
  * implies), on many small ring configurations, starting at random index

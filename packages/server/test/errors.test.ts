@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one spec per code of the error catalogue a server or client can raise, most of them
+// against one shared server (started once in beforeAll); split, each file would start its own.
 import { randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';

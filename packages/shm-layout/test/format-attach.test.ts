@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: format and attach are one contract (what format writes, attach must accept, and
+// every damaged or foreign header it must refuse), read best side by side.
 import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
