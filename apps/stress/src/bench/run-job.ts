@@ -44,13 +44,15 @@ export function tasksetPath(): string | null {
  * watchdog. Resolves once the runner has exited and been reaped, with how
  * much of the machine other processes used meanwhile (noise). With `cpu`,
  * the runner is started through taskset on that CPU alone, and every process
- * it starts inherits the affinity.
+ * it starts inherits the affinity. `signal` ends the job early (its whole
+ * group, as a timeout does): a stress scenario's watchdog or Ctrl-C.
  */
 export function runInRunner(
   job: Job,
   timeoutMs: number,
   execArgv: string[] = [],
   cpu?: number,
+  signal?: AbortSignal,
 ): Promise<{ outcome: JobResult; foreignPercent: number }> {
   const nodeArgs = [...execArgv, ...runnerArgs()];
   const taskset = cpu === undefined ? null : tasksetPath();
@@ -76,14 +78,21 @@ export function runInRunner(
       failure ??= new Error(`timed out after ${timeoutMs / 1000} s`);
       killGroup(pid);
     }, timeoutMs);
+    const abort = () => {
+      failure ??= new Error('aborted');
+      killGroup(pid);
+    };
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
     child.on('message', (message: RunnerMessage) => {
       if (message.t === 'ready') child.send({ t: 'job', job } satisfies RunnerCommand);
       else if (message.t === 'done') outcome = message.outcome;
       else if (message.t === 'error') failure ??= new Error(message.message);
     });
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code, exitSignal) => {
       clearTimeout(timer);
-      if (outcome === null) failure ??= new Error(`the runner exited (code ${code}, signal ${signal})`);
+      signal?.removeEventListener('abort', abort);
+      if (outcome === null) failure ??= new Error(`the runner exited (code ${code}, signal ${exitSignal})`);
       resolve();
     });
   }).then(() => {

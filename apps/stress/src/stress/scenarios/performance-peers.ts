@@ -55,6 +55,9 @@ async function runPeers(context: ScenarioContext): Promise<ScenarioResult> {
           workDir: context.tempDir,
         },
         JOB_TIMEOUT_MS,
+        [],
+        undefined,
+        context.signal,
       );
       if (outcome.kind !== 'transport') throw new Error(`unexpected ${outcome.kind} result`);
       figures[transport] = figuresOf(outcome.result);
