@@ -39,8 +39,8 @@ async function runPeers(context: ScenarioContext): Promise<ScenarioResult> {
   const phaseMs = Math.max(100, Math.round(context.durationMs / (TRANSPORTS.length * 2.5)));
   const phase = { warmupCalls: 200, warmupMs: Math.min(200, phaseMs), maxCalls: 10_000_000, maxMs: phaseMs };
   const figures: Record<string, PeerFigures> = {};
-  let failures = 0;
-  const errors: string[] = [];
+  let failed = 0;
+  const reasons: string[] = [];
   for (const [index, transport] of TRANSPORTS.entries()) {
     context.checkAborted();
     context.progress(index / TRANSPORTS.length, transport);
@@ -63,8 +63,8 @@ async function runPeers(context: ScenarioContext): Promise<ScenarioResult> {
       figures[transport] = figuresOf(outcome.result);
     } catch (error) {
       // A wrong reply, a failed call or a stuck peer ends its runner with the reason.
-      failures++;
-      errors.push(`${transport}: ${(error as Error).message.split('\n')[0]}`);
+      failed++;
+      reasons.push(`${transport}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
   const phoenix = figures['phoenix-client-adaptive'];
@@ -87,11 +87,11 @@ async function runPeers(context: ScenarioContext): Promise<ScenarioResult> {
       peers: Object.fromEntries(Object.entries(figures).map(([id, value]) => [id, { ...value }])),
       forkOverPhoenixP50: ratio(fork?.p50Us, phoenix?.p50Us),
       phoenixOverForkCallsPerSecond: ratio(phoenix?.callsPerSecond, fork?.callsPerSecond),
-      errors: failures,
-      failures: errors,
+      errors: failed,
+      failures: reasons,
     },
     checks: [
-      zero('transports that failed (an error, a wrong reply or a timeout)', failures),
+      zero('transports that failed (an error, a wrong reply or a timeout)', failed),
       check(
         'PhoenixIPC 16 B round trip p50 below fork IPC json',
         lowerThanFork,
@@ -105,6 +105,8 @@ async function runPeers(context: ScenarioContext): Promise<ScenarioResult> {
         'phoenix > fork (calls/s)',
       ),
     ],
+    // Why a transport failed, printed after the table.
+    ...(reasons.length > 0 ? { details: reasons } : {}),
     summary: TRANSPORTS.map((id) => {
       const entry = figures[id];
       return entry === undefined
