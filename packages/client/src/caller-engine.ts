@@ -303,6 +303,7 @@ export class CallerEngine implements ReplySink {
         return this.#syncResult(call);
       }
       if (this.#writer.takeRangParked()) waiter.yieldToWokenPeer();
+      this.#reader.prepareForWait();
       if (waiter.spin(this.#drainBound, SYNC_SPIN_US)) continue;
       if (!waiter.park(replyOrSettled)) continue;
       const fds = [this.#config.doorbellFd, ...(this.#config.syncWaitFds?.(call) ?? [])];
@@ -614,6 +615,8 @@ export class CallerEngine implements ReplySink {
     if (this.#table.size === 0) return false;
     if (this.#drain() > 0) return true;
     if (rangParked) waiter.yieldToWokenPeer();
+    // The wait is idle time: the next big reply's memory is readied in it (warm-reply-buffer.ts).
+    this.#reader.prepareForWait();
     if (waiter.spin(this.#drainBound, SPIN_SLICE_US)) return true;
     if (waiter.neverParks) {
       // Never park while waiting; give the event loop a turn between slices.

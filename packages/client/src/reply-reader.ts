@@ -1,5 +1,3 @@
-// Imported, not the global: Node's global Buffer is a getter (~8 ns a read), and a reply is made per call.
-import { Buffer } from 'node:buffer';
 import {
   decodeErrorPayload,
   Frames,
@@ -12,7 +10,7 @@ import {
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
-import { noteFreshReplyMemory } from './reply-memory-gc.js';
+import { WarmReplyBuffer } from './warm-reply-buffer.js';
 
 /** Replies up to this size are copied byte by byte: faster than set() on a subarray, and no view object. */
 const SMALL_COPY_BYTES = 64;
@@ -56,6 +54,8 @@ export class ReplyReader {
   readonly #sink: ReplySink;
   /** callInto: each target buffer's Reply, rewritten by every reply copied into that buffer. */
   readonly #intoReplies = new WeakMap<Uint8Array, Reply>();
+  /** `call`: the memory of the next big reply, made ready while the caller waits. */
+  readonly #warm = new WarmReplyBuffer();
 
   /** `closed`: per worker, non-zero while this caller may not touch that channel (being reset). */
   constructor(layout: PhoenixShmLayout, slot: number, table: InFlightTable, closed: Uint8Array, sink: ReplySink) {
@@ -70,6 +70,11 @@ export class ReplyReader {
   /** The response ring of `worker` (its cursors are resynchronised after a reset). */
   ring(worker: number): SpscRingBuffer {
     return this.#rings[worker]!;
+  }
+
+  /** The caller found no reply and is about to wait: a good time to ready the next big reply's memory. */
+  prepareForWait(): void {
+    this.#warm.prepare();
   }
 
   /** Reads every available reply; returns how many it read. */
@@ -163,7 +168,7 @@ export class ReplyReader {
         funcId,
         status: MsgStatus.Completed,
         payloadLen,
-        payload: copyOut(this.#bytes, start, payloadLen),
+        payload: copyOut(this.#warm.take(payloadLen), this.#bytes, start),
       };
     } else {
       copyInto(target, this.#bytes, start, payloadLen);
@@ -203,22 +208,21 @@ function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: 
 }
 
 /**
- * The reply payload out of shared memory, into a Buffer of its own. Always a
- * Buffer, so reply.payload.toString() means the same at every size.
- * Measured: Buffer.allocUnsafe (carved from Node's pool, no zero-fill) plus
- * set() costs 0.2-0.7 µs up to 4 KiB, where slice() mallocs a fresh backing
- * store for anything over 64 bytes (1-2 µs). Above 4 KiB each reply is fresh
- * external memory to V8, which can cost full collections (reply-memory-gc.ts;
- * docs/tuning.md, "Big replies and a big heap"): callInto avoids it.
+ * The reply payload out of shared memory, into `payload`, a Buffer of its
+ * own of the payload's length (WarmReplyBuffer). Always a Buffer, so
+ * reply.payload.toString() means the same at every size. Measured: a Buffer
+ * carved from Node's pool plus set() costs 0.2-0.7 µs up to 4 KiB, where
+ * slice() mallocs a fresh backing store for anything over 64 bytes (1-2 µs).
+ * Above 4 KiB each reply is fresh external memory to V8, which can cost full
+ * collections (reply-memory-gc.ts; docs/tuning.md, "Big replies and a big
+ * heap"): callInto avoids it.
  */
-function copyOut(bytes: Uint8Array, start: number, length: number): Uint8Array {
-  const payload = Buffer.allocUnsafe(length);
+function copyOut(payload: Uint8Array, bytes: Uint8Array, start: number): Uint8Array {
+  const length = payload.length;
   if (length <= SMALL_COPY_BYTES) {
     // A byte loop beats set(subarray(...)) here: no view object per reply.
     for (let i = 0; i < length; i++) payload[i] = bytes[start + i]!;
   } else {
-    // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
-    noteFreshReplyMemory(length);
     payload.set(bytes.subarray(start, start + length));
   }
   return payload;

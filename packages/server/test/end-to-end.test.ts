@@ -130,6 +130,22 @@ describe('IpcServer (supervisor in this process, workers from a script)', () => 
     }
   });
 
+  it('gives every big reply memory of its own when sizes repeat (the caller readies it while waiting)', async () => {
+    const { server } = await startServer();
+    const sizes = [16 * 1024, 16 * 1024, 16 * 1024, 20_000, 16 * 1024, 16 * 1024, 16 * 1024, 16 * 1024];
+    const replies: Buffer[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const sent = Buffer.alloc(size, i + 1);
+      const reply = i % 2 === 0 ? await server.callAsync(ECHO, sent) : server.callSync(ECHO, sent);
+      replies.push(reply.payload as Buffer);
+    }
+    for (const [i, payload] of replies.entries()) {
+      expect(payload.length).toBe(sizes[i]);
+      expect(payload.every((byte) => byte === i + 1)).toBe(true);
+    }
+    expect(new Set(replies.map((payload) => payload.buffer)).size).toBe(replies.length);
+  });
+
   it('gives each call a new, increasing seq id', async () => {
     const { server } = await startServer();
     const first = await server.call(ECHO, 'a');
