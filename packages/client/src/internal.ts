@@ -1,7 +1,8 @@
 /**
  * `@phoenix-ipc/client/internal`: the parts of the client that the other
  * PhoenixIPC packages build on (the supervisor's own calls, the worker's wait
- * loop, the NATS caller's option checks and abort listening). Not for applications: nothing here
+ * loop, the NATS caller's option checks and abort listening, the typed
+ * services' memory for big binary values). Not for applications: nothing here
  * is covered by semver, and it changes with the packages that use it.
  */
 export { AbortWatch } from './abort-watch.js';
@@ -28,3 +29,4 @@ export { noteFreshReplyMemory, shouldSweepInPause } from './reply-memory-gc.js';
 export { checkRetainFreedMemoryMb, retainReplyMemory } from './retain-reply-memory.js';
 export { clearUnrefTimer } from './unref-timer.js';
 export { SpinThenPark, type Waiter } from './waiter.js';
+export { replyMemory, WarmReplyBuffer } from './warm-reply-buffer.js';

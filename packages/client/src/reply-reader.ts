@@ -10,7 +10,8 @@ import {
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
-import { WarmReplyBuffer } from './warm-reply-buffer.js';
+import { noteFreshReplyMemory } from './reply-memory-gc.js';
+import { replyMemory } from './warm-reply-buffer.js';
 
 /** Replies up to this size are copied byte by byte: faster than set() on a subarray, and no view object. */
 const SMALL_COPY_BYTES = 64;
@@ -54,8 +55,6 @@ export class ReplyReader {
   readonly #sink: ReplySink;
   /** callInto: each target buffer's Reply, rewritten by every reply copied into that buffer. */
   readonly #intoReplies = new WeakMap<Uint8Array, Reply>();
-  /** `call`: the memory of the next big reply, made ready while the caller waits. */
-  readonly #warm = new WarmReplyBuffer();
 
   /** `closed`: per worker, non-zero while this caller may not touch that channel (being reset). */
   constructor(layout: PhoenixShmLayout, slot: number, table: InFlightTable, closed: Uint8Array, sink: ReplySink) {
@@ -74,7 +73,7 @@ export class ReplyReader {
 
   /** The caller found no reply and is about to wait: a good time to ready the next big reply's memory. */
   prepareForWait(): void {
-    this.#warm.prepare();
+    replyMemory.prepare();
   }
 
   /** Reads every available reply; returns how many it read. */
@@ -168,7 +167,7 @@ export class ReplyReader {
         funcId,
         status: MsgStatus.Completed,
         payloadLen,
-        payload: copyOut(this.#warm.take(payloadLen), this.#bytes, start),
+        payload: copyOut(replyMemory.take(payloadLen), this.#bytes, start),
       };
     } else {
       copyInto(target, this.#bytes, start, payloadLen);
@@ -223,6 +222,8 @@ function copyOut(payload: Uint8Array, bytes: Uint8Array, start: number): Uint8Ar
     // A byte loop beats set(subarray(...)) here: no view object per reply.
     for (let i = 0; i < length; i++) payload[i] = bytes[start + i]!;
   } else {
+    // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
+    noteFreshReplyMemory(length);
     payload.set(bytes.subarray(start, start + length));
   }
   return payload;

@@ -1,6 +1,5 @@
 // Imported, not the global: Node's global Buffer is a getter (~8 ns a read).
 import { Buffer } from 'node:buffer';
-import { noteFreshReplyMemory } from './reply-memory-gc.js';
 
 /**
  * Replies from half of Node's Buffer pool up are an ArrayBuffer of their own
@@ -29,6 +28,8 @@ const MAX_SPARE_BYTES = 256 * 1024;
  * reply's length that the caller owns. A reply of another length drops the
  * spare (one wasted allocation per change of size), and no spare is made
  * again until two big replies in a row have the same length.
+ *
+ * Fresh memory all the same: the copier notes it (reply-memory-gc.ts).
  */
 export class WarmReplyBuffer {
   #spare: Buffer | null = null;
@@ -39,7 +40,6 @@ export class WarmReplyBuffer {
   /** A Buffer of `length` bytes for a reply to be copied into; the spare when it fits exactly. */
   take(length: number): Buffer {
     if (length < OWN_MEMORY_BYTES) return Buffer.allocUnsafe(length);
-    noteFreshReplyMemory(length);
     this.#repeatedLength = length === this.#lastLength && length <= MAX_SPARE_BYTES ? length : 0;
     this.#lastLength = length;
     const spare = this.#spare;
@@ -61,3 +61,12 @@ export class WarmReplyBuffer {
     this.#spare = Buffer.allocUnsafe(this.#repeatedLength).fill(0);
   }
 }
+
+/**
+ * The process's one. Every caller engine readies it when it is about to
+ * wait, and every big copy out of a reply takes from it: a raw call's payload
+ * here, a typed service's binary values in @phoenix-ipc/service (through
+ * ./internal). One per process rather than per engine, so that the engine
+ * that waits readies memory for whichever kind of reply comes next.
+ */
+export const replyMemory = new WarmReplyBuffer();

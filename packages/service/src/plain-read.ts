@@ -1,7 +1,7 @@
 /** The reading half of the plain fast path (see plain-format.ts). */
 // Imported, not the global: Node's global Buffer is a getter (~8 ns a read), and this runs per field.
 import { Buffer } from 'node:buffer';
-import { noteFreshReplyMemory } from '@phoenix-ipc/client/internal';
+import { noteFreshReplyMemory, replyMemory } from '@phoenix-ipc/client/internal';
 import {
   MAX_DEPTH,
   readFloat32,
@@ -161,9 +161,10 @@ function readBin(length: number): unknown {
 
 // A copy of message bytes: a Buffer, or a plain Uint8Array over the same memory.
 function copied(start: number, length: number, asBuffer: boolean): Uint8Array {
-  // A big copy is fresh external memory, as a raw call's reply is (see the client's reply-memory-gc.ts).
+  // A big copy is fresh external memory, as a raw call's reply is (see the client's reply-memory-gc.ts); when big
+  // values come in one size, the client readied it while waiting for the reply (its warm-reply-buffer.ts).
   noteFreshReplyMemory(length);
-  const copy = Buffer.allocUnsafe(length);
+  const copy = replyMemory.take(length);
   copy.set(sourceBuffer.subarray(start, start + length));
   return asBuffer ? copy : new Uint8Array(copy.buffer, copy.byteOffset, length);
 }

@@ -11,6 +11,7 @@ vi.mock('@phoenix-ipc/client/internal', async (original) => ({
 }));
 
 const { MsgpackCodec } = await import('../src/msgpack-codec.js');
+const { replyMemory } = await import('@phoenix-ipc/client/internal');
 const codec = new MsgpackCodec();
 
 afterEach(() => {
@@ -41,5 +42,17 @@ describe('decoding a reply with binary values', () => {
   it('notes nothing for a reply without binary values', () => {
     decodeReply({ id: 7, name: 'x'.repeat(10_000), tags: ['a', 'b'] });
     expect(noted).toHaveLength(0);
+  });
+
+  it('copies big binary values of one size into the memory the client readied while it waited, each its own', () => {
+    const decode = (fill: number) =>
+      (decodeReply({ id: fill, image: new Uint8Array(65536).fill(fill) }) as { image: Uint8Array }).image;
+    const images = [decode(1), decode(2)];
+    replyMemory.prepare(); // what a caller engine does before it waits for a reply
+    expect(replyMemory.readiedBytes).toBe(65536);
+    images.push(decode(3));
+    expect(replyMemory.readiedBytes).toBe(0);
+    expect(images.map((image, i) => image.every((byte) => byte === i + 1))).toEqual([true, true, true]);
+    expect(new Set(images.map((image) => image.buffer)).size).toBe(3);
   });
 });
