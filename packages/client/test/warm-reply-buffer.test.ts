@@ -71,7 +71,7 @@ describe('WarmReplyBuffer', () => {
     expect(warm.readiedBytes).toBe(BIG + 1);
   });
 
-  it('readies nothing for replies carved from Node’s Buffer pool (under 4 KiB) or above 256 KiB', () => {
+  it('readies nothing for replies carved from Node’s Buffer pool (under half its poolSize) or above 256 KiB', () => {
     for (const length of [16, 4095, 256 * 1024 + 1]) {
       const warm = new WarmReplyBuffer();
       warm.take(length);
