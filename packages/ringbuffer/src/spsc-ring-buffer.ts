@@ -163,7 +163,8 @@ export class SpscRingBuffer {
   #peekedPayload = -1; // absolute byte offset of the peeked record's payload
   #peekedLength = 0;
   #peekedAligned = 0;
-  /** What an empty ring's poll read ahead (peekRecord): kept so that the load is not optimised away. */
+  /** What an empty ring's poll read ahead (peekRecord). */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: written, never read: the store keeps the look-ahead load from being optimised away.
   #lookAhead = 0;
 
   private constructor(
