@@ -229,10 +229,7 @@ export class RequestExecutor {
     }
     if (pending !== null) {
       this.#release.hold(slot, beforeBytes, beforeCount);
-      pending.then(
-        (value) => this.#afterAsync(lane, () => this.#complete(lane, value, responsePayload)),
-        (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
-      );
+      this.#completeWhenSettled(lane, pending, responsePayload);
       return true;
     }
     this.#complete(lane, result, responsePayload);
@@ -266,10 +263,7 @@ export class RequestExecutor {
     }
     if (pending !== null) {
       this.#release.hold(slot, beforeBytes, beforeCount);
-      pending.then(
-        (value) => this.#afterAsync(lane, () => this.#completeRaw(lane, value, room)),
-        (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
-      );
+      this.#completeRawWhenSettled(lane, pending, room);
       return;
     }
     this.#completeRaw(lane, result, room);
@@ -309,6 +303,26 @@ export class RequestExecutor {
     const lanes = this.#lanes;
     for (let i = 0; i < lanes.length; i++) if (!lanes[i]!.busy) return lanes[i]!;
     throw new PhoenixError('ERR_PHOENIX_INVALID_STATE', 'no free lane');
+  }
+
+  // An async handler's completion, in methods of their own: a function that
+  // makes closures keeps the variables they capture in a context object, and
+  // begin() and #runRaw() would then allocate one for every request, sync or
+  // not, whenever V8's optimised code of the moment does not prove it needless
+  // (measured: ~75 B of garbage per request, 18-19 scavenges in the million-call
+  // run against 0-3, in most runs once a worker had served a view handler too).
+  #completeWhenSettled(lane: Lane, pending: Promise<unknown>, responsePayload: Uint8Array): void {
+    pending.then(
+      (value) => this.#afterAsync(lane, () => this.#complete(lane, value, responsePayload)),
+      (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
+    );
+  }
+
+  #completeRawWhenSettled(lane: Lane, pending: Promise<unknown>, room: number): void {
+    pending.then(
+      (value) => this.#afterAsync(lane, () => this.#completeRaw(lane, value, room)),
+      (error: unknown) => this.#afterAsync(lane, () => this.#handlerFailed(lane, error)),
+    );
   }
 
   #afterAsync(lane: Lane, finish: () => void): void {
