@@ -24,17 +24,51 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Runs `schema` on `value`; `then` gets the validated value (synchronously when the schema is). */
+type Fail = (issues: ReadonlyArray<StandardSchemaV1.Issue>) => never;
+/** What runs on a value once it is valid: the request's response header and reply room passed along. */
+type Next = (value: unknown, response: ResponseHeader, responsePayload: Uint8Array) => unknown;
+
+// The per-request functions below make no closure: a function that does keeps
+// the variables its closures capture in a context object, which V8 allocates on
+// every call unless its optimised code of the moment proves it needless (the
+// worker's request path did, in most runs: docs/benchmarks-history.md, thirty-first
+// session). What must wait for a promise goes through the *Later helpers.
+
+/** Runs `schema` on `value`; `next` gets the validated value (synchronously when the schema is). */
 function validate(
   schema: Schema,
   value: unknown,
-  fail: (issues: ReadonlyArray<StandardSchemaV1.Issue>) => never,
-  then: (value: unknown) => unknown,
+  fail: Fail,
+  next: Next,
+  response: ResponseHeader,
+  responsePayload: Uint8Array,
 ): unknown {
   const result = schema['~standard'].validate(value);
-  const settle = (outcome: StandardSchemaV1.Result<unknown>): unknown =>
-    outcome.issues !== undefined ? fail(outcome.issues) : then(outcome.value);
-  return isThenable(result) ? Promise.resolve(result).then(settle) : settle(result);
+  if (isThenable(result)) return validateLater(result, fail, next, response, responsePayload);
+  return result.issues !== undefined ? fail(result.issues) : next(result.value, response, responsePayload);
+}
+
+function validateLater(
+  result: PromiseLike<StandardSchemaV1.Result<unknown>>,
+  fail: Fail,
+  next: Next,
+  response: ResponseHeader,
+  responsePayload: Uint8Array,
+): Promise<unknown> {
+  return Promise.resolve(result).then((outcome) =>
+    outcome.issues !== undefined ? fail(outcome.issues) : next(outcome.value, response, responsePayload),
+  );
+}
+
+/** An async handler's result, once it settles, goes to `next` (its failure to `failed`). */
+function continueLater(
+  output: PromiseLike<unknown>,
+  next: Next,
+  failed: (error: unknown) => never,
+  response: ResponseHeader,
+  responsePayload: Uint8Array,
+): Promise<unknown> {
+  return Promise.resolve(output).then((value) => next(value, response, responsePayload), failed);
 }
 
 /**
@@ -100,7 +134,7 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
   const finish = (output: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown =>
     outputSchema === undefined
       ? write(output, response, responsePayload)
-      : validate(outputSchema, output, badOutput, (value) => write(value, response, responsePayload));
+      : validate(outputSchema, output, badOutput, write, response, responsePayload);
 
   const run = (input: unknown, response: ResponseHeader, responsePayload: Uint8Array): unknown => {
     let output: unknown;
@@ -109,9 +143,7 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     } catch (error) {
       return handlerFailed(error);
     }
-    if (isThenable(output)) {
-      return Promise.resolve(output).then((value) => finish(value, response, responsePayload), handlerFailed);
-    }
+    if (isThenable(output)) return continueLater(output, finish, handlerFailed, response, responsePayload);
     return finish(output, response, responsePayload);
   };
 
@@ -125,7 +157,7 @@ function methodHandler(method: MethodDefinition, codec: Codec, handler: AnyHandl
     const result =
       inputSchema === undefined
         ? run(input, response, responsePayload)
-        : validate(inputSchema, input, badInput, (value) => run(value, response, responsePayload));
+        : validate(inputSchema, input, badInput, run, response, responsePayload);
     return result as Uint8Array | undefined | Promise<Uint8Array | undefined>;
   };
 }
