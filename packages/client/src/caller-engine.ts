@@ -436,7 +436,7 @@ export class CallerEngine implements ReplySink {
 
   // ------------------------------------------------------------------ replies
 
-  /** Reads every available reply; returns how many it read. */
+  /** Reads the available replies (at most half the window per worker: ReplyReader.drain); returns how many. */
   #drain(): number {
     const read = this.#reader.drain();
     if (read > 0 && this.#waiting.count > 0) this.#retryWaiting();

@@ -76,16 +76,34 @@ export class ReplyReader {
     replyMemory.prepare();
   }
 
-  /** Reads every available reply; returns how many it read. */
+  /**
+   * Reads the available replies, from each worker at most half of this
+   * caller's calls in flight to it (rounded up); returns how many it read.
+   *
+   * Why not all of them: a pipelined caller is usually the slower side, so
+   * by the time it looks, nearly its whole window has been answered. Taking
+   * it all leaves the worker nothing to do while the caller settles those
+   * calls and their continuations make the next ones, which then go out as
+   * one burst as big: the two sides take turns instead of working at once,
+   * and stay that way. Taking half, the caller publishes the calls that half
+   * makes (the pump flushes before it reads again) while the worker still
+   * has the other half's successors to answer. Measured, closed loop, 64
+   * calls of 16 B in flight, alternating in one pair of processes: callAsync
+   * +13% and sendInto +13% (8 of 8 rounds each), 1 KiB +7%; a third or three
+   * quarters of the window gained 2-3%, a fixed 32 9%. One call in flight
+   * reads its one reply as before.
+   */
   drain(): number {
     let total = 0;
     const rings = this.#rings;
     for (let worker = 0; worker < rings.length; worker++) {
-      if (this.#table.countTo(worker) === 0 || this.#closed[worker] !== 0) continue;
+      const inFlight = this.#table.countTo(worker);
+      if (inFlight === 0 || this.#closed[worker] !== 0) continue;
       const ring = rings[worker]!;
+      const most = (inFlight + 1) >>> 1;
       let read = 0;
       try {
-        for (;;) {
+        while (read < most) {
           const frame = ring.peekRecord();
           if (frame < 0) break;
           this.#onReply(worker, frame, ring.peekedLength);
