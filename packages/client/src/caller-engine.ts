@@ -1,10 +1,10 @@
 // Over 400 lines on purpose: this file is only the coordinator of the caller
 // side. Each part with one job lives in its own module (in-flight-table,
-// request-writer, reply-reader, waiting-calls, failover, deadline-timer,
-// waiter); what remains here is the order in which they run for submit, pump,
-// park and the supervisor's fault calls, which reads best in one place.
-import { performance } from 'node:perf_hooks';
-import { drainEventFd, FdWatcher, pollSync } from '@phoenix-ipc/native-shm';
+// request-writer, reply-reader, caller-pump, waiting-calls, failover,
+// deadline-timer, waiter); what remains here is the order in which they run
+// for submit, settle, callSync and the supervisor's fault calls, which reads
+// best in one place.
+import { drainEventFd, pollSync } from '@phoenix-ipc/native-shm';
 import {
   type BurstReadings,
   GROUP_NORMAL,
@@ -22,6 +22,7 @@ import {
 import { AbortWatch } from './abort-watch.js';
 import { CallEventReporter, type CallObserver } from './call-event.js';
 import { payloadLength, type RequestBytes, type ResolvedCall } from './call-options.js';
+import { CallerPump, type PumpHost } from './caller-pump.js';
 import { CpuYield } from './cpu-yield.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { type FailoverHost, failChannel, moveOffDeadWorker } from './failover.js';
@@ -29,7 +30,7 @@ import { InFlightTable } from './in-flight-table.js';
 import { PayloadCopies } from './payload-copies.js';
 import { Hold, PendingCall, PendingCallPool } from './pending-call.js';
 import { type ErrorMapper, type Reply, type ReplyDecoder, rejectionOf } from './reply.js';
-import { ReplyDeliveries, type ReplyHandler } from './reply-deliveries.js';
+import type { ReplyHandler } from './reply-deliveries.js';
 import { ReplyReader, type ReplySink } from './reply-reader.js';
 import { RequestWriter } from './request-writer.js';
 import { SpinThenPark, type Waiter } from './waiter.js';
@@ -69,27 +70,8 @@ export interface CallerEngineConfig {
 }
 
 const WAIT_RETRY_MS = 1;
-/** The async pump spins at most this long per turn of the event loop. */
-const SPIN_SLICE_US = 1000;
 /** callSync spins at most this long before it blocks in poll(2). */
 const SYNC_SPIN_US = 1000;
-/** A pump chained through microtasks for longer than this yields to the event loop (timers, sockets). */
-const MICROTASK_SLICE_MS = 2;
-/**
- * Turns a pump takes in place, without a microtask in between, while only
- * handler calls (sendInto) settle: each microtask hop is a promise and a
- * reaction (~50 B), ~16 B per call pipelined. After these, or when a
- * promise settled (its continuation must run, and make its calls, before
- * the next flush), the next turn is a microtask again, so other microtasks
- * still get their turn.
- */
-const TURNS_IN_PLACE = 16;
-/**
- * Pumps are chained as reactions of this settled promise: queueMicrotask
- * costs ~70 ns here (it makes an AsyncResource and a bound function per
- * call), a reaction ~27 ns, once per burst.
- */
-const SETTLED = Promise.resolve();
 
 /**
  * The caller side of PhoenixIPC, shared by IpcClient (a client process) and
@@ -102,7 +84,8 @@ const SETTLED = Promise.resolve();
  *  - ReplyReader: replies matched to calls and copied out;
  *  - WaitingCalls: calls waiting for queue space, per group;
  *  - deadlines and aborts; failover when a worker dies;
- *  - the Waiter: spin for a learned budget, then park on the doorbell.
+ *  - CallerPump: the turns that publish, read and wait for async calls
+ *    (the Waiter: spin for a learned budget, then park on the doorbell).
  */
 export class CallerEngine implements ReplySink {
   readonly layout: PhoenixShmLayout;
@@ -119,11 +102,11 @@ export class CallerEngine implements ReplySink {
   /** Channels being reformatted after corruption: not used until channelReady(). */
   readonly #closedChannels: Uint8Array;
   readonly #waiter: Waiter;
+  /** Publishes, reads and waits for async calls; watches the doorbell (caller-pump.ts). */
+  readonly #pump: CallerPump;
   readonly #failoverHost: FailoverHost;
   readonly #config: CallerEngineConfig;
-  readonly #watcher: FdWatcher;
   readonly #maxPayload: number;
-  readonly #pumpBound = () => this.#pump();
   readonly #retryBound = () => this.#onRetryTimer();
   readonly #drainBound = () => this.#drain() > 0;
   /** Copies of waiting calls' payloads, reused once their request is written. */
@@ -155,28 +138,9 @@ export class CallerEngine implements ReplySink {
     call.resolve = resolve;
     call.reject = reject;
   };
-  /** sendInto's outcomes, handed over once the reader is done (reply-deliveries.ts). */
-  readonly #deliveries = new ReplyDeliveries();
-  /** The pump is reading replies: it hands outcomes over itself before it returns. */
-  #pumping = false;
-  /** #pump's loop is running: a pump asked for meanwhile is its next turn, not a microtask. */
-  #pumpLooping = false;
-  #pumpAgain = false;
-  /** A promise call settled during this turn of the pump. */
-  #promiseSettled = false;
-  #deliveryScheduled = false;
-  readonly #deliverBound = () => {
-    this.#deliveryScheduled = false;
-    this.#deliveries.run();
-  };
   #retryTimer: NodeJS.Timeout | undefined;
   #live = 0;
-  #pumpScheduled = false;
-  #macrotaskAt = 0;
-  #microtaskPumps = 0;
   #closed = false;
-  #refed = false;
-  #unrefScheduled = false;
   #observer: CallObserver | undefined;
 
   constructor(config: CallerEngineConfig) {
@@ -206,8 +170,7 @@ export class CallerEngine implements ReplySink {
       config.yieldCpu === false ? null : new CpuYield(config.yieldProcessor),
       config.yieldProcessor,
     );
-    this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true, ref: false });
-    this.#watcher.start();
+    this.#pump = new CallerPump(this.#pumpHost(), this.#waiter, config.doorbellFd);
     this.#observer = config.observer;
     this.#failoverHost = {
       table: this.#table,
@@ -217,6 +180,29 @@ export class CallerEngine implements ReplySink {
       hasRunningSibling: (worker) => this.#pickWorker(layout.channels[worker]!.groupId, worker) >= 0,
       rewrite: (call, payload, exclude) => this.#dispatch(call, payload, exclude),
       settle: (call, error) => this.#fail(call, error),
+    };
+  }
+
+  // What the pump asks of this engine each turn.
+  #pumpHost(): PumpHost {
+    const engine = this;
+    return {
+      publish: () => {
+        this.#writer.flush();
+        return this.#writer.takeRangParked();
+      },
+      get inFlight() {
+        return engine.#table.size;
+      },
+      drain: () => this.#drain(),
+      prepareForWait: () => this.#reader.prepareForWait(),
+      get liveCalls() {
+        return engine.#live;
+      },
+      idle: () => this.#deadlines.stopIfNoneLeft(),
+      get closed() {
+        return engine.#closed;
+      },
     };
   }
 
@@ -272,7 +258,7 @@ export class CallerEngine implements ReplySink {
     try {
       call = this.#submit(funcId, payload, options, false);
     } catch (error) {
-      this.#deliver(handler, null, error as PhoenixError);
+      this.#pump.deliver(handler, null, error as PhoenixError);
       return;
     }
     // Nothing settles a call inside #submit: the handler is in place before any outcome.
@@ -374,7 +360,7 @@ export class CallerEngine implements ReplySink {
       this.#aborts.add(signal, call);
     }
     if (!sync) {
-      this.#ref();
+      this.#pump.ref();
       // A call that finds no other in flight goes out now, as Nagle's rule
       // sends a segment when nothing is unacknowledged: the worker starts on
       // it while this caller still returns and awaits the promise. Measured,
@@ -383,8 +369,8 @@ export class CallerEngine implements ReplySink {
       // publishes, so a burst from idle costs one tail store more, no
       // doorbell more (the first flush already cleared the worker's PARKED).
       // Not a call with a signal: one aborted in the tick it was made must never run (it is cancelled before it leaves).
-      if (written && signal === undefined && this.#table.size === 1 && !this.#pumpLooping) this.#writer.flush();
-      this.#schedulePump();
+      if (written && signal === undefined && this.#table.size === 1 && !this.#pump.looping) this.#writer.flush();
+      this.#pump.schedule();
     }
     return call;
   }
@@ -471,17 +457,17 @@ export class CallerEngine implements ReplySink {
       call.syncReply = reply;
       call.syncError = error;
     } else if (call.handler !== null) {
-      this.#deliver(call.handler, reply, error);
+      this.#pump.deliver(call.handler, reply, error);
     } else if (error !== null) {
-      this.#promiseSettled = true;
+      this.#pump.promiseSettled();
       call.reject?.(rejectionOf(call.mapError, error));
     } else {
-      this.#promiseSettled = true;
+      this.#pump.promiseSettled();
       call.resolve?.(reply!);
     }
     call.resolve = null;
     call.reject = null;
-    if (this.#live === 0) this.#unrefWhenIdle();
+    if (this.#live === 0) this.#pump.unrefWhenIdle();
     // Last: the call may go back to the pool here (if no table, queue or timer holds it).
     this.#pool.drop(call, Hold.Live);
   }
@@ -499,16 +485,6 @@ export class CallerEngine implements ReplySink {
 
   #fail(call: PendingCall, error: PhoenixError): void {
     this.settle(call, null, error);
-  }
-
-  // A handler call's outcome: the pump hands it over before it returns;
-  // settled anywhere else (a timeout, a failure, callSync's reading), a
-  // microtask does.
-  #deliver(handler: ReplyHandler, reply: Reply | null, error: PhoenixError | null): void {
-    this.#deliveries.add(handler, reply, error);
-    if (this.#pumping || this.#deliveryScheduled) return;
-    this.#deliveryScheduled = true;
-    queueMicrotask(this.#deliverBound);
   }
 
   // -------------------------------------------------------- timeouts, aborts
@@ -538,7 +514,7 @@ export class CallerEngine implements ReplySink {
     this.#retryWaiting();
     this.#writer.flush();
     if (this.#waiting.count > 0) this.#armRetry();
-    else if (this.#table.size > 0) this.#schedulePump();
+    else if (this.#table.size > 0) this.#pump.schedule();
   }
 
   #retryWaiting(): void {
@@ -547,127 +523,8 @@ export class CallerEngine implements ReplySink {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
     }
-    if (this.#writer.staged) this.#schedulePump();
+    if (this.#writer.staged) this.#pump.schedule();
   }
-
-  // --------------------------------------------------------- pump and park
-
-  #schedulePump(): void {
-    if (this.#pumpLooping) {
-      this.#pumpAgain = true;
-      return;
-    }
-    if (this.#pumpScheduled || this.#closed) return;
-    this.#pumpScheduled = true;
-    if (this.#sliceUsedUp()) setImmediate(this.#pumpFromLoop);
-    else SETTLED.then(this.#pumpBound);
-  }
-
-  // Chained through microtasks (or looping in place) the pump starves timers
-  // and sockets; every 64th turn, check how long it has been since the event
-  // loop had one.
-  #sliceUsedUp(): boolean {
-    return (++this.#microtaskPumps & 63) === 0 && performance.now() - this.#macrotaskAt > MICROTASK_SLICE_MS;
-  }
-
-  readonly #pumpFromLoop = () => {
-    this.#macrotaskAt = performance.now();
-    this.#pump();
-  };
-
-  // Publishes what was written, reads what arrived, then waits: a spin for
-  // the learned budget, then park (the doorbell's watcher calls back). While
-  // only handler calls settle, it takes its next turns in place.
-  #pump(): void {
-    this.#pumpScheduled = false;
-    this.#pumpLooping = true;
-    try {
-      for (let turn = 1; !this.#closed; turn++) {
-        this.#pumpAgain = false;
-        this.#promiseSettled = false;
-        this.#pumping = true;
-        const again = this.#pumpOnce();
-        this.#pumping = false;
-        // Replies read above go to their handlers now that the reader is done; the
-        // calls those make go out with the next turn's flush, as one burst.
-        if (this.#deliveries.count > 0) this.#deliveries.run();
-        if (!(again || this.#pumpAgain) || this.#pumpScheduled) return;
-        if (this.#promiseSettled || turn === TURNS_IN_PLACE) break;
-        if (this.#sliceUsedUp()) {
-          this.#pumpScheduled = true;
-          setImmediate(this.#pumpFromLoop);
-          return;
-        }
-      }
-    } finally {
-      this.#pumping = false;
-      this.#pumpLooping = false;
-    }
-    this.#schedulePump();
-  }
-
-  // One turn; true when it should be followed by another (replies were read, or work came during the park).
-  #pumpOnce(): boolean {
-    const waiter = this.#waiter;
-    if (waiter.parked) waiter.wake();
-    this.#writer.flush();
-    const rangParked = this.#writer.takeRangParked();
-    if (this.#table.size === 0) return false;
-    if (this.#drain() > 0) return true;
-    if (rangParked) waiter.yieldToWokenPeer();
-    // The wait is idle time: the next big reply's memory is readied in it (warm-reply-buffer.ts).
-    this.#reader.prepareForWait();
-    if (waiter.spin(this.#drainBound, SPIN_SLICE_US)) return true;
-    if (waiter.neverParks) {
-      // Never park while waiting; give the event loop a turn between slices.
-      this.#pumpScheduled = true;
-      setImmediate(this.#pumpFromLoop);
-      return false;
-    }
-    return !waiter.park(this.#drainBound);
-  }
-
-  #onDoorbell(): void {
-    this.#macrotaskAt = performance.now();
-    if (this.#pumpScheduled) return;
-    this.#pump();
-  }
-
-  #ref(): void {
-    if (!this.#refed) {
-      this.#refed = true;
-      this.#watcher.ref();
-    }
-  }
-
-  #unref(): void {
-    if (this.#refed) {
-      this.#refed = false;
-      this.#watcher.unref();
-    }
-  }
-
-  // The last live call settled. The doorbell stops holding the process open
-  // a turn of the event loop later if no call came meanwhile: a caller that
-  // awaits one call after another then pays no ref/unref (two native calls)
-  // per call. A timer, not setImmediate: the deadline timer is stopped from
-  // there, and Node forgets a cleared timer's expiry only when it next runs
-  // its timers; cleared anywhere else, the timer's libuv deadline stays and
-  // wakes an idle process once, for nothing (measured with strace).
-  #unrefWhenIdle(): void {
-    if (!this.#refed || this.#unrefScheduled) return;
-    this.#unrefScheduled = true;
-    setTimeout(this.#unrefIfIdle, 0).unref();
-  }
-
-  readonly #unrefIfIdle = (): void => {
-    this.#unrefScheduled = false;
-    // A closed engine's watcher is closed: it holds nothing open any more.
-    if (this.#live === 0 && !this.#closed) {
-      this.#unref();
-      this.#deadlines.stopIfNoneLeft();
-    }
-  };
 
   // -------------------------------------------------------- fault handling
 
@@ -698,7 +555,7 @@ export class CallerEngine implements ReplySink {
     const moved = moveOffDeadWorker(this.#failoverHost, globalIndex);
     if (this.#waiting.count > 0) this.#armRetry();
     this.#writer.flush();
-    if (this.#table.size > 0) this.#schedulePump();
+    if (this.#table.size > 0) this.#pump.schedule();
     return moved;
   }
 
@@ -739,8 +596,7 @@ export class CallerEngine implements ReplySink {
     this.#deadlines.stop();
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#watcher.close();
-    this.#waiter.wake();
+    this.#pump.close();
   }
 
   get closed(): boolean {
