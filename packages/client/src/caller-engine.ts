@@ -185,24 +185,17 @@ export class CallerEngine implements ReplySink {
 
   // What the pump asks of this engine each turn.
   #pumpHost(): PumpHost {
-    const engine = this;
     return {
       publish: () => {
         this.#writer.flush();
         return this.#writer.takeRangParked();
       },
-      get inFlight() {
-        return engine.#table.size;
-      },
+      inFlight: () => this.#table.size,
       drain: () => this.#drain(),
       prepareForWait: () => this.#reader.prepareForWait(),
-      get liveCalls() {
-        return engine.#live;
-      },
+      liveCalls: () => this.#live,
       idle: () => this.#deadlines.stopIfNoneLeft(),
-      get closed() {
-        return engine.#closed;
-      },
+      closed: () => this.#closed,
     };
   }
 

@@ -25,21 +25,26 @@ export const TURNS_IN_PLACE = 16;
  */
 const SETTLED = Promise.resolve();
 
-/** What a turn of the pump asks of the caller it drives (CallerEngine). */
+/**
+ * What a turn of the pump asks of the caller it drives (CallerEngine).
+ * Methods only: an object with getters is made in a way that keeps
+ * TurboFan from inlining loads from it, and each load became a generic
+ * LoadIC call on the pump's hot path.
+ */
 export interface PumpHost {
   /** Publishes the requests written since the last time; true when that rang a parked worker. */
   publish(): boolean;
   /** Requests written and not yet accounted for. */
-  readonly inFlight: number;
+  inFlight(): number;
   /** Reads the available replies (settling their calls); how many it read. */
   drain(): number;
   /** The caller is about to wait for replies (a good time to ready the next big reply's memory). */
   prepareForWait(): void;
   /** Calls whose promise or handler is still to hear of their outcome. */
-  readonly liveCalls: number;
+  liveCalls(): number;
   /** No call has been live for a turn of the event loop: timers kept for calls may stop. */
   idle(): void;
-  readonly closed: boolean;
+  closed(): boolean;
 }
 
 /**
@@ -95,7 +100,7 @@ export class CallerPump {
       this.#again = true;
       return;
     }
-    if (this.#scheduled || this.#host.closed) return;
+    if (this.#scheduled || this.#host.closed()) return;
     this.#scheduled = true;
     if (this.#sliceUsedUp()) setImmediate(this.#pumpFromLoop);
     else SETTLED.then(this.#pumpBound);
@@ -148,7 +153,7 @@ export class CallerPump {
   readonly #unrefIfIdle = (): void => {
     this.#unrefScheduled = false;
     // A closed caller's watcher is closed: it holds nothing open any more.
-    if (this.#host.liveCalls === 0 && !this.#host.closed) {
+    if (this.#host.liveCalls() === 0 && !this.#host.closed()) {
       if (this.#refed) {
         this.#refed = false;
         this.#watcher.unref();
@@ -182,7 +187,7 @@ export class CallerPump {
     this.#scheduled = false;
     this.#looping = true;
     try {
-      for (let turn = 1; !this.#host.closed; turn++) {
+      for (let turn = 1; !this.#host.closed(); turn++) {
         this.#again = false;
         this.#promiseSettled = false;
         this.#reading = true;
@@ -212,7 +217,7 @@ export class CallerPump {
     const host = this.#host;
     if (waiter.parked) waiter.wake();
     const rangParked = host.publish();
-    if (host.inFlight === 0) return false;
+    if (host.inFlight() === 0) return false;
     if (host.drain() > 0) return true;
     if (rangParked) waiter.yieldToWokenPeer();
     // The wait is idle time: the next big reply's memory is readied in it (warm-reply-buffer.ts).

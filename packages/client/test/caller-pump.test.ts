@@ -44,12 +44,13 @@ function pumpOver(
   const doorbell = createEventFd();
   let turns = 0;
   let idled = 0;
-  const host: { -readonly [K in keyof PumpHost]: PumpHost[K] } = {
+  const state = { liveCalls: 1, closed: false };
+  const host: PumpHost = {
     publish: () => {
       turns++;
       return false;
     },
-    inFlight: 1,
+    inFlight: () => 1,
     drain: () => {
       onDrain(pump);
       if (turns > replies) return 0;
@@ -57,19 +58,19 @@ function pumpOver(
       return 1;
     },
     prepareForWait: () => undefined,
-    liveCalls: 1,
+    liveCalls: () => state.liveCalls,
     idle: () => {
       idled++;
     },
-    closed: false,
+    closed: () => state.closed,
   };
   const pump = new CallerPump(host, sleepyWaiter(), doorbell);
   cleanups.push(() => {
-    host.closed = true;
+    state.closed = true;
     pump.close();
     closeFd(doorbell);
   });
-  return { pump, host, doorbell, turns: () => turns, idled: () => idled };
+  return { pump, host: state, doorbell, turns: () => turns, idled: () => idled };
 }
 
 /** Resolves after every microtask queued so far (and those they queue) has run. */
