@@ -8,4 +8,5 @@ export {
   type ValidationIssue,
 } from '@phoenix-ipc/errors';
 export * as RingDescriptor from './ring-descriptor.js';
-export { type RingOptions, type RingRegion, SpscRingBuffer } from './spsc-ring-buffer.js';
+export type { RingOptions, RingRegion } from './ring-options.js';
+export { SpscRingBuffer } from './spsc-ring-buffer.js';

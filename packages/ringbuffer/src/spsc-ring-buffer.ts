@@ -2,7 +2,7 @@
 // consumer methods share the cached indices, the record walk and the index
 // validation that every cross-process read goes through; the byte layout is in
 // ring-descriptor.ts, the header checks of attach() in ring-header-check.ts, and
-// the option checks are the first functions below.
+// the option and argument checks in ring-options.ts.
 import { PhoenixError } from '@phoenix-ipc/errors';
 import {
   alignRecord,
@@ -10,14 +10,10 @@ import {
   CHECK_OFFSET,
   configCheck,
   DATA_BYTES_OFFSET,
-  dataBytesFor,
   HEAD_BYTES_OFFSET,
   HEAD_COUNT_OFFSET,
   HEADER_BYTES,
-  isPowerOfTwo,
   MAGIC_OFFSET,
-  MAX_CAPACITY,
-  MAX_DATA_BYTES,
   MAX_MESSAGE_SIZE_OFFSET,
   RECORD_HEADER_BYTES,
   RECORD_TYPE_MESSAGE,
@@ -29,21 +25,15 @@ import {
   VERSION_OFFSET,
 } from './ring-descriptor.js';
 import { ringHeaderProblem } from './ring-header-check.js';
-
-export interface RingOptions {
-  /** Maximum number of messages in the ring; a power of two. */
-  capacity: number;
-  /** Largest payload in bytes one message may carry. */
-  maxMessageSize: number;
-  /**
-   * Size of the data region in bytes (a power of two, at least two maximum-size
-   * records). Default: see `dataBytesFor` — the region bounds bytes as
-   * `capacity` bounds messages.
-   */
-  dataBytes?: number;
-}
-
-export type RingRegion = ArrayBuffer | SharedArrayBuffer;
+import {
+  badRing,
+  checkedOptions,
+  checkRegion,
+  invalid,
+  notBytes,
+  type RingOptions,
+  type RingRegion,
+} from './ring-options.js';
 
 // i32 slots of the header, relative to the ring's own Int32Array.
 const MAGIC_INDEX = MAGIC_OFFSET >> 2;
@@ -57,54 +47,6 @@ const TAIL_COUNT_INDEX = TAIL_COUNT_OFFSET >> 2;
 const HEAD_BYTES_INDEX = HEAD_BYTES_OFFSET >> 2;
 const HEAD_COUNT_INDEX = HEAD_COUNT_OFFSET >> 2;
 const DATA_INDEX = HEADER_BYTES >> 2;
-
-function badRing(message: string): PhoenixError {
-  return new PhoenixError('ERR_PHOENIX_BAD_RING', message);
-}
-
-function invalid(message: string): PhoenixError {
-  return new PhoenixError('ERR_PHOENIX_INVALID_ARGUMENT', message);
-}
-
-/** A message that is not bytes: a string or a Uint16Array would be stored as something else. */
-function notBytes(value: unknown): PhoenixError {
-  const what =
-    value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
-  return invalid(`a message must be a Uint8Array (or Buffer), got ${what}`);
-}
-
-function checkedOptions(options: RingOptions): { capacity: number; maxMessageSize: number; dataBytes: number } {
-  if (typeof options !== 'object' || options === null) throw invalid('ring options must be an object');
-  const { capacity, maxMessageSize } = options;
-  if (!isPowerOfTwo(capacity) || capacity > MAX_CAPACITY) {
-    throw invalid(`capacity must be a power of two from 1 to ${MAX_CAPACITY}, got ${String(capacity)}`);
-  }
-  if (!Number.isInteger(maxMessageSize) || maxMessageSize < 0 || maxMessageSize > MAX_DATA_BYTES / 4) {
-    throw invalid(`maxMessageSize must be an integer from 0 to ${MAX_DATA_BYTES / 4}, got ${String(maxMessageSize)}`);
-  }
-  const minimum = 2 * alignRecord(RECORD_HEADER_BYTES + maxMessageSize);
-  const dataBytes = options.dataBytes ?? dataBytesFor(capacity, maxMessageSize);
-  if (!isPowerOfTwo(dataBytes) || dataBytes > MAX_DATA_BYTES || dataBytes < minimum) {
-    throw invalid(
-      `dataBytes must be a power of two from ${minimum} (two maximum records) to ${MAX_DATA_BYTES}, got ${String(dataBytes)}`,
-    );
-  }
-  return { capacity, maxMessageSize, dataBytes };
-}
-
-function checkRegion(buffer: RingRegion, byteOffset: number, bytes: number, what: typeof invalid): void {
-  const isBuffer =
-    buffer instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer);
-  if (!isBuffer) throw invalid('buffer must be an ArrayBuffer or SharedArrayBuffer');
-  if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 8 !== 0) {
-    throw invalid(`byteOffset must be a non-negative multiple of 8, got ${String(byteOffset)}`);
-  }
-  if (byteOffset + bytes > buffer.byteLength) {
-    throw what(
-      `ring at offset ${byteOffset} needs ${bytes} bytes but the region ends at ${buffer.byteLength} (${buffer.byteLength - byteOffset} available)`,
-    );
-  }
-}
 
 /**
  * A lock-free single-producer single-consumer ring of variable-length
