@@ -102,6 +102,7 @@ export class ReplyReader {
       const ring = rings[worker]!;
       const most = (inFlight + 1) >>> 1;
       let read = 0;
+      let roomMade = false;
       try {
         while (read < most) {
           const frame = ring.peekRecord();
@@ -110,6 +111,10 @@ export class ReplyReader {
           ring.take();
           read++;
         }
+        // Calls to it still in flight and nothing more from it to read: if it sleeps, it is a worker that found
+        // no room for their replies (an idle one publishes its replies before it parks), and must hear of the room.
+        // Inside the try: after a capped read this peek is the first look at the next record, which may be corrupt.
+        roomMade = read > 0 && this.#table.countTo(worker) > 0 && ring.peekRecord() < 0;
       } catch (error) {
         if (read > 0) ring.release();
         this.#table.publishCounts();
@@ -119,9 +124,7 @@ export class ReplyReader {
       if (read > 0) {
         ring.release();
         total += read;
-        // Calls to it still in flight and nothing more from it to read: if it sleeps, it is a worker that found
-        // no room for their replies (an idle one publishes its replies before it parks), and must hear of the room.
-        if (this.#table.countTo(worker) > 0 && ring.peekRecord() < 0) this.#sink.roomMade(worker);
+        if (roomMade) this.#sink.roomMade(worker);
       }
     }
     this.#table.publishCounts();

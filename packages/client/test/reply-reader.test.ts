@@ -16,15 +16,20 @@ function readerWithAnsweredCalls(inFlight: readonly number[]) {
   const pool = new PendingCallPool();
   const table = new InFlightTable(layout, SLOT, pool);
   const settled: number[] = [];
+  const corrupted: { worker: number; code: string }[] = [];
   const reader = new ReplyReader(layout, SLOT, table, new Uint8Array(2), {
     observed: false,
     settle: (call) => {
       settled.push(call.seqId);
     },
-    corrupt: () => {},
+    corrupt: (worker, error) => {
+      corrupted.push({ worker, code: error.code });
+    },
     roomMade: () => {},
   });
   let seqId = 100;
+  /** Each reply's frame offset, per worker. */
+  const frames: number[][] = inFlight.map(() => []);
   for (let worker = 0; worker < inFlight.length; worker++) {
     const ring = layout.channels[worker]!.responseRing(SLOT);
     for (let i = 0; i < inFlight[worker]!; i++) {
@@ -33,12 +38,13 @@ function readerWithAnsweredCalls(inFlight: readonly number[]) {
       call.worker = worker;
       table.add(call);
       const frame = ring.reserve(RESPONSE_FRAME_BYTES);
+      frames[worker]!.push(frame);
       Frames.writeResponseFrame(layout.views.words, frame, call.seqId, 1001, 0, false, 0, 0);
       ring.commit(RESPONSE_FRAME_BYTES);
     }
     ring.flush();
   }
-  return { reader, table, settled };
+  return { reader, table, settled, corrupted, frames, words: layout.views.words };
 }
 
 describe('ReplyReader.drain', () => {
@@ -61,5 +67,15 @@ describe('ReplyReader.drain', () => {
     expect(reader.drain()).toBe(1 + 1);
     expect(reader.drain()).toBe(1);
     expect(settled).toEqual([101, 102, 105, 106, 103, 107, 104]);
+  });
+
+  it('reports a corrupt record right after a capped read as a corrupt channel, and never throws', () => {
+    const { reader, settled, corrupted, frames, words } = readerWithAnsweredCalls([4]);
+    // The third reply's record type (the word before its frame) turns to garbage: the first look reads two
+    // replies, then finds it while checking whether more are waiting.
+    words[(frames[0]![2]! - 4) >> 2] = 0;
+    expect(() => reader.drain()).not.toThrow();
+    expect(settled).toEqual([101, 102]);
+    expect(corrupted).toEqual([{ worker: 0, code: 'ERR_PHOENIX_BAD_RING' }]);
   });
 });
