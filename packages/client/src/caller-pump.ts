@@ -136,14 +136,15 @@ export class CallerPump {
     }
   }
 
-  // The last live call settled. The doorbell stops holding the process open
-  // a turn of the event loop later if no call came meanwhile: a caller that
-  // awaits one call after another then pays no ref/unref (two native calls)
-  // per call. A timer, not setImmediate: the deadline timer is stopped from
-  // there, and Node forgets a cleared timer's expiry only when it next runs
-  // its timers; cleared anywhere else, the timer's libuv deadline stays and
-  // wakes an idle process once, for nothing (measured with strace).
-  /** The last live call settled. */
+  /**
+   * The last live call settled. The doorbell stops holding the process open
+   * a turn of the event loop later if no call came meanwhile: a caller that
+   * awaits one call after another then pays no ref/unref (two native calls)
+   * per call. A timer, not setImmediate: the deadline timer is stopped from
+   * there, and Node forgets a cleared timer's expiry only when it next runs
+   * its timers; cleared anywhere else, the timer's libuv deadline stays and
+   * wakes an idle process once, for nothing (measured with strace).
+   */
   unrefWhenIdle(): void {
     if (!this.#refed || this.#unrefScheduled) return;
     this.#unrefScheduled = true;
