@@ -46,73 +46,84 @@ async function callUntilServed(client: IpcClient): Promise<string | null> {
   return null;
 }
 
+/**
+ * We are the broken peer: for PHOENIX_FUZZ_MS, random bytes at random places of a live segment (its structures,
+ * the first 512 bytes of each ring, anywhere) while a load client calls in every way it can. Then every call of
+ * the load client has settled, it and the supervisor are alive, and a newcomer is served.
+ */
+async function fuzzWhileCalled(name: string, options: typeof OPTIONS, largestExtraBytes: number): Promise<void> {
+  const seed = Number(process.env.PHOENIX_FUZZ_SEED ?? 0x5eed);
+  const fuzzMs = Number(process.env.PHOENIX_FUZZ_MS ?? 4000);
+  const next = mulberry32(seed);
+  const cluster = harness.cluster(name, options);
+  await cluster.waitFor('ready');
+  const load = harness.script(CLIENT_SCRIPT, [name, 'load', String(largestExtraBytes)]);
+  await load.waitFor('connected');
+
+  const segment = SharedSegment.open(name);
+  const layout = PhoenixShmLayout.attach(segment.buffer);
+  const bytes = new Uint8Array(segment.buffer);
+  const structures = layout.geometry.ringsOffset; // header, worker records, slot records
+  const ringOffsets = layout.channels.flatMap((channel) =>
+    layout.slots.flatMap((slot) => [channel.requestRingOffset(slot.index), channel.responseRingOffset(slot.index)]),
+  );
+  let writes = 0;
+  const until = Date.now() + fuzzMs;
+  while (Date.now() < until) {
+    const kind = next();
+    let offset: number;
+    if (kind < 0.3) offset = Math.floor(next() * structures);
+    else if (kind < 0.7) offset = ringOffsets[Math.floor(next() * ringOffsets.length)]! + Math.floor(next() * 512);
+    else offset = Math.floor(next() * layout.geometry.totalBytes);
+    const length = 1 + Math.floor(next() * 8);
+    for (let i = 0; i < length && offset + i < bytes.length; i++) bytes[offset + i] = Math.floor(next() * 256);
+    writes++;
+    if (writes % 8 === 0) await sleep(2); // not an ordering wait: paces the fuzz, which runs for fuzzMs
+  }
+  segment.close();
+
+  // Every call of the load client settles; it is still alive.
+  load.send('stop');
+  const { tally } = (await load.waitFor('tally', 30_000)) as {
+    tally: { ok: number; pending: number; errors: Record<string, number> };
+  };
+  expect(tally.pending).toBe(0);
+  expect(load.exit).toBeNull();
+  // The supervisor survived and answers its control channel.
+  cluster.send('stats');
+  const stats = await cluster.waitFor('state', 10_000);
+  expect(stats.state).toBe('running');
+  expect(cluster.exit).toBeNull();
+
+  // Service resumes for a newcomer (workers may have been replaced on fresh channels).
+  const client = harness.track(IpcClient.create(name));
+  const deadline = Date.now() + 20_000;
+  let served = 0;
+  const failures: Record<string, number> = {};
+  while (served < 10 && Date.now() < deadline) {
+    try {
+      if (!client.isConnected()) await client.connect(2000);
+      const reply = await client.call(ECHO, `after ${served}`, { timeoutMs: 1000 });
+      if (text.decode(reply.payload) === `after ${served}`) served++;
+    } catch (error) {
+      failures[(error as { code: string }).code] = (failures[(error as { code: string }).code] ?? 0) + 1;
+      await sleep(50); // not an ordering wait: a retry's pause (the loop waits for `served`, bounded)
+    }
+  }
+  cluster.send('stats');
+  const after = (await cluster.waitFor('state', 10_000, cluster.messages.length)).stats;
+  if (served !== 10) console.log(JSON.stringify({ served, failures, after }));
+  expect(served).toBe(10);
+  console.log(`fuzz seed ${seed}: ${writes} writes; load tally ${JSON.stringify(tally)}`);
+}
+
 describe('garbage written into a live segment by a broken peer', () => {
   it('crashes and hangs nothing: every call gets a reply or an error, and service resumes', async () => {
-    const seed = Number(process.env.PHOENIX_FUZZ_SEED ?? 0x5eed);
-    const fuzzMs = Number(process.env.PHOENIX_FUZZ_MS ?? 4000);
-    const next = mulberry32(seed);
-    const name = harness.name('fuzz');
-    const cluster = harness.cluster(name, OPTIONS);
-    await cluster.waitFor('ready');
-    const load = harness.script(CLIENT_SCRIPT, [name, 'load']);
-    await load.waitFor('connected');
+    await fuzzWhileCalled(harness.name('fuzz'), OPTIONS, 200);
+  }, 120_000);
 
-    // We are the broken peer: map the segment and write random bytes at random places.
-    const segment = SharedSegment.open(name);
-    const layout = PhoenixShmLayout.attach(segment.buffer);
-    const bytes = new Uint8Array(segment.buffer);
-    const structures = layout.geometry.ringsOffset; // header, worker records, slot records
-    const ringOffsets = layout.channels.flatMap((channel) =>
-      layout.slots.flatMap((slot) => [channel.requestRingOffset(slot.index), channel.responseRingOffset(slot.index)]),
-    );
-    let writes = 0;
-    const until = Date.now() + fuzzMs;
-    while (Date.now() < until) {
-      const kind = next();
-      let offset: number;
-      if (kind < 0.3) offset = Math.floor(next() * structures);
-      else if (kind < 0.7) offset = ringOffsets[Math.floor(next() * ringOffsets.length)]! + Math.floor(next() * 512);
-      else offset = Math.floor(next() * layout.geometry.totalBytes);
-      const length = 1 + Math.floor(next() * 8);
-      for (let i = 0; i < length && offset + i < bytes.length; i++) bytes[offset + i] = Math.floor(next() * 256);
-      writes++;
-      if (writes % 8 === 0) await sleep(2); // not an ordering wait: paces the fuzz, which runs for fuzzMs
-    }
-    segment.close();
-
-    // Every call of the load client settles; it is still alive.
-    load.send('stop');
-    const { tally } = (await load.waitFor('tally', 30_000)) as {
-      tally: { ok: number; pending: number; errors: Record<string, number> };
-    };
-    expect(tally.pending).toBe(0);
-    expect(load.exit).toBeNull();
-    // The supervisor survived and answers its control channel.
-    cluster.send('stats');
-    const stats = await cluster.waitFor('state', 10_000);
-    expect(stats.state).toBe('running');
-    expect(cluster.exit).toBeNull();
-
-    // Service resumes for a newcomer (workers may have been replaced on fresh channels).
-    const client = harness.track(IpcClient.create(name));
-    const deadline = Date.now() + 20_000;
-    let served = 0;
-    const failures: Record<string, number> = {};
-    while (served < 10 && Date.now() < deadline) {
-      try {
-        if (!client.isConnected()) await client.connect(2000);
-        const reply = await client.call(ECHO, `after ${served}`, { timeoutMs: 1000 });
-        if (text.decode(reply.payload) === `after ${served}`) served++;
-      } catch (error) {
-        failures[(error as { code: string }).code] = (failures[(error as { code: string }).code] ?? 0) + 1;
-        await sleep(50); // not an ordering wait: a retry's pause (the loop waits for `served`, bounded)
-      }
-    }
-    cluster.send('stats');
-    const after = (await cluster.waitFor('state', 10_000, cluster.messages.length)).stats;
-    if (served !== 10) console.log(JSON.stringify({ served, failures, after }));
-    expect(served).toBe(10);
-    console.log(`fuzz seed ${seed}: ${writes} writes; load tally ${JSON.stringify(tally)}`);
+  it('crashes and hangs nothing with replies of up to 12 KiB (each copied into memory of its own)', async () => {
+    await fuzzWhileCalled(harness.name('fuzzbig'), { ...OPTIONS, maxPayloadBytes: 16 * 1024 }, 12 * 1024);
   }, 120_000);
 });
 
