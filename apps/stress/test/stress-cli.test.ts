@@ -4,25 +4,17 @@
  * JSON report, the self-test that breaks guarantees on purpose, the watchdog
  * and SIGTERM. Runs sequentially; nothing of the CLI's may survive a run.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ProcessRun, runNodeToEnd } from '@phoenix-ipc/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'phoenix-stress-test-'));
 const cliPids: number[] = [];
 let reports = 0;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
 
 interface Check {
   name: string;
@@ -53,28 +45,13 @@ interface Report {
 function cli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStart?: (pid: number) => void } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const pid = child.pid ?? -1;
-    cliPids.push(pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`phoenix-stress ${args.join(' ')} ran past ${options.timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, pid });
-    });
-    options.onStart?.(pid);
+): Promise<ProcessRun> {
+  return runNodeToEnd(MAIN, args, {
+    ...options,
+    onStart: (pid) => {
+      cliPids.push(pid);
+      options.onStart?.(pid);
+    },
   });
 }
 

@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { processesMentioning, type ScriptProcess, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_SCRIPT, Harness } from '../../server/test/harness.js';
+import { CLI, phoenix } from './run-phoenix.js';
 
-// The phoenix CLI, run as a child process against live servers, stale segments and foreign files.
-const CLI = fileURLToPath(new URL('../dist/phoenix.js', import.meta.url));
 const CREATING_SCRIPT = fileURLToPath(new URL('./fixtures/cli-creating.mjs', import.meta.url));
 const SLOW_ECHO = 1003;
 
@@ -19,33 +18,6 @@ afterEach(() => harness.cleanup());
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the package first (npx tsup)`);
 });
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `phoenix ...args` (node dist/phoenix.js) to completion. */
-function phoenix(args: string[], timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`phoenix ${args.join(' ')} ran longer than ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 async function phoenixJson<T>(args: string[]): Promise<T> {
   const run = await phoenix([...args, '--json']);

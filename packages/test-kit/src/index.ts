@@ -16,4 +16,5 @@ export {
   withFdLimit,
 } from './process.js';
 export { mulberry32, mulberry32Words } from './random.js';
+export { type ProcessRun, type RunToEndOptions, runNodeToEnd } from './run-to-end.js';
 export { sleep, waitUntil } from './wait.js';
