@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { IpcClient } from '@phoenix-ipc/client';
-import { closeFd, connectSeqpacket, receiveMessage, SharedSegment } from '@phoenix-ipc/native-shm';
+import { closeFd, connectSeqpacket, receiveMessage, SharedSegment, sendMessage } from '@phoenix-ipc/native-shm';
 import { controlSocketName, PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
 import { cpuTicks, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,49 @@ describe('connections to the control socket that never say hello', () => {
     // At most 64 wait for their hello; the client holds one more connection and its doorbells.
     expect(openFds(cluster.pid)).toBeLessThanOrEqual(before + 64 + 8);
   }, 30_000);
+});
+
+describe('connections that send malformed control messages', () => {
+  const send = (fd: number, document: unknown) =>
+    expect(sendMessage(fd, new TextEncoder().encode(JSON.stringify(document)))).toBe(true);
+
+  it('are closed as broken peers before admission, and real clients are admitted', async () => {
+    const name = harness.name('badhello');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const fds = await connectSilently(name, 3);
+    send(fds[0]!, { t: 'hello', v: 'one', pid: 1 });
+    send(fds[1]!, { t: 'hello', v: 1, pid: -5 });
+    send(fds[2]!, { t: 'corrupt', worker: '0', message: 'm' });
+    await waitUntil(() => fds.every(closedByPeer), 5000, 'the malformed connections to be closed');
+    expect(await clientCalls(name)).toBe('admitted');
+  });
+
+  it('lose their slot once admitted, and the supervisor serves the other clients', async () => {
+    const name = harness.name('badadmitted');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const [fd] = await connectSilently(name, 1);
+    send(fd!, { t: 'hello', v: 1, pid: process.pid });
+    const received: NonNullable<ReturnType<typeof receiveMessage>>[] = [];
+    await waitUntil(
+      () => {
+        const message = receiveMessage(fd!);
+        if (message !== null) received.push(message);
+        return received.length > 0;
+      },
+      5000,
+      'the welcome',
+    );
+    const [welcome] = received;
+    if (welcome!.eof) throw new Error('the supervisor closed the connection instead of welcoming');
+    for (const doorbell of welcome!.fds) closeFd(doorbell);
+    expect(server.metrics().clients).toBe(1);
+    send(fd!, { t: 'corrupt', worker: 0.5, message: 'm' });
+    await waitUntil(() => closedByPeer(fd!), 5000, 'the connection to be closed');
+    await waitUntil(() => server.metrics().clients === 0, 5000, 'the slot to be given up');
+    expect(await clientCalls(name)).toBe('admitted');
+  });
 });
 
 describe('a supervisor near its fd limit', () => {

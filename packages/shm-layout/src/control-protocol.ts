@@ -1,5 +1,6 @@
-import type { PhoenixErrorCode, PhoenixErrorDetails } from '@phoenix-ipc/ringbuffer';
+import { isPhoenixErrorCode, type PhoenixErrorCode, type PhoenixErrorDetails } from '@phoenix-ipc/ringbuffer';
 import { fnv1aHex } from './checksum.js';
+import { ERROR_FACT_CHECKS } from './error-payload.js';
 
 /**
  * The control plane between the supervisor and client processes: one
@@ -45,18 +46,97 @@ export function encodeControlMessage(message: ControlMessage): Uint8Array {
   return encoder.encode(JSON.stringify(message));
 }
 
-/** Parses a control message; null when it is not one (a broken peer). */
+/**
+ * Parses a control message. Null when the bytes are not one, or when a
+ * message of a kind this version knows has a field of the wrong type: both
+ * mean a broken peer, and the connection ends (ControlConnection). The
+ * message returned holds only the fields of its kind, each checked, so a
+ * receiver never meets a text where it indexes by number.
+ *
+ * Leniency, where a newer peer may differ: a kind this version does not know
+ * is passed on (receivers ignore it); a code outside the catalogue becomes the
+ * kind's generic one; a crash answer keeps only the facts of its details that
+ * pass ERROR_FACT_CHECKS.
+ */
 export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
+  let value: unknown;
   try {
-    const value = JSON.parse(decoder.decode(bytes)) as unknown;
-    if (typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string') {
-      return value as ControlMessage;
-    }
+    value = JSON.parse(decoder.decode(bytes));
   } catch {
-    // fall through
+    return null;
   }
-  return null;
+  if (!isRecord(value) || typeof value.t !== 'string') return null;
+  const read = READERS[value.t];
+  // A kind from a newer peer: passed on for its receiver to ignore.
+  if (read === undefined) return value as ControlMessage;
+  return read(value);
 }
+
+type Reader = (value: Record<string, unknown>) => ControlMessage | null;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Slots, workers, seq ids, pids, counts: never negative, never a fraction. */
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+const workerOnly =
+  (t: 'worker-down' | 'channel-reset-ack' | 'channel-ready'): Reader =>
+  ({ worker }) =>
+    isCount(worker) ? { t, worker } : null;
+
+const workerAndMessage =
+  (t: 'corrupt' | 'channel-reset'): Reader =>
+  ({ worker, message }) =>
+    isCount(worker) && isText(message) ? { t, worker, message } : null;
+
+// The facts of a crash answer worth keeping: those the failure replies carry, and the call's own ids.
+function crashFacts(details: unknown): PhoenixErrorDetails {
+  const facts: Record<string, unknown> = {};
+  if (!isRecord(details)) return facts;
+  for (const [key, check] of Object.entries(ERROR_FACT_CHECKS)) {
+    if (Object.hasOwn(details, key) && check(details[key])) facts[key] = details[key];
+  }
+  for (const key of ['seqId', 'funcId'] as const) if (isCount(details[key])) facts[key] = details[key];
+  return facts as PhoenixErrorDetails;
+}
+
+const READERS: Readonly<Record<string, Reader>> = {
+  hello: ({ v, pid }) => (isCount(v) && isCount(pid) ? { t: 'hello', v, pid } : null),
+  welcome: ({ slot, generation, epoch, workers }) =>
+    isCount(slot) && isCount(generation) && isCount(epoch) && isCount(workers)
+      ? { t: 'welcome', slot, generation, epoch, workers }
+      : null,
+  busy: ({ maxClients }) => (isCount(maxClients) ? { t: 'busy', maxClients } : null),
+  refused: ({ code, message }) =>
+    isText(code) && isText(message)
+      ? { t: 'refused', code: isPhoenixErrorCode(code) ? code : 'ERR_PHOENIX_UNAVAILABLE', message }
+      : null,
+  failed: ({ seqId, code, message, details }) =>
+    isCount(seqId) && isText(code) && isText(message)
+      ? {
+          t: 'failed',
+          seqId,
+          code: isPhoenixErrorCode(code) ? code : 'ERR_PHOENIX_WORKER_CRASHED',
+          message,
+          details: crashFacts(details),
+        }
+      : null,
+  'worker-down': workerOnly('worker-down'),
+  shutdown: ({ reason }) => (isText(reason) ? { t: 'shutdown', reason } : null),
+  corrupt: workerAndMessage('corrupt'),
+  'channel-reset': workerAndMessage('channel-reset'),
+  'channel-reset-ack': workerOnly('channel-reset-ack'),
+  'channel-ready': workerOnly('channel-ready'),
+  bye: () => ({ t: 'bye' }),
+};
 
 /**
  * The supervisor's control socket name (Linux abstract namespace): derived

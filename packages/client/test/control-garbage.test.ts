@@ -1,0 +1,157 @@
+// A client's control connection against a supervisor that sends malformed
+// messages: a broken peer, or a process that set up a valid segment and a
+// listening socket of its own. Whatever arrives, the client never throws out
+// of its event loop: a message with a field of the wrong type ends the
+// connection like any broken peer (server-gone), and facts of the wrong type
+// in a crash answer are dropped.
+import {
+  acceptSeqpacket,
+  closeFd,
+  createEventFd,
+  listenSeqpacket,
+  processStartTime,
+  receiveMessage,
+  SharedSegment,
+  sendMessage,
+  unlinkSegment,
+} from '@phoenix-ipc/native-shm';
+import { controlSocketName, PhoenixShmLayout, SupervisorState } from '@phoenix-ipc/shm-layout';
+import { waitUntil } from '@phoenix-ipc/test-kit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcClient } from '../src/index.js';
+
+const WORKERS = 2;
+const EPOCH = 3;
+const NONCE = 0x5eed;
+
+/**
+ * The supervisor's side of one client, played by the test: a valid segment
+ * naming this process, a listening control socket, and a welcome with real
+ * eventfds. Everything it sends after that is up to the test.
+ */
+class FakeSupervisor {
+  readonly #fds: number[] = [];
+  readonly #segment: SharedSegment;
+  #connection = -1;
+
+  private constructor(
+    readonly name: string,
+    segment: SharedSegment,
+    readonly listenFd: number,
+  ) {
+    this.#segment = segment;
+    this.#fds.push(listenFd);
+  }
+
+  static open(name: string): FakeSupervisor {
+    const options = { normalWorkers: WORKERS, vipWorkers: 0, maxClients: 2 };
+    const segment = SharedSegment.open(name, {
+      create: true,
+      exclusive: true,
+      size: PhoenixShmLayout.requiredSize(options),
+    });
+    const identity = {
+      epoch: EPOCH,
+      supervisorPid: process.pid,
+      supervisorStartTime: processStartTime(process.pid) ?? 0,
+      controlNonce: NONCE,
+    };
+    const layout = PhoenixShmLayout.format(segment.buffer, options, identity);
+    layout.supervisorState = SupervisorState.Running;
+    const listenFd = listenSeqpacket(controlSocketName(name, process.pid, EPOCH, NONCE));
+    return new FakeSupervisor(name, segment, listenFd);
+  }
+
+  /** Takes the client's connection and its hello, and welcomes it into slot 1. */
+  async admit(): Promise<void> {
+    await waitUntil(
+      () => {
+        this.#connection = acceptSeqpacket(this.listenFd);
+        return this.#connection >= 0;
+      },
+      5000,
+      'the client to connect',
+    );
+    this.#fds.push(this.#connection);
+    await waitUntil(() => receiveMessage(this.#connection) !== null, 5000, "the client's hello");
+    const doorbells = Array.from({ length: WORKERS + 1 }, () => createEventFd());
+    this.#fds.push(...doorbells);
+    this.send({ t: 'welcome', slot: 1, generation: 1, epoch: EPOCH, workers: WORKERS }, doorbells);
+  }
+
+  /** Sends any JSON document as a control message. */
+  send(document: unknown, fds: number[] = []): void {
+    expect(sendMessage(this.#connection, new TextEncoder().encode(JSON.stringify(document)), fds)).toBe(true);
+  }
+
+  close(): void {
+    for (const fd of this.#fds.splice(0)) closeFd(fd);
+    this.#segment.close();
+    unlinkSegment(this.name);
+  }
+}
+
+const opened: { client: IpcClient; fake: FakeSupervisor }[] = [];
+
+afterEach(async () => {
+  for (const { client, fake } of opened.splice(0)) {
+    await client.disconnect().catch(() => undefined);
+    fake.close();
+  }
+});
+
+async function connectedClient(tag: string) {
+  const fake = FakeSupervisor.open(`/phx_ctl_${tag}_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+  const client = IpcClient.create(fake.name);
+  const pair = { client, fake };
+  opened.push(pair);
+  const gone: string[] = [];
+  client.on('server-gone', (reason: string) => gone.push(reason));
+  await Promise.all([client.connect(5000), fake.admit()]);
+  expect(client.getState()).toBe('connected');
+  return { ...pair, gone };
+}
+
+describe('a client whose supervisor sends malformed control messages', () => {
+  it.each([
+    [
+      'a crash answer whose seq id is text',
+      { t: 'failed', seqId: 'x', code: 'ERR_PHOENIX_WORKER_CRASHED', message: 'm' },
+    ],
+    ['a crash answer without a code', { t: 'failed', seqId: 1, message: 'm' }],
+    [
+      'a crash answer whose message is a number',
+      { t: 'failed', seqId: 1, code: 'ERR_PHOENIX_WORKER_CRASHED', message: 5 },
+    ],
+    ['a worker-down notice for worker "1"', { t: 'worker-down', worker: '1' }],
+    ['a worker-down notice for worker 1.5', { t: 'worker-down', worker: 1.5 }],
+    ['a channel reset of worker null', { t: 'channel-reset', worker: null, message: 'm' }],
+    ['a channel reset without a message', { t: 'channel-reset', worker: 0 }],
+    ['a channel-ready notice for worker -1', { t: 'channel-ready', worker: -1 }],
+    ['a shutdown whose reason is an object', { t: 'shutdown', reason: { why: 1 } }],
+  ])('treats %s as a broken peer: server-gone, never a throw', async (_label, document) => {
+    const { client, fake, gone } = await connectedClient('bad');
+    fake.send(document);
+    await waitUntil(() => client.getState() === 'server-gone', 5000, 'the client to give the supervisor up');
+    expect(gone).toEqual(['the supervisor closed the connection']);
+  });
+
+  it('keeps a crash answer whose details are not an object, without its facts', async () => {
+    const { client, fake, gone } = await connectedClient('details');
+    for (const details of [null, 7, 'text', [1, 2], { workerIndex: 'one', pid: 1.5, signal: 9, group: 'x' }]) {
+      fake.send({ t: 'failed', seqId: 123_456, code: 'ERR_PHOENIX_WORKER_CRASHED', message: 'm', details });
+    }
+    // The connection still reads what follows: a shutdown, with its own reason.
+    fake.send({ t: 'shutdown', reason: 'stopping' });
+    await waitUntil(() => client.getState() === 'server-gone', 5000, 'the shutdown to arrive');
+    expect(gone).toEqual(['stopping']);
+  });
+
+  it('ignores a kind of message it does not know (a newer supervisor may send more)', async () => {
+    const { client, fake, gone } = await connectedClient('unknown');
+    fake.send({ t: 'something-new', worker: 'any' });
+    fake.send({ t: 'shutdown', reason: 'stopping' });
+    await waitUntil(() => client.getState() === 'server-gone', 5000, 'the shutdown to arrive');
+    expect(gone).toEqual(['stopping']);
+  });
+});
