@@ -71,7 +71,8 @@ class HandshakeWatcher {
   #detached = false;
 
   constructor(fd: number, handlers: ConstructorParameters<typeof ControlConnection>[1]) {
-    this.#connection = new ControlConnection(fd, handlers, { ref: true });
+    // The fd is the caller's: it closes it whatever the outcome (or hands it on after a welcome).
+    this.#connection = new ControlConnection(fd, handlers, { ref: true, ownsFd: false });
   }
 
   send(message: ControlMessage): boolean {

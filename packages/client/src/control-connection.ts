@@ -17,11 +17,17 @@ export class ControlConnection {
   readonly fd: number;
   readonly #handlers: ControlHandlers;
   readonly #watcher: FdWatcher;
+  readonly #ownsFd: boolean;
   #closed = false;
 
-  constructor(fd: number, handlers: ControlHandlers, options: { ref?: boolean } = {}) {
+  /**
+   * `ownsFd` false: the fd stays open when the peer closes or misbehaves;
+   * its owner closes it (the handshake's, whose caller keeps the fd).
+   */
+  constructor(fd: number, handlers: ControlHandlers, options: { ref?: boolean; ownsFd?: boolean } = {}) {
     this.fd = fd;
     this.#handlers = handlers;
+    this.#ownsFd = options.ownsFd ?? true;
     this.#watcher = new FdWatcher(fd, () => this.readAvailable(), { drain: false, ref: options.ref ?? false });
     this.#watcher.start();
   }
@@ -68,7 +74,8 @@ export class ControlConnection {
 
   #peerClosed(): void {
     if (this.#closed) return;
-    this.close();
+    if (this.#ownsFd) this.close();
+    else this.detach();
     this.#handlers.onClose();
   }
 

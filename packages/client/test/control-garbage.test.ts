@@ -1,9 +1,9 @@
 // A client's control connection against a supervisor that sends malformed
-// messages: a broken peer, or a process that set up a valid segment and a
-// listening socket of its own. Whatever arrives, the client never throws out
-// of its event loop: a message with a field of the wrong type ends the
-// connection like any broken peer (server-gone), and facts of the wrong type
-// in a crash answer are dropped.
+// messages or hangs up: a broken peer, or a process that set up a valid
+// segment and a listening socket of its own. Whatever arrives, the client
+// never throws out of its event loop: a message with a field of the wrong type
+// ends the connection like any broken peer (server-gone, or another attempt
+// during connect()), and facts of the wrong type in a crash answer are dropped.
 import {
   acceptSeqpacket,
   closeFd,
@@ -18,7 +18,7 @@ import {
 import { controlSocketName, PhoenixShmLayout, SupervisorState } from '@phoenix-ipc/shm-layout';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcClient } from '../src/index.js';
+import { IpcClient, type PhoenixError } from '../src/index.js';
 
 const WORKERS = 2;
 const EPOCH = 3;
@@ -62,8 +62,18 @@ class FakeSupervisor {
     return new FakeSupervisor(name, segment, listenFd);
   }
 
-  /** Takes the client's connection and its hello, and welcomes it into slot 1. */
-  async admit(): Promise<void> {
+  /** Takes the client's connection and its hello, then closes the connection without an answer. */
+  async hangUp(): Promise<void> {
+    await this.admit(null);
+  }
+
+  /**
+   * Takes the client's connection and its hello, and welcomes it into slot 1
+   * (or with `welcome` as it is; null: closes the connection instead).
+   */
+  async admit(
+    welcome: unknown = { t: 'welcome', slot: 1, generation: 1, epoch: EPOCH, workers: WORKERS },
+  ): Promise<void> {
     await waitUntil(
       () => {
         this.#connection = acceptSeqpacket(this.listenFd);
@@ -74,9 +84,17 @@ class FakeSupervisor {
     );
     this.#fds.push(this.#connection);
     await waitUntil(() => receiveMessage(this.#connection) !== null, 5000, "the client's hello");
+    if (welcome === null) {
+      closeFd(this.#fds.pop()!);
+      return;
+    }
     const doorbells = Array.from({ length: WORKERS + 1 }, () => createEventFd());
     this.#fds.push(...doorbells);
-    this.send({ t: 'welcome', slot: 1, generation: 1, epoch: EPOCH, workers: WORKERS }, doorbells);
+    try {
+      sendMessage(this.#connection, new TextEncoder().encode(JSON.stringify(welcome)), doorbells);
+    } catch {
+      // A client whose deadline passed meanwhile has closed its end (EPIPE): what it saw is the test's to check.
+    }
   }
 
   /** Sends any JSON document as a control message. */
@@ -134,6 +152,32 @@ describe('a client whose supervisor sends malformed control messages', () => {
     fake.send(document);
     await waitUntil(() => client.getState() === 'server-gone', 5000, 'the client to give the supervisor up');
     expect(gone).toEqual(['the supervisor closed the connection']);
+  });
+
+  it('refuses a welcome whose slot is text: connect() fails with a PhoenixError, never a throw', async () => {
+    const fake = FakeSupervisor.open(`/phx_ctl_welcome_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+    const client = IpcClient.create(fake.name);
+    opened.push({ client, fake });
+    const [outcome] = await Promise.all([
+      client.connect(2000).then(
+        () => 'connected',
+        (error: PhoenixError) => error.code,
+      ),
+      fake.admit({ t: 'welcome', slot: '1', generation: 1, epoch: EPOCH, workers: WORKERS }),
+    ]);
+    expect(outcome).toBe('ERR_PHOENIX_CONNECT_TIMEOUT');
+    expect(client.getState()).not.toBe('connected');
+  });
+
+  it('tries again after a supervisor that hung up during the handshake, and then connects', async () => {
+    const fake = FakeSupervisor.open(`/phx_ctl_hangup_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+    const client = IpcClient.create(fake.name);
+    opened.push({ client, fake });
+    const connected = client.connect(10_000);
+    await fake.hangUp();
+    await fake.admit();
+    await connected;
+    expect(client.getState()).toBe('connected');
   });
 
   it('keeps a crash answer whose details are not an object, without its facts', async () => {
