@@ -2,8 +2,9 @@
 // messages or hangs up: a broken peer, or a process that set up a valid
 // segment and a listening socket of its own. Whatever arrives, the client
 // never throws out of its event loop: a message with a field of the wrong type
-// ends the connection like any broken peer (server-gone, or another attempt
-// during connect()), and facts of the wrong type in a crash answer are dropped.
+// is dropped and the connection kept (a sound supervisor may relay a value a
+// broken peer wrote into shared memory), facts of the wrong type in a crash
+// answer are dropped, and a hang-up during connect() is another attempt.
 import {
   acceptSeqpacket,
   closeFd,
@@ -99,7 +100,11 @@ class FakeSupervisor {
 
   /** Sends any JSON document as a control message. */
   send(document: unknown, fds: number[] = []): void {
-    expect(sendMessage(this.#connection, new TextEncoder().encode(JSON.stringify(document)), fds)).toBe(true);
+    this.sendBytes(new TextEncoder().encode(JSON.stringify(document)), fds);
+  }
+
+  sendBytes(bytes: Uint8Array, fds: number[] = []): void {
+    expect(sendMessage(this.#connection, bytes, fds)).toBe(true);
   }
 
   close(): void {
@@ -147,9 +152,17 @@ describe('a client whose supervisor sends malformed control messages', () => {
     ['a channel reset without a message', { t: 'channel-reset', worker: 0 }],
     ['a channel-ready notice for worker -1', { t: 'channel-ready', worker: -1 }],
     ['a shutdown whose reason is an object', { t: 'shutdown', reason: { why: 1 } }],
-  ])('treats %s as a broken peer: server-gone, never a throw', async (_label, document) => {
+  ])('drops %s and keeps the connection: a later shutdown still arrives, never a throw', async (_label, document) => {
     const { client, fake, gone } = await connectedClient('bad');
     fake.send(document);
+    fake.send({ t: 'shutdown', reason: 'stopping' });
+    await waitUntil(() => client.getState() === 'server-gone', 5000, 'the shutdown to arrive');
+    expect(gone).toEqual(['stopping']);
+  });
+
+  it('ends the connection on bytes that are not a control message (a broken peer)', async () => {
+    const { client, fake, gone } = await connectedClient('notjson');
+    fake.sendBytes(new Uint8Array([0x7b, 0xff, 0x00]));
     await waitUntil(() => client.getState() === 'server-gone', 5000, 'the client to give the supervisor up');
     expect(gone).toEqual(['the supervisor closed the connection']);
   });

@@ -90,41 +90,51 @@ describe('connections that send malformed control messages', () => {
   const send = (fd: number, document: unknown) =>
     expect(sendMessage(fd, new TextEncoder().encode(JSON.stringify(document)))).toBe(true);
 
-  it('are closed as broken peers before admission, and real clients are admitted', async () => {
-    const name = harness.name('badhello');
-    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
-    await server.start(WORKER_SCRIPT, [name]);
-    const fds = await connectSilently(name, 3);
-    send(fds[0]!, { t: 'hello', v: 'one', pid: 1 });
-    send(fds[1]!, { t: 'hello', v: 1, pid: -5 });
-    send(fds[2]!, { t: 'corrupt', worker: '0', message: 'm' });
-    await waitUntil(() => fds.every(closedByPeer), 5000, 'the malformed connections to be closed');
-    expect(await clientCalls(name)).toBe('admitted');
-  });
-
-  it('lose their slot once admitted, and the supervisor serves the other clients', async () => {
-    const name = harness.name('badadmitted');
-    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
-    await server.start(WORKER_SCRIPT, [name]);
-    const [fd] = await connectSilently(name, 1);
-    send(fd!, { t: 'hello', v: 1, pid: process.pid });
+  /** The next message on `fd` (waiting for it), its fds closed. */
+  async function nextMessage(fd: number) {
     const received: NonNullable<ReturnType<typeof receiveMessage>>[] = [];
     await waitUntil(
       () => {
-        const message = receiveMessage(fd!);
+        const message = receiveMessage(fd);
         if (message !== null) received.push(message);
         return received.length > 0;
       },
       5000,
-      'the welcome',
+      'a message from the supervisor',
     );
-    const [welcome] = received;
-    if (welcome!.eof) throw new Error('the supervisor closed the connection instead of welcoming');
-    for (const doorbell of welcome!.fds) closeFd(doorbell);
+    const [message] = received;
+    if (message!.eof) return null;
+    for (const doorbell of message!.fds) closeFd(doorbell);
+    return JSON.parse(text.decode(message!.data)) as { t: string };
+  }
+
+  it('have each malformed message dropped: a hello with fields of the wrong type admits nobody', async () => {
+    const name = harness.name('badhello');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const [fd] = await connectSilently(name, 1);
+    send(fd!, { t: 'hello', v: 'one', pid: 1 });
+    send(fd!, { t: 'hello', v: 1, pid: -5 });
+    send(fd!, { t: 'corrupt', worker: '0', message: 'm' });
+    // Messages on one connection are read in order: the welcome answers the one sound hello.
+    send(fd!, { t: 'hello', v: 1, pid: process.pid });
+    expect(await nextMessage(fd!)).toMatchObject({ t: 'welcome', slot: 1 });
     expect(server.metrics().clients).toBe(1);
-    send(fd!, { t: 'corrupt', worker: 0.5, message: 'm' });
-    await waitUntil(() => closedByPeer(fd!), 5000, 'the connection to be closed');
-    await waitUntil(() => server.metrics().clients === 0, 5000, 'the slot to be given up');
+    expect(await clientCalls(name)).toBe('admitted');
+  });
+
+  it('never act on a malformed corrupt report from an admitted client: its worker keeps running', async () => {
+    const name = harness.name('badreport');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const [worker] = server.getWorkerStats();
+    const [fd] = await connectSilently(name, 1);
+    send(fd!, { t: 'hello', v: 1, pid: process.pid });
+    expect(await nextMessage(fd!)).toMatchObject({ t: 'welcome' });
+    for (const worker of [0.5, -1, '0', null]) send(fd!, { t: 'corrupt', worker, message: 'm' });
+    send(fd!, { t: 'bye' });
+    await waitUntil(() => server.metrics().clients === 0, 5000, 'the bye to be read');
+    expect(server.getWorkerStats()[0]!.pid).toBe(worker!.pid);
     expect(await clientCalls(name)).toBe('admitted');
   });
 });

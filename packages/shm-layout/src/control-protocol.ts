@@ -37,7 +37,9 @@ export type ControlMessage =
   | { t: 'channel-reset'; worker: number; message: string }
   | { t: 'channel-reset-ack'; worker: number }
   | { t: 'channel-ready'; worker: number }
-  | { t: 'bye' };
+  | { t: 'bye' }
+  /** A message of a kind this version knows whose fields did not check out: every receiver drops it. */
+  | { t: 'malformed'; kind: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -47,16 +49,19 @@ export function encodeControlMessage(message: ControlMessage): Uint8Array {
 }
 
 /**
- * Parses a control message. Null when the bytes are not one, or when a
- * message of a kind this version knows has a field of the wrong type: both
- * mean a broken peer, and the connection ends (ControlConnection). The
- * message returned holds only the fields of its kind, each checked, so a
- * receiver never meets a text where it indexes by number.
+ * Parses a control message; null when the bytes are not one (a broken peer:
+ * ControlConnection ends the connection). A message of a kind this version
+ * knows holds only the fields of its kind, each checked, so a receiver never
+ * meets a text where it indexes by number. One whose fields do not check out
+ * comes back as `{ t: 'malformed' }`, which every receiver drops: a sound
+ * supervisor may relay a value it read from memory a broken peer wrote over
+ * (a slot's generation, a request's seq id), and one such message must not
+ * cost a client its connection.
  *
- * Leniency, where a newer peer may differ: a kind this version does not know
- * is passed on (receivers ignore it); a code outside the catalogue becomes the
- * kind's generic one; a crash answer keeps only the facts of its details that
- * pass ERROR_FACT_CHECKS.
+ * What a newer peer may send is let through: a kind this version does not
+ * know (receivers ignore it); a code outside the catalogue becomes the kind's
+ * generic one; a crash answer keeps only the facts of its details that pass
+ * ERROR_FACT_CHECKS.
  */
 export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
   let value: unknown;
@@ -69,7 +74,7 @@ export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
   const read = READERS[value.t];
   // A kind from a newer peer: passed on for its receiver to ignore.
   if (read === undefined) return value as ControlMessage;
-  return read(value);
+  return read(value) ?? { t: 'malformed', kind: value.t };
 }
 
 type Reader = (value: Record<string, unknown>) => ControlMessage | null;
@@ -110,9 +115,10 @@ function crashFacts(details: unknown): PhoenixErrorDetails {
 
 const READERS: Readonly<Record<string, Reader>> = {
   hello: ({ v, pid }) => (isCount(v) && isCount(pid) ? { t: 'hello', v, pid } : null),
+  // The generation is the slot's word in shared memory, echoed (any 32-bit value once a peer wrote over it).
   welcome: ({ slot, generation, epoch, workers }) =>
-    isCount(slot) && isCount(generation) && isCount(epoch) && isCount(workers)
-      ? { t: 'welcome', slot, generation, epoch, workers }
+    isCount(slot) && Number.isSafeInteger(generation) && isCount(epoch) && isCount(workers)
+      ? { t: 'welcome', slot, generation: generation as number, epoch, workers }
       : null,
   busy: ({ maxClients }) => (isCount(maxClients) ? { t: 'busy', maxClients } : null),
   refused: ({ code, message }) =>

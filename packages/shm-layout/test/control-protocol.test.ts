@@ -35,6 +35,7 @@ describe('control protocol', () => {
     ['welcome', { t: 'welcome', slot: 1.5, generation: 1, epoch: 1, workers: 2 }],
     ['welcome', { t: 'welcome', slot: -1, generation: 1, epoch: 1, workers: 2 }],
     ['welcome', { t: 'welcome', slot: 1, generation: 1, epoch: 1, workers: '2' }],
+    ['welcome', { t: 'welcome', slot: 1, generation: 0.5, epoch: 1, workers: 2 }],
     ['busy', { t: 'busy', maxClients: null }],
     ['refused', { t: 'refused', code: 7, message: 'm' }],
     ['refused', { t: 'refused', code: 'ERR_PHOENIX_BUSY' }],
@@ -48,8 +49,18 @@ describe('control protocol', () => {
     ['channel-reset', { t: 'channel-reset', worker: true, message: 'm' }],
     ['channel-reset-ack', { t: 'channel-reset-ack', worker: 0.5 }],
     ['channel-ready', { t: 'channel-ready' }],
-  ])('returns null for a %s message with a field of the wrong type: %j', (_kind, document) => {
-    expect(decode(document)).toBeNull();
+  ])('marks a %s message with a field of the wrong type malformed, for its receiver to drop: %j', (kind, document) => {
+    expect(decode(document)).toEqual({ t: 'malformed', kind });
+  });
+
+  it("takes a welcome's generation as it is: the slot's word in shared memory, which a broken peer may have written", () => {
+    expect(decode({ t: 'welcome', slot: 1, generation: -123_456, epoch: 2, workers: 3 })).toEqual({
+      t: 'welcome',
+      slot: 1,
+      generation: -123_456,
+      epoch: 2,
+      workers: 3,
+    });
   });
 
   it('keeps only the fields of the kind', () => {
