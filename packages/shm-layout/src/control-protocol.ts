@@ -71,10 +71,10 @@ export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
     return null;
   }
   if (!isRecord(value) || typeof value.t !== 'string') return null;
-  const read = READERS[value.t];
+  // Own kinds only: a peer's "__proto__" or "toString" must not find Object.prototype's members.
   // A kind from a newer peer: passed on for its receiver to ignore.
-  if (read === undefined) return value as ControlMessage;
-  return read(value) ?? { t: 'malformed', kind: value.t };
+  if (!Object.hasOwn(READERS, value.t)) return value as ControlMessage;
+  return READERS[value.t]!(value) ?? { t: 'malformed', kind: value.t };
 }
 
 type Reader = (value: Record<string, unknown>) => ControlMessage | null;

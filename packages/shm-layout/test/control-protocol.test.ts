@@ -93,6 +93,14 @@ describe('control protocol', () => {
     }
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'takes a message whose kind is %s for a kind it does not know, never for a member of Object.prototype',
+    (kind) => {
+      const bytes = new TextEncoder().encode(`{"t":${JSON.stringify(kind)},"worker":1}`);
+      expect(decodeControlMessage(bytes)).toMatchObject({ t: kind, worker: 1 });
+    },
+  );
+
   it('passes a kind it does not know on, for its receiver to ignore', () => {
     expect(decode({ t: 'from-a-newer-peer', worker: 'any' })).toEqual({ t: 'from-a-newer-peer', worker: 'any' });
   });
