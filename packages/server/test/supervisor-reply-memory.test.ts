@@ -34,7 +34,10 @@ describe("the supervisor's memory for the replies to its own calls (retainFreedM
   );
 
   it.runIf(mallocStats() !== null)('leaves malloc alone with retainFreedMemoryMb 0', async () => {
-    expect(await mmappedOf512KiBBlocks({ retainFreedMemoryMb: 0 })).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    // Most of the 8 blocks mmapped, not all: a collection during the allocations may free an older mmapped block
+    // (the count falls by its size), or glibc's own dynamic threshold may take one block into an arena. CI on Node
+    // 22 read 7 of 8 once. Retaining, the count is 0 (above).
+    expect(await mmappedOf512KiBBlocks({ retainFreedMemoryMb: 0 })).toBeGreaterThanOrEqual(2 * 1024 * 1024);
   });
 
   it('takes retainFreedMemoryMb from 0 to 2047, 64 by default, and rejects anything else', () => {
