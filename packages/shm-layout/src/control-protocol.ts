@@ -1,6 +1,6 @@
 import { isPhoenixErrorCode, type PhoenixErrorCode, type PhoenixErrorDetails } from '@phoenix-ipc/ringbuffer';
 import { fnv1aHex } from './checksum.js';
-import { ERROR_FACT_CHECKS } from './error-payload.js';
+import { ERROR_FACT_CHECKS, isPlainRecord, isString } from './error-payload.js';
 
 /**
  * The control plane between the supervisor and client processes: one
@@ -70,7 +70,7 @@ export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
   } catch {
     return null;
   }
-  if (!isRecord(value) || typeof value.t !== 'string') return null;
+  if (!isPlainRecord(value) || typeof value.t !== 'string') return null;
   // Own kinds only: a peer's "__proto__" or "toString" must not find Object.prototype's members.
   // A kind from a newer peer: passed on for its receiver to ignore.
   if (!Object.hasOwn(READERS, value.t)) return value as ControlMessage;
@@ -79,17 +79,9 @@ export function decodeControlMessage(bytes: Uint8Array): ControlMessage | null {
 
 type Reader = (value: Record<string, unknown>) => ControlMessage | null;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Slots, workers, seq ids, pids, counts: never negative, never a fraction. */
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function isText(value: unknown): value is string {
-  return typeof value === 'string';
 }
 
 const workerOnly =
@@ -100,12 +92,12 @@ const workerOnly =
 const workerAndMessage =
   (t: 'corrupt' | 'channel-reset'): Reader =>
   ({ worker, message }) =>
-    isCount(worker) && isText(message) ? { t, worker, message } : null;
+    isCount(worker) && isString(message) ? { t, worker, message } : null;
 
 // The facts of a crash answer worth keeping: those the failure replies carry, and the call's own ids.
 function crashFacts(details: unknown): PhoenixErrorDetails {
   const facts: Record<string, unknown> = {};
-  if (!isRecord(details)) return facts;
+  if (!isPlainRecord(details)) return facts;
   for (const [key, check] of Object.entries(ERROR_FACT_CHECKS)) {
     if (Object.hasOwn(details, key) && check(details[key])) facts[key] = details[key];
   }
@@ -122,11 +114,11 @@ const READERS: Readonly<Record<string, Reader>> = {
       : null,
   busy: ({ maxClients }) => (isCount(maxClients) ? { t: 'busy', maxClients } : null),
   refused: ({ code, message }) =>
-    isText(code) && isText(message)
+    isString(code) && isString(message)
       ? { t: 'refused', code: isPhoenixErrorCode(code) ? code : 'ERR_PHOENIX_UNAVAILABLE', message }
       : null,
   failed: ({ seqId, code, message, details }) =>
-    isCount(seqId) && isText(code) && isText(message)
+    isCount(seqId) && isString(code) && isString(message)
       ? {
           t: 'failed',
           seqId,
@@ -136,7 +128,7 @@ const READERS: Readonly<Record<string, Reader>> = {
         }
       : null,
   'worker-down': workerOnly('worker-down'),
-  shutdown: ({ reason }) => (isText(reason) ? { t: 'shutdown', reason } : null),
+  shutdown: ({ reason }) => (isString(reason) ? { t: 'shutdown', reason } : null),
   corrupt: workerAndMessage('corrupt'),
   'channel-reset': workerAndMessage('channel-reset'),
   'channel-reset-ack': workerOnly('channel-reset-ack'),

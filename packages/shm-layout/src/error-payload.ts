@@ -59,13 +59,14 @@ export interface TransportedDetails {
 }
 
 const isInteger = (value: unknown): boolean => Number.isSafeInteger(value);
-const isString = (value: unknown): boolean => typeof value === 'string';
+export const isString = (value: unknown): value is string => typeof value === 'string';
 const orNull =
   (check: (value: unknown) => boolean) =>
   (value: unknown): boolean =>
     value === null || check(value);
 
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. Shared with the control messages' readers. */
+export function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
