@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 
 #if defined(__linux__) && !defined(PHOENIX_DOORBELL_FIFO)
 #include <sys/eventfd.h>
@@ -69,6 +70,21 @@ int64_t DoorbellDrain(int fd) {
   }
 }
 
+// Whether `fd` is an eventfd: what a doorbell passed by another process must
+// be. fstat cannot tell an eventfd from the other anonymous inodes (all have
+// no file type), so /proc names it; without /proc, an anonymous inode passes.
+bool DoorbellIs(int fd) {
+  struct stat status;
+  if (fstat(fd, &status) != 0 || (status.st_mode & S_IFMT) != 0) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  char target[64];
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  if (n < 0) return errno == ENOENT || errno == EACCES;
+  target[n] = '\0';
+  return std::strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
 #else
 
 int DoorbellCreate(bool inheritable) {
@@ -113,6 +129,14 @@ int64_t DoorbellDrain(int fd) {
   }
 }
 
+// Whether `fd` is a doorbell of this build: a FIFO open for reading and writing.
+bool DoorbellIs(int fd) {
+  struct stat status;
+  if (fstat(fd, &status) != 0 || !S_ISFIFO(status.st_mode)) return false;
+  int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && (flags & O_ACCMODE) == O_RDWR;
+}
+
 #endif
 
 Napi::Value CreateEventFd(const Napi::CallbackInfo& info) {
@@ -134,6 +158,10 @@ Napi::Value DrainEventFd(const Napi::CallbackInfo& info) {
   int64_t count = DoorbellDrain(fd);
   if (count < 0) ThrowErrno(info.Env(), "read", static_cast<int>(-count));
   return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+Napi::Value IsDoorbellFd(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), DoorbellIs(FdArg(info, 0)));
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -348,6 +376,7 @@ void InitDoorbell(Napi::Env env, Napi::Object exports) {
   exports.Set("createEventFd", Napi::Function::New(env, CreateEventFd, "createEventFd"));
   exports.Set("signalEventFd", Napi::Function::New(env, SignalEventFd, "signalEventFd"));
   exports.Set("drainEventFd", Napi::Function::New(env, DrainEventFd, "drainEventFd"));
+  exports.Set("isDoorbellFd", Napi::Function::New(env, IsDoorbellFd, "isDoorbellFd"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("waitSync", Napi::Function::New(env, WaitSync, "waitSync"));
   exports.Set("pollSync", Napi::Function::New(env, PollSync, "pollSync"));

@@ -25,6 +25,7 @@ export interface NativeBinding {
   createEventFd(inheritable: boolean): number;
   signalEventFd(fd: number): void;
   drainEventFd(fd: number): number;
+  isDoorbellFd(fd: number): boolean;
   closeFd(fd: number): void;
   waitSync(fd: number, timeoutMs: number): 'ok' | 'timed-out';
   pollSync(fds: number[], timeoutMs: number): number;

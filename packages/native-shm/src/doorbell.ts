@@ -27,6 +27,17 @@ export function drainEventFd(fd: number): number {
   return loadBinding().drainEventFd(fd);
 }
 
+/**
+ * Whether `fd` is a doorbell of this build (an eventfd on Linux), as a
+ * doorbell another process passed must be: any other fd would be polled,
+ * read or written in ways it cannot take (a watcher on /dev/null fails, a
+ * blocking pipe could stall a ring).
+ */
+export function isDoorbellFd(fd: number): boolean {
+  if (!Number.isInteger(fd) || fd < 0) throw invalidArgument(`fd must be a non-negative integer, got ${String(fd)}`);
+  return loadBinding().isDoorbellFd(fd);
+}
+
 export function closeFd(fd: number): void {
   loadBinding().closeFd(fd);
 }

@@ -19,6 +19,7 @@ export {
   drainEventFd,
   FdWatcher,
   type FdWatcherOptions,
+  isDoorbellFd,
   pollSync,
   signal,
   signalEventFd,

@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   acceptSeqpacket,
+  closeFd,
   createEventFd,
   drainEventFd,
+  isDoorbellFd,
   listenSeqpacket,
   pollSync,
   receiveMessage,
@@ -50,6 +55,33 @@ describe('eventfd doorbells', () => {
     const O_CLOEXEC = 0o2000000;
     expect(flags(eventFd()) & O_CLOEXEC).toBe(O_CLOEXEC);
     expect(flags(trackFd(createEventFd({ inheritable: true }))) & O_CLOEXEC).toBe(0);
+  });
+});
+
+describe('isDoorbellFd: what a doorbell passed by another process must be', () => {
+  it('says yes to a doorbell of this build', () => {
+    expect(isDoorbellFd(eventFd())).toBe(true);
+  });
+
+  it('says no to a character device, a regular file and a FIFO open for reading only', () => {
+    expect(isDoorbellFd(trackFd(openSync('/dev/null', 'r')))).toBe(false);
+    expect(isDoorbellFd(trackFd(openSync('/proc/self/status', 'r')))).toBe(false);
+    // Neither build's doorbell: not an eventfd, and a FIFO doorbell is open both ways.
+    const fifo = join(tmpdir(), `phx-doorbell-probe-${process.pid}`);
+    execFileSync('mkfifo', [fifo]);
+    try {
+      expect(isDoorbellFd(trackFd(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)))).toBe(false);
+    } finally {
+      unlinkSync(fifo);
+    }
+  });
+
+  it('says no to an fd that is not open, and refuses one that is not an fd number', () => {
+    const fd = createEventFd();
+    closeFd(fd);
+    expect(isDoorbellFd(fd)).toBe(false);
+    expect(() => isDoorbellFd(-1)).toThrow(expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }));
+    expect(() => isDoorbellFd(1.5)).toThrow(expect.objectContaining({ code: 'ERR_PHOENIX_INVALID_ARGUMENT' }));
   });
 });
 
