@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import {
   closeFd,
   connectSeqpacket,
+  isDoorbellFd,
   isSameProcessAlive,
   SharedSegment,
   segmentNameProblem,
@@ -231,29 +232,48 @@ export class IpcClient extends Caller {
         `the supervisor's welcome does not match the segment (slot ${welcome.slot}, ${fds.length} fds)`,
       );
     }
+    const strangers = fds.filter((doorbell) => !isDoorbellFd(doorbell));
+    if (strangers.length > 0) {
+      for (const extra of fds) closeFd(extra);
+      // A doorbell is polled, drained and rung: another kind of fd fails to be watched, or could stall a ring.
+      throw new PhoenixError(
+        'ERR_PHOENIX_BAD_SEGMENT',
+        `the supervisor's welcome carried ${strangers.length} of ${fds.length} fds that are not doorbells (eventfds)`,
+      );
+    }
     const [slotDoorbell, ...workerDoorbells] = fds as [number, ...number[]];
     let connection: Connection | null = null;
-    const control = new ControlConnection(fd, {
-      onMessage: (message, extra) => {
-        for (const unexpected of extra) closeFd(unexpected);
-        if (connection !== null) this.#onControl(connection, message);
-      },
-      onClose: () => {
-        if (connection !== null) this.#serverGone(connection, 'the supervisor closed the connection');
-      },
-    });
-    const engine = new CallerEngine({
-      layout,
-      slot: welcome.slot,
-      doorbellFd: slotDoorbell,
-      workerDoorbellFds: workerDoorbells,
-      waitStrategy: this.#options.waitStrategy,
-      observer: this.#options.observer,
-      syncWaitFds: () => [control.fd],
-      onSyncWake: () => control.readAvailable(),
-      onCorruptChannel: (worker, error) => control.send({ t: 'corrupt', worker, message: error.message }),
-    });
-    connection = { segment, layout, control, engine, fds };
+    let control: ControlConnection | null = null;
+    try {
+      const watched = new ControlConnection(fd, {
+        onMessage: (message, extra) => {
+          for (const unexpected of extra) closeFd(unexpected);
+          if (connection !== null) this.#onControl(connection, message);
+        },
+        onClose: () => {
+          if (connection !== null) this.#serverGone(connection, 'the supervisor closed the connection');
+        },
+      });
+      control = watched;
+      const engine = new CallerEngine({
+        layout,
+        slot: welcome.slot,
+        doorbellFd: slotDoorbell,
+        workerDoorbellFds: workerDoorbells,
+        waitStrategy: this.#options.waitStrategy,
+        observer: this.#options.observer,
+        syncWaitFds: () => [watched.fd],
+        onSyncWake: () => watched.readAvailable(),
+        onCorruptChannel: (worker, error) => watched.send({ t: 'corrupt', worker, message: error.message }),
+      });
+      connection = { segment, layout, control: watched, engine, fds };
+    } catch (error) {
+      // connect() closes the control socket. A watcher left on it would poll whatever the process opens under
+      // that fd number next (libuv then refuses to watch that number: EEXIST), and the doorbells would leak.
+      control?.detach();
+      for (const doorbell of fds) closeFd(doorbell);
+      throw error;
+    }
     retainReplyMemory(this.#options.retainFreedMemoryMb, layout.options.maxPayloadBytes);
     return connection;
   }

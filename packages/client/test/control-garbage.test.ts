@@ -5,6 +5,7 @@
 // is dropped and the connection kept (a sound supervisor may relay a value a
 // broken peer wrote into shared memory), facts of the wrong type in a crash
 // answer are dropped, and a hang-up during connect() is another attempt.
+import { openSync, readdirSync, readlinkSync } from 'node:fs';
 import {
   acceptSeqpacket,
   closeFd,
@@ -18,8 +19,28 @@ import {
 } from '@phoenix-ipc/native-shm';
 import { controlSocketName, PhoenixShmLayout, SupervisorState } from '@phoenix-ipc/shm-layout';
 import { waitUntil } from '@phoenix-ipc/test-kit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { IpcClient, type PhoenixError } from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IpcClient, PhoenixError } from '../src/index.js';
+
+/** Doorbell watchers (those that drain) still to fail as if libuv had no memory for them. */
+const watchFailures = vi.hoisted(() => ({ doorbells: 0 }));
+
+vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
+  const native = await importOriginal<typeof import('@phoenix-ipc/native-shm')>();
+  class FdWatcherThatMayFail extends native.FdWatcher {
+    constructor(...args: ConstructorParameters<typeof native.FdWatcher>) {
+      if (args[2]?.drain !== false && watchFailures.doorbells > 0) {
+        watchFailures.doorbells--;
+        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_init failed: Cannot allocate memory', {
+          errno: 12,
+          syscall: 'uv_poll_init',
+        });
+      }
+      super(...args);
+    }
+  }
+  return { ...native, FdWatcher: FdWatcherThatMayFail };
+});
 
 const WORKERS = 2;
 const EPOCH = 3;
@@ -70,10 +91,12 @@ class FakeSupervisor {
 
   /**
    * Takes the client's connection and its hello, and welcomes it into slot 1
-   * (or with `welcome` as it is; null: closes the connection instead).
+   * (or with `welcome` as it is; null: closes the connection instead), with
+   * a doorbell for the slot and one per worker from `openDoorbell`.
    */
   async admit(
     welcome: unknown = { t: 'welcome', slot: 1, generation: 1, epoch: EPOCH, workers: WORKERS },
+    openDoorbell: () => number = createEventFd,
   ): Promise<void> {
     await waitUntil(
       () => {
@@ -89,7 +112,7 @@ class FakeSupervisor {
       closeFd(this.#fds.pop()!);
       return;
     }
-    const doorbells = Array.from({ length: WORKERS + 1 }, () => createEventFd());
+    const doorbells = Array.from({ length: WORKERS + 1 }, () => openDoorbell());
     this.#fds.push(...doorbells);
     try {
       sendMessage(this.#connection, new TextEncoder().encode(JSON.stringify(welcome)), doorbells);
@@ -114,6 +137,23 @@ class FakeSupervisor {
   }
 }
 
+function codeOf(error: unknown): string {
+  return PhoenixError.isInstance(error) ? error.code : `not a PhoenixError: ${String(error)}`;
+}
+
+/** This process's open fds, from /proc. */
+function openFds(): number[] {
+  return readdirSync('/proc/self/fd').map(Number);
+}
+
+function describeFd(fd: number): string {
+  try {
+    return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+  } catch {
+    return `${fd} (closed meanwhile)`;
+  }
+}
+
 const opened: { client: IpcClient; fake: FakeSupervisor }[] = [];
 
 afterEach(async () => {
@@ -122,6 +162,15 @@ afterEach(async () => {
     fake.close();
   }
 });
+
+/** Closes `fake` now (the test counts fds after it), instead of after the test. */
+function closeFake(fake: FakeSupervisor): void {
+  opened.splice(
+    opened.findIndex((pair) => pair.fake === fake),
+    1,
+  );
+  fake.close();
+}
 
 async function connectedClient(tag: string) {
   const fake = FakeSupervisor.open(`/phx_ctl_${tag}_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
@@ -180,6 +229,49 @@ describe('a client whose supervisor sends malformed control messages', () => {
     ]);
     expect(outcome).toBe('ERR_PHOENIX_CONNECT_TIMEOUT');
     expect(client.getState()).not.toBe('connected');
+  });
+
+  it('refuses a welcome whose fds are not doorbells, keeps none of them, and connects afterwards', async () => {
+    const before = new Set(openFds());
+    const fake = FakeSupervisor.open(`/phx_ctl_devnull_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+    const client = IpcClient.create(fake.name);
+    opened.push({ client, fake });
+    // The right count of fds, of the wrong kind: epoll refuses /dev/null (EPERM).
+    const [outcome] = await Promise.all([
+      client.connect(2000).then(() => 'connected', codeOf),
+      fake.admit(undefined, () => openSync('/dev/null', 'r')),
+    ]);
+    expect(outcome).toBe('ERR_PHOENIX_BAD_SEGMENT');
+    closeFake(fake);
+    expect(
+      openFds()
+        .filter((fd) => !before.has(fd))
+        .map(describeFd),
+    ).toEqual([]);
+    const { client: next } = await connectedClient('after_devnull');
+    expect(next.getState()).toBe('connected');
+  });
+
+  it('keeps no watcher and no fd when watching its doorbell fails, and connects afterwards', async () => {
+    const before = new Set(openFds());
+    const fake = FakeSupervisor.open(`/phx_ctl_nowatch_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+    const client = IpcClient.create(fake.name);
+    opened.push({ client, fake });
+    watchFailures.doorbells = 1;
+    const [outcome] = await Promise.all([client.connect(2000).then(() => 'connected', codeOf), fake.admit()]);
+    expect(watchFailures.doorbells).toBe(0);
+    expect(outcome).toBe('ERR_PHOENIX_SYSCALL_FAILED');
+    closeFake(fake);
+    // A watcher left on the closed control socket polled whatever the process opened next under its number, and
+    // closed it when that was not a control socket (it took vitest's own channel down). libuv also refused a new
+    // watcher under that number (EEXIST).
+    expect(
+      openFds()
+        .filter((fd) => !before.has(fd))
+        .map(describeFd),
+    ).toEqual([]);
+    const { client: next } = await connectedClient('after_nowatch');
+    expect(next.getState()).toBe('connected');
   });
 
   it('tries again after a supervisor that hung up during the handshake, and then connects', async () => {
