@@ -55,6 +55,7 @@ class FakeSupervisor {
   readonly #fds: number[] = [];
   readonly #segment: SharedSegment;
   #connection = -1;
+  #closed = false;
 
   private constructor(
     readonly name: string,
@@ -130,7 +131,10 @@ class FakeSupervisor {
     expect(sendMessage(this.#connection, bytes, fds)).toBe(true);
   }
 
+  /** Closes every fd and the segment, and unlinks it; again: nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const fd of this.#fds.splice(0)) closeFd(fd);
     this.#segment.close();
     unlinkSegment(this.name);
@@ -163,13 +167,26 @@ afterEach(async () => {
   }
 });
 
-/** Closes `fake` now (the test counts fds after it), instead of after the test. */
-function closeFake(fake: FakeSupervisor): void {
-  opened.splice(
-    opened.findIndex((pair) => pair.fake === fake),
-    1,
-  );
+/**
+ * One connect() that the fake welcomes with doorbells from `openDoorbell`,
+ * then the fake closed: the outcome, and the fds the attempt left open here.
+ */
+async function connectOnce(tag: string, openDoorbell?: () => number): Promise<{ outcome: string; leftOpen: string[] }> {
+  const before = new Set(openFds());
+  const fake = FakeSupervisor.open(`/phx_ctl_${tag}_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
+  const client = IpcClient.create(fake.name);
+  opened.push({ client, fake });
+  const [outcome] = await Promise.all([
+    client.connect(2000).then(() => 'connected', codeOf),
+    fake.admit(undefined, openDoorbell),
+  ]);
   fake.close();
+  return {
+    outcome,
+    leftOpen: openFds()
+      .filter((fd) => !before.has(fd))
+      .map(describeFd),
+  };
 }
 
 async function connectedClient(tag: string) {
@@ -232,46 +249,24 @@ describe('a client whose supervisor sends malformed control messages', () => {
   });
 
   it('refuses a welcome whose fds are not doorbells, keeps none of them, and connects afterwards', async () => {
-    const before = new Set(openFds());
-    const fake = FakeSupervisor.open(`/phx_ctl_devnull_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
-    const client = IpcClient.create(fake.name);
-    opened.push({ client, fake });
     // The right count of fds, of the wrong kind: epoll refuses /dev/null (EPERM).
-    const [outcome] = await Promise.all([
-      client.connect(2000).then(() => 'connected', codeOf),
-      fake.admit(undefined, () => openSync('/dev/null', 'r')),
-    ]);
-    expect(outcome).toBe('ERR_PHOENIX_BAD_SEGMENT');
-    closeFake(fake);
-    expect(
-      openFds()
-        .filter((fd) => !before.has(fd))
-        .map(describeFd),
-    ).toEqual([]);
-    const { client: next } = await connectedClient('after_devnull');
-    expect(next.getState()).toBe('connected');
+    expect(await connectOnce('devnull', () => openSync('/dev/null', 'r'))).toEqual({
+      outcome: 'ERR_PHOENIX_BAD_SEGMENT',
+      leftOpen: [],
+    });
+    const { client } = await connectedClient('after_devnull');
+    expect(client.getState()).toBe('connected');
   });
 
   it('keeps no watcher and no fd when watching its doorbell fails, and connects afterwards', async () => {
-    const before = new Set(openFds());
-    const fake = FakeSupervisor.open(`/phx_ctl_nowatch_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
-    const client = IpcClient.create(fake.name);
-    opened.push({ client, fake });
     watchFailures.doorbells = 1;
-    const [outcome] = await Promise.all([client.connect(2000).then(() => 'connected', codeOf), fake.admit()]);
-    expect(watchFailures.doorbells).toBe(0);
-    expect(outcome).toBe('ERR_PHOENIX_SYSCALL_FAILED');
-    closeFake(fake);
     // A watcher left on the closed control socket polled whatever the process opened next under its number, and
     // closed it when that was not a control socket (it took vitest's own channel down). libuv also refused a new
     // watcher under that number (EEXIST).
-    expect(
-      openFds()
-        .filter((fd) => !before.has(fd))
-        .map(describeFd),
-    ).toEqual([]);
-    const { client: next } = await connectedClient('after_nowatch');
-    expect(next.getState()).toBe('connected');
+    expect(await connectOnce('nowatch')).toEqual({ outcome: 'ERR_PHOENIX_SYSCALL_FAILED', leftOpen: [] });
+    expect(watchFailures.doorbells).toBe(0);
+    const { client } = await connectedClient('after_nowatch');
+    expect(client.getState()).toBe('connected');
   });
 
   it('tries again after a supervisor that hung up during the handshake, and then connects', async () => {
