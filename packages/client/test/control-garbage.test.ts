@@ -260,9 +260,8 @@ describe('a client whose supervisor sends malformed control messages', () => {
 
   it('keeps no watcher and no fd when watching its doorbell fails, and connects afterwards', async () => {
     watchFailures.doorbells = 1;
-    // A watcher left on the closed control socket polled whatever the process opened next under its number, and
-    // closed it when that was not a control socket (it took vitest's own channel down). libuv also refused a new
-    // watcher under that number (EEXIST).
+    // A watcher left on the closed control socket is armed again on whatever the process opens next under that
+    // number: a file there aborts the process (epoll refuses it), which took this test's process down before.
     expect(await connectOnce('nowatch')).toEqual({ outcome: 'ERR_PHOENIX_SYSCALL_FAILED', leftOpen: [] });
     expect(watchFailures.doorbells).toBe(0);
     const { client } = await connectedClient('after_nowatch');
