@@ -232,13 +232,13 @@ export class IpcClient extends Caller {
         `the supervisor's welcome does not match the segment (slot ${welcome.slot}, ${fds.length} fds)`,
       );
     }
-    const strangers = fds.filter((doorbell) => !isDoorbellFd(doorbell));
-    if (strangers.length > 0) {
+    const notDoorbells = fds.filter((doorbell) => !isDoorbellFd(doorbell));
+    if (notDoorbells.length > 0) {
       for (const extra of fds) closeFd(extra);
       // A doorbell is polled, drained and rung: another kind of fd fails to be watched, or could stall a ring.
       throw new PhoenixError(
         'ERR_PHOENIX_BAD_SEGMENT',
-        `the supervisor's welcome carried ${strangers.length} of ${fds.length} fds that are not doorbells (eventfds)`,
+        `the supervisor's welcome carried ${notDoorbells.length} of ${fds.length} fds that are not doorbells (eventfds)`,
       );
     }
     const [slotDoorbell, ...workerDoorbells] = fds as [number, ...number[]];
@@ -268,8 +268,8 @@ export class IpcClient extends Caller {
       });
       connection = { segment, layout, control: watched, engine, fds };
     } catch (error) {
-      // connect() closes the control socket. A watcher left on it would poll whatever the process opens under
-      // that fd number next (libuv then refuses to watch that number: EEXIST), and the doorbells would leak.
+      // connect() closes the control socket. A watcher left on it is armed again on whatever the process opens
+      // next under that fd number: a file there makes libuv abort the process (epoll refuses files).
       control?.detach();
       for (const doorbell of fds) closeFd(doorbell);
       throw error;
