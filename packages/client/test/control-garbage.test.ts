@@ -5,10 +5,11 @@
 // is dropped and the connection kept (a sound supervisor may relay a value a
 // broken peer wrote into shared memory), facts of the wrong type in a crash
 // answer are dropped, and a hang-up during connect() is another attempt.
-import { openSync, readdirSync, readlinkSync } from 'node:fs';
+import { openSync, readlinkSync } from 'node:fs';
 import {
   acceptSeqpacket,
   closeFd,
+  createChannelPair,
   createEventFd,
   listenSeqpacket,
   processStartTime,
@@ -18,12 +19,16 @@ import {
   unlinkSegment,
 } from '@phoenix-ipc/native-shm';
 import { controlSocketName, PhoenixShmLayout, SupervisorState } from '@phoenix-ipc/shm-layout';
-import { waitUntil } from '@phoenix-ipc/test-kit';
+import { fdsOpenedSince, openFds, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ControlConnection } from '../src/control-connection.js';
 import { IpcClient, PhoenixError } from '../src/index.js';
 
-/** Doorbell watchers (those that drain) still to fail as if libuv had no memory for them. */
-const watchFailures = vi.hoisted(() => ({ doorbells: 0 }));
+/**
+ * Doorbell watchers (those that drain) still to fail as if libuv had no memory for them, and
+ * starts of any watcher still to fail; how many watchers whose start failed were closed.
+ */
+const watchFailures = vi.hoisted(() => ({ doorbells: 0, starts: 0, closedAfterFailedStart: 0 }));
 
 vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
   const native = await importOriginal<typeof import('@phoenix-ipc/native-shm')>();
@@ -37,6 +42,22 @@ vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
         });
       }
       super(...args);
+    }
+    #startFailed = false;
+    override start(): void {
+      if (watchFailures.starts > 0) {
+        watchFailures.starts--;
+        this.#startFailed = true;
+        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_start failed: Cannot allocate memory', {
+          errno: 12,
+          syscall: 'uv_poll_start',
+        });
+      }
+      super.start();
+    }
+    override close(): void {
+      if (this.#startFailed) watchFailures.closedAfterFailedStart++;
+      super.close();
     }
   }
   return { ...native, FdWatcher: FdWatcherThatMayFail };
@@ -145,19 +166,6 @@ function codeOf(error: unknown): string {
   return PhoenixError.isInstance(error) ? error.code : `not a PhoenixError: ${String(error)}`;
 }
 
-/** This process's open fds, from /proc. */
-function openFds(): number[] {
-  return readdirSync('/proc/self/fd').map(Number);
-}
-
-function describeFd(fd: number): string {
-  try {
-    return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
-  } catch {
-    return `${fd} (closed meanwhile)`;
-  }
-}
-
 const opened: { client: IpcClient; fake: FakeSupervisor }[] = [];
 
 afterEach(async () => {
@@ -172,7 +180,7 @@ afterEach(async () => {
  * then the fake closed: the outcome, and the fds the attempt left open here.
  */
 async function connectOnce(tag: string, openDoorbell?: () => number): Promise<{ outcome: string; leftOpen: string[] }> {
-  const before = new Set(openFds());
+  const before = openFds();
   const fake = FakeSupervisor.open(`/phx_ctl_${tag}_${process.pid}_${Math.floor(Math.random() * 1e9)}`);
   const client = IpcClient.create(fake.name);
   opened.push({ client, fake });
@@ -183,9 +191,7 @@ async function connectOnce(tag: string, openDoorbell?: () => number): Promise<{ 
   fake.close();
   return {
     outcome,
-    leftOpen: openFds()
-      .filter((fd) => !before.has(fd))
-      .map(describeFd),
+    leftOpen: fdsOpenedSince(before),
   };
 }
 
@@ -266,6 +272,22 @@ describe('a client whose supervisor sends malformed control messages', () => {
     expect(watchFailures.doorbells).toBe(0);
     const { client } = await connectedClient('after_nowatch');
     expect(client.getState()).toBe('connected');
+  });
+
+  it('closes the watcher of a control connection that cannot start watching, and leaves the fd to its owner', () => {
+    const [ours, theirs] = createChannelPair();
+    try {
+      watchFailures.starts = 1;
+      expect(() => new ControlConnection(ours, { onMessage: () => {}, onClose: () => {} })).toThrow(
+        expect.objectContaining({ code: 'ERR_PHOENIX_SYSCALL_FAILED' }),
+      );
+      expect(watchFailures.closedAfterFailedStart).toBe(1);
+      expect(readlinkSync(`/proc/self/fd/${ours}`)).toMatch(/^socket:/); // still open: the owner's to close
+    } finally {
+      watchFailures.starts = 0;
+      closeFd(ours);
+      closeFd(theirs);
+    }
   });
 
   it('tries again after a supervisor that hung up during the handshake, and then connects', async () => {

@@ -1,7 +1,7 @@
-import { expectPhoenixError, waitUntil } from '@phoenix-ipc/test-kit';
+import { expectPhoenixError, fdsOpenedSince, openFds, waitUntil } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { closeFd, createEventFd, drainEventFd, FdWatcher, signalEventFd } from '../src/index.js';
-import { openFdCount, spawnFixture, trackFd, trackWatcher, untrackFd, useCleanup, WAIT_MS } from './helpers.js';
+import { spawnFixture, trackFd, trackWatcher, untrackFd, useCleanup, WAIT_MS } from './helpers.js';
 
 useCleanup();
 
@@ -102,19 +102,19 @@ describe('FdWatcher', () => {
 
   it('leaks no fd over a thousand start/stop cycles', async () => {
     const { fd, watcher, calls } = watchedDoorbell();
-    const before = openFdCount();
+    const before = openFds();
     for (let i = 0; i < 1000; i++) {
       watcher.stop();
       watcher.start();
     }
-    expect(openFdCount()).toBe(before);
+    expect(fdsOpenedSince(before)).toEqual([]);
     signalEventFd(fd); // still works afterwards
     await waitUntil(() => calls.length === 1, WAIT_MS, 'the callback');
   });
 
   it('leaks no fd over a thousand create/start/close cycles of watcher and eventfd', async () => {
     await settle();
-    const before = openFdCount();
+    const before = openFds();
     for (let i = 0; i < 1000; i++) {
       const fd = createEventFd();
       const watcher = new FdWatcher(fd, () => {});
@@ -123,7 +123,7 @@ describe('FdWatcher', () => {
       closeFd(fd);
     }
     await settle(); // let libuv finish the pending handle closes
-    expect(openFdCount()).toBe(before);
+    expect(fdsOpenedSince(before)).toEqual([]);
   });
 
   it('can watch a reused fd number after the previous watcher on it was closed', async () => {

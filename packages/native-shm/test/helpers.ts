@@ -2,10 +2,10 @@
 // and bounded waits. Every test file calls useCleanup() once at the top level,
 // so whatever a test creates is released in afterEach even when it fails.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withFdLimit } from '@phoenix-ipc/test-kit';
+import { shmEntriesWithPrefix, withFdLimit } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, expect } from 'vitest';
 import { closeFd, type FdWatcher, reapChild, type SharedSegment, unlinkSegment } from '../src/index.js';
 
@@ -221,15 +221,6 @@ export function spawnFixture(
   };
 }
 
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-function shmEntriesWithPrefix(): string[] {
-  const prefix = SEGMENT_PREFIX.slice(1);
-  return readdirSync('/dev/shm').filter((entry) => entry.startsWith(prefix));
-}
-
 async function cleanup(): Promise<void> {
   for (const watcher of watchers) watcher.close();
   watchers.clear();
@@ -286,7 +277,10 @@ export function useCleanup(): void {
   afterEach(cleanup);
   afterAll(async () => {
     await cleanup();
-    expect(shmEntriesWithPrefix(), `/dev/shm entries left behind with prefix ${SEGMENT_PREFIX}`).toEqual([]);
+    expect(
+      shmEntriesWithPrefix(SEGMENT_PREFIX.slice(1)),
+      `/dev/shm entries left behind with prefix ${SEGMENT_PREFIX}`,
+    ).toEqual([]);
     const running = allChildren.filter((child) => child.exitCode === null && child.signalCode === null);
     expect(
       running.map((child) => child.pid),
