@@ -133,17 +133,20 @@ class SpawnedWorkerProcess extends EventEmitter implements WorkerProcess {
     } finally {
       closeFd(theirs);
     }
+    let pidFd = -1;
     try {
-      this.#pidFd = openPidFd(this.pid);
-      this.#exitWatcher = new FdWatcher(this.#pidFd, this.#onPidFdReadable, { drain: false });
+      pidFd = openPidFd(this.pid);
+      this.#exitWatcher = new FdWatcher(pidFd, this.#onPidFdReadable, { drain: false });
     } catch (error) {
-      // Out of fds, say: a child we could not watch must not live on unseen.
+      // Out of fds or memory, say: a child we could not watch must not live on unseen.
+      if (pidFd >= 0) closeFd(pidFd);
       closeFd(ours);
       process.kill(this.pid, 'SIGKILL');
       reapWhenEnded(this.pid);
       if (this.#deathSlot !== null) this.#deathNotices!.release(this.#deathSlot);
       throw error;
     }
+    this.#pidFd = pidFd;
     this.#exitWatcher.start();
     this.#channel = new Socket({ fd: ours, readable: true, writable: true });
     this.#channel.setEncoding('utf8');
