@@ -23,13 +23,20 @@ export class ControlConnection {
   /**
    * `ownsFd` false: the fd stays open when the peer closes or misbehaves;
    * its owner closes it (the handshake's, whose caller keeps the fd).
+   * When the constructor throws, nothing watches the fd and the caller closes it.
    */
   constructor(fd: number, handlers: ControlHandlers, options: { ref?: boolean; ownsFd?: boolean } = {}) {
     this.fd = fd;
     this.#handlers = handlers;
     this.#ownsFd = options.ownsFd ?? true;
     this.#watcher = new FdWatcher(fd, () => this.readAvailable(), { drain: false, ref: options.ref ?? false });
-    this.#watcher.start();
+    try {
+      this.#watcher.start();
+    } catch (error) {
+      // A watcher left behind would be armed again on whatever later takes this fd's number.
+      this.#watcher.close();
+      throw error;
+    }
   }
 
   get closed(): boolean {

@@ -204,16 +204,26 @@ export class ClientAdmission {
       }
       if (fd < 0) return;
       const entry: { slot: number; pid: number } = { slot: -1, pid: 0 };
-      const connection = new ControlConnection(fd, {
-        onMessage: (message, fds) => {
-          for (const extra of fds) closeFd(extra);
-          this.#onMessage(connection, entry, message);
-        },
-        onClose: () => {
-          this.#heard(connection);
-          if (entry.slot > 0) this.#clientGone(entry.slot);
-        },
-      });
+      let connection: ControlConnection;
+      try {
+        connection = new ControlConnection(fd, {
+          onMessage: (message, fds) => {
+            for (const extra of fds) closeFd(extra);
+            this.#onMessage(connection, entry, message);
+          },
+          onClose: () => {
+            this.#heard(connection);
+            if (entry.slot > 0) this.#clientGone(entry.slot);
+          },
+        });
+      } catch {
+        // No memory for its watcher. Thrown on, it would leave this callback and end the
+        // supervisor. Hang up instead (the client sees a hang-up before its welcome and tries
+        // again) and look again shortly, as when accept() fails.
+        closeFd(fd);
+        this.#pauseAccepting();
+        return;
+      }
       this.#awaitHello(connection);
     }
   }
