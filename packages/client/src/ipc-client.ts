@@ -208,43 +208,13 @@ export class IpcClient extends Caller {
     }
   }
 
-  #open(
-    segment: SharedSegment,
-    layout: PhoenixShmLayout,
-    fd: number,
-    { message: welcome, fds, truncated }: Welcome,
-  ): Connection {
-    const workerCount = layout.channels.length;
-    if (truncated) {
-      for (const extra of fds) closeFd(extra);
-      // The kernel drops the fds a full fd table cannot take and flags the message (MSG_CTRUNC).
-      throw new PhoenixError(
-        'ERR_PHOENIX_SYSCALL_FAILED',
-        `the supervisor's welcome carried ${workerCount + 1} doorbell fds and this process could take only ` +
-          `${fds.length}: it has run out of file descriptors (raise ulimit -n)`,
-        { errno: EMFILE, syscall: 'recvmsg' },
-      );
-    }
-    if (fds.length !== workerCount + 1 || welcome.slot < 1 || welcome.slot >= layout.slots.length) {
-      for (const extra of fds) closeFd(extra);
-      throw new PhoenixError(
-        'ERR_PHOENIX_BAD_SEGMENT',
-        `the supervisor's welcome does not match the segment (slot ${welcome.slot}, ${fds.length} fds)`,
-      );
-    }
-    const notDoorbells = fds.filter((doorbell) => !isDoorbellFd(doorbell));
-    if (notDoorbells.length > 0) {
-      for (const extra of fds) closeFd(extra);
-      // A doorbell is polled, drained and rung: another kind of fd fails to be watched, or could stall a ring.
-      throw new PhoenixError(
-        'ERR_PHOENIX_BAD_SEGMENT',
-        `the supervisor's welcome carried ${notDoorbells.length} of ${fds.length} fds that are not doorbells (eventfds)`,
-      );
-    }
-    const [slotDoorbell, ...workerDoorbells] = fds as [number, ...number[]];
+  #open(segment: SharedSegment, layout: PhoenixShmLayout, fd: number, received: Welcome): Connection {
+    const { message: welcome, fds } = received;
     let connection: Connection | null = null;
     let control: ControlConnection | null = null;
     try {
+      checkWelcome(layout, received); // a refused welcome's fds are closed below
+      const [slotDoorbell, ...workerDoorbells] = fds as [number, ...number[]];
       const watched = new ControlConnection(fd, {
         onMessage: (message, extra) => {
           for (const unexpected of extra) closeFd(unexpected);
@@ -358,5 +328,33 @@ export class IpcClient extends Caller {
     }
     if (this.#connecting !== null) await this.#connecting.catch(() => undefined);
     this.#setState('disconnected');
+  }
+}
+
+/** Throws unless the welcome fits the segment and brought one doorbell per worker and one for the slot. */
+function checkWelcome(layout: PhoenixShmLayout, { message: welcome, fds, truncated }: Welcome): void {
+  const workerCount = layout.channels.length;
+  if (truncated) {
+    // The kernel drops the fds a full fd table cannot take and flags the message (MSG_CTRUNC).
+    throw new PhoenixError(
+      'ERR_PHOENIX_SYSCALL_FAILED',
+      `the supervisor's welcome carried ${workerCount + 1} doorbell fds and this process could take only ` +
+        `${fds.length}: it has run out of file descriptors (raise ulimit -n)`,
+      { errno: EMFILE, syscall: 'recvmsg' },
+    );
+  }
+  if (fds.length !== workerCount + 1 || welcome.slot < 1 || welcome.slot >= layout.slots.length) {
+    throw new PhoenixError(
+      'ERR_PHOENIX_BAD_SEGMENT',
+      `the supervisor's welcome does not match the segment (slot ${welcome.slot}, ${fds.length} fds)`,
+    );
+  }
+  const notDoorbells = fds.filter((doorbell) => !isDoorbellFd(doorbell));
+  if (notDoorbells.length > 0) {
+    // A doorbell is polled, drained and rung: another kind of fd fails to be watched, or could stall a ring.
+    throw new PhoenixError(
+      'ERR_PHOENIX_BAD_SEGMENT',
+      `the supervisor's welcome carried ${notDoorbells.length} of ${fds.length} fds that are not doorbells (eventfds)`,
+    );
   }
 }
