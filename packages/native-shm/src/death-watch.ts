@@ -34,11 +34,20 @@ export class DeathWatch {
     const { fd, eventFd } = binding.createDeathWatch(slots);
     this.fd = fd;
     this.slots = slots;
-    this.#watcher = new FdWatcher(eventFd, () => {
-      if (this.#closed) return;
-      for (const [slot, died] of binding.takeDeathWatchEvents(fd)) onEvent(slot, died);
-    });
-    this.#watcher.start();
+    let watcher: FdWatcher | undefined;
+    try {
+      watcher = new FdWatcher(eventFd, () => {
+        if (this.#closed) return;
+        for (const [slot, died] of binding.takeDeathWatchEvents(fd)) onEvent(slot, died);
+      });
+      watcher.start();
+    } catch (error) {
+      // No memory for the watcher: the watch's fds must not outlive the error.
+      watcher?.close();
+      binding.closeDeathWatch(fd);
+      throw error;
+    }
+    this.#watcher = watcher;
     this.#watcher.unref(); // the processes watched keep the supervisor alive, not this
   }
 
