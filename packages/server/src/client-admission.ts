@@ -250,7 +250,7 @@ export class ClientAdmission {
     this.#awaitingHello.set(connection, timer);
   }
 
-  /** The connection said something (or closed): it no longer waits for its hello. */
+  /** The connection said hello or bye (or closed): it no longer waits for its hello. */
   #heard(connection: ControlConnection): void {
     const timer = this.#awaitingHello.get(connection);
     if (timer === undefined) return;
@@ -264,8 +264,8 @@ export class ClientAdmission {
   }
 
   #onMessage(connection: ControlConnection, entry: { slot: number; pid: number }, message: ControlMessage): void {
-    this.#heard(connection);
     if (message.t === 'bye') {
+      this.#heard(connection);
       if (entry.slot > 0) this.#clientGone(entry.slot);
       connection.close();
       return;
@@ -284,7 +284,12 @@ export class ClientAdmission {
       }
       return;
     }
-    if (message.t === 'hello') this.#admit(connection, entry);
+    // Only a sound hello stops a newcomer's clock. Whatever else it says first is dropped, and the
+    // connection still counts among those waiting for their hello: bounded, and closed when its time is up.
+    if (message.t === 'hello') {
+      this.#heard(connection);
+      this.#admit(connection, entry);
+    }
   }
 
   #admit(connection: ControlConnection, entry: { slot: number; pid: number }): void {

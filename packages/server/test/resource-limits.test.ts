@@ -30,8 +30,12 @@ function controlSocketOf(name: string): string {
   }
 }
 
-/** Opens `count` connections to the control socket that never say hello. */
-async function connectSilently(name: string, count: number): Promise<number[]> {
+/**
+ * Opens `count` connections to the control socket that never say hello; each
+ * says `say(fd)` instead as soon as it is connected, when given (whether it
+ * arrives or the supervisor has already hung up does not matter).
+ */
+async function connectSilently(name: string, count: number, say?: (fd: number) => unknown): Promise<number[]> {
   const socket = controlSocketOf(name);
   const fds: number[] = [];
   while (fds.length < count) {
@@ -46,9 +50,16 @@ async function connectSilently(name: string, count: number): Promise<number[]> {
     }
     silent.push(fd);
     fds.push(fd);
+    if (say !== undefined) sendMessage(fd, new TextEncoder().encode(JSON.stringify(say(fd))));
   }
   return fds;
 }
+
+const send = (fd: number, document: unknown) =>
+  expect(sendMessage(fd, new TextEncoder().encode(JSON.stringify(document)))).toBe(true);
+
+/** What a newcomer may say instead of a sound hello: a report, a malformed hello, a kind from a newer version. */
+const NOT_HELLO = [{ t: 'corrupt', worker: 0, message: 'm' }, { t: 'hello', v: 'one', pid: 1 }, { t: 'newer' }];
 
 function closedByPeer(fd: number): boolean {
   const received = receiveMessage(fd);
@@ -74,6 +85,16 @@ describe('connections to the control socket that never say hello', () => {
     expect(server.metrics().clients).toBe(1);
   }, 30_000);
 
+  it(`are closed after ${HELLO_TIMEOUT_MS} ms when all they say is something other than a sound hello`, async () => {
+    const name = harness.name('nothello');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const fds = await connectSilently(name, NOT_HELLO.length, (fd) => NOT_HELLO[fd % NOT_HELLO.length]);
+    expect(await clientCalls(name)).toBe('admitted');
+    await waitUntil(() => fds.every(closedByPeer), HELLO_TIMEOUT_MS + 5000, 'the connections to be closed');
+    expect(server.metrics().clients).toBe(1);
+  }, 30_000);
+
   it('hold a bounded number of the supervisor fds however many there are', async () => {
     const name = harness.name('flood');
     const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
@@ -84,12 +105,19 @@ describe('connections to the control socket that never say hello', () => {
     // At most 64 wait for their hello; the client holds one more connection and its doorbells.
     expect(openFds(cluster.pid)).toBeLessThanOrEqual(before + 64 + 8);
   }, 30_000);
+
+  it('hold a bounded number of the supervisor fds however many say something other than hello', async () => {
+    const name = harness.name('chatty');
+    const cluster = harness.cluster(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 });
+    await cluster.waitFor('ready');
+    const before = openFds(cluster.pid);
+    await connectSilently(name, 300, (fd) => NOT_HELLO[fd % NOT_HELLO.length]);
+    expect(await clientCalls(name)).toBe('admitted');
+    expect(openFds(cluster.pid)).toBeLessThanOrEqual(before + 64 + 8);
+  }, 30_000);
 });
 
 describe('connections that send malformed control messages', () => {
-  const send = (fd: number, document: unknown) =>
-    expect(sendMessage(fd, new TextEncoder().encode(JSON.stringify(document)))).toBe(true);
-
   /** The next message on `fd` (waiting for it), its fds closed. */
   async function nextMessage(fd: number) {
     const received: NonNullable<ReturnType<typeof receiveMessage>>[] = [];
