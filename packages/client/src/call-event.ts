@@ -1,5 +1,6 @@
 import { GROUP_NORMAL, monotonicNowMs } from '@phoenix-ipc/shm-layout';
 import type { PendingCall } from './pending-call.js';
+import { rethrowLater } from './rethrow-later.js';
 
 /** One finished call. The object is reused: copy what you keep beyond the callback. */
 export interface CallEvent {
@@ -47,6 +48,10 @@ export class CallEventReporter {
     event.totalUs = (monotonicNowMs() - call.startedAt) * 1000;
     event.queueWaitUs = queueWaitUs;
     event.handlerUs = handlerUs;
-    observer(event);
+    try {
+      observer(event);
+    } catch (thrown) {
+      rethrowLater(thrown); // the call's own outcome still goes to its caller
+    }
   }
 }

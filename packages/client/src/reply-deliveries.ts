@@ -1,5 +1,6 @@
 import type { PhoenixError } from '@phoenix-ipc/shm-layout';
 import type { Reply } from './reply.js';
+import { rethrowLater } from './rethrow-later.js';
 
 /**
  * Where sendInto's outcome goes: exactly one of the two is called, once per
@@ -64,14 +65,10 @@ export class ReplyDeliveries {
         if (error === null) handler.onReply(reply);
         else handler.onError(error);
       } catch (thrown) {
-        process.nextTick(rethrow, thrown);
+        rethrowLater(thrown);
       }
     }
     this.#count = 0;
     this.#running = false;
   }
-}
-
-function rethrow(error: unknown): never {
-  throw error;
 }

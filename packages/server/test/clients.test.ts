@@ -100,6 +100,16 @@ describe('many client processes', () => {
     await expectSlotsHandedBack(server, name);
   });
 
+  it("gets every reply when its call observer throws; the throws are the process's, the worker is untouched", async () => {
+    const name = harness.name('observer');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const [worker] = server.getWorkerStats();
+    const client = harness.script(CLIENT_SCRIPT, [name, 'throwing-observer', '50']);
+    expect((await client.waitFor('observed')).observed).toEqual({ ok: 50, uncaught: 50 });
+    expect(server.getWorkerStats()[0]).toMatchObject({ pid: worker!.pid, crashes: 0, restarts: 0 });
+  });
+
   it('answers callSync from a client', async () => {
     const name = harness.name('clientsync');
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 1, maxClients: 2 }));
