@@ -46,6 +46,9 @@ export interface BridgeStats {
 
 // What the micro service stats record for requests refused before they ran.
 const LATE = new PhoenixError('ERR_PHOENIX_TIMEOUT', 'arrived after its deadline');
+/** Stops a bridge at once: serveOverNats's, for a bridge it could not finish starting. */
+let abandonBridge: (bridge: NatsBridge) => void;
+
 /**
  * The longest time left the bridge gives the server, in ms (about 24.8 days;
  * a deadline further away waits this long). A remote deadline is anyone's
@@ -114,6 +117,10 @@ export class NatsBridge {
   #stopped: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
 
+  static {
+    abandonBridge = (bridge) => bridge.#abandon();
+  }
+
   /** @internal use serveOverNats */
   constructor(server: IpcServer, connection: NatsConnection, ownsConnection: boolean, options: ResolvedBridgeOptions) {
     this.#server = server;
@@ -173,6 +180,15 @@ export class NatsBridge {
   stop(): Promise<void> {
     this.#stopped ??= this.#drain();
     return this.#stopped;
+  }
+
+  // A bridge serveOverNats could not finish: nothing of it may go on serving on a connection that is not its own
+  // (nats.js would subscribe it again after a reconnect), and nobody holds it to stop it.
+  #abandon(): void {
+    this.#stopped = Promise.resolve();
+    this.#subscription.unsubscribe();
+    this.#micro.abandon();
+    this.#replies.stop();
   }
 
   async #drain(): Promise<void> {
@@ -355,12 +371,14 @@ export async function serveOverNats(
   const nc = owned
     ? await openConnection(argument, `phoenix-bridge ${resolved.service} ${checked.name}`, 'serveOverNats connection')
     : argument;
+  let bridge: NatsBridge | undefined;
   try {
-    const bridge = new NatsBridge(checked, nc, owned, resolved);
+    bridge = new NatsBridge(checked, nc, owned, resolved);
     // Once this resolves, the NATS server knows the subscriptions: requests sent from now on reach the bridge.
     await nc.flush();
     return bridge;
   } catch (error) {
+    if (bridge !== undefined) abandonBridge(bridge);
     if (owned) await nc.close().catch(() => undefined);
     throw PhoenixError.from(error, 'ERR_PHOENIX_SERVER_GONE');
   }

@@ -210,8 +210,15 @@ export async function openConnection(options: unknown, name: string, what: strin
 /** Checks the connection argument (a NatsConnection or connect options) without connecting. */
 export function checkConnectionArgument(value: unknown, what: string): NatsConnection | NatsConnectOptions {
   if (isNatsConnection(value)) {
-    if (value.isClosed()) throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', `${what}: the NatsConnection is closed`);
+    checkConnectionOpen(value, what);
     return value;
   }
   return checkConnectOptions(value, what);
+}
+
+/** Throws ERR_PHOENIX_SERVER_GONE for a connection that is closed or draining: it can take no new subscription. */
+export function checkConnectionOpen(connection: NatsConnection, what: string): void {
+  if (connection.isClosed()) throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', `${what}: the NatsConnection is closed`);
+  if ((connection as { isDraining?: () => boolean }).isDraining?.() === true)
+    throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', `${what}: the NatsConnection is draining`);
 }

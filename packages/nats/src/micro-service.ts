@@ -79,6 +79,11 @@ export class MicroServiceResponder {
     await Promise.allSettled(this.#subscriptions.map((subscription) => subscription.drain()));
   }
 
+  /** Stops answering at once, without waiting for the NATS server (which may be out of reach). */
+  abandon(): void {
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+  }
+
   #base(type: string): Record<string, unknown> {
     return {
       type: `io.nats.micro.v1.${type}`,

@@ -31,7 +31,13 @@ import {
   readReply,
   requestHeaders,
 } from './caller-wire.js';
-import { checkInboxPrefix, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
+import {
+  checkConnectionOpen,
+  checkInboxPrefix,
+  isNatsConnection,
+  type NatsConnectOptions,
+  openConnection,
+} from './connection.js';
 import { onConnectionClosed } from './connection-closed.js';
 import { OutageResends } from './outage-resends.js';
 import { type PendingRequest, UnsentCalls } from './unsent-calls.js';
@@ -72,10 +78,7 @@ export class NatsCaller {
     }
     this.service = checkToken(service, 'service');
     const defaultTimeoutMs = checkCallerOptions(options);
-    if (connection.isClosed())
-      throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is closed');
-    if ((connection as { isDraining?: () => boolean }).isDraining?.() === true)
-      throw new PhoenixError('ERR_PHOENIX_SERVER_GONE', 'NatsCaller: the NatsConnection is draining');
+    checkConnectionOpen(connection, 'NatsCaller');
     this.#connection = connection;
     this.#defaults = new DefaultCallOptions(defaultTimeoutMs, 'wait');
     // Honour the connection's inboxPrefix (accounts that may only subscribe below a prefix). Checked here too: a

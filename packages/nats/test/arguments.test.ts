@@ -199,6 +199,32 @@ describe('serveOverNats refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT,
       'ERR_PHOENIX_SERVER_GONE',
     );
   });
+
+  it('ERR_PHOENIX_SERVER_GONE for a draining NatsConnection', async () => {
+    const draining = await connect({ servers: nats.url });
+    const drained = draining.drain();
+    const error = await rejection(() => serveOverNats(running, draining, { service: 'ok' }));
+    await drained;
+    expect(error.code).toBe('ERR_PHOENIX_SERVER_GONE');
+    expect(error.message).toContain('draining');
+  });
+
+  it('ERR_PHOENIX_SERVER_GONE when the connection drops while it starts, and nothing of the bridge answers', async () => {
+    const yours = harness.track(await connect({ servers: nats.url }));
+    // The flush that confirms the subscriptions fails as on a disconnect (nats.js rejects pending pongs then).
+    Object.assign(yours, { flush: () => Promise.reject(new Error('disconnected')) });
+    expect((await rejection(() => serveOverNats(running, yours, { service: 'abandoned' }))).code).toBe(
+      'ERR_PHOENIX_SERVER_GONE',
+    );
+    Reflect.deleteProperty(yours, 'flush');
+    await yours.flush(); // the NATS server has read whatever the connection sent by now
+    expect(yours.isClosed()).toBe(false); // yours: it stays open
+    const asker = harness.track(new NatsCaller(nc, 'abandoned'));
+    expect((await rejection(() => asker.call(1001, 'anyone?', { timeoutMs: 5000 }))).code).toBe(
+      'ERR_PHOENIX_UNAVAILABLE',
+    );
+    await expect(nc.request('$SRV.PING.abandoned', '', { timeout: 5000 })).rejects.toThrow();
+  });
 });
 
 describe('NatsCaller refuses bad arguments with ERR_PHOENIX_INVALID_ARGUMENT, naming them', () => {
