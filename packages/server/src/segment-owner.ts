@@ -105,6 +105,19 @@ export function acquireSegment(name: string, size: number, mode: number): OwnedS
   throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `another supervisor is taking ${name} over at the same time`);
 }
 
+/**
+ * How long a segment another supervisor is creating may stay unlocked and unformatted. Its creator locks it once
+ * it has sized it (milliseconds, for the biggest) and then formats it: beyond this it was abandoned.
+ */
+const CREATION_GRACE_MS = 1000;
+/** Between two looks at a name another supervisor holds for a moment. */
+const RETRY_PAUSE_MS = 1;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+function pause(ms: number): void {
+  Atomics.wait(pauseCell, 0, 0, ms);
+}
+
 function createExclusive(name: string, size: number, mode: number): SharedSegment | null {
   let segment: SharedSegment;
   try {
@@ -113,15 +126,45 @@ function createExclusive(name: string, size: number, mode: number): SharedSegmen
     if ((error as { code?: string }).code === 'ERR_PHOENIX_SEGMENT_EXISTS') return null;
     throw PhoenixError.from(error);
   }
-  if (!segment.tryLock()) {
-    segment.close();
-    return null;
+  // The name is ours. Another supervisor starting at the same moment may be probing it (retireStale): it holds
+  // the lock only while it looks, and then waits for us to lock and format.
+  let locked = false;
+  try {
+    const deadline = performance.now() + CREATION_GRACE_MS;
+    while (!(locked = segment.tryLock()) && performance.now() < deadline) pause(RETRY_PAUSE_MS);
+  } finally {
+    // Never locked (or the lock failed): give the name back rather than leave an unformatted file that blocks it.
+    if (!locked) {
+      const ours = segment.stat();
+      segment.close();
+      const current = statSegment(name);
+      if (current.exists && current.inode === ours.inode) unlinkSegment(name);
+    }
   }
-  return segment;
+  return locked ? segment : null;
 }
 
-// Retires the stale segment at `name`; null if there is none any more.
+// Retires the stale segment at `name`; null if there is none any more. A segment another supervisor is creating
+// right now is not stale: it is waited for until its creator holds it (ERR_PHOENIX_SEGMENT_EXISTS).
 function retireStale(name: string): { epoch: number } | null {
+  const deadline = performance.now() + CREATION_GRACE_MS;
+  for (;;) {
+    const outcome = retireIfStale(name);
+    if (outcome === null || 'epoch' in outcome) return outcome;
+    if (performance.now() >= deadline) throw notASegment(name, outcome.notReady);
+    pause(RETRY_PAUSE_MS);
+  }
+}
+
+function notASegment(name: string, reason: string): PhoenixError {
+  return new PhoenixError(
+    'ERR_PHOENIX_BAD_SEGMENT',
+    `${name} exists and is not a valid PhoenixIPC segment (${reason}); it is left untouched`,
+  );
+}
+
+/** One look at `name`: retired (its epoch), gone (null), or not ready yet (why). */
+function retireIfStale(name: string): { epoch: number } | { notReady: string } | null {
   let existing: SharedSegment;
   try {
     existing = SharedSegment.open(name);
@@ -134,12 +177,8 @@ function retireStale(name: string): { epoch: number } | null {
       throw new PhoenixError('ERR_PHOENIX_SEGMENT_EXISTS', `segment ${name} is owned by a live supervisor`);
     }
     const probe = PhoenixShmLayout.probe(existing.buffer);
-    if (probe.kind !== 'ready') {
-      throw new PhoenixError(
-        'ERR_PHOENIX_BAD_SEGMENT',
-        `${name} exists and is not a valid PhoenixIPC segment (${probe.reason}); it is left untouched`,
-      );
-    }
+    if (probe.kind === 'not-ready') return { notReady: probe.reason };
+    if (probe.kind !== 'ready') throw notASegment(name, probe.reason);
     const layout = PhoenixShmLayout.attach(existing.buffer);
     const pid = layout.supervisorPid;
     if (pid !== process.pid && isSameProcessAlive(pid, layout.supervisorStartTime)) {

@@ -2,7 +2,9 @@
 // against one shared server (started once in beforeAll); split, each file would start its own.
 import { randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
 import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -395,6 +397,34 @@ describe('ERR_PHOENIX_SEGMENT_EXISTS', () => {
   it('refuses a name a live supervisor owns (same process)', async () => {
     expect(await codeOf(IpcServer.create(sharedName))).toBe('ERR_PHOENIX_SEGMENT_EXISTS');
   });
+
+  it('gives one of two supervisors that create a name at the same instant the name, the other this error', async () => {
+    // The loser used to look at the winner's segment before it was formatted and call it ERR_PHOENIX_BAD_SEGMENT.
+    const gates = mkdtempSync(join(tmpdir(), 'phx-race-'));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const name = harness.name(`race${round}`);
+        const gate = join(gates, String(round));
+        // A segment of some 100 MB: sizing it takes milliseconds, the window the loser used to fall into.
+        const options = { normalWorkers: 1, vipWorkers: 0, maxPayloadBytes: 4 * 1024 * 1024 };
+        const pair = [0, 1].map(() => harness.cluster(name, options, { PHOENIX_TEST_START_WHEN: gate }));
+        await Promise.all(pair.map((cluster) => cluster.waitFor('waiting')));
+        writeFileSync(gate, '');
+        const outcomes = await Promise.all(
+          pair.map(async (cluster) => {
+            await waitUntil(() => cluster.messages.some((m) => 'ready' in m || 'createFailed' in m), 30_000, 'create');
+            return cluster.messages.find((m) => 'ready' in m) !== undefined
+              ? 'created'
+              : String(cluster.messages.find((m) => 'createFailed' in m)!.createFailed);
+          }),
+        );
+        expect(outcomes.sort()).toEqual(['ERR_PHOENIX_SEGMENT_EXISTS', 'created']);
+        await Promise.all(pair.map((cluster) => cluster.stop('stop')));
+      }
+    } finally {
+      rmSync(gates, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('refuses a name a live supervisor in another process owns', async () => {
     const name = harness.name('owned');
