@@ -27,6 +27,7 @@ export { ringIfParked } from './doorbell-flag.js';
 export type { ErrorMapper, ReplyDecoder } from './reply.js';
 export { noteFreshReplyMemory, shouldSweepInPause } from './reply-memory-gc.js';
 export { checkRetainFreedMemoryMb, retainReplyMemory } from './retain-reply-memory.js';
+export { rethrowLater } from './rethrow-later.js';
 export { clearUnrefTimer } from './unref-timer.js';
 export { SpinThenPark, type Waiter } from './waiter.js';
 export { replyMemory, WarmReplyBuffer } from './warm-reply-buffer.js';

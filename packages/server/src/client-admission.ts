@@ -8,7 +8,6 @@
  * channel-reset acks) and what the supervisor tells clients (failures,
  * worker-down, shutdown) pass through here too.
  */
-import type { EventEmitter } from 'node:events';
 import { ControlConnection, clearUnrefTimer } from '@phoenix-ipc/client/internal';
 import {
   acceptSeqpacket,
@@ -28,6 +27,7 @@ import {
   SUPERVISOR_SLOT,
   type WorkerChannel,
 } from '@phoenix-ipc/shm-layout';
+import type { ServerEvents } from './server-events.js';
 
 /**
  * A client says hello as soon as it has connected; a connection still silent
@@ -63,7 +63,7 @@ export interface ClientAdmissionOptions {
   workerFds: readonly number[];
   slotFds: readonly number[];
   /** 'clientConnected' and 'clientGone' go here. */
-  events: EventEmitter;
+  events: ServerEvents;
   /** Newcomers are refused while this holds. */
   stopping: () => boolean;
   /** Slot draining gives up once this holds (the segment is gone). */

@@ -40,6 +40,7 @@ import type { ManagedWorker } from './managed-worker.js';
 import { atProcessExit } from './process-exit.js';
 import { type ClaimedSegment, claimSegment, type SegmentIdentity } from './segment-owner.js';
 import { CorruptChannels, corruptRingHeaders, repairSegment } from './segment-repair.js';
+import { isolatedListeners, type ServerEvents } from './server-events.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import { SparePool, type SpareStats } from './spare-pool.js';
 import { supervisorYieldsCpu } from './supervisor-cpu-yield.js';
@@ -68,7 +69,7 @@ export class Supervisor {
   readonly epoch: number;
   readonly #segment: SharedSegment;
   readonly #identity: SegmentIdentity;
-  readonly #events: EventEmitter;
+  readonly #events: ServerEvents;
   readonly #workerFds: number[];
   readonly #slotFds: number[];
   readonly #pool: WorkerPool;
@@ -96,7 +97,7 @@ export class Supervisor {
     this.layout = layout;
     this.#identity = claimed.identity;
     this.epoch = claimed.identity.epoch;
-    this.#events = events;
+    this.#events = isolatedListeners(events);
     this.#workerFds = createEventFds(layout.channels.length);
     try {
       this.#slotFds = createEventFds(layout.slots.length);
@@ -144,7 +145,7 @@ export class Supervisor {
       maxClients: options.layout.maxClients,
       workerFds: this.#workerFds,
       slotFds: this.#slotFds,
-      events,
+      events: this.#events,
       stopping: () => this.#state === 'stopping' || this.#state === 'stopped',
       stopped: () => this.#state === 'stopped',
       workerAlive: (globalIndex) => this.#pool.workers[globalIndex]?.alive ?? false,
@@ -180,7 +181,7 @@ export class Supervisor {
       pool: this.#pool,
       clients: this.#clients,
       corrupt: this.#corrupt,
-      events,
+      events: this.#events,
       metrics: this.#metrics,
       state: () => this.#state,
       engine: () => this.#engine,

@@ -7,7 +7,6 @@
  * channels are reformatted, or never (a crash loop leaves it down). The
  * replacement is a warm spare when one is ready (spare-pool.ts).
  */
-import type { EventEmitter } from 'node:events';
 import type { CallerEngine } from '@phoenix-ipc/client/internal';
 import {
   monotonicNowMs,
@@ -32,6 +31,7 @@ import {
 } from './crash-policy.js';
 import type { ManagedWorker } from './managed-worker.js';
 import { type CorruptChannels, resetChannels } from './segment-repair.js';
+import type { ServerEvents } from './server-events.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import type { SparePool } from './spare-pool.js';
 import type { WorkerExit, WorkerPool } from './worker-pool.js';
@@ -44,7 +44,7 @@ export interface WorkerExitHandlerOptions {
   clients: ClientAdmission;
   corrupt: CorruptChannels;
   /** 'workerCrash' goes here. */
-  events: EventEmitter;
+  events: ServerEvents;
   metrics: CallMetrics;
   state: () => ExitContext['serverState'];
   /** The supervisor's own caller, once it has one. */
