@@ -176,8 +176,9 @@ export class ClientAdmission {
     const worker = channel.globalIndex;
     const acked = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
+      timer.unref(); // a client that never acks must not hold a stopping supervisor's process
       client.resetAcks.set(worker, () => {
-        clearTimeout(timer);
+        clearUnrefTimer(timer);
         resolve(true);
       });
     });

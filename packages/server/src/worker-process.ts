@@ -67,15 +67,15 @@ let pidFdsWork: boolean | undefined;
  */
 export function launchWorkerProcess(launch: WorkerLaunch): WorkerProcess {
   if (pidFdsWork === undefined) pidFdsWork = probePidFds();
-  if (!pidFdsWork) {
-    return fork(launch.script, [...launch.args], {
-      execArgv: [...launch.execArgv],
-      env: launch.env,
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...launch.fds],
-      serialization: 'json',
-    }) as ChildProcess & WorkerProcess;
-  }
   try {
+    if (!pidFdsWork) {
+      return fork(launch.script, [...launch.args], {
+        execArgv: [...launch.execArgv],
+        env: launch.env,
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...launch.fds],
+        serialization: 'json',
+      }) as ChildProcess & WorkerProcess;
+    }
     return new SpawnedWorkerProcess(launch);
   } catch (error) {
     return new UnstartedWorkerProcess(PhoenixError.from(error, 'ERR_PHOENIX_WORKER_START_FAILED'));
