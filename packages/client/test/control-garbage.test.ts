@@ -24,39 +24,27 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControlConnection } from '../src/control-connection.js';
 import { IpcClient, PhoenixError } from '../src/index.js';
 
-/**
- * Doorbell watchers (those that drain) still to fail as if libuv had no memory for them, and
- * starts of any watcher still to fail; how many watchers whose start failed were closed.
- */
-const watchFailures = vi.hoisted(() => ({ doorbells: 0, starts: 0, closedAfterFailedStart: 0 }));
+/** Doorbell watchers (those that drain) still to fail as if libuv had no memory for them. */
+const doorbellWatchFailures = vi.hoisted(() => ({ left: 0 }));
+/** Starts of any watcher still to fail; how many watchers whose start failed were closed. */
+const startFailures = vi.hoisted(() => ({ left: 0, closedAfter: 0 }));
 
 vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
   const native = await importOriginal<typeof import('@phoenix-ipc/native-shm')>();
-  class FdWatcherThatMayFail extends native.FdWatcher {
-    constructor(...args: ConstructorParameters<typeof native.FdWatcher>) {
-      if (args[2]?.drain !== false && watchFailures.doorbells > 0) {
-        watchFailures.doorbells--;
-        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_init failed: Cannot allocate memory', {
-          errno: 12,
-          syscall: 'uv_poll_init',
-        });
-      }
-      super(...args);
-    }
+  const { fdWatcherThatMayFail, noMemoryForWatcher } = await import('@phoenix-ipc/test-kit');
+  const onDoorbell = (_fd: number, options?: { drain?: boolean }) => options?.drain !== false;
+  class FdWatcherThatMayFail extends fdWatcherThatMayFail(native.FdWatcher, doorbellWatchFailures, onDoorbell) {
     #startFailed = false;
     override start(): void {
-      if (watchFailures.starts > 0) {
-        watchFailures.starts--;
+      if (startFailures.left > 0) {
+        startFailures.left--;
         this.#startFailed = true;
-        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_start failed: Cannot allocate memory', {
-          errno: 12,
-          syscall: 'uv_poll_start',
-        });
+        throw noMemoryForWatcher('uv_poll_start');
       }
       super.start();
     }
     override close(): void {
-      if (this.#startFailed) watchFailures.closedAfterFailedStart++;
+      if (this.#startFailed) startFailures.closedAfter++;
       super.close();
     }
   }
@@ -265,11 +253,11 @@ describe('a client whose supervisor sends malformed control messages', () => {
   });
 
   it('keeps no watcher and no fd when watching its doorbell fails, and connects afterwards', async () => {
-    watchFailures.doorbells = 1;
+    doorbellWatchFailures.left = 1;
     // A watcher left on the closed control socket is armed again on whatever the process opens next under that
     // number: a file there aborts the process (epoll refuses it), which took this test's process down before.
     expect(await connectOnce('nowatch')).toEqual({ outcome: 'ERR_PHOENIX_SYSCALL_FAILED', leftOpen: [] });
-    expect(watchFailures.doorbells).toBe(0);
+    expect(doorbellWatchFailures.left).toBe(0);
     const { client } = await connectedClient('after_nowatch');
     expect(client.getState()).toBe('connected');
   });
@@ -277,14 +265,14 @@ describe('a client whose supervisor sends malformed control messages', () => {
   it('closes the watcher of a control connection that cannot start watching, and leaves the fd to its owner', () => {
     const [ours, theirs] = createChannelPair();
     try {
-      watchFailures.starts = 1;
+      startFailures.left = 1;
       expect(() => new ControlConnection(ours, { onMessage: () => {}, onClose: () => {} })).toThrow(
         expect.objectContaining({ code: 'ERR_PHOENIX_SYSCALL_FAILED' }),
       );
-      expect(watchFailures.closedAfterFailedStart).toBe(1);
+      expect(startFailures.closedAfter).toBe(1);
       expect(readlinkSync(`/proc/self/fd/${ours}`)).toMatch(/^socket:/); // still open: the owner's to close
     } finally {
-      watchFailures.starts = 0;
+      startFailures.left = 0;
       closeFd(ours);
       closeFd(theirs);
     }

@@ -11,20 +11,8 @@ const watchFailures = vi.hoisted(() => ({ left: 0 }));
 
 vi.mock('../src/doorbell.js', async (importOriginal) => {
   const doorbell = await importOriginal<typeof import('../src/doorbell.js')>();
-  const { PhoenixError } = await import('@phoenix-ipc/errors');
-  class FdWatcherThatMayFail extends doorbell.FdWatcher {
-    constructor(...args: ConstructorParameters<typeof doorbell.FdWatcher>) {
-      if (watchFailures.left > 0) {
-        watchFailures.left--;
-        throw new PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_init failed: Cannot allocate memory', {
-          errno: 12,
-          syscall: 'uv_poll_init',
-        });
-      }
-      super(...args);
-    }
-  }
-  return { ...doorbell, FdWatcher: FdWatcherThatMayFail };
+  const { fdWatcherThatMayFail } = await import('@phoenix-ipc/test-kit');
+  return { ...doorbell, FdWatcher: fdWatcherThatMayFail(doorbell.FdWatcher, watchFailures) };
 });
 
 describe('a death watch that cannot watch its eventfd', () => {

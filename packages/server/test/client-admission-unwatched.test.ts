@@ -9,24 +9,14 @@ import { ECHO } from './fixtures/handlers.mjs';
 import { CLIENT_SCRIPT, Harness, WORKER_SCRIPT } from './harness.js';
 
 /** Watchers on sockets still to fail as if libuv had no memory for them. */
-const watchFailures = vi.hoisted(() => ({ sockets: 0 }));
+const socketWatchFailures = vi.hoisted(() => ({ left: 0 }));
 
 vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
   const native = await importOriginal<typeof import('@phoenix-ipc/native-shm')>();
-  const { fstatSync: statFd } = await import('node:fs');
-  class FdWatcherThatMayFail extends native.FdWatcher {
-    constructor(...args: ConstructorParameters<typeof native.FdWatcher>) {
-      if (watchFailures.sockets > 0 && statFd(args[0]).isSocket()) {
-        watchFailures.sockets--;
-        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_init failed: Cannot allocate memory', {
-          errno: 12,
-          syscall: 'uv_poll_init',
-        });
-      }
-      super(...args);
-    }
-  }
-  return { ...native, FdWatcher: FdWatcherThatMayFail };
+  const { fdWatcherThatMayFail } = await import('@phoenix-ipc/test-kit');
+  const { fstatSync } = await import('node:fs');
+  const onSocket = (fd: number) => fstatSync(fd).isSocket();
+  return { ...native, FdWatcher: fdWatcherThatMayFail(native.FdWatcher, socketWatchFailures, onSocket) };
 });
 
 const harness = new Harness();
@@ -38,10 +28,10 @@ describe('a supervisor that cannot watch a client connection', () => {
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
     await server.start(WORKER_SCRIPT, [name]);
     const before = openFds();
-    watchFailures.sockets = 1;
+    socketWatchFailures.left = 1;
     const client = harness.script(CLIENT_SCRIPT, [name, 'echo', '200']);
     expect((await client.waitFor('done', 30_000)).done).toEqual({ ok: 200, bad: 0 });
-    expect(watchFailures.sockets).toBe(0);
+    expect(socketWatchFailures.left).toBe(0);
     await client.exited;
     await waitUntil(() => server.metrics().clients === 0, 10_000, 'the client slot handed back');
     // (waited for, then asserted: a failure names the fds left open)

@@ -7,23 +7,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { launchWorkerProcess } from '../src/worker-process.js';
 
 /** Exit watchers (those that do not drain: on a pidfd) still to fail as if libuv had no memory for them. */
-const watchFailures = vi.hoisted(() => ({ exits: 0 }));
+const exitWatchFailures = vi.hoisted(() => ({ left: 0 }));
 
 vi.mock('@phoenix-ipc/native-shm', async (importOriginal) => {
   const native = await importOriginal<typeof import('@phoenix-ipc/native-shm')>();
-  class FdWatcherThatMayFail extends native.FdWatcher {
-    constructor(...args: ConstructorParameters<typeof native.FdWatcher>) {
-      if (args[2]?.drain === false && watchFailures.exits > 0) {
-        watchFailures.exits--;
-        throw new native.PhoenixError('ERR_PHOENIX_SYSCALL_FAILED', 'uv_poll_init failed: Cannot allocate memory', {
-          errno: 12,
-          syscall: 'uv_poll_init',
-        });
-      }
-      super(...args);
-    }
-  }
-  return { ...native, FdWatcher: FdWatcherThatMayFail };
+  const { fdWatcherThatMayFail } = await import('@phoenix-ipc/test-kit');
+  const onPidFd = (_fd: number, options?: { drain?: boolean }) => options?.drain === false;
+  return { ...native, FdWatcher: fdWatcherThatMayFail(native.FdWatcher, exitWatchFailures, onPidFd) };
 });
 
 /** Marks this file's children in their environment, so that none outlives a failed test. */
@@ -34,25 +24,28 @@ afterEach(() => {
 });
 
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'channel-echo.mjs');
+
+const launchTagged = () =>
+  launchWorkerProcess({
+    script: SCRIPT,
+    args: [],
+    execArgv: [],
+    env: { ...process.env, [TAG]: '1' },
+    fds: [],
+    deathNotices: null,
+  });
 /** A watchdog, not a performance bound. */
 const WAIT_MS = 10_000;
 
 describe('a worker process whose exit cannot be watched', () => {
   it('is killed, leaves no fd open, and ends as a start that failed (error, then exit 127)', async () => {
     const before = openFds();
-    watchFailures.exits = 1;
-    const child = launchWorkerProcess({
-      script: SCRIPT,
-      args: [],
-      execArgv: [],
-      env: { ...process.env, [TAG]: '1' },
-      fds: [],
-      deathNotices: null,
-    });
+    exitWatchFailures.left = 1;
+    const child = launchTagged();
     const errors: unknown[] = [];
     child.on('error', (error) => errors.push(error));
     const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(watchFailures.exits).toBe(0);
+    expect(exitWatchFailures.left).toBe(0);
     expect(code).toBe(127);
     expect(errors).toEqual([expect.objectContaining({ code: 'ERR_PHOENIX_SYSCALL_FAILED' })]);
     expect(child.connected).toBe(false);
@@ -61,14 +54,7 @@ describe('a worker process whose exit cannot be watched', () => {
   });
 
   it('does not stop the next worker from starting and being watched', async () => {
-    const child = launchWorkerProcess({
-      script: SCRIPT,
-      args: [],
-      execArgv: [],
-      env: { ...process.env, [TAG]: '1' },
-      fds: [],
-      deathNotices: null,
-    });
+    const child = launchTagged();
     const [hello] = await new Promise<unknown[]>((resolve) => child.once('message', (...args) => resolve(args)));
     expect(hello).toEqual({ hello: child.pid, ballast: 0 });
     const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
