@@ -343,6 +343,8 @@ export class ClientAdmission {
       resetAcks: new Map(),
       generation: slot.generation,
     });
+    // Announced before the welcome goes out: a client gone by then is announced gone right after, never before.
+    this.#options.events.emit('clientConnected', { slot: slotIndex, pid: credentials.pid });
     const { workerFds, slotFds } = this.#options;
     connection.send(
       {
@@ -354,7 +356,6 @@ export class ClientAdmission {
       },
       [slotFds[slotIndex]!, ...workerFds],
     );
-    this.#options.events.emit('clientConnected', { slot: slotIndex, pid: credentials.pid });
   }
 
   // A client left (bye, or its process died and the kernel closed its socket).

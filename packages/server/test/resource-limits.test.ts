@@ -151,6 +151,21 @@ describe('connections that send malformed control messages', () => {
     expect(await clientCalls(name)).toBe('admitted');
   });
 
+  it('announce a client that leaves before its welcome as connected, then gone, and hand its slot back', async () => {
+    const name = harness.name('gonefirst');
+    const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1 }));
+    await server.start(WORKER_SCRIPT, [name]);
+    const events: string[] = [];
+    server.on('clientConnected', () => events.push('connected'));
+    server.on('clientGone', () => events.push('gone'));
+    const [fd] = await connectSilently(name, 1);
+    send(fd!, { t: 'hello', v: 1, pid: process.pid });
+    closeFd(silent.splice(silent.indexOf(fd!), 1)[0]!); // gone before the supervisor has read the hello
+    await waitUntil(() => events.includes('gone'), 5000, 'the client to be gone');
+    expect(events).toEqual(['connected', 'gone']);
+    expect(await clientCalls(name)).toBe('admitted');
+  });
+
   it('never act on a malformed corrupt report from an admitted client: its worker keeps running', async () => {
     const name = harness.name('badreport');
     const server = harness.track(await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 2 }));
