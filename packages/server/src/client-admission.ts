@@ -175,10 +175,10 @@ export class ClientAdmission {
     if (client === undefined) return;
     const worker = channel.globalIndex;
     const acked = new Promise<boolean>((resolve) => {
+      // Ref'd: while the only worker's replacement waits for these acks, this may be all that keeps the process.
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
-      timer.unref(); // a client that never acks must not hold a stopping supervisor's process
       client.resetAcks.set(worker, () => {
-        clearUnrefTimer(timer);
+        clearTimeout(timer);
         resolve(true);
       });
     });
