@@ -33,7 +33,7 @@ export class ControlConnection {
     try {
       this.#watcher.start();
     } catch (error) {
-      // A watcher left behind would be armed again on whatever later takes this fd's number.
+      // Never started, it watches nothing; unclosed, its libuv handle would stay for the life of the process.
       this.#watcher.close();
       throw error;
     }
