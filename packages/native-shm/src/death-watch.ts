@@ -25,7 +25,9 @@ export class DeathWatch {
    * `onEvent(slot, died)` runs on the event loop for each armed slot: `died`
    * true when its holder's main thread began to exit, false when nobody held
    * the slot when it was armed. Either way the slot is free again (once its
-   * process is reaped, for a death). Throws ERR_PHOENIX_UNSUPPORTED_PLATFORM
+   * process is reaped, for a death). An error onEvent throws becomes an
+   * uncaught exception on the next tick, and the other events of its batch
+   * are still handed over. Throws ERR_PHOENIX_UNSUPPORTED_PLATFORM
    * where there are no robust process-shared mutexes.
    */
   constructor(slots: number, onEvent: (slot: number, died: boolean) => void) {
@@ -38,7 +40,14 @@ export class DeathWatch {
     try {
       watcher = new FdWatcher(eventFd, () => {
         if (this.#closed) return;
-        for (const [slot, died] of binding.takeDeathWatchEvents(fd)) onEvent(slot, died);
+        // The batch is taken from the native side at once: a throw must not lose the events after it.
+        for (const [slot, died] of binding.takeDeathWatchEvents(fd)) {
+          try {
+            onEvent(slot, died);
+          } catch (error) {
+            process.nextTick(rethrow, error);
+          }
+        }
       });
       watcher.start();
     } catch (error) {
@@ -73,4 +82,9 @@ export class DeathWatch {
  */
 export function holdDeathWatchSlot(fd: number, slot: number): boolean {
   return loadBinding().holdDeathWatchSlot(fd, slot);
+}
+
+// An onEvent's error, as an uncaught exception on the next tick (as when it ran alone).
+function rethrow(error: unknown): never {
+  throw error;
 }

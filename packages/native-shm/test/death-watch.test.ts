@@ -11,7 +11,7 @@ import {
   pollSync,
   spawnProcess,
 } from '../src/index.js';
-import { FIXTURES, reaped, trackSpawned, useCleanup, WAIT_MS } from './helpers.js';
+import { FIXTURES, reaped, spawnFixture, trackSpawned, useCleanup, WAIT_MS } from './helpers.js';
 
 useCleanup();
 
@@ -101,6 +101,17 @@ describe('DeathWatch', () => {
     const { watch } = newWatch();
     expect((await startHolder(watch, 1)).said).toBe('held');
     expect((await startHolder(watch, 1)).said).toBe('busy');
+  });
+
+  it('hands every event of a batch to onEvent even when it throws; each error becomes an uncaught exception', async () => {
+    const child = spawnFixture('death-watch-throws.mjs');
+    const outcome = JSON.parse(await child.line(/^\{/)) as { seen: [number, boolean][]; uncaught: number };
+    expect(outcome.seen.sort()).toEqual([
+      [0, true],
+      [1, true],
+    ]);
+    expect(outcome.uncaught).toBe(2);
+    expect((await child.exited()).code).toBe(0);
   });
 
   it('may be closed twice, and arming a closed watch does nothing', () => {
