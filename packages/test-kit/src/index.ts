@@ -2,6 +2,7 @@
 // real-process harnesses, open-fd listings and a private /dev/shm. Private; never published.
 export { fdWatcherThatMayFail, noMemoryForWatcher } from './failing-watcher.js';
 export { fdsOpenedSince, openFds } from './fds.js';
+export { onJsonLines } from './json-lines.js';
 export { expectPhoenixError, phoenixFailure } from './phoenix-error.js';
 export { type PrivateShmOptions, type PrivateShmResult, runWithPrivateShm } from './private-shm.js';
 export {

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { onJsonLines } from './json-lines.js';
 import { sleep } from './wait.js';
 
 export interface ExitStatus {
@@ -55,24 +56,7 @@ export class ScriptProcess {
     }
     const [command, ...commandArgs] = withFdLimit([process.execPath, ...nodeArgs, script, ...args], fdLimit);
     this.child = spawn(command!, commandArgs, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
-    let buffered = '';
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line.startsWith('{')) {
-          try {
-            this.messages.push(JSON.parse(line) as Record<string, unknown>);
-          } catch {
-            // not ours
-          }
-        }
-        newline = buffered.indexOf('\n');
-      }
-    });
+    onJsonLines(this.child.stdout!, (message) => this.messages.push(message));
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => {
       this.stderr += chunk;

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from '@phoenix-ipc/test-kit/json-lines';
 import { PARENT_ENV, RUN_ENV } from './protocol.js';
 
 export type Message = Record<string, unknown>;
@@ -61,24 +62,7 @@ export class FixtureProcess {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, [RUN_ENV]: tag, [PARENT_ENV]: String(process.pid) },
     });
-    let buffered = '';
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line.startsWith('{')) {
-          try {
-            this.#deliver(JSON.parse(line) as Message);
-          } catch {
-            // not one of ours
-          }
-        }
-        newline = buffered.indexOf('\n');
-      }
-    });
+    onJsonLines(this.child.stdout!, (message) => this.#deliver(message));
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_KEEP);
