@@ -58,42 +58,29 @@ export function registerPrometheusMetrics(
     return cached.snapshot;
   };
   const names: string[] = [];
-  const counter = (
+  // What a counter and a gauge are made of: every scrape resets the metric and fills it from one read of the server.
+  const configOf = <M extends Counter | Gauge>(
     name: string,
     help: string,
     labelNames: string[],
-    fill: (metric: Counter, snapshot: Snapshot) => void,
+    fill: (metric: M, snapshot: Snapshot) => void,
   ) => {
     names.push(prefix + name);
-    new Counter({
+    return {
       name: prefix + name,
       help,
       labelNames,
       registers: [registry],
-      collect() {
+      collect(this: M) {
         this.reset();
         fill(this, read());
       },
-    });
+    };
   };
-  const gauge = (
-    name: string,
-    help: string,
-    labelNames: string[],
-    fill: (metric: Gauge, snapshot: Snapshot) => void,
-  ) => {
-    names.push(prefix + name);
-    new Gauge({
-      name: prefix + name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this, read());
-      },
-    });
-  };
+  const counter = (name: string, help: string, labelNames: string[], fill: (metric: Counter, s: Snapshot) => void) =>
+    new Counter(configOf(name, help, labelNames, fill));
+  const gauge = (name: string, help: string, labelNames: string[], fill: (metric: Gauge, s: Snapshot) => void) =>
+    new Gauge(configOf(name, help, labelNames, fill));
   const latency = (name: string, help: string, pick: (stats: Snapshot['byFuncId'][string]) => LatencySummary) =>
     gauge(name, help, ['func', 'quantile'], (metric, snapshot) => {
       for (const [func, stats] of Object.entries(snapshot.byFuncId)) {
