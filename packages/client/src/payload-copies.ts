@@ -1,4 +1,4 @@
-import { payloadLength, type RequestBytes, writePayload } from './call-options.js';
+import { NO_PAYLOAD, payloadLength, type RequestBytes, writePayload } from './call-options.js';
 
 /** The smallest copy kept for reuse: V8 keeps typed arrays of up to 64 bytes on its heap anyway. */
 const MIN_CLASS_BYTES = 128;
@@ -37,6 +37,8 @@ export class PayloadCopies {
   /** A copy of `payload` in memory of the caller's own. */
   copy(payload: RequestBytes): Uint8Array {
     const length = payloadLength(payload);
+    // No bytes, nothing to own: the shared empty payload (a fresh one is a fresh ArrayBuffer).
+    if (length === 0) return NO_PAYLOAD;
     const copy = length <= MIN_CLASS_BYTES / 2 ? new Uint8Array(length) : this.#take(length);
     writePayload(copy, 0, payload);
     return copy;

@@ -1,5 +1,6 @@
 // Imported, not the global: Node's global Buffer is a getter (~8 ns a read).
 import { Buffer } from 'node:buffer';
+import { markAsUntransferable } from 'node:worker_threads';
 
 /**
  * Replies from half of Node's Buffer pool up are an ArrayBuffer of their own
@@ -40,6 +41,7 @@ export class WarmReplyBuffer {
 
   /** A Buffer of `length` bytes for a reply to be copied into; the spare when it fits exactly. */
   take(length: number): Buffer {
+    if (length === 0) return emptyBuffer();
     if (length < OWN_MEMORY_BYTES) return Buffer.allocUnsafe(length);
     this.#repeatedLength = length === this.#lastLength && length <= MAX_SPARE_BYTES ? length : 0;
     this.#lastLength = length;
@@ -61,6 +63,34 @@ export class WarmReplyBuffer {
     if (this.#repeatedLength === 0 || this.#spare !== null) return;
     this.#spare = Buffer.allocUnsafe(this.#repeatedLength).fill(0);
   }
+}
+
+/**
+ * Empty replies (a handler that returns nothing) are views of one shared
+ * zero-length ArrayBuffer. `Buffer.allocUnsafe(0)` makes a fresh ArrayBuffer
+ * every time: ~0.27 µs against ~0.06 µs for a view, and pipelined 16 B calls
+ * with empty replies ran at 0.73x of those with 16-byte ones. A view of no
+ * bytes gives its owner nothing to read or write. The one way to spoil the
+ * shared buffer is to detach it: it is marked untransferable, which stops
+ * postMessage and structuredClone, and one detached anyway (Node 22's
+ * `ArrayBuffer.prototype.transfer()` ignores the mark) is replaced.
+ */
+let emptyMemory = untransferableEmpty();
+
+function emptyBuffer(): Buffer {
+  try {
+    return Buffer.from(emptyMemory, 0, 0);
+  } catch {
+    // Detached: views of it cannot be made any more.
+    emptyMemory = untransferableEmpty();
+    return Buffer.from(emptyMemory, 0, 0);
+  }
+}
+
+function untransferableEmpty(): ArrayBuffer {
+  const memory = new ArrayBuffer(0);
+  markAsUntransferable(memory);
+  return memory;
 }
 
 /**

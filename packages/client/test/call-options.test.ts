@@ -176,6 +176,11 @@ describe('toPayload', () => {
     expect(codeOf(() => toPayload([new Uint8Array(1), 'x']))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
 
+  it('sends one shared empty payload for every call made without one (no ArrayBuffer per call)', () => {
+    expect(toPayload(undefined)).toBe(toPayload(null));
+    expect(toPayload(undefined)).toBe(toPayload(undefined));
+  });
+
   it('treats a missing payload as empty and rejects anything else', () => {
     expect(toPayload(undefined).length).toBe(0);
     expect(codeOf(() => toPayload(42))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');

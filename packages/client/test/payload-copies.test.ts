@@ -11,6 +11,12 @@ describe('PayloadCopies', () => {
     expect(Buffer.from(copies.copy([Buffer.from('ab'), Buffer.from('cd')]))).toEqual(Buffer.from('abcd'));
   });
 
+  it('makes no copy of an empty payload: the shared empty one has nothing to own', () => {
+    const copies = new PayloadCopies();
+    expect(copies.copy(new Uint8Array(0))).toBe(copies.copy([Buffer.alloc(0), new Uint8Array(0)]));
+    expect(copies.copy([]).length).toBe(0);
+  });
+
   it('reuses a copy given back for the next payload of its size class', () => {
     const copies = new PayloadCopies();
     const first = copies.copy(Buffer.alloc(1000, 1));

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import v8 from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WarmReplyBuffer } from '../src/warm-reply-buffer.js';
 
@@ -14,6 +15,38 @@ describe('WarmReplyBuffer', () => {
       expect(Buffer.isBuffer(payload)).toBe(true);
       expect(payload.length).toBe(length);
     }
+  });
+
+  it('gives every empty reply a view of one shared zero-length buffer, not a fresh ArrayBuffer', () => {
+    const warm = new WarmReplyBuffer();
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    const first = warm.take(0);
+    const second = warm.take(0);
+    expect(allocations).not.toHaveBeenCalled();
+    expect(second).not.toBe(first);
+    expect(second.buffer).toBe(first.buffer);
+    expect(Buffer.isBuffer(second) && second.length === 0 && second.buffer.byteLength === 0).toBe(true);
+  });
+
+  it('refuses to let the memory of an empty reply be transferred away', () => {
+    const payload = new WarmReplyBuffer().take(0);
+    try {
+      structuredClone(payload, { transfer: [payload.buffer as ArrayBuffer] }); // Node 22 and up: a DataCloneError
+    } catch {}
+    expect(Buffer.from(payload.buffer, 0, 0).length).toBe(0); // still attached
+  });
+
+  it('still gives empty replies after their shared memory was detached', () => {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const detach = new Function('memory', '%ArrayBufferDetach(memory)') as (memory: ArrayBufferLike) => void;
+    const warm = new WarmReplyBuffer();
+    const spoiled = warm.take(0);
+    try {
+      detach(spoiled.buffer); // Node 24 refuses: the buffer is not detachable there
+    } catch {}
+    const next = warm.take(0);
+    expect(next.length).toBe(0);
+    expect(Buffer.from(next.buffer, 0, 0).length).toBe(0);
   });
 
   it('readies nothing until two big replies in a row have the same length', () => {
