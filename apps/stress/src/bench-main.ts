@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TRANSPORTS } from './bench/catalogue.js';
 import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.js';
+import { judgeEmptyPayloads } from './bench/empty-payload-report.js';
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
 import type { LatencyPairResult } from './bench/latency-pair.js';
 import { judgeLatencyPair } from './bench/latency-pair-report.js';
@@ -446,6 +447,7 @@ async function main(): Promise<number> {
       ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
       ...judgeOneCpu(oneCpu, strategyPair),
+      ...judgeEmptyPayloads(strategyPair),
       ...judgeOneCpuSupervisor(oneCpuSupervisor, supervisorTwoCpus()),
     ];
     targets = annotateSettings(targets, record.settings);
@@ -508,7 +510,8 @@ function strategyPairSummary(result: StrategyPairResult): string {
       `${formatBytes(row.payloadBytes)} adaptive ${formatRate(median(row.adaptive))}/s, block ${formatRate(median(row.block))}/s` +
       (row.forkJson.length > 0
         ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
-        : ''),
+        : '') +
+      (row.adaptiveEmpty.length > 0 ? `, adaptive with empty payloads ${formatRate(median(row.adaptiveEmpty))}/s` : ''),
   );
   const heap =
     result.liveHeap === undefined

@@ -14,6 +14,7 @@ function pair(rows: Record<number, [number, number]>, rounds = 4): StrategyPairR
       block: Array(rounds).fill(block),
       adaptiveSend: [],
       forkJson: [],
+      adaptiveEmpty: [],
     })),
   };
 }

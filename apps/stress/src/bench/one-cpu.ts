@@ -24,6 +24,7 @@ export const ONE_CPU_PLAN: StrategyPairPlan = {
   roundMs: 250,
   warmupMs: 100,
   forkSizes: [],
+  emptySizes: [],
 };
 /** --quick: one short round, correctness only. */
 export const ONE_CPU_QUICK_PLAN: StrategyPairPlan = { ...ONE_CPU_PLAN, rounds: 1, roundMs: 50, warmupMs: 0 };

@@ -19,6 +19,7 @@ export const STRATEGY_PAIR_PLAN = {
   roundMs: 250,
   warmupMs: 100,
   forkSizes: [16],
+  emptySizes: [16],
 };
 export const STRATEGY_PAIR_QUICK_PLAN = {
   sizes: [16],
@@ -27,6 +28,7 @@ export const STRATEGY_PAIR_QUICK_PLAN = {
   roundMs: 50,
   warmupMs: 0,
   forkSizes: [16],
+  emptySizes: [16],
 };
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 export const LIVE_HEAP_MB = 200;
@@ -38,6 +40,7 @@ export const LIVE_HEAP_PAIR_PLAN: StrategyPairPlan = {
   roundMs: 250,
   warmupMs: 100,
   forkSizes: [],
+  emptySizes: [],
   history: {
     sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: Number.MAX_SAFE_INTEGER, maxMs: 1200 },
     liveHeapMb: LIVE_HEAP_MB,
@@ -46,6 +49,7 @@ export const LIVE_HEAP_PAIR_PLAN: StrategyPairPlan = {
 export const LIVE_HEAP_PAIR_QUICK_PLAN: StrategyPairPlan = {
   ...STRATEGY_PAIR_QUICK_PLAN,
   forkSizes: [],
+  emptySizes: [],
   history: { sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: 200, maxMs: 10_000 }, liveHeapMb: 8 },
 };
 export const LATENCY_PAIR_PLAN = {

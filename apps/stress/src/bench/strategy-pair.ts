@@ -11,7 +11,9 @@
  *
  * At `forkSizes` two more take turns in the same rounds: the adaptive client
  * through sendInto, and child_process.fork IPC ('json'), for the "15× fork
- * IPC" target. Its own job runs minutes after PhoenixIPC's, and this machine
+ * IPC" target. At `emptySizes` the adaptive client takes a turn with empty
+ * payloads (echoed: empty replies), so that a call that carries nothing is
+ * seen to cost no more than one that carries bytes (empty-payload-report.ts). Its own job runs minutes after PhoenixIPC's, and this machine
  * has slow periods of minutes (docs/benchmarks-history.md, tenth session) in which
  * one of the two rows alone may fall.
  *
@@ -37,6 +39,8 @@ export interface StrategyPairPlan {
   warmupMs: number;
   /** Sizes at which sendInto and fork IPC json take their turns too. */
   forkSizes: number[];
+  /** Sizes at which the adaptive client takes a turn with empty payloads too. */
+  emptySizes: number[];
   /** A client with a history: each client's 16 B sequential phase, then `liveHeapMb` MB of live objects. */
   history?: { sequential: PhasePlan; liveHeapMb: number };
 }
@@ -50,6 +54,8 @@ export interface StrategyPairRow {
   adaptiveSend: number[];
   /** child_process.fork IPC, 'json'; empty except at forkSizes. */
   forkJson: number[];
+  /** The adaptive client (callAsync) with empty payloads and replies; empty except at emptySizes. */
+  adaptiveEmpty: number[];
 }
 
 export interface StrategyPairResult {
@@ -64,6 +70,8 @@ interface Contender {
   transport: EchoTransport<unknown>;
   api: 'call' | 'send';
   rounds: number[];
+  /** Its payload's size: the row's, or 0 for the empty-payload turn. */
+  bytes: number;
 }
 
 export async function measureStrategyPair(segment: string, plan: StrategyPairPlan): Promise<StrategyPairResult> {
@@ -89,24 +97,41 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
       live = buildLiveHeap(plan.history.liveHeapMb);
     }
     for (const size of plan.sizes) {
-      const row: StrategyPairRow = { payloadBytes: size, adaptive: [], block: [], adaptiveSend: [], forkJson: [] };
+      const row: StrategyPairRow = {
+        payloadBytes: size,
+        adaptive: [],
+        block: [],
+        adaptiveSend: [],
+        forkJson: [],
+        adaptiveEmpty: [],
+      };
       const contenders: Contender[] = [
-        { transport: adaptive, api: 'call', rounds: row.adaptive },
-        { transport: block, api: 'call', rounds: row.block },
+        { transport: adaptive, api: 'call', rounds: row.adaptive, bytes: size },
+        { transport: block, api: 'call', rounds: row.block, bytes: size },
       ];
       if (fork !== null && plan.forkSizes.includes(size)) {
-        contenders.push({ transport: adaptive, api: 'send', rounds: row.adaptiveSend });
-        contenders.push({ transport: fork, api: 'call', rounds: row.forkJson });
+        contenders.push({ transport: adaptive, api: 'send', rounds: row.adaptiveSend, bytes: size });
+        contenders.push({ transport: fork, api: 'call', rounds: row.forkJson, bytes: size });
+      }
+      if (plan.emptySizes.includes(size)) {
+        contenders.push({ transport: adaptive, api: 'call', rounds: row.adaptiveEmpty, bytes: 0 });
       }
       // Each contender keeps its request buffers from round to round, as an application would.
-      const pools = contenders.map(() => new PayloadPool(size, plan.inFlight));
+      const pools = contenders.map((contender) => new PayloadPool(contender.bytes, plan.inFlight));
       // Round -1 is not recorded: it compiles the loop and settles every side at this size.
       for (let round = -1; round < plan.rounds; round++) {
         // Each round starts with the next contender, so none always follows the same one.
         for (let turn = 0; turn < contenders.length; turn++) {
           const index = (round + 1 + turn) % contenders.length;
           const contender = contenders[index]!;
-          const run = await pipelined(contender.transport, size, plan.inFlight, phase, contender.api, pools[index]);
+          const run = await pipelined(
+            contender.transport,
+            contender.bytes,
+            plan.inFlight,
+            phase,
+            contender.api,
+            pools[index],
+          );
           verified += run.verified;
           if (round >= 0) contender.rounds.push(run.msgsPerSec);
         }
