@@ -143,8 +143,6 @@ export function resolveCallOptions(
   };
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A request payload as a caller may give it: bytes (a Uint8Array or Buffer),
  * a string (sent as UTF-8), or a list of byte chunks, sent as one payload
@@ -167,7 +165,9 @@ export const NO_PAYLOAD: Uint8Array = new Uint8Array(0);
 /** A Uint8Array (Buffer included) as is, a string as UTF-8, a list of chunks as is (one chunk as itself). */
 export function toPayload(payload: unknown): RequestBytes {
   if (payload instanceof Uint8Array) return payload;
-  if (typeof payload === 'string') return encoder.encode(payload);
+  // UTF-8 into Node's Buffer pool: TextEncoder.encode makes a fresh ArrayBuffer for every string (~0.33 µs for 16
+  // characters, ~1.4 µs for 200, against ~0.07 and ~0.16 µs).
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
   if (payload === undefined || payload === null) return NO_PAYLOAD;
   if (Array.isArray(payload)) {
     for (let i = 0; i < payload.length; i++) {

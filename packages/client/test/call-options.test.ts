@@ -163,6 +163,17 @@ describe('toPayload', () => {
     expect(Array.from(toPayload('hé') as Uint8Array)).toEqual([0x68, 0xc3, 0xa9]);
   });
 
+  it('encodes lone surrogates as U+FFFD, as TextEncoder does', () => {
+    const text = 'a\ud800b\udc00c😀';
+    expect(Buffer.from(toPayload(text) as Uint8Array)).toEqual(Buffer.from(new TextEncoder().encode(text)));
+  });
+
+  it("encodes a short string into Node's Buffer pool, not into an ArrayBuffer of its own", () => {
+    const bytes = toPayload('sixteen chars...') as Uint8Array;
+    expect(bytes.length).toBe(16);
+    expect(bytes.buffer.byteLength).toBeGreaterThan(16);
+  });
+
   it('passes a list of chunks through as they are (gathered when written), one chunk as itself', () => {
     const chunks = [new Uint8Array([1]), Buffer.from([2, 3])];
     expect(toPayload(chunks)).toBe(chunks);
