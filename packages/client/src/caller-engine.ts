@@ -194,7 +194,10 @@ export class CallerEngine implements ReplySink {
       drain: () => this.#drain(),
       prepareForWait: () => this.#reader.prepareForWait(),
       liveCalls: () => this.#live,
-      idle: () => this.#deadlines.stopIfNoneLeft(),
+      idle: () => {
+        this.#deadlines.stopIfNoneLeft();
+        this.#aborts.releaseIdle();
+      },
       closed: () => this.#closed,
     };
   }
@@ -587,6 +590,7 @@ export class CallerEngine implements ReplySink {
     for (const call of this.#table.values()) this.#fail(call, error);
     this.#table.clear();
     this.#deadlines.stop();
+    this.#aborts.releaseAll();
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#pump.close();

@@ -318,15 +318,42 @@ describe('ERR_PHOENIX_ABORTED', () => {
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
       await busy;
       expect(text.decode((await own.call(READ_COUNT, '')).payload)).toBe('0');
-      // Calls that settle leave the signal as they found it.
+      // Calls that settle leave the signal as they found it, once their caller has gone idle.
       const kept = new AbortController();
       await Promise.all(Array.from({ length: 20 }, (_, i) => own.callAsync(ECHO, `${i}`, { signal: kept.signal })));
-      expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+      await waitUntil(() => getEventListeners(kept.signal, 'abort').length === 0, 5000, 'the listener to go');
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('listens on a signal given to one call after another once, not once per call', async () => {
+    const controller = new AbortController();
+    let adds = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    controller.signal.addEventListener = (...args: Parameters<typeof add>) => {
+      adds++;
+      add(...args);
+    };
+    for (let i = 0; i < 50; i++) await server.callAsync(ECHO, `${i}`, { signal: controller.signal });
+    expect(adds).toBeLessThan(50);
+    await waitUntil(() => getEventListeners(controller.signal, 'abort').length === 0, 5000, 'the listener to go');
+  });
+
+  it('leaves no listener on a signal when its client disconnects with calls still waiting on it', async () => {
+    const { server: own, name } = await dedicated();
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(10_000);
+    const controller = new AbortController();
+    const busy = client.call(SLEEP_SYNC, '300', { timeoutMs: 5000, signal: controller.signal });
+    const waiting = client.callAsync(COUNT, '', { signal: controller.signal });
+    await waitUntil(() => busyWorkers(own) === 1, 10_000, 'the worker to be busy');
+    await client.disconnect();
+    expect(await codeOf(busy)).toBe('ERR_PHOENIX_NOT_CONNECTED');
+    expect(await codeOf(waiting)).toBe('ERR_PHOENIX_NOT_CONNECTED');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('rejects at once with an already aborted signal', async () => {
