@@ -12,12 +12,14 @@ import type { ServedSlot, ServedSlots } from './served-slots.js';
  */
 export class CopyingPublisher implements ReplyPublisher {
   readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
   readonly #replyRoom: number;
   readonly #slots: ServedSlots;
   readonly #retry: RetryTimer;
 
   constructor(config: ReplyPublisherConfig) {
     this.#words = config.layout.views.words;
+    this.#bytes = config.layout.views.bytes;
     this.#replyRoom = config.replyRoom;
     this.#slots = config.slots;
     const slots = config.slots;
@@ -43,41 +45,58 @@ export class CopyingPublisher implements ReplyPublisher {
   }
 
   publish(lane: Lane, funcId: number, length: number): boolean {
-    return this.#publishCopy(lane, funcId, lane.scratch!.subarray(0, length), false);
+    return this.#publishCopy(lane, funcId, lane.scratch!, length, false);
   }
 
   publishError(lane: Lane, error: ErrorPayload): boolean {
     const room = new Uint8Array(this.#replyRoom);
     const length = encodeErrorPayload(room, error);
-    return this.#publishCopy(lane, lane.funcId, room.subarray(0, length), true);
+    return this.#publishCopy(lane, lane.funcId, room, length, true);
   }
 
-  // Copies a finished reply into the response ring, or queues it when the
-  // ring has no room (or replies are queued before it: order is kept).
-  #publishCopy(lane: Lane, funcId: number, body: Uint8Array, isError: boolean): boolean {
-    const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + body.length);
-    const words = new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2);
+  // Copies a finished reply (the first `length` bytes of `body`) into the
+  // response ring, or queues it when the ring has no room (or replies are
+  // queued before it: order is kept). Into the ring it is written in place:
+  // a record built apart first cost a fresh ArrayBuffer and three views per
+  // reply, and halved a worker's pipelined rate (thirty-ninth session).
+  #publishCopy(lane: Lane, funcId: number, body: Uint8Array, length: number, isError: boolean): boolean {
+    const slot = lane.slot;
+    if (slot.backlog.length === 0) {
+      if (!this.#slots.serves(slot)) {
+        // Slot gone: nobody to answer.
+        announce(this.#words, slot, lane.stateIndex);
+        return true;
+      }
+      const frame = slot.responses.reserve(RESPONSE_FRAME_BYTES + length);
+      if (frame >= 0) {
+        this.#writeFrame(this.#words, frame, lane, funcId, length, isError);
+        copyBytes(this.#bytes, frame + RESPONSE_FRAME_BYTES, body, length);
+        // The ring's release store of the tail (partner: the caller's acquire load of it in its reply reader).
+        slot.responses.commit();
+        announce(this.#words, slot, lane.stateIndex);
+        return true;
+      }
+    }
+    const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + length);
+    this.#writeFrame(new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2), 0, lane, funcId, length, isError);
+    copyBytes(bytes, RESPONSE_FRAME_BYTES, body, length);
+    slot.backlog.push({ bytes, stateIndex: lane.stateIndex });
+    this.#retry.arm();
+    return false;
+  }
+
+  #writeFrame(words: Int32Array, frame: number, lane: Lane, funcId: number, length: number, isError: boolean): void {
     const times = lane.times;
-    const queueWaitUs = times[LaneTime.QueueWaitUs]!;
     Frames.writeResponseFrame(
       words,
-      0,
+      frame,
       lane.seqId,
       funcId,
-      body.length,
+      length,
       isError,
-      queueWaitUs,
+      times[LaneTime.QueueWaitUs]!,
       times[LaneTime.HandlerUs]!,
     );
-    bytes.set(body, RESPONSE_FRAME_BYTES);
-    const slot = lane.slot;
-    if (slot.backlog.length > 0 || !this.#tryPush(slot, bytes)) {
-      slot.backlog.push({ bytes, stateIndex: lane.stateIndex });
-      this.#retry.arm();
-      return false;
-    }
-    announce(this.#words, slot, lane.stateIndex);
-    return true;
   }
 
   // push() writes the record and then publishes it with the ring's release
@@ -107,5 +126,14 @@ export class CopyingPublisher implements ReplyPublisher {
 
   close(): void {
     this.#retry.cancel();
+  }
+}
+
+/** Copies `source[0, length)` to `target` at `at`: byte by byte when small (no view object), else with set(). */
+function copyBytes(target: Uint8Array, at: number, source: Uint8Array, length: number): void {
+  if (length <= 64) {
+    for (let i = 0; i < length; i++) target[at + i] = source[i]!;
+  } else {
+    target.set(source.subarray(0, length), at);
   }
 }

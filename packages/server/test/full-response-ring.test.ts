@@ -6,11 +6,15 @@ import { CLIENT_SCRIPT, Harness, WORKER_SCRIPT } from './harness.js';
 const harness = new Harness();
 afterEach(() => harness.cleanup());
 
-/** A flooder: 64 calls whose 30 000-byte replies fill its response ring many times over, then SIGSTOP. */
-async function floodedAndStopped(waitStrategy: WaitStrategy) {
+/**
+ * A flooder: 64 calls whose 30 000-byte replies fill its response ring many times over, then SIGSTOP.
+ * At concurrency 1 the worker writes replies in place and the requests wait in their ring; above it, finished
+ * replies wait in the worker's backlog.
+ */
+async function floodedAndStopped(waitStrategy: WaitStrategy, concurrency: number) {
   const name = harness.name('full-ring');
   const server = harness.track(
-    await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1, waitStrategy }),
+    await IpcServer.create(name, { normalWorkers: 1, vipWorkers: 0, maxClients: 1, waitStrategy, concurrency }),
   );
   await server.start(WORKER_SCRIPT, [name]);
   const flooder = harness.script(CLIENT_SCRIPT, [name, 'flood-and-stop', '64', '30000']);
@@ -19,10 +23,10 @@ async function floodedAndStopped(waitStrategy: WaitStrategy) {
   return { flooder, worker: server.getWorkerStats()[0]!.pid };
 }
 
-describe('a caller that does not read its replies', () => {
+describe.each([1, 2])('a caller that does not read its replies, concurrency %i', (concurrency) => {
   for (const waitStrategy of ['adaptive', 'block'] as const) {
     it(`leaves its worker waiting, not spinning ('${waitStrategy}'); every call is answered once it reads`, async () => {
-      const { flooder, worker } = await floodedAndStopped(waitStrategy);
+      const { flooder, worker } = await floodedAndStopped(waitStrategy, concurrency);
       const before = cpuTicks(worker);
       await sleep(1000); // a window to measure CPU in, not an ordering
       // A worker spinning on the full ring used a whole CPU: ~100 ticks in the second.
