@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { judgeAlternatePaths } from './bench/alternate-paths-report.js';
 import { TRANSPORTS } from './bench/catalogue.js';
 import { installCleanup, trackDirectory, unlinkSegments } from './bench/cleanup.js';
-import { judgeEmptyPayloads } from './bench/empty-payload-report.js';
 import type { Job, LiveHeapResult, MillionResult, ScalingResult } from './bench/jobs.js';
 import type { LatencyPairResult } from './bench/latency-pair.js';
 import { judgeLatencyPair } from './bench/latency-pair-report.js';
@@ -447,7 +447,7 @@ async function main(): Promise<number> {
       ...judgeScaling(scaling, scalingRounds),
       ...judgeLatencyPair(latencyPair),
       ...judgeOneCpu(oneCpu, strategyPair),
-      ...judgeEmptyPayloads(strategyPair),
+      ...judgeAlternatePaths(strategyPair),
       ...judgeOneCpuSupervisor(oneCpuSupervisor, supervisorTwoCpus()),
     ];
     targets = annotateSettings(targets, record.settings);
@@ -511,7 +511,12 @@ function strategyPairSummary(result: StrategyPairResult): string {
       (row.forkJson.length > 0
         ? `, sendInto ${formatRate(median(row.adaptiveSend))}/s, fork json ${formatRate(median(row.forkJson))}/s`
         : '') +
-      (row.adaptiveEmpty.length > 0 ? `, adaptive with empty payloads ${formatRate(median(row.adaptiveEmpty))}/s` : ''),
+      (row.adaptiveEmpty.length > 0
+        ? `, adaptive with empty payloads ${formatRate(median(row.adaptiveEmpty))}/s`
+        : '') +
+      (row.adaptiveConcurrent.length > 0
+        ? `, adaptive with concurrency 2 ${formatRate(median(row.adaptiveConcurrent))}/s`
+        : ''),
   );
   const heap =
     result.liveHeap === undefined

@@ -8,7 +8,15 @@ const TWO_MILLION =
   '[#16] pipelined 16 B x64, adaptive (callAsync), client with a live heap after a sequential phase, median of 3 alternating rounds: ≥ 2,000,000 calls/s';
 
 function livePair(adaptive: number[], block: number[]): StrategyPairResult {
-  const row: StrategyPairRow = { payloadBytes: 16, adaptive, block, adaptiveSend: [], forkJson: [], adaptiveEmpty: [] };
+  const row: StrategyPairRow = {
+    payloadBytes: 16,
+    adaptive,
+    block,
+    adaptiveSend: [],
+    forkJson: [],
+    adaptiveEmpty: [],
+    adaptiveConcurrent: [],
+  };
   return { rounds: 3, rows: [row], verified: 0, liveHeap: { bytes: 200 << 20, objects: 4_000_000 } };
 }
 

@@ -15,6 +15,7 @@ function pair(rows: Record<number, [number, number]>, rounds = 4): StrategyPairR
       adaptiveSend: [],
       forkJson: [],
       adaptiveEmpty: [],
+      adaptiveConcurrent: [],
     })),
   };
 }

@@ -25,6 +25,7 @@ export const ONE_CPU_PLAN: StrategyPairPlan = {
   warmupMs: 100,
   forkSizes: [],
   emptySizes: [],
+  concurrencySizes: [],
 };
 /** --quick: one short round, correctness only. */
 export const ONE_CPU_QUICK_PLAN: StrategyPairPlan = { ...ONE_CPU_PLAN, rounds: 1, roundMs: 50, warmupMs: 0 };

@@ -20,6 +20,7 @@ export const STRATEGY_PAIR_PLAN = {
   warmupMs: 100,
   forkSizes: [16],
   emptySizes: [16],
+  concurrencySizes: [16],
 };
 export const STRATEGY_PAIR_QUICK_PLAN = {
   sizes: [16],
@@ -29,6 +30,7 @@ export const STRATEGY_PAIR_QUICK_PLAN = {
   warmupMs: 0,
   forkSizes: [16],
   emptySizes: [16],
+  concurrencySizes: [16],
 };
 /** The live application heap of the live-heap phase (issue 16: "for example 200 MB of small objects"). */
 export const LIVE_HEAP_MB = 200;
@@ -41,6 +43,7 @@ export const LIVE_HEAP_PAIR_PLAN: StrategyPairPlan = {
   warmupMs: 100,
   forkSizes: [],
   emptySizes: [],
+  concurrencySizes: [],
   history: {
     sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: Number.MAX_SAFE_INTEGER, maxMs: 1200 },
     liveHeapMb: LIVE_HEAP_MB,
@@ -50,6 +53,7 @@ export const LIVE_HEAP_PAIR_QUICK_PLAN: StrategyPairPlan = {
   ...STRATEGY_PAIR_QUICK_PLAN,
   forkSizes: [],
   emptySizes: [],
+  concurrencySizes: [],
   history: { sequential: { warmupCalls: 0, warmupMs: 0, maxCalls: 200, maxMs: 10_000 }, liveHeapMb: 8 },
 };
 export const LATENCY_PAIR_PLAN = {

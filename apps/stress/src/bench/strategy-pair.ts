@@ -12,8 +12,10 @@
  * At `forkSizes` two more take turns in the same rounds: the adaptive client
  * through sendInto, and child_process.fork IPC ('json'), for the "15× fork
  * IPC" target. At `emptySizes` the adaptive client takes a turn with empty
- * payloads (echoed: empty replies), so that a call that carries nothing is
- * seen to cost no more than one that carries bytes (empty-payload-report.ts). Its own job runs minutes after PhoenixIPC's, and this machine
+ * payloads (echoed: empty replies), and at `concurrencySizes` an adaptive
+ * client of a worker with concurrency 2 (replies copied from each lane's
+ * scratch, not written in place): neither may fall far behind the plain call
+ * (alternate-paths-report.ts). Its own job runs minutes after PhoenixIPC's, and this machine
  * has slow periods of minutes (docs/benchmarks-history.md, tenth session) in which
  * one of the two rows alone may fall.
  *
@@ -41,6 +43,8 @@ export interface StrategyPairPlan {
   forkSizes: number[];
   /** Sizes at which the adaptive client takes a turn with empty payloads too. */
   emptySizes: number[];
+  /** Sizes at which an adaptive client of a worker with concurrency 2 takes a turn too. */
+  concurrencySizes: number[];
   /** A client with a history: each client's 16 B sequential phase, then `liveHeapMb` MB of live objects. */
   history?: { sequential: PhasePlan; liveHeapMb: number };
 }
@@ -56,6 +60,8 @@ export interface StrategyPairRow {
   forkJson: number[];
   /** The adaptive client (callAsync) with empty payloads and replies; empty except at emptySizes. */
   adaptiveEmpty: number[];
+  /** An adaptive client (callAsync) of a worker with concurrency 2; empty except at concurrencySizes. */
+  adaptiveConcurrent: number[];
 }
 
 export interface StrategyPairResult {
@@ -83,6 +89,9 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
     opened.push(block);
     const fork = plan.forkSizes.length > 0 ? await forkIpcTransport('json') : null;
     if (fork !== null) opened.push(fork);
+    const concurrent =
+      plan.concurrencySizes.length > 0 ? await phoenixClientTransport(`${segment}_lanes`, 'adaptive', 2) : null;
+    if (concurrent !== null) opened.push(concurrent);
     const phase = { warmupCalls: plan.inFlight, warmupMs: plan.warmupMs, maxCalls: 50_000_000, maxMs: plan.roundMs };
     const rows: StrategyPairRow[] = [];
     let verified = 0;
@@ -104,6 +113,7 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
         adaptiveSend: [],
         forkJson: [],
         adaptiveEmpty: [],
+        adaptiveConcurrent: [],
       };
       const contenders: Contender[] = [
         { transport: adaptive, api: 'call', rounds: row.adaptive, bytes: size },
@@ -115,6 +125,9 @@ export async function measureStrategyPair(segment: string, plan: StrategyPairPla
       }
       if (plan.emptySizes.includes(size)) {
         contenders.push({ transport: adaptive, api: 'call', rounds: row.adaptiveEmpty, bytes: 0 });
+      }
+      if (concurrent !== null && plan.concurrencySizes.includes(size)) {
+        contenders.push({ transport: concurrent, api: 'call', rounds: row.adaptiveConcurrent, bytes: size });
       }
       // Each contender keeps its request buffers from round to round, as an application would.
       const pools = contenders.map((contender) => new PayloadPool(contender.bytes, plan.inFlight));

@@ -25,6 +25,7 @@ const server = await IpcServer.create(config.name, {
   maxClients: config.maxClients,
   // The 64 KiB rows need room above the 32 KiB default (the typed-service job asks for more).
   maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,
+  concurrency: config.concurrency ?? 1,
   // docs/tuning.md "Batching": its table is measured by setting this (the caller probe).
   ...(process.env.PHOENIX_BENCH_REPLY_BATCH === undefined
     ? {}

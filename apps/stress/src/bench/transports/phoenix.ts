@@ -33,6 +33,8 @@ export interface PhoenixServerConfig {
   worker?: string;
   /** Default: the layout's default. */
   maxPayloadBytes?: number;
+  /** Requests a worker runs at once (default 1: replies written in place; more: copied from each lane's scratch). */
+  concurrency?: number;
 }
 
 export type ServerRequest = { t: 'bench'; plan: RunPlan } | { t: 'stats' } | { t: 'stop' };
@@ -123,8 +125,18 @@ export function phoenixSupervisorTransport(server: IpcServer, strategy: WaitStra
 }
 
 /** A client process (this one) calling a one-worker server it starts. */
-export async function phoenixClientTransport(name: string, strategy: WaitStrategy): Promise<EchoTransport<Reply>> {
-  const server = await PhoenixServerProcess.start({ name, workers: 1, waitStrategy: strategy, maxClients: 4 });
+export async function phoenixClientTransport(
+  name: string,
+  strategy: WaitStrategy,
+  concurrency = 1,
+): Promise<EchoTransport<Reply>> {
+  const server = await PhoenixServerProcess.start({
+    name,
+    workers: 1,
+    waitStrategy: strategy,
+    maxClients: 4,
+    concurrency,
+  });
   const client = IpcClient.create(name, { waitStrategy: strategy });
   try {
     await client.connect(10_000);
@@ -133,8 +145,8 @@ export async function phoenixClientTransport(name: string, strategy: WaitStrateg
     throw error;
   }
   return {
-    id: `phoenix-client-${strategy}`,
-    label: `PhoenixIPC client→worker, ${strategy}`,
+    id: concurrency === 1 ? `phoenix-client-${strategy}` : `phoenix-client-${strategy}-concurrency-${concurrency}`,
+    label: `PhoenixIPC client→worker, ${strategy}${concurrency === 1 ? '' : `, concurrency ${concurrency}`}`,
     kind: 'process',
     peers: () => server.peers,
     call: (payload) => client.callAsync(ECHO_FUNC_ID, payload),
