@@ -427,6 +427,13 @@ describe('the JSON codec', () => {
     expect(jsonCodec.decode(jsonCodec.encode(value))).toStrictEqual(value);
   });
 
+  it("encodes into Node's Buffer pool the bytes TextEncoder would give, not an ArrayBuffer of its own", () => {
+    const value = { text: 'ünïcödé 😀', lone: '\ud800' };
+    const bytes = jsonCodec.encode(value);
+    expect(Buffer.from(bytes)).toEqual(Buffer.from(new TextEncoder().encode(JSON.stringify(value))));
+    expect(bytes.buffer.byteLength).toBeGreaterThan(bytes.length);
+  });
+
   it('writes bytes as base64, Dates as ISO strings', () => {
     const decoded = jsonCodec.decode(jsonCodec.encode({ data: Buffer.from('hi'), when: new Date(0) }));
     expect(decoded).toEqual({ data: 'aGk=', when: '1970-01-01T00:00:00.000Z' });
