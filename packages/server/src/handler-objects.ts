@@ -12,8 +12,9 @@ export function promiseOf(result: unknown): Promise<unknown> | null {
   if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return null;
   if (typeof (result as { then?: unknown }).then !== 'function') return null;
   // A native promise is its own resolution (no extra tick); another thenable is adopted, and a `then` that
-  // throws rejects it.
-  return result instanceof Promise ? result : Promise.resolve(result);
+  // throws rejects it. So is a subclass of Promise, whose own `then` might call back twice or late: the lane's
+  // reactions (request-executor.ts) must each run once per request.
+  return Promise.resolve(result);
 }
 
 export function isFuncId(value: unknown): value is number {

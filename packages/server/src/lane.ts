@@ -33,6 +33,16 @@ export interface Lane {
    * per request, and these are read and written for every one.
    */
   times: Float64Array;
+  /**
+   * An async handler's completion: the room it was given (a view handler's
+   * responsePayload; null for a raw handler, whose room size is `asyncRawRoom`),
+   * and the two reactions, made once per lane by the executor so that a
+   * request awaited makes no closure of its own.
+   */
+  asyncRoom: Uint8Array | null;
+  asyncRawRoom: number;
+  onFulfilled: (value: unknown) => void;
+  onRejected: (error: unknown) => void;
 }
 
 /** Indices into Lane.times. */
@@ -61,6 +71,9 @@ export class LaneRequest implements RawRequest {
 
 const EMPTY = new Uint8Array(0);
 
+/** A lane's reactions until its executor sets its own. */
+function noReaction(): void {}
+
 /** One lane per monitor record; `scratchBytes` > 0 gives each its own reply buffer. */
 export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: number): Lane[] {
   return monitors.map((monitor, index) => ({
@@ -79,5 +92,9 @@ export function createLanes(monitors: readonly ThreadMonitor[], scratchBytes: nu
     funcId: 0,
     order: null,
     times: new Float64Array(LaneTime.Count),
+    asyncRoom: null,
+    asyncRawRoom: 0,
+    onFulfilled: noReaction,
+    onRejected: noReaction,
   }));
 }

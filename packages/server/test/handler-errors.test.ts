@@ -13,6 +13,8 @@ const THROWS_NUMBER = 1204;
 const ECHO = 1205;
 const HOSTILE = 1206;
 const FREEZES_RESPONSE = 1207;
+const CALLS_BACK_TWICE = 1208;
+const CALLS_BACK_LATE = 1209;
 const WORKER = fileURLToPath(new URL('./fixtures/error-worker.mjs', import.meta.url));
 
 const failure = phoenixFailure;
@@ -87,6 +89,14 @@ describe.each([1, 2])('a handler that throws, concurrency %i', (concurrency) => 
 
   it('serves the next calls after a handler froze the response object it was given', async () => {
     for (let i = 0; i < 3; i++) expect([...(await server.callAsync(FREEZES_RESPONSE)).payload]).toEqual([7]);
+    expect(Buffer.from((await server.callAsync(ECHO, 'after')).payload).toString()).toBe('after');
+    expect(server.getWorkerStats().every((stats) => stats.crashes === 0)).toBe(true);
+  });
+
+  it('answers each call once when a handler returns a Promise subclass whose then() calls back again later', async () => {
+    expect(Buffer.from((await server.callAsync(CALLS_BACK_TWICE)).payload).toString()).toBe('first');
+    // This handler calls the kept callback with 'late' while it runs: its own call must still get its own reply.
+    expect(Buffer.from((await server.callAsync(CALLS_BACK_LATE, 'mine')).payload).toString()).toBe('mine');
     expect(Buffer.from((await server.callAsync(ECHO, 'after')).payload).toString()).toBe('after');
     expect(server.getWorkerStats().every((stats) => stats.crashes === 0)).toBe(true);
   });
