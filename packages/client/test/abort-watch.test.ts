@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { countAddedListeners } from '@phoenix-ipc/test-kit';
 import { describe, expect, it } from 'vitest';
 import { AbortWatch, MAX_IDLE_SIGNALS } from '../src/abort-watch.js';
 
@@ -18,17 +19,12 @@ describe('AbortWatch', () => {
   it('keeps the listener for the next call of the signal: calls made one after another add it once', () => {
     const watch = new AbortWatch<number>(() => {});
     const controller = new AbortController();
-    let adds = 0;
-    const add = controller.signal.addEventListener.bind(controller.signal);
-    controller.signal.addEventListener = (...args: Parameters<typeof add>) => {
-      adds++;
-      add(...args);
-    };
+    const adds = countAddedListeners(controller.signal);
     for (let call = 0; call < 100; call++) {
       watch.add(controller.signal, call);
       watch.remove(controller.signal, call);
     }
-    expect(adds).toBe(1);
+    expect(adds()).toBe(1);
   });
 
   it('releases at idle only the signals that have no call left', () => {

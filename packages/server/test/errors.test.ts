@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from '@phoenix-ipc/client';
-import { processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
+import { countAddedListeners, processesMentioning, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IpcServer, type PhoenixError, Priority } from '../src/index.js';
 import {
@@ -331,14 +331,9 @@ describe('ERR_PHOENIX_ABORTED', () => {
 
   it('listens on a signal given to one call after another once, not once per call', async () => {
     const controller = new AbortController();
-    let adds = 0;
-    const add = controller.signal.addEventListener.bind(controller.signal);
-    controller.signal.addEventListener = (...args: Parameters<typeof add>) => {
-      adds++;
-      add(...args);
-    };
+    const adds = countAddedListeners(controller.signal);
     for (let i = 0; i < 50; i++) await server.callAsync(ECHO, `${i}`, { signal: controller.signal });
-    expect(adds).toBeLessThan(50);
+    expect(adds()).toBeLessThan(50);
     await waitUntil(() => getEventListeners(controller.signal, 'abort').length === 0, 5000, 'the listener to go');
   });
 

@@ -1,5 +1,6 @@
 // The one test kit: bounded waits, seeded randomness, PhoenixError checks,
 // real-process harnesses, open-fd listings and a private /dev/shm. Private; never published.
+export { countAddedListeners } from './added-listeners.js';
 export { fdWatcherThatMayFail, noMemoryForWatcher } from './failing-watcher.js';
 export { fdsOpenedSince, openFds } from './fds.js';
 export { onJsonLines } from './json-lines.js';
