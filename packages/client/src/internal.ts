@@ -22,6 +22,7 @@ export {
 export { Caller, callDecoded } from './caller.js';
 export { type CallEvent, CallerEngine, type CallerEngineConfig, type CallObserver } from './caller-engine.js';
 export { ControlConnection, type ControlHandlers } from './control-connection.js';
+export { copyRange } from './copy-range.js';
 export { CpuYield } from './cpu-yield.js';
 export { ringIfParked } from './doorbell-flag.js';
 export type { ErrorMapper, ReplyDecoder } from './reply.js';

@@ -7,14 +7,12 @@ import {
   RESPONSE_FRAME_BYTES,
   type SpscRingBuffer,
 } from '@phoenix-ipc/shm-layout';
+import { copyRange, SMALL_COPY_BYTES } from './copy-range.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
 import { noteFreshReplyMemory } from './reply-memory-gc.js';
 import { replyMemory } from './warm-reply-buffer.js';
-
-/** Replies up to this size are copied byte by byte: faster than set() on a subarray, and no view object. */
-const SMALL_COPY_BYTES = 64;
 
 /** Where the reader hands what it read. */
 export interface ReplySink {
@@ -191,7 +189,8 @@ export class ReplyReader {
         payload: copyOut(replyMemory.take(payloadLen), this.#bytes, start),
       };
     } else {
-      copyInto(target, this.#bytes, start, payloadLen);
+      // callInto: the reply payload into the caller's buffer (it fits: checked before).
+      copyRange(target, 0, this.#bytes, start, payloadLen);
       reply = this.#intoReply(target, seqId, funcId, payloadLen);
     }
     sink.settle(call, reply, null, queueWaitUs, handlerUs, true);
@@ -217,16 +216,6 @@ export class ReplyReader {
   }
 }
 
-/** callInto: the reply payload into the caller's buffer (it fits: checked before). */
-function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: number): void {
-  if (length <= SMALL_COPY_BYTES) {
-    // No view object per reply (a subarray costs ~90 B of garbage; the loop is as fast at this size).
-    for (let i = 0; i < length; i++) target[i] = bytes[start + i]!;
-  } else {
-    target.set(bytes.subarray(start, start + length));
-  }
-}
-
 /**
  * The reply payload out of shared memory, into `payload`, a Buffer of its
  * own of the payload's length (WarmReplyBuffer). Always a Buffer, so
@@ -239,13 +228,8 @@ function copyInto(target: Uint8Array, bytes: Uint8Array, start: number, length: 
  */
 function copyOut(payload: Uint8Array, bytes: Uint8Array, start: number): Uint8Array {
   const length = payload.length;
-  if (length <= SMALL_COPY_BYTES) {
-    // A byte loop beats set(subarray(...)) here: no view object per reply.
-    for (let i = 0; i < length; i++) payload[i] = bytes[start + i]!;
-  } else {
-    // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
-    noteFreshReplyMemory(length);
-    payload.set(bytes.subarray(start, start + length));
-  }
+  // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
+  if (length > SMALL_COPY_BYTES) noteFreshReplyMemory(length);
+  copyRange(payload, 0, bytes, start, length);
   return payload;
 }

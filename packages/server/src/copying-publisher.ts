@@ -1,3 +1,4 @@
+import { copyRange } from '@phoenix-ipc/client/internal';
 import { type ErrorPayload, encodeErrorPayload, Frames, RESPONSE_FRAME_BYTES } from '@phoenix-ipc/shm-layout';
 import { type Lane, LaneTime } from './lane.js';
 import { announce, type ReplyPublisher, type ReplyPublisherConfig, RetryTimer } from './reply-publisher.js';
@@ -70,7 +71,7 @@ export class CopyingPublisher implements ReplyPublisher {
       const frame = slot.responses.reserve(RESPONSE_FRAME_BYTES + length);
       if (frame >= 0) {
         this.#writeFrame(this.#words, frame, lane, funcId, length, isError);
-        copyBytes(this.#bytes, frame + RESPONSE_FRAME_BYTES, body, length);
+        copyRange(this.#bytes, frame + RESPONSE_FRAME_BYTES, body, 0, length);
         // The ring's release store of the tail (partner: the caller's acquire load of it in its reply reader).
         slot.responses.commit();
         announce(this.#words, slot, lane.stateIndex);
@@ -79,7 +80,7 @@ export class CopyingPublisher implements ReplyPublisher {
     }
     const bytes = new Uint8Array(RESPONSE_FRAME_BYTES + length);
     this.#writeFrame(new Int32Array(bytes.buffer, 0, RESPONSE_FRAME_BYTES >> 2), 0, lane, funcId, length, isError);
-    copyBytes(bytes, RESPONSE_FRAME_BYTES, body, length);
+    copyRange(bytes, RESPONSE_FRAME_BYTES, body, 0, length);
     slot.backlog.push({ bytes, stateIndex: lane.stateIndex });
     this.#retry.arm();
     return false;
@@ -126,14 +127,5 @@ export class CopyingPublisher implements ReplyPublisher {
 
   close(): void {
     this.#retry.cancel();
-  }
-}
-
-/** Copies `source[0, length)` to `target` at `at`: byte by byte when small (no view object), else with set(). */
-function copyBytes(target: Uint8Array, at: number, source: Uint8Array, length: number): void {
-  if (length <= 64) {
-    for (let i = 0; i < length; i++) target[at + i] = source[i]!;
-  } else {
-    target.set(source.subarray(0, length), at);
   }
 }
