@@ -18,6 +18,7 @@ import {
   RequestState,
   WAIT_FOR_WORKER,
   type WaitStrategy,
+  WorkerState,
 } from '@phoenix-ipc/shm-layout';
 import { AbortWatch } from './abort-watch.js';
 import { CallEventReporter, type CallObserver } from './call-event.js';
@@ -403,6 +404,14 @@ export class CallerEngine implements ReplySink {
   // caller; failover (exclude >= 0) moves requests to running siblings only.
   #pickWorker(groupId: number, exclude: number): number {
     const group = groupId === GROUP_VIP ? this.layout.vipChannels : this.layout.normalChannels;
+    // A group of one running worker has no load to compare: the rule below would pick it, and a 1 x 1
+    // pipeline pays that rule's setup on every call.
+    if (group.length === 1 && exclude < 0) {
+      const channel = group[0]!;
+      const index = channel.globalIndex;
+      if (this.#closedChannels[index] === 0 && this.#table.readings.stateOf(channel) === WorkerState.Running)
+        return index;
+    }
     const options = this.#pickOptions;
     options.exclude = exclude;
     options.allowNotRunning = exclude < 0;
