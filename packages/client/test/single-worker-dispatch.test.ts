@@ -5,12 +5,16 @@ import { callerAndHandPlayedWorker } from './hand-played-worker.js';
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 // A group of one worker takes a shorter way than the least-loaded rule
-// (CallerEngine's #pickWorker): each case below is one the rule decides
-// otherwise than "write it to that worker now".
+// (CallerEngine's #pickWorker) when the worker runs; the other cases below
+// are the ones it must leave to the rule: a channel being reset, a worker
+// restarting, a worker down for good.
 describe('dispatch to a group of one worker', () => {
-  it('writes the call to the worker at once while it runs', async () => {
+  it.each([
+    ['running', WorkerState.Running],
+    ['restarting (it serves the call once it is up)', WorkerState.Restarting],
+  ])('writes the call to the worker at once while it is %s', (_what, state) => {
     const caller = callerAndHandPlayedWorker();
-    caller.channel.state = WorkerState.Running;
+    caller.channel.state = state;
     const call = caller.call();
     expect(caller.takeRequests()).toHaveLength(1);
     call.catch(() => {});
@@ -25,14 +29,6 @@ describe('dispatch to a group of one worker', () => {
     expect(caller.takeRequests()).toHaveLength(0);
     caller.engine.channelReady(0);
     await turn();
-    expect(caller.takeRequests()).toHaveLength(1);
-    call.catch(() => {});
-  });
-
-  it('writes the call to a worker that is restarting: it serves it once it is up', async () => {
-    const caller = callerAndHandPlayedWorker();
-    caller.channel.state = WorkerState.Restarting;
-    const call = caller.call();
     expect(caller.takeRequests()).toHaveLength(1);
     call.catch(() => {});
   });
