@@ -85,7 +85,7 @@ export class RequestWriter {
     // Deadline and send time: stamped by flush().
     Frames.writeRequestFrame(this.#views, frame, call.seqId, call.funcId, length, call.deadline, 0);
     try {
-      writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload);
+      writePayload(this.#views.bytes, frame + REQUEST_FRAME_BYTES, payload, this.#views.words);
     } catch (error) {
       // The caller's bytes could not be read: give the room back, or the ring would refuse every later
       // request (one reservation at a time), and fail this call alone.
