@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { describeValue, isApplicationFuncId, PhoenixError, Priority } from '@phoenix-ipc/shm-layout';
-import { SMALL_COPY_BYTES } from './copy-range.js';
+import { SMALL_COPY_BYTES, writeSmallToSegment } from './copy-range.js';
 
 export type QueueFullPolicy = 'wait' | 'reject';
 
@@ -196,14 +196,14 @@ export function contiguousPayload(payload: RequestBytes): Uint8Array {
 /**
  * Writes the payload into `bytes` at `at`, chunk after chunk. `words`, a
  * view of the same memory (the segment's), lets a small payload go in a word
- * per store: writeSmallPayload.
+ * per store (writeSmallToSegment).
  */
 export function writePayload(bytes: Uint8Array, at: number, payload: RequestBytes, words?: Int32Array): void {
   if (payload instanceof Uint8Array) {
     const length = payload.length;
     // Up to SMALL_COPY_BYTES by hand: set() is a builtin call that costs more at this size.
     if (length > SMALL_COPY_BYTES) bytes.set(payload, at);
-    else if (words !== undefined && (at & 3) === 0) writeSmallPayload(words, bytes, at, payload);
+    else if (words !== undefined && (at & 3) === 0) writeSmallToSegment(words, bytes, at, payload);
     else for (let i = 0; i < length; i++) bytes[at + i] = payload[i]!;
     return;
   }
@@ -215,25 +215,4 @@ export function writePayload(bytes: Uint8Array, at: number, payload: RequestByte
     bytes.set(chunk, at);
     at += chunk.length;
   }
-}
-
-/**
- * A small payload into the segment at a word-aligned `at`, four bytes per
- * store. Why: the lines a caller writes its requests into were last written
- * by the worker (a request's TAKEN and DONE words), so each store waits in
- * the store buffer until its line has come back. A byte per store put sixteen
- * entries there for a 16 B payload, and the buffer filled while the lines of
- * a burst were on their way. Measured, pipelined 16 B callAsync x64, two
- * client builds taking turns on one worker, twelve runs in both orders:
- * geometric mean +2.1%, 9 of 12 favourable (forty-first session). Words are
- * host order and the layout refuses hosts that are not little-endian, so
- * payload byte i still lands at `at + i`.
- */
-function writeSmallPayload(words: Int32Array, bytes: Uint8Array, at: number, payload: Uint8Array): void {
-  const length = payload.length;
-  let i = 0;
-  for (const whole = length & ~3; i < whole; i += 4) {
-    words[(at + i) >> 2] = payload[i]! | (payload[i + 1]! << 8) | (payload[i + 2]! << 16) | (payload[i + 3]! << 24);
-  }
-  for (; i < length; i++) bytes[at + i] = payload[i]!;
 }

@@ -7,7 +7,7 @@ import {
   RESPONSE_FRAME_BYTES,
   type SpscRingBuffer,
 } from '@phoenix-ipc/shm-layout';
-import { copyRange, SMALL_COPY_BYTES } from './copy-range.js';
+import { copyRange, readSmallFromSegment, SMALL_COPY_BYTES } from './copy-range.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
@@ -186,7 +186,7 @@ export class ReplyReader {
         funcId,
         status: MsgStatus.Completed,
         payloadLen,
-        payload: copyOut(replyMemory.take(payloadLen), this.#bytes, start),
+        payload: copyOut(replyMemory.take(payloadLen), words, this.#bytes, start),
       };
     } else {
       // callInto: the reply payload into the caller's buffer (it fits: checked before).
@@ -226,8 +226,12 @@ export class ReplyReader {
  * collections (reply-memory-gc.ts; docs/tuning.md, "Big replies and a big
  * heap"): callInto avoids it.
  */
-function copyOut(payload: Uint8Array, bytes: Uint8Array, start: number): Uint8Array {
+function copyOut(payload: Uint8Array, words: Int32Array, bytes: Uint8Array, start: number): Uint8Array {
   const length = payload.length;
+  if (length <= SMALL_COPY_BYTES && (start & 3) === 0) {
+    readSmallFromSegment(payload, words, bytes, start);
+    return payload;
+  }
   // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
   if (length > SMALL_COPY_BYTES) noteFreshReplyMemory(length);
   copyRange(payload, 0, bytes, start, length);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { copyRange, SMALL_COPY_BYTES } from '../src/copy-range.js';
+import { copyRange, readSmallFromSegment, SMALL_COPY_BYTES, writeSmallToSegment } from '../src/copy-range.js';
+import { markedBytes, segmentViews } from './segment-views.js';
 
 describe('copyRange', () => {
   it.each([0, 1, SMALL_COPY_BYTES, SMALL_COPY_BYTES + 1, 4096])(
@@ -10,6 +11,41 @@ describe('copyRange', () => {
       copyRange(target, 3, source, 5, length);
       expect([...target.subarray(3, 3 + length)]).toEqual([...source.subarray(5, 5 + length)]);
       expect([...target.subarray(0, 3), ...target.subarray(3 + length)]).toEqual(Array(8).fill(0xee));
+    },
+  );
+});
+
+describe('writeSmallToSegment', () => {
+  it.each([0, 1, 3, 4, 5, 15, 16, 17, 63, SMALL_COPY_BYTES])(
+    'writes %i bytes at a word-aligned offset, and nothing around them',
+    (length) => {
+      const { bytes, words } = segmentViews(256);
+      const source = markedBytes(length);
+      writeSmallToSegment(words, bytes, 40, source);
+      expect([...bytes.subarray(40, 40 + length)]).toEqual([...source]);
+      expect([...bytes.subarray(0, 40), ...bytes.subarray(40 + length)]).toEqual(Array(256 - length).fill(0xee));
+    },
+  );
+
+  it('reads a source that is a view into a larger buffer from its own first byte', () => {
+    const { bytes, words } = segmentViews(64);
+    const backing = markedBytes(40);
+    writeSmallToSegment(words, bytes, 8, backing.subarray(5, 21));
+    expect([...bytes.subarray(8, 24)]).toEqual([...backing.subarray(5, 21)]);
+  });
+});
+
+describe('readSmallFromSegment', () => {
+  it.each([0, 1, 3, 4, 5, 15, 16, 17, 63, SMALL_COPY_BYTES])(
+    'fills a %i-byte target from a word-aligned offset, and nothing around it',
+    (length) => {
+      const { bytes, words } = segmentViews(256);
+      bytes.set(markedBytes(256));
+      const around = new Uint8Array(length + 8).fill(0xee);
+      const target = around.subarray(4, 4 + length);
+      readSmallFromSegment(target, words, bytes, 40);
+      expect([...target]).toEqual([...bytes.subarray(40, 40 + length)]);
+      expect([...around.subarray(0, 4), ...around.subarray(4 + length)]).toEqual(Array(8).fill(0xee));
     },
   );
 });
