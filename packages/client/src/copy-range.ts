@@ -7,9 +7,9 @@ export const SMALL_COPY_BYTES = 64;
 /**
  * Copies `length` bytes of `source` from `sourceStart` into `target` at
  * `targetStart`: the one copy of a reply's bytes, out of the response ring
- * (the reply reader) or into it (a worker's copied replies). The two
- * functions after it are the caller's small copies into and out of the
- * segment, a word at a time.
+ * (the reply reader) or into it (a worker's copied replies). The functions
+ * after it are the caller's copies into and out of the segment, small ones a
+ * word at a time.
  */
 export function copyRange(
   target: Uint8Array,
@@ -48,15 +48,21 @@ export function writeSmallToSegment(words: Int32Array, bytes: Uint8Array, at: nu
 }
 
 /**
- * Fills `target` (at most SMALL_COPY_BYTES) from the segment at a word-aligned
- * `start`, four bytes per load: a small reply's payload. The loads go to the
+ * The first `length` bytes of `target` (at most SMALL_COPY_BYTES) from the
+ * segment at a word-aligned `start`, four bytes per load: a small reply's
+ * payload. The loads go to the
  * lines the worker has just written, which the first of them brings over;
  * fewer loads behind it. Measured, pipelined 16 B callAsync x64, two client
  * builds taking turns on one worker, ten runs in both orders: geometric mean
  * +2.4%, 8 of 10 favourable (forty-first session).
  */
-export function readSmallFromSegment(target: Uint8Array, words: Int32Array, bytes: Uint8Array, start: number): void {
-  const length = target.length;
+function readSmallFromSegment(
+  target: Uint8Array,
+  words: Int32Array,
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+): void {
   let i = 0;
   for (const whole = length & ~3; i < whole; i += 4) {
     const word = words[(start + i) >> 2]!;
@@ -66,4 +72,19 @@ export function readSmallFromSegment(target: Uint8Array, words: Int32Array, byte
     target[i + 3] = word >> 24;
   }
   for (; i < length; i++) target[i] = bytes[start + i]!;
+}
+
+/**
+ * `length` bytes of the segment from `start` into the start of `target`: a
+ * reply's payload, a word per load where it is small and word-aligned.
+ */
+export function copyFromSegment(
+  target: Uint8Array,
+  words: Int32Array,
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+): void {
+  if (length <= SMALL_COPY_BYTES && (start & 3) === 0) readSmallFromSegment(target, words, bytes, start, length);
+  else copyRange(target, 0, bytes, start, length);
 }

@@ -7,7 +7,7 @@ import {
   RESPONSE_FRAME_BYTES,
   type SpscRingBuffer,
 } from '@phoenix-ipc/shm-layout';
-import { copyRange, readSmallFromSegment, SMALL_COPY_BYTES } from './copy-range.js';
+import { copyFromSegment, SMALL_COPY_BYTES } from './copy-range.js';
 import type { InFlightTable } from './in-flight-table.js';
 import type { PendingCall } from './pending-call.js';
 import type { Reply } from './reply.js';
@@ -190,7 +190,7 @@ export class ReplyReader {
       };
     } else {
       // callInto: the reply payload into the caller's buffer (it fits: checked before).
-      copyRange(target, 0, this.#bytes, start, payloadLen);
+      copyFromSegment(target, words, this.#bytes, start, payloadLen);
       reply = this.#intoReply(target, seqId, funcId, payloadLen);
     }
     sink.settle(call, reply, null, queueWaitUs, handlerUs, true);
@@ -228,12 +228,8 @@ export class ReplyReader {
  */
 function copyOut(payload: Uint8Array, words: Int32Array, bytes: Uint8Array, start: number): Uint8Array {
   const length = payload.length;
-  if (length <= SMALL_COPY_BYTES && (start & 3) === 0) {
-    readSmallFromSegment(payload, words, bytes, start);
-    return payload;
-  }
   // Only a reply this big can be an ArrayBuffer of its own: the small ones never pay for the note.
   if (length > SMALL_COPY_BYTES) noteFreshReplyMemory(length);
-  copyRange(payload, 0, bytes, start, length);
+  copyFromSegment(payload, words, bytes, start, length);
   return payload;
 }

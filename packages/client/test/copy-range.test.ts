@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyRange, readSmallFromSegment, SMALL_COPY_BYTES, writeSmallToSegment } from '../src/copy-range.js';
+import { copyFromSegment, copyRange, SMALL_COPY_BYTES, writeSmallToSegment } from '../src/copy-range.js';
 import { markedBytes, segmentViews } from './segment-views.js';
 
 describe('copyRange', () => {
@@ -35,17 +35,25 @@ describe('writeSmallToSegment', () => {
   });
 });
 
-describe('readSmallFromSegment', () => {
-  it.each([0, 1, 3, 4, 5, 15, 16, 17, 63, SMALL_COPY_BYTES])(
-    'fills a %i-byte target from a word-aligned offset, and nothing around it',
+describe('copyFromSegment', () => {
+  it.each([0, 1, 3, 4, 5, 15, 16, 17, 63, SMALL_COPY_BYTES, SMALL_COPY_BYTES + 1, 200])(
+    'copies %i bytes from a word-aligned offset into the start of a longer target, and nothing around them',
     (length) => {
-      const { bytes, words } = segmentViews(256);
-      bytes.set(markedBytes(256));
-      const around = new Uint8Array(length + 8).fill(0xee);
-      const target = around.subarray(4, 4 + length);
-      readSmallFromSegment(target, words, bytes, 40);
-      expect([...target]).toEqual([...bytes.subarray(40, 40 + length)]);
-      expect([...around.subarray(0, 4), ...around.subarray(4 + length)]).toEqual(Array(8).fill(0xee));
+      const { bytes, words } = segmentViews(512);
+      bytes.set(markedBytes(512));
+      const around = new Uint8Array(length + 12).fill(0xee);
+      const target = around.subarray(4, length + 8);
+      copyFromSegment(target, words, bytes, 40, length);
+      expect([...target.subarray(0, length)]).toEqual([...bytes.subarray(40, 40 + length)]);
+      expect([...around.subarray(0, 4), ...around.subarray(4 + length)]).toEqual(Array(12).fill(0xee));
     },
   );
+
+  it.each([1, 2, 3])('copies a small payload from an offset %i past a word', (misalignment) => {
+    const { bytes, words } = segmentViews(128);
+    bytes.set(markedBytes(128));
+    const target = new Uint8Array(16);
+    copyFromSegment(target, words, bytes, 40 + misalignment, 16);
+    expect([...target]).toEqual([...bytes.subarray(40 + misalignment, 56 + misalignment)]);
+  });
 });
