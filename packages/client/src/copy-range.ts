@@ -30,13 +30,13 @@ export function copyRange(
  * `at`, four bytes per store: a request's payload. Why: the lines a caller
  * writes its requests into were last written by the worker (a request's
  * TAKEN and DONE words), so each store waits in the store buffer until its
- * line has come back. A byte per store put sixteen
- * entries there for a 16 B payload, and the buffer filled while the lines of
- * a burst were on their way. Measured, pipelined 16 B callAsync x64, two
- * client builds taking turns on one worker, twelve runs in both orders:
- * geometric mean +2.1%, 9 of 12 favourable (forty-first session). Words are
- * host order and the layout refuses hosts that are not little-endian, so
- * byte i still lands at `at + i`.
+ * line has come back. A byte per store put sixteen entries there for a 16 B
+ * payload, and the buffer filled while the lines of a burst were on their
+ * way. Measured, pipelined 16 B callAsync x64, two client builds taking turns
+ * on one worker, twelve runs in both orders: geometric mean +2.1%, 9 of 12
+ * favourable (forty-first session). Words are host order and the layout
+ * refuses hosts that are not little-endian, so byte i still lands at
+ * `at + i`.
  */
 export function writeSmallToSegment(words: Int32Array, bytes: Uint8Array, at: number, source: Uint8Array): void {
   const length = source.length;
