@@ -44,6 +44,13 @@ export interface Waiter {
    */
   spin(poll: () => boolean, sliceUs: number): boolean;
   /**
+   * Calls `poll` for up to `us` more, the learned budget aside, yielding
+   * as spin() does; true if work showed up. Teaches the budget nothing: for
+   * a side that knows its peer will be back soon (a worker whose reply lies
+   * unread, server/unread-reply-wait.ts).
+   */
+  spinOn(poll: () => boolean, us: number): boolean;
+  /**
    * Publishes PARKED, then polls once more (a producer that wrote just before
    * saw no flag and will not ring): false if work arrived (PARKED cleared),
    * true if the side may sleep now.
@@ -117,7 +124,14 @@ export class SpinThenPark implements Waiter {
 
   spin(poll: () => boolean, sliceUs: number): boolean {
     const budgetUs = Math.min(this.#learner.budgetUs, sliceUs);
-    if (budgetUs <= 0) return false;
+    return budgetUs > 0 && this.#spinFor(poll, budgetUs, true);
+  }
+
+  spinOn(poll: () => boolean, us: number): boolean {
+    return us > 0 && this.#spinFor(poll, us, false);
+  }
+
+  #spinFor(poll: () => boolean, budgetUs: number, learns: boolean): boolean {
     // A hand-off from a spinning peer mostly lands within the first polls;
     // reading the clock around them (two reads, ~50 ns each on a VM) would
     // be a good share of it, and so short a wait teaches the budget nothing.
@@ -133,7 +147,7 @@ export class SpinThenPark implements Waiter {
     let spentMs = 0;
     for (let polls = 1; ; polls++) {
       if (poll()) {
-        if (spentMs > 0) this.#learner.succeeded(spentMs * 1000);
+        if (learns && spentMs > 0) this.#learner.succeeded(spentMs * 1000);
         return true;
       }
       // A clock read costs more than a poll of an empty ring: look at the clock every 16th time.

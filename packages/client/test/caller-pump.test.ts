@@ -17,6 +17,7 @@ function sleepyWaiter(): Waiter {
   return {
     neverParks: false,
     spin: () => false,
+    spinOn: () => false,
     park: () => {
       parked = true;
       return true;

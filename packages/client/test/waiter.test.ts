@@ -13,6 +13,19 @@ function waiterFor(strategy: 'adaptive' | 'spin' | 'block', budgetUs = 100) {
   return { waiter, counts, words };
 }
 
+/** An 'adaptive' waiter whose budget records what it is taught (the waits of spins that found work). */
+function learningWaiter(budgetUs: number) {
+  const waits: number[] = [];
+  class Spy extends AdaptiveSpin {
+    override succeeded(waitedUs: number): void {
+      waits.push(waitedUs);
+    }
+  }
+  const words = new Int32Array(new SharedArrayBuffer(4));
+  const waiter = new SpinThenPark('adaptive', words, PARKED, new Spy('adaptive', budgetUs), new CpuYield(() => {}));
+  return { waiter, waits };
+}
+
 /** A poll that finds work once `afterUs` have passed. */
 function workAfter(afterUs: number): () => boolean {
   const due = performance.now() + afterUs / 1000;
@@ -41,23 +54,23 @@ describe('SpinThenPark', () => {
     expect(counts.yields).toBe(0);
   });
 
-  it("an 'adaptive' spin that finds nothing gives up after its budget, yielding on the way", () => {
-    const { waiter, counts } = waiterFor('adaptive', 2000);
+  it.each([
+    ['spin gives up after its learned budget', 2000, (waiter: SpinThenPark) => waiter.spin(() => false, 5000)],
+    [
+      'spinOn gives up after the time it is given, past the budget',
+      10,
+      (waiter: SpinThenPark) => waiter.spinOn(() => false, 2000),
+    ],
+  ])("an 'adaptive' %s when it finds nothing, yielding on the way", (_, budgetUs, spinTwoMs) => {
+    const { waiter, counts } = waiterFor('adaptive', budgetUs);
     const start = performance.now();
-    expect(waiter.spin(() => false, 5000)).toBe(false);
+    expect(spinTwoMs(waiter)).toBe(false);
     expect(performance.now() - start).toBeGreaterThanOrEqual(2);
     expect(counts.yields).toBeGreaterThan(0);
   });
 
   it('a spin that found work teaches the budget the time it had seen at its last look at the clock', () => {
-    const waits: number[] = [];
-    class Spy extends AdaptiveSpin {
-      override succeeded(waitedUs: number): void {
-        waits.push(waitedUs);
-      }
-    }
-    const words = new Int32Array(new SharedArrayBuffer(4));
-    const waiter = new SpinThenPark('adaptive', words, PARKED, new Spy('adaptive', 1000), new CpuYield(() => {}));
+    const { waiter, waits } = learningWaiter(1000);
     // Found within the first polls: no clock was read, so nothing is learned.
     expect(waiter.spin(() => true, 1000)).toBe(true);
     expect(waits).toEqual([]);
@@ -69,6 +82,17 @@ describe('SpinThenPark', () => {
     expect(waits).toHaveLength(1);
     expect(waits[0]).toBeGreaterThan(0);
     expect(waits[0]).toBeLessThanOrEqual(elapsedUs);
+  });
+
+  it('spinOn finds work that comes past the learned budget, teaches that budget nothing, and given no time does not poll', () => {
+    const { waiter, waits } = learningWaiter(10);
+    expect(waiter.spinOn(workAfter(500), 5000)).toBe(true);
+    let polls = 0;
+    expect(waiter.spinOn(() => ++polls > 200, 1000)).toBe(true);
+    expect(waits).toEqual([]);
+    polls = 0;
+    expect(waiter.spinOn(() => ++polls > 0, 0)).toBe(false);
+    expect(polls).toBe(0);
   });
 
   it("'spin' never yields: it is for spare cores, where a yield is only a syscall", () => {
