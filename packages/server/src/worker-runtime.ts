@@ -15,6 +15,7 @@ import type { ReplyPublisher } from './reply-publisher.js';
 import { RequestExecutor } from './request-executor.js';
 import { ReleaseInOrder, ReleaseUpToHold, type RequestRelease, type ServedSlot, ServedSlots } from './served-slots.js';
 import { DEFAULT_REPLY_BATCH } from './server-options.js';
+import { UnreadReplyWait } from './unread-reply-wait.js';
 import { ZeroCopyPublisher } from './zero-copy-publisher.js';
 
 export interface WorkerRuntimeConfig {
@@ -66,6 +67,7 @@ export class WorkerRuntime {
   readonly #publisher: ReplyPublisher;
   readonly #executor: RequestExecutor;
   readonly #waiter: Waiter;
+  readonly #unreadWait: UnreadReplyWait;
   readonly #watcher: FdWatcher;
   readonly #runBound = () => this.#run();
   readonly #hasWorkBound = () => this.#hasWork();
@@ -103,6 +105,7 @@ export class WorkerRuntime {
       onAsyncSettled: (slot, failure) => this.#afterAsync(slot, failure),
     });
     this.#waiter = new SpinThenPark(config.waitStrategy, this.#words, channel.parkedIndex);
+    this.#unreadWait = new UnreadReplyWait(config.waitStrategy);
     this.#watcher = new FdWatcher(config.doorbellFd, () => this.#onDoorbell(), { drain: true });
   }
 
@@ -141,6 +144,7 @@ export class WorkerRuntime {
     // A caller rang; its compareExchange already cleared PARKED. wake()
     // clears it anyway and teaches the spin budget how long we slept.
     this.#waiter.wake();
+    this.#unreadWait.woke(performance.now());
     this.#run();
   }
 
@@ -182,17 +186,49 @@ export class WorkerRuntime {
         // Nothing to do: spin for the learned budget, then park.
         executor.forgetClock();
         if (this.#waiter.spin(this.#hasWorkBound, SLICE_US)) continue;
-        this.#config.onIdle?.();
         if (this.#waiter.neverParks) {
+          this.#config.onIdle?.();
           this.#schedule(); // 'spin': look again after the event loop's turn
           break;
         }
-        if (this.#waiter.park(this.#hasWorkBound)) break; // the doorbell's watcher calls #onDoorbell
+        // A caller that has not read our reply yet is busy and will be back (unread-reply-wait.ts). Not while a
+        // handler runs: its completion needs the event loop.
+        const callerAway = executor.idle && this.#replyUnread();
+        const spunOnUs = callerAway ? this.#spinOn() : 0;
+        if (spunOnUs < 0) continue;
+        this.#config.onIdle?.();
+        if (this.#waiter.park(this.#hasWorkBound)) {
+          if (callerAway) this.#unreadWait.parked(performance.now(), spunOnUs);
+          break; // the doorbell's watcher calls #onDoorbell
+        }
       }
     } finally {
       this.#running = false;
     }
     if (this.#stopping && executor.idle) this.#finish();
+  }
+
+  // Spins on for UnreadReplyWait's budget; -1 if work showed up, else the microseconds spun (0: no budget).
+  #spinOn(): number {
+    const budgetUs = this.#unreadWait.budgetFor(this.#executor.processed);
+    if (budgetUs <= 0) return 0;
+    const start = performance.now();
+    const found = this.#waiter.spinOn(this.#hasWorkBound, budgetUs);
+    const spentUs = (performance.now() - start) * 1000;
+    if (!found) return spentUs;
+    this.#unreadWait.succeeded(spentUs);
+    return -1;
+  }
+
+  /** Whether a caller we serve has replies of ours it has not read yet. */
+  #replyUnread(): boolean {
+    const active = this.#slots.active;
+    for (let i = 0; i < active.length; i++) {
+      const slot = active[i]!;
+      // Two index loads; garbage in them reads as unread at worst, which costs one spin of the budget.
+      if (!slot.closing && !slot.responses.empty()) return true;
+    }
+    return false;
   }
 
   #hasWork(): boolean {

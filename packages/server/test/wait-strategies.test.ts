@@ -1,5 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
-import { cpuTicks, mulberry32, sleep } from '@phoenix-ipc/test-kit';
+import { SharedSegment } from '@phoenix-ipc/native-shm';
+import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { cpuTicks, mulberry32, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcServer, MsgStatus, type PhoenixError, type Priority, type WaitStrategy } from '../src/index.js';
 import { ECHO, SIZED_REPLY } from './fixtures/handlers.mjs';
@@ -59,6 +61,41 @@ describe('waiting costs no CPU while idle', () => {
       expect((usage.user + usage.system) / 1000).toBeLessThan(200);
     },
   );
+});
+
+describe('a worker whose caller has not read its reply yet', () => {
+  /** Busy-waits, as a caller in a garbage collection is busy, until `done` or `ms` have passed; false on timeout. */
+  function busyUntil(done: () => boolean, ms: number): boolean {
+    const until = performance.now() + ms;
+    while (!done()) if (performance.now() > until) return false;
+    return true;
+  }
+
+  it("stays awake ('adaptive') while that caller is briefly busy, and parks once the reply is read", async () => {
+    const { name } = await start('adaptive');
+    const client = harness.track(IpcClient.create(name, { waitStrategy: 'adaptive' }));
+    await client.connect(5000);
+    // No calls before: a caller whose replies often wait for it is not waited for (UnreadReplyWait.RARE_EVERY),
+    // and one in a process as busy as this one's may be such a caller.
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      const words = layout.views.words;
+      const channel = layout.channels.find((c) => c.group === 'normal')!;
+      const responses = layout.slots.map((slot) => channel.responseRing(slot.index));
+      const parked = () => Atomics.load(words, channel.parkedIndex) === 1;
+      // The call goes out at once (no other is in flight); this thread then stays busy, so nothing reads the reply.
+      const reply = client.call(ECHO, 'unread');
+      expect(busyUntil(() => responses.some((ring) => !ring.empty()), 10_000)).toBe(true);
+      // Past its learned spin (at most 120 µs) a worker would park; this one spins on while the reply lies unread.
+      // A park seen here happened within 1 ms of the reply: the clock is read after the PARKED word.
+      expect(busyUntil(parked, 1)).toBe(false);
+      expect(text.decode((await reply).payload)).toBe('unread');
+      await waitUntil(parked, 10_000, 'the worker to park once its reply was read');
+    } finally {
+      segment.close();
+    }
+  });
 });
 
 describe('park/wake races (block: every message parks its consumer)', () => {
