@@ -9,9 +9,10 @@ import { CpuYield } from './cpu-yield.js';
  * replies and a worker waiting for requests both use it, async (the event
  * loop wakes them through their doorbell's watcher) or blocking (callSync).
  *
- *   spin(poll)  poll until work shows up, for the learned budget at most
- *   park(poll)  publish PARKED, look once more, and say whether to sleep
- *   wake()      back from sleep (doorbell or own work): clear PARKED, learn
+ *   spin(poll)       poll until work shows up, for the learned budget at most
+ *   spinOn(poll, us) the same for `us` more, when the peer is known to be back soon
+ *   park(poll)       publish PARKED, look once more, and say whether to sleep
+ *   wake()           back from sleep (doorbell or own work): clear PARKED, learn
  *
  * The PARKED word is the consumer half of the doorbell handshake (see
  * doorbell-flag.ts): a producer rings only a consumer that published it.
