@@ -15,15 +15,16 @@ import type { WaitStrategy } from '@phoenix-ipc/shm-layout';
  * (docs/benchmarks-history.md, forty-second session). Spinning through the
  * collection keeps the worker on a vCPU of its own.
  *
- * Only for a caller that is rarely away: once in RARE_EVERY requests or
- * less. One that holds every reply unread for a while (work of its own
+ * Only for a caller that is rarely away: once in RARE_EVERY of its replies
+ * or less. One that holds every reply unread for a while (work of its own
  * between a call and its await) would have the worker spin through each of
  * those gaps to save a wake-up of ~20 µs: it parks as before.
  *
- * The budget learns, like AdaptiveSpin, from how long the caller was away: a
- * park that is woken after t (the spin before it included) raises the budget
- * to cover t when t is within the ceiling, and halves it when t is longer; a
- * spin that found work keeps the budget at least twice its wait. An idle
+ * The budget learns, like AdaptiveSpin, from how long the caller was away
+ * (from the moment the worker ran out of work): a park woken after an
+ * absence of t raises the budget to cover t when t is within the ceiling,
+ * and halves it when t is longer; a spin that found work keeps the budget at
+ * least twice the absence so far. An idle
  * caller has read its replies: idle costs nothing more.
  */
 export class UnreadReplyWait {
@@ -31,13 +32,18 @@ export class UnreadReplyWait {
   static readonly CEILING_US = 2000;
   /** Below this the budget is zero: a spin this short is what the learned budget already gives. */
   static readonly FLOOR_US = 20;
-  /** A caller away more often than once in this many requests is not waited for. */
+  /** A caller away more often than once in this many of its replies is not waited for. */
   static readonly RARE_EVERY = 64;
   readonly #learns: boolean;
   #budgetUs: number;
-  #awayAt = Number.NEGATIVE_INFINITY;
-  #parkedAt = -1;
-  #spentUs = 0;
+  /** Per caller slot, its replies written when it was last away (free-running, as the ring counts them). */
+  readonly #lastAway: number[] = [];
+  /** The current (or last) absence: whose, at which reply, since when, and what it may be spun through. */
+  #slot = -1;
+  #served = 0;
+  #awayFromMs = 0;
+  #allowedUs = 0;
+  #parked = false;
 
   constructor(strategy: WaitStrategy) {
     // 'block' parks at once and 'spin' never parks: only 'adaptive' weighs a spin against a park.
@@ -46,32 +52,40 @@ export class UnreadReplyWait {
   }
 
   /**
-   * The worker found nothing to do while a caller has a reply of ours unread,
-   * having answered `served` requests in all: microseconds to spin on (0: park).
+   * The worker found nothing to do at `nowMs` while the caller of `slot` has
+   * a reply of ours unread, `served` replies written to it in all (the
+   * response ring's free-running count): microseconds to spin on (0: park).
+   * Until another reply is written it is the same absence, whose budget a
+   * spin that ended early (other work, a slot change) does not renew.
    */
-  budgetFor(served: number): number {
-    const rare = served - this.#awayAt >= UnreadReplyWait.RARE_EVERY;
-    this.#awayAt = served;
-    return rare ? this.#budgetUs : 0;
+  budgetFor(slot: number, served: number, nowMs: number): number {
+    if (slot !== this.#slot || served !== this.#served) {
+      const last = this.#lastAway[slot];
+      const rare = last === undefined || (served - last) >>> 0 >= UnreadReplyWait.RARE_EVERY;
+      this.#allowedUs = rare ? this.#budgetUs : 0;
+      this.#lastAway[slot] = served;
+      this.#slot = slot;
+      this.#served = served;
+      this.#awayFromMs = nowMs;
+    }
+    return Math.max(0, this.#allowedUs - (nowMs - this.#awayFromMs) * 1000);
   }
 
-  /** The spin on found work after `waitedUs`: keep the budget at least twice that. */
-  succeeded(waitedUs: number): void {
-    if (this.#learns) this.#grow(2 * waitedUs);
+  /** The spin on found work at `nowMs`: keep the budget at least twice the absence so far. */
+  succeeded(nowMs: number): void {
+    if (this.#learns) this.#grow(2 * (nowMs - this.#awayFromMs) * 1000);
   }
 
-  /** The worker parks while a caller has a reply of ours unread, after spinning on for `spentUs`. */
-  parked(nowMs: number, spentUs: number): void {
-    if (!this.#learns) return;
-    this.#parkedAt = nowMs;
-    this.#spentUs = spentUs;
+  /** The worker parks during the absence that budgetFor() last spoke of. */
+  parked(): void {
+    this.#parked = this.#learns;
   }
 
-  /** The worker woke (its doorbell); learns only from a park with a reply unread. */
+  /** The worker woke (its doorbell) at `nowMs`; learns only from a park during an absence. */
   woke(nowMs: number): void {
-    if (this.#parkedAt < 0) return;
-    const awayUs = this.#spentUs + (nowMs - this.#parkedAt) * 1000;
-    this.#parkedAt = -1;
+    if (!this.#parked) return;
+    this.#parked = false;
+    const awayUs = (nowMs - this.#awayFromMs) * 1000;
     if (awayUs <= UnreadReplyWait.CEILING_US) this.#grow(1.25 * awayUs);
     else this.#budgetUs = this.#budgetUs / 2 < UnreadReplyWait.FLOOR_US ? 0 : this.#budgetUs / 2;
   }

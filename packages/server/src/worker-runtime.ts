@@ -193,12 +193,11 @@ export class WorkerRuntime {
         }
         // A caller that has not read our reply yet is busy and will be back (unread-reply-wait.ts). Not while a
         // handler runs: its completion needs the event loop.
-        const callerAway = executor.idle && this.#replyUnread();
-        const spunOnUs = callerAway ? this.#spinOn() : 0;
-        if (spunOnUs < 0) continue;
+        const awaySlot = executor.idle ? this.#slotWithReplyUnread() : null;
+        if (awaySlot !== null && this.#spinOn(awaySlot)) continue;
         this.#config.onIdle?.();
         if (this.#waiter.park(this.#hasWorkBound)) {
-          if (callerAway) this.#unreadWait.parked(performance.now(), spunOnUs);
+          if (awaySlot !== null) this.#unreadWait.parked();
           break; // the doorbell's watcher calls #onDoorbell
         }
       }
@@ -208,27 +207,24 @@ export class WorkerRuntime {
     if (this.#stopping && executor.idle) this.#finish();
   }
 
-  // Spins on for UnreadReplyWait's budget; -1 if work showed up, else the microseconds spun (0: no budget).
-  #spinOn(): number {
-    const budgetUs = this.#unreadWait.budgetFor(this.#executor.processed);
-    if (budgetUs <= 0) return 0;
-    const start = performance.now();
-    const found = this.#waiter.spinOn(this.#hasWorkBound, budgetUs);
-    const spentUs = (performance.now() - start) * 1000;
-    if (!found) return spentUs;
-    this.#unreadWait.succeeded(spentUs);
-    return -1;
+  // Spins on for what UnreadReplyWait allows this absence of a caller; true if work showed up.
+  #spinOn(slot: ServedSlot): boolean {
+    const served = slot.responses.producedCount;
+    const budgetUs = this.#unreadWait.budgetFor(slot.index, served, performance.now());
+    if (budgetUs <= 0 || !this.#waiter.spinOn(this.#hasWorkBound, budgetUs)) return false;
+    this.#unreadWait.succeeded(performance.now());
+    return true;
   }
 
-  /** Whether a caller we serve has replies of ours it has not read yet. */
-  #replyUnread(): boolean {
+  /** A caller we serve that has replies of ours it has not read yet (the first found), or null. */
+  #slotWithReplyUnread(): ServedSlot | null {
     const active = this.#slots.active;
     for (let i = 0; i < active.length; i++) {
       const slot = active[i]!;
       // Two index loads; garbage in them reads as unread at worst, which costs one spin of the budget.
-      if (!slot.closing && !slot.responses.empty()) return true;
+      if (!slot.closing && !slot.responses.empty()) return slot;
     }
-    return false;
+    return null;
   }
 
   #hasWork(): boolean {
