@@ -147,6 +147,11 @@ export function probeHeader(buffer: SegmentBuffer): SegmentProbe {
   if (magic === 0 && words.every((word) => word === 0)) {
     return { kind: 'not-ready', reason: 'the segment header is still zero (not formatted yet)' };
   }
+  // A creator stores the magic first and the rest after it: a reader that loaded the magic just before it was
+  // stored, and the rest just after, sees a header written but for its magic. Loaded again, the magic is there.
+  if (magic === 0 && Atomics.load(words, I(MAGIC_OFFSET)) === SEGMENT_MAGIC) {
+    return { kind: 'not-ready', reason: 'the segment is still being formatted (its magic was just written)' };
+  }
   if (magic !== SEGMENT_MAGIC) {
     return {
       kind: 'foreign',

@@ -1,5 +1,6 @@
 // Over 400 lines on purpose: format and attach are one contract (what format writes, attach must accept, and
 // every damaged or foreign header it must refuse), read best side by side.
+import { Worker } from 'node:worker_threads';
 import { expectPhoenixError } from '@phoenix-ipc/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,9 @@ import {
   WorkerState,
 } from '../src/index.js';
 import { fixChecksum, headerWords, makeLayout, SMALL, setHeaderWord } from './helpers.js';
+
+/** Formats a segment over and over (runs the built package, dist/: build first, as seq-id.test.ts does). */
+const FORMAT_LOOP = new URL('./fixtures/format-loop-thread.mjs', import.meta.url);
 
 const S = SegmentDescriptor;
 
@@ -270,6 +274,31 @@ describe('PhoenixShmLayout.probe', () => {
     const buffer = new SharedArrayBuffer(4096);
     new Int32Array(buffer)[40] = 1;
     expect(PhoenixShmLayout.probe(buffer)).toEqual({ kind: 'foreign', reason: expect.stringMatching(/magic 0x0/) });
+  });
+
+  it('never says foreign while a creator formats a fresh segment: it is not ready yet, or ready', async () => {
+    // A reader that loaded a zero magic just before the creator stored it, and the words after, sees a header
+    // written but for its magic. The probe looks at the magic again before it calls such a header foreign.
+    const options = { normalWorkers: 1, vipWorkers: 0, maxClients: 1, maxPayloadBytes: 256 };
+    const segments = Array.from({ length: 300 }, () => new SharedArrayBuffer(PhoenixShmLayout.requiredSize(options)));
+    const control = new SharedArrayBuffer(4);
+    const watched = new Int32Array(control);
+    const creator = new Worker(FORMAT_LOOP, { workerData: { segments, control, options } });
+    try {
+      const foreign: string[] = [];
+      for (let i = 0; i < segments.length; i++) {
+        Atomics.store(watched, 0, i + 1);
+        Atomics.notify(watched, 0);
+        for (;;) {
+          const probe = PhoenixShmLayout.probe(segments[i]!);
+          if (probe.kind === 'ready') break;
+          if (probe.kind === 'foreign') foreign.push(probe.reason);
+        }
+      }
+      expect(foreign).toEqual([]);
+    } finally {
+      await creator.terminate();
+    }
   });
 
   it('says foreign for version 2, "version 2, expected 1"', () => {
