@@ -10,6 +10,7 @@
  * workers serve, and stops cleanly on SIGTERM, SIGINT or a line "stop" on
  * stdin, printing the worker stats first.
  */
+import { fstatSync } from 'node:fs';
 import { IpcServer } from '@phoenix-ipc/server';
 import { implement } from '@phoenix-ipc/service';
 import { shop } from './demo-service.js';
@@ -89,4 +90,15 @@ if (!server.isWorker) {
   process.stdin.on('data', (chunk: string) => {
     if (chunk.includes('stop')) void stop();
   });
+  // Started by the demo's client through a pipe (Node's are Unix sockets): when that process is gone, whatever ended it, its end of the pipe
+  // closes. Stop then, quietly (nobody reads our stdout any more), so that the segment is unlinked and no worker is
+  // left behind. Not for a terminal or /dev/null on stdin.
+  const stdin = fstatSync(0);
+  if (stdin.isFIFO() || stdin.isSocket()) {
+    process.stdin.on('end', () => {
+      if (stopping) return;
+      stopping = true;
+      void server.stop().then(() => process.exit(0));
+    });
+  }
 }
