@@ -51,6 +51,11 @@ export class UnreadReplyWait {
     this.#budgetUs = this.#learns ? UnreadReplyWait.CEILING_US : 0;
   }
 
+  /** Whether this strategy ever spins on ('adaptive'): the others need not look for unread replies at all. */
+  get waits(): boolean {
+    return this.#learns;
+  }
+
   /**
    * The worker found nothing to do at `nowMs` while the caller of `slot` has
    * a reply of ours unread, `served` replies written to it in all (the

@@ -193,7 +193,7 @@ export class WorkerRuntime {
         }
         // A caller that has not read our reply yet is busy and will be back (unread-reply-wait.ts). Not while a
         // handler runs: its completion needs the event loop.
-        const awaySlot = executor.idle ? this.#slotWithReplyUnread() : null;
+        const awaySlot = this.#unreadWait.waits && executor.idle ? this.#slotWithReplyUnread() : null;
         if (awaySlot !== null && this.#spinOn(awaySlot)) continue;
         this.#config.onIdle?.();
         if (this.#waiter.park(this.#hasWorkBound)) {

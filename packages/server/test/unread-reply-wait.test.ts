@@ -35,8 +35,10 @@ describe('UnreadReplyWait', () => {
   });
 
   it("'block' and 'spin' never spin on, and learn nothing", () => {
+    expect(new UnreadReplyWait('adaptive').waits).toBe(true);
     for (const strategy of ['block', 'spin'] as const) {
       const wait = new UnreadReplyWait(strategy);
+      expect(wait.waits).toBe(false);
       awayFor(wait, 0.1);
       wait.succeeded(1000.5);
       expect(absence(wait)).toBe(0);
