@@ -47,12 +47,17 @@ export interface SegmentRepairInput {
 export function corruptRingHeaders(layout: PhoenixShmLayout): { globalIndex: number; slot: number }[] {
   const corrupt: { globalIndex: number; slot: number }[] = [];
   for (const channel of layout.channels) {
-    for (const slot of layout.slots) {
-      if (slot.state !== SlotState.Active) continue;
-      // Without attaching (a ring object per ring and per heartbeat was most of an idle tick's cost).
-      if (channel.ringHeaderProblem(slot.index) !== null)
-        corrupt.push({ globalIndex: channel.globalIndex, slot: slot.index });
-    }
+    for (const slot of corruptSlotsOf(layout, channel)) corrupt.push({ globalIndex: channel.globalIndex, slot });
+  }
+  return corrupt;
+}
+
+/** The active slots whose rings with `channel` have a header attach() would refuse. */
+export function corruptSlotsOf(layout: PhoenixShmLayout, channel: WorkerChannel): number[] {
+  const corrupt: number[] = [];
+  for (const slot of layout.slots) {
+    // Without attaching (a ring object per ring and per heartbeat was most of an idle tick's cost).
+    if (slot.state === SlotState.Active && channel.ringHeaderProblem(slot.index) !== null) corrupt.push(slot.index);
   }
   return corrupt;
 }

@@ -30,7 +30,7 @@ import {
   type WorkerCrashInfo,
 } from './crash-policy.js';
 import type { ManagedWorker } from './managed-worker.js';
-import { type CorruptChannels, resetChannels } from './segment-repair.js';
+import { type CorruptChannels, corruptSlotsOf, resetChannels } from './segment-repair.js';
 import type { ServerEvents } from './server-events.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import type { SparePool } from './spare-pool.js';
@@ -83,7 +83,17 @@ export class WorkerExitHandler {
    */
   replace(worker: ManagedWorker): void {
     if (!this.#mayStart()) return;
-    const { spares, pool } = this.#parts;
+    const { spares, pool, layout } = this.#parts;
+    // A broken peer may have written over a ring header since the crash's recovery looked. The replacement
+    // would die of it as it attaches, and while no serving worker has the channel the heartbeat does not look:
+    // it starts on a fresh format instead.
+    const corrupt = corruptSlotsOf(layout, worker.channel);
+    if (corrupt.length > 0) {
+      void resetChannels(layout, worker.channel, corrupt, this.#parts.engine(), this.#parts.clients).then(() =>
+        this.replace(worker),
+      );
+      return;
+    }
     const group = worker.channel.group;
     const spare = spares.take(group);
     if (spare !== null) {

@@ -86,9 +86,12 @@ export class WorkerRuntime {
     // Chosen once: one lane writes its reply in place; lanes copy theirs in.
     const zeroCopy = layout.options.concurrency === 1;
     this.#release = zeroCopy ? new ReleaseUpToHold() : new ReleaseInOrder();
+    // The room comes from the geometry, not from a ring: attaching one here would read a header a broken peer
+    // may have written over, and throw out of start() before ServedSlots can report the channel corrupt.
+    const ring = channel.group === 'normal' ? layout.geometry.normalRing : layout.geometry.vipRing;
     const publisherConfig = {
       layout,
-      replyRoom: channel.requestRing(0).maxMessageSize - RESPONSE_FRAME_BYTES,
+      replyRoom: ring.maxMessageSize - RESPONSE_FRAME_BYTES,
       slots: this.#slots,
       runLoop: this.#runBound,
       replyBatch: config.replyBatch ?? DEFAULT_REPLY_BATCH,

@@ -1,7 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { RingDescriptor } from '@phoenix-ipc/ringbuffer';
-import { PhoenixShmLayout } from '@phoenix-ipc/shm-layout';
+import { PhoenixShmLayout, SUPERVISOR_SLOT } from '@phoenix-ipc/shm-layout';
 import { mulberry32, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ECHO } from './fixtures/handlers.mjs';
@@ -211,6 +211,43 @@ describe("random bytes over a worker's record and the header of a ring it serves
       segment.close();
     }
     expect(await callUntilServed(client)).toBe('after');
+  }, 60_000);
+});
+
+describe("a ring header overwritten while a crashed worker's replacement waits to start", () => {
+  it('is found before the replacement starts, which starts on a fresh format: no second crash, calls served', async () => {
+    const name = harness.name('own-ring');
+    const cluster = harness.cluster(name, {
+      normalWorkers: 1,
+      vipWorkers: 0,
+      spareWorkers: 0, // a spare would take the index over within milliseconds
+      restartBackoff: { initialMs: 1000, maxMs: 1000 },
+    });
+    const ready = await cluster.waitFor('ready');
+    const worker = (ready.stats as { pid: number }[])[0]!.pid;
+    const crashes = () => cluster.messages.filter((m) => m.event === 'workerCrash');
+    process.kill(worker, 'SIGKILL');
+    await waitUntil(() => crashes().length === 1, 10_000, 'the crash');
+    // Recovery is done (the event comes after it); the replacement starts a second from now. We are the broken
+    // peer: the producer index of the supervisor's request ring to that worker is no longer 8-byte aligned.
+    // No serving worker has the channel, so the heartbeat's look at ring headers passes it by.
+    const segment = SharedSegment.open(name);
+    try {
+      const layout = PhoenixShmLayout.attach(segment.buffer);
+      const tail = (layout.channels[0]!.requestRingOffset(SUPERVISOR_SLOT) + RingDescriptor.TAIL_BYTES_OFFSET) >> 2;
+      Atomics.store(layout.views.words, tail, Atomics.load(layout.views.words, tail) + 4);
+    } finally {
+      segment.close();
+    }
+    await waitUntil(
+      () => cluster.messages.some((m) => m.event === 'workerRestart'),
+      10_000,
+      'the replacement to be serving',
+    );
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(await callUntilServed(client)).toBe('after');
+    expect(crashes(), JSON.stringify(cluster.messages.filter((m) => m.event !== undefined))).toHaveLength(1);
   }, 60_000);
 });
 
