@@ -136,10 +136,19 @@ async function runCorrupt(context: ScenarioContext): Promise<ScenarioResult> {
 
   const total = totalOf(tallies);
   const crashes = server.process.messages.filter((m) => m.event === 'workerCrash');
+  // Crashes once the writes stopped: a few are replacements meeting what the writer left; a steady stream
+  // is a crash loop (something a new worker reads that nothing repairs).
+  const crashesAfterWrites = crashes.filter((m) => Number(m.at) > fuzzEnded).length;
   const reasons: Record<string, number> = {};
+  // How they died, for a failure's report: 'exit 1' is a replacement that could not attach while the
+  // header was garbage; a signal or another status is worth a look.
+  const exits: Record<string, number> = {};
   for (const crash of crashes) {
-    const reason = String((crash.detail as { reason?: string }).reason);
+    const detail = crash.detail as { reason?: string; exitCode?: number | null; signal?: string | null };
+    const reason = String(detail.reason);
     reasons[reason] = (reasons[reason] ?? 0) + 1;
+    const how = detail.signal ?? `exit ${String(detail.exitCode)}`;
+    exits[how] = (exits[how] ?? 0) + 1;
   }
   return {
     metrics: {
@@ -157,6 +166,8 @@ async function runCorrupt(context: ScenarioContext): Promise<ScenarioResult> {
       resumeMs,
       workerCrashes: crashes.length,
       crashReasons: reasons,
+      crashExits: exits,
+      crashesAfterWrites,
       aliveAfter,
       supervisorState: state,
       newcomerServed: served,
@@ -183,8 +194,13 @@ async function runCorrupt(context: ScenarioContext): Promise<ScenarioResult> {
         'stopped, no worker, no segment',
       ),
     ],
-    summary: `writes ${formatCount(done.writes)}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, errors ${formatCount(total.crashed + Object.values(total.errors).reduce((a, b) => a + b, 0))}, unsettled ${total.pending}, worker crashes ${crashes.length}, resumed after ${resumeMs} ms, newcomer served ${served}/10`,
+    summary: `writes ${formatCount(done.writes)}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, errors ${formatCount(total.crashed + Object.values(total.errors).reduce((a, b) => a + b, 0))}, unsettled ${total.pending}, worker crashes ${crashes.length} (${formatTally(exits)}; ${crashesAfterWrites} after the writes), resumed after ${resumeMs} ms, newcomer served ${served}/10`,
   };
+}
+
+function formatTally(tally: Record<string, number>): string {
+  const entries = Object.entries(tally);
+  return entries.length === 0 ? 'none' : entries.map(([what, count]) => `${what}: ${count}`).join(', ');
 }
 
 export const corruptSegmentScenarios: Scenario[] = [
