@@ -133,6 +133,9 @@ export class ClientAdmission {
     return { state: this.#draining.has(slotIndex) ? SlotState.Draining : SlotState.Free, generation: undefined };
   }
 
+  /** Whether the slot has a caller now: the supervisor's own, or an admitted client (bound: pass it around). */
+  readonly isActive = (slotIndex: number): boolean => slotIndex === SUPERVISOR_SLOT || this.#clients.has(slotIndex);
+
   /** Answers a client's call that will never be answered by a worker. */
   fail(slotIndex: number, seqId: number, error: PhoenixError): void {
     this.#clients.get(slotIndex)?.connection.send({

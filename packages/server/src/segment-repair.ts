@@ -42,22 +42,32 @@ export interface SegmentRepairInput {
  * garbage there goes unseen by the two sides, which work from their own
  * copies of the geometry, yet a replacement could not attach, and the
  * doorbell rescue cannot see what waits. Each is reset like a channel a
- * side reported.
+ * side reported. `isActive` is the supervisor's own view of a slot, not the
+ * state word a broken peer may have written: a free slot's rings are
+ * formatted when it is next admitted, and its reset would format nothing.
  */
-export function corruptRingHeaders(layout: PhoenixShmLayout): { globalIndex: number; slot: number }[] {
+export function corruptRingHeaders(
+  layout: PhoenixShmLayout,
+  isActive: (slot: number) => boolean,
+): { globalIndex: number; slot: number }[] {
   const corrupt: { globalIndex: number; slot: number }[] = [];
   for (const channel of layout.channels) {
-    for (const slot of corruptSlotsOf(layout, channel)) corrupt.push({ globalIndex: channel.globalIndex, slot });
+    for (const slot of corruptSlotsOf(layout, channel, isActive))
+      corrupt.push({ globalIndex: channel.globalIndex, slot });
   }
   return corrupt;
 }
 
-/** The active slots whose rings with `channel` have a header attach() would refuse. */
-export function corruptSlotsOf(layout: PhoenixShmLayout, channel: WorkerChannel): number[] {
+/** The active slots (by `isActive`) whose rings with `channel` have a header attach() would refuse. */
+export function corruptSlotsOf(
+  layout: PhoenixShmLayout,
+  channel: WorkerChannel,
+  isActive: (slot: number) => boolean,
+): number[] {
   const corrupt: number[] = [];
-  for (const slot of layout.slots) {
+  for (let slot = 0; slot < layout.slots.length; slot++) {
     // Without attaching (a ring object per ring and per heartbeat was most of an idle tick's cost).
-    if (slot.state === SlotState.Active && channel.ringHeaderProblem(slot.index) !== null) corrupt.push(slot.index);
+    if (isActive(slot) && channel.ringHeaderProblem(slot) !== null) corrupt.push(slot);
   }
   return corrupt;
 }

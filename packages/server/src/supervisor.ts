@@ -335,7 +335,7 @@ export class Supervisor {
   // Ring headers a broken peer overwrote: their channels are reset, as when a side reports one.
   #resetCorruptRings(): void {
     if (this.#state !== 'running') return;
-    for (const { globalIndex, slot } of corruptRingHeaders(this.layout)) {
+    for (const { globalIndex, slot } of corruptRingHeaders(this.layout, this.#clients.isActive)) {
       // Only a serving worker's channel: one whose worker is gone is being reset or will be before its replacement.
       const worker = this.#pool.workers[globalIndex];
       if (worker?.ready && worker.alive && !this.#corrupt.has(globalIndex)) this.#markCorrupt(globalIndex, slot);

@@ -81,16 +81,17 @@ export class WorkerExitHandler {
    * Starts the process that serves `worker`'s index next: a ready warm spare,
    * else the next spare that finishes booting, else a fresh process.
    */
-  replace(worker: ManagedWorker): void {
+  replace(worker: ManagedWorker, ringsChecked = false): void {
     if (!this.#mayStart()) return;
-    const { spares, pool, layout } = this.#parts;
+    const { spares, pool, layout, clients } = this.#parts;
     // A broken peer may have written over a ring header since the crash's recovery looked. The replacement
     // would die of it as it attaches, and while no serving worker has the channel the heartbeat does not look:
-    // it starts on a fresh format instead.
-    const corrupt = corruptSlotsOf(layout, worker.channel);
+    // it starts on a fresh format instead. Once: a header written over again meanwhile is the replacement's to
+    // report, never a reason to reset again and again.
+    const corrupt = ringsChecked ? [] : corruptSlotsOf(layout, worker.channel, clients.isActive);
     if (corrupt.length > 0) {
-      void resetChannels(layout, worker.channel, corrupt, this.#parts.engine(), this.#parts.clients).then(() =>
-        this.replace(worker),
+      void resetChannels(layout, worker.channel, corrupt, this.#parts.engine(), clients).then(() =>
+        this.replace(worker, true),
       );
       return;
     }

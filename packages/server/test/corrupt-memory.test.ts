@@ -1,7 +1,7 @@
 import { IpcClient } from '@phoenix-ipc/client';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
 import { RingDescriptor } from '@phoenix-ipc/ringbuffer';
-import { PhoenixShmLayout, SUPERVISOR_SLOT } from '@phoenix-ipc/shm-layout';
+import { PhoenixShmLayout, SlotState, SUPERVISOR_SLOT } from '@phoenix-ipc/shm-layout';
 import { mulberry32, sleep, waitUntil } from '@phoenix-ipc/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ECHO } from './fixtures/handlers.mjs';
@@ -215,39 +215,66 @@ describe("random bytes over a worker's record and the header of a ring it serves
 });
 
 describe("a ring header overwritten while a crashed worker's replacement waits to start", () => {
-  it('is found before the replacement starts, which starts on a fresh format: no second crash, calls served', async () => {
-    const name = harness.name('own-ring');
+  /** One normal worker, no spare, a replacement a second after a crash; the worker was SIGKILLed and recovered. */
+  async function crashedWithReplacementWaiting(name: string) {
     const cluster = harness.cluster(name, {
       normalWorkers: 1,
       vipWorkers: 0,
+      maxClients: 3,
       spareWorkers: 0, // a spare would take the index over within milliseconds
       restartBackoff: { initialMs: 1000, maxMs: 1000 },
     });
     const ready = await cluster.waitFor('ready');
-    const worker = (ready.stats as { pid: number }[])[0]!.pid;
+    process.kill((ready.stats as { pid: number }[])[0]!.pid, 'SIGKILL');
     const crashes = () => cluster.messages.filter((m) => m.event === 'workerCrash');
-    process.kill(worker, 'SIGKILL');
+    // Recovery is done once the event is out; the replacement starts a second from now.
     await waitUntil(() => crashes().length === 1, 10_000, 'the crash');
-    // Recovery is done (the event comes after it); the replacement starts a second from now. We are the broken
-    // peer: the producer index of the supervisor's request ring to that worker is no longer 8-byte aligned.
-    // No serving worker has the channel, so the heartbeat's look at ring headers passes it by.
+    return { cluster, crashes };
+  }
+
+  /** As the broken peer: the producer index of the request ring of `slot` with the first worker is no longer 8-byte aligned. */
+  function misalignRequestRing(name: string, slot: number, alsoMarkActive = false): void {
     const segment = SharedSegment.open(name);
     try {
       const layout = PhoenixShmLayout.attach(segment.buffer);
-      const tail = (layout.channels[0]!.requestRingOffset(SUPERVISOR_SLOT) + RingDescriptor.TAIL_BYTES_OFFSET) >> 2;
+      const tail = (layout.channels[0]!.requestRingOffset(slot) + RingDescriptor.TAIL_BYTES_OFFSET) >> 2;
       Atomics.store(layout.views.words, tail, Atomics.load(layout.views.words, tail) + 4);
+      if (alsoMarkActive) layout.getSlot(slot).state = SlotState.Active;
     } finally {
       segment.close();
     }
-    await waitUntil(
-      () => cluster.messages.some((m) => m.event === 'workerRestart'),
-      10_000,
-      'the replacement to be serving',
-    );
+  }
+
+  it('is found before the replacement starts, which starts on a fresh format: no second crash, calls served', async () => {
+    const name = harness.name('own-ring');
+    const { cluster, crashes } = await crashedWithReplacementWaiting(name);
+    // The supervisor's own ring: no serving worker has the channel, so the heartbeat's look passes it by.
+    misalignRequestRing(name, SUPERVISOR_SLOT);
+    await waitUntil(() => cluster.messages.some((m) => m.event === 'workerRestart'), 10_000, 'the replacement');
     const client = harness.track(IpcClient.create(name));
     await client.connect(5000);
     expect(await callUntilServed(client)).toBe('after');
-    expect(crashes(), JSON.stringify(cluster.messages.filter((m) => m.event !== undefined))).toHaveLength(1);
+    expect(crashes()).toHaveLength(1);
+  }, 60_000);
+
+  it('of a free slot whose state word says active is left for its next admission: the supervisor goes on', async () => {
+    const name = harness.name('free-ring');
+    const { cluster } = await crashedWithReplacementWaiting(name);
+    // No client has slot 2: its reset would format nothing, and a check that believed the state word would reset
+    // it again and again instead of starting the replacement. The broken peer keeps writing (the supervisor puts
+    // the state word back on its heartbeat) until the replacement is up.
+    const restarted = () => cluster.messages.some((m) => m.event === 'workerRestart');
+    const deadline = Date.now() + 10_000;
+    while (!restarted() && Date.now() < deadline) {
+      misalignRequestRing(name, 2, true);
+      await sleep(2); // not an ordering wait: paces the broken peer's writes, which last until the restart
+    }
+    expect(restarted()).toBe(true);
+    const stats = await cluster.ask('stats', 'state', 10_000);
+    expect(stats.state).toBe('running');
+    const client = harness.track(IpcClient.create(name));
+    await client.connect(5000);
+    expect(await callUntilServed(client)).toBe('after');
   }, 60_000);
 });
 
