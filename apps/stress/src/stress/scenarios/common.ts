@@ -86,7 +86,15 @@ export function loadConfig(context: ScenarioContext, tag: string, overrides: Par
 
 /** Asks every process for its progress tally (best effort, for the progress line). */
 export async function progressOf(processes: FixtureProcess[], timeoutMs = 1000): Promise<Partial<LoadTally>[]> {
-  const answers = await Promise.all(
+  return (await progressByProcess(processes, timeoutMs)).filter((a): a is Partial<LoadTally> => a !== null);
+}
+
+/** Each process's load progress, in order: null for one that has exited or did not answer within `timeoutMs`. */
+export function progressByProcess(
+  processes: FixtureProcess[],
+  timeoutMs = 1000,
+): Promise<(Partial<LoadTally> | null)[]> {
+  return Promise.all(
     processes.map((p) =>
       p.exit !== null
         ? null
@@ -96,7 +104,6 @@ export async function progressOf(processes: FixtureProcess[], timeoutMs = 1000):
           ),
     ),
   );
-  return answers.filter((a): a is Partial<LoadTally> => a !== null);
 }
 
 /** Stops the load of every process (in parallel) and returns their tallies, in order. */
