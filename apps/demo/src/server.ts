@@ -90,9 +90,9 @@ if (!server.isWorker) {
   process.stdin.on('data', (chunk: string) => {
     if (chunk.includes('stop')) void stop();
   });
-  // Started by the demo's client through a pipe (Node's are Unix sockets): when that process is gone, whatever ended it, its end of the pipe
-  // closes. Stop then, quietly (nobody reads our stdout any more), so that the segment is unlinked and no worker is
-  // left behind. Not for a terminal or /dev/null on stdin.
+  // Started by the demo's client through a pipe (Node's are Unix sockets): when that process is gone, whatever
+  // ended it, its end of the pipe closes. Stop then, quietly (nobody reads our stdout any more), so that the
+  // segment is unlinked and no worker is left behind. Not for a terminal or /dev/null on stdin.
   const stdin = fstatSync(0);
   if (stdin.isFIFO() || stdin.isSocket()) {
     process.stdin.on('end', () => {

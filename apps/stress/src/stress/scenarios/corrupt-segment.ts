@@ -15,7 +15,6 @@ import {
 import {
   loadConfig,
   progressByProcess,
-  progressOf,
   startClient,
   startServer,
   stopLoads,
@@ -68,21 +67,21 @@ async function runCorrupt(context: ScenarioContext): Promise<ScenarioResult> {
   });
   await hostile.waitFor((m) => 'attached' in m, 20_000);
   const started = Date.now();
-  const okSoFar = async () => (await progressOf(callers, 3000)).reduce((n, t) => n + (t.ok ?? 0), 0);
   // Each caller's successful replies (null: it did not answer within 3 s). Resumption is judged caller by
   // caller: a sum would fall, and hide a caller's progress, whenever another was too busy to answer in time.
   const okByCaller = async () => (await progressByProcess(callers, 3000)).map((t) => (t === null ? null : (t.ok ?? 0)));
+  const sum = (counts: (number | null)[]) => counts.reduce<number>((n, ok) => n + (ok ?? 0), 0);
   while (hostile.exit === null && !hostile.messages.some((m) => 'done' in m)) {
     await context.sleep(250);
     context.progress(((Date.now() - started) / (fuzzMs + recoveryMs)) * 0.999, 'hostile writes');
   }
   const done = (await hostile.waitFor('done', 10_000)).done as { writes: number; bytes: number };
   const fuzzEnded = Date.now();
-  const okAtFuzzEnd = await okSoFar();
   // Service resumes: a caller's successful replies grow again (workers may be replaced on fresh channels first).
   // A caller's baseline is its first answer after the writes.
   const baseline = await okByCaller();
   const okAtWritesEnd = [...baseline];
+  const okAtFuzzEnd = sum(okAtWritesEnd);
   let unanswered = baseline.filter((ok) => ok === null).length;
   let resumeMs = -1;
   while (Date.now() - fuzzEnded < RESUME_LIMIT_MS) {
@@ -101,7 +100,7 @@ async function runCorrupt(context: ScenarioContext): Promise<ScenarioResult> {
     await context.sleep(250);
     context.progress((Date.now() - started) / (fuzzMs + recoveryMs), 'recovering');
   }
-  const okAtEnd = await okSoFar();
+  const okAtEnd = sum(await okByCaller());
   if (context.selfTestFail) {
     // Self-test: a client that "did not survive".
     clients[1]!.kill('SIGKILL');
