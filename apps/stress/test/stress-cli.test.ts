@@ -307,6 +307,22 @@ describe('reports and failures', () => {
     expect(run.stderr).toContain('PASS:');
   });
 
+  it('PHOENIX_STRESS_TRACE=<dir> makes the directory if missing and logs each fixture process into it', async () => {
+    const dir = join(scratch, 'trace', 'not-there-yet');
+    const run = await cli(['--filter', 'PerformanceBenchmark.phoenixEcho', '--duration', '500ms'], {
+      env: { PHOENIX_STRESS_TRACE: dir },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const logs = readdirSync(dir);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(
+      logs.every((name) => /^\d+-[\w-]+\.log$/.test(name)),
+      logs.join(' '),
+    ).toBe(true);
+    expect(readFileSync(join(dir, logs[0]!), 'utf8')).toMatch(/ out: \{/);
+    expectNothingLeft(run.pid);
+  });
+
   it('exits 1 when a guarantee breaks (--self-test-fail injects a duplicate) and names it', async () => {
     const path = jsonPath();
     const run = await cli(

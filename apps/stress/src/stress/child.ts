@@ -1,7 +1,7 @@
 // A fixture process seen from the CLI: spawned with the run tag in its
 // environment, JSON lines parsed from its stdout, commands written to its stdin.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onJsonLines } from '@phoenix-ipc/test-kit/json-lines';
@@ -38,9 +38,18 @@ interface Waiter {
 }
 
 const STDERR_KEEP = 16 * 1024;
-/** Debugging aid: PHOENIX_STRESS_TRACE=<dir> appends every fixture's messages and stderr to <dir>/<label>.log. */
-const TRACE_DIR = process.env.PHOENIX_STRESS_TRACE;
+/**
+ * Debugging aid: PHOENIX_STRESS_TRACE=<dir> appends every fixture's messages and stderr to <dir>/<label>.log.
+ * The directory is made if missing: a trace that could not be written would end the run it was meant to explain.
+ */
+const TRACE_DIR = process.env.PHOENIX_STRESS_TRACE || undefined;
 let traceCounter = 0;
+
+function traceFile(label: string): string | null {
+  if (TRACE_DIR === undefined) return null;
+  if (traceCounter === 0) mkdirSync(TRACE_DIR, { recursive: true });
+  return join(TRACE_DIR, `${++traceCounter}-${label.replace(/[^\w-]+/g, '_')}.log`);
+}
 
 export class FixtureProcess {
   readonly label: string;
@@ -56,8 +65,7 @@ export class FixtureProcess {
 
   constructor(label: string, role: string, config: unknown, tag: string, execArgv: string[] = []) {
     this.label = label;
-    this.#trace =
-      TRACE_DIR === undefined ? null : join(TRACE_DIR, `${++traceCounter}-${label.replace(/[^\w-]+/g, '_')}.log`);
+    this.#trace = traceFile(label);
     this.child = spawn(process.execPath, [...execArgv, fixtureScript(), role, JSON.stringify(config)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, [RUN_ENV]: tag, [PARENT_ENV]: String(process.pid) },
