@@ -15,6 +15,7 @@
 import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PhoenixError, Priority, type Reply } from '@phoenix-ipc/client';
 import type { IpcServer } from '@phoenix-ipc/server';
+import { MAX_FUNC_ID } from '@phoenix-ipc/shm-layout';
 import { type ResolvedBridgeOptions, resolveBridgeOptions, type ServeOverNatsOptions } from './bridge-options.js';
 import { checkConnectionArgument, isNatsConnection, type NatsConnectOptions, openConnection } from './connection.js';
 import { encodeError, failureHeaders, MIN_ERROR_BODY_BYTES } from './error-wire.js';
@@ -218,7 +219,7 @@ export class NatsBridge {
         msg,
         new PhoenixError(
           'ERR_PHOENIX_INVALID_ARGUMENT',
-          `the func id in subject ${msg.subject} is not a decimal number from 1001 to 4294967295`,
+          `the func id in subject ${msg.subject} is not a decimal number from 1 to ${MAX_FUNC_ID}`,
         ),
       );
       return;

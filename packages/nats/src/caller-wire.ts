@@ -93,8 +93,7 @@ export function readReply(msg: Msg, subject: string, seqId: number, funcId: numb
  */
 function parseReplyFuncId(token: string): number | null {
   if (token === '0') return 0;
-  const parsed = parseFuncIdToken(token);
-  return parsed !== null && parsed <= 0xffffffff ? parsed : null;
+  return parseFuncIdToken(token);
 }
 
 /** Why a publish threw: above max_payload (not sent), or a connection that cannot send. */

@@ -19,7 +19,7 @@
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { PhoenixError } from '@phoenix-ipc/client';
-import { describeValue } from '@phoenix-ipc/shm-layout';
+import { describeValue, MAX_FUNC_ID } from '@phoenix-ipc/shm-layout';
 
 export const WIRE_VERSION = '1';
 export const SUBJECT_ROOT = 'phoenix';
@@ -57,9 +57,15 @@ export function serviceWildcard(service: string): string {
 /** A decimal func id token: no sign, no leading zero, at most 10 digits (2^32-1 has 10). */
 const DECIMAL = /^[1-9][0-9]{0,9}$/;
 
-/** The number a subject's func id token spells, or null when it is not a plain decimal number. */
+/**
+ * The number a subject's func id token spells, or null when it is not a plain
+ * decimal number from 1 to 2^32-1 (ten digits reach 9,999,999,999: none of
+ * those past 2^32-1 can name a func id, which the protocol keeps in a u32).
+ */
 export function parseFuncIdToken(token: string): number | null {
-  return DECIMAL.test(token) ? Number(token) : null;
+  if (!DECIMAL.test(token)) return null;
+  const funcId = Number(token);
+  return funcId <= MAX_FUNC_ID ? funcId : null;
 }
 
 /** Byte length of the NATS header block holding `entries` (what nats.js sends: "NATS/1.0\r\n" k ": " v "\r\n"... "\r\n"). */

@@ -78,12 +78,16 @@ describe('garbage on the subject gets a clear error reply, and the bridge keeps 
     await stillServes();
   });
 
-  it.each(['abc', '1001x', '01001', '-1001', '99999999999', '1e4'])('func id token %j', async (token) => {
-    const error = errorOf(await request(`phoenix.test.${token}`, 'x', validHeaders()));
-    expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
-    expect(error.message).toContain(`phoenix.test.${token}`);
-    await stillServes();
-  });
+  it.each(['abc', '1001x', '01001', '-1001', '99999999999', '4294967296', '9999999999', '1e4'])(
+    'func id token %j',
+    async (token) => {
+      const error = errorOf(await request(`phoenix.test.${token}`, 'x', validHeaders()));
+      expect(error.code).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+      expect(error.message).toContain(`phoenix.test.${token}`);
+      expect(error.message).toContain('from 1 to 4294967295');
+      await stillServes();
+    },
+  );
 
   it('a func id reserved for the framework, and one nobody registered', async () => {
     expect(errorOf(await request('phoenix.test.500', 'x', validHeaders())).code).toBe('ERR_PHOENIX_NO_HANDLER');
