@@ -61,11 +61,18 @@ function checkCodec(codec: unknown, service: string): Codec {
   return candidate as Codec;
 }
 
+const METHOD_ENTRY_KEYS = new Set(['id', 'input', 'output']);
+
 function methodDefinition(service: string, name: string, entry: unknown): MethodDefinition {
   const label = `${service}.${name}`;
   const problem = methodNameProblem(name);
   if (problem !== null) throw invalid(`service "${service}": "${name}" cannot be a method name: ${problem}`);
   const spec = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : { id: entry };
+  // A misspelt key (`inptu`) would leave that side unvalidated without a word.
+  for (const key of Object.keys(spec)) {
+    if (!METHOD_ENTRY_KEYS.has(key))
+      throw invalid(`${label}: unknown key ${key}; a method entry has id, input and output`);
+  }
   let id: number;
   try {
     id = checkFuncId(spec.id);

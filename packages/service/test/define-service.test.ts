@@ -72,6 +72,18 @@ describe('defineService', () => {
     expect(codeOf(() => defineService<Pair>('pair', bad as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
   });
 
+  it('rejects a misspelt key in a method entry, which would leave that side unvalidated', () => {
+    const schema = { '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) } };
+    const bad = { first: 1001, second: { id: 1002, inptu: schema } };
+    expect(codeOf(() => defineService<Pair>('pair', bad as never))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
+    expect(messageOf(() => defineService<Pair>('pair', bad as never))).toBe(
+      'pair.second: unknown key inptu; a method entry has id, input and output',
+    );
+    expect(
+      defineService<Pair>('pair', { first: 1001, second: { id: 1002, input: schema } }).method('second').input,
+    ).toBe(schema);
+  });
+
   it('rejects a bad name, a bad codec and a method called then', () => {
     expect(codeOf(() => defineService<Pair>('', { first: 1001, second: 1002 }))).toBe('ERR_PHOENIX_INVALID_ARGUMENT');
     expect(codeOf(() => defineService<Pair>('pair', { first: 1001, second: 1002 }, { codec: {} as never }))).toBe(
@@ -208,6 +220,7 @@ describe('service.bind', () => {
     ['an object with a method', { id: 1, retry() {} }],
     ['a boxed number', new Number(5)],
     ['a SharedArrayBuffer', new SharedArrayBuffer(8)],
+    ['a Promise (a forgotten await)', { total: Promise.resolve(3) }],
   ])(
     'rejects an input holding %s with ERR_PHOENIX_INVALID_ARGUMENT naming the method, before calling',
     async (_what, input) => {
