@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Codec } from './codec.js';
+import { refuseFunction, refuseNotData, refuseSymbol } from './value-refusals.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -7,8 +8,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * UTF-8 JSON, for callers in other languages (over NATS). Plain JSON values
  * only: Dates arrive as ISO strings, Uint8Arrays (and Buffers) as base64
  * strings, Maps, Sets and `undefined` inside values are not kept, and a
- * BigInt cannot be encoded (ERR_PHOENIX_INVALID_ARGUMENT). Prefer the default
- * msgpackr codec between Node processes.
+ * BigInt cannot be encoded (ERR_PHOENIX_INVALID_ARGUMENT), nor can a function,
+ * a Symbol, a Promise or a weak collection (refused as by the default codec).
+ * Prefer the default msgpackr codec between Node processes.
  */
 export class JsonCodec implements Codec {
   readonly name = 'json';
@@ -21,6 +23,10 @@ export class JsonCodec implements Codec {
         // Before Buffer#toJSON's { type, data } form: bytes as base64, the usual JSON convention.
         if (original instanceof Uint8Array)
           return Buffer.from(original.buffer, original.byteOffset, original.length).toString('base64');
+        // Refused, not dropped or written as null (value-refusals.ts).
+        if (typeof converted === 'function') refuseFunction(converted);
+        if (typeof converted === 'symbol') refuseSymbol();
+        if (typeof converted === 'object' && converted !== null) refuseNotData(converted);
         return converted;
       },
     );

@@ -4,9 +4,9 @@ import { type Options, Packr } from 'msgpackr';
 import type { Codec } from './codec.js';
 import { refuseC1Marker } from './msgpack-c1.js';
 import { installExtensions } from './msgpack-extensions.js';
-import { MAX_ENCODED_BYTES, refuseFunction, refuseObject, refuseSize } from './msgpack-refusals.js';
 import { decodePlain, decodePlainCopying, NOT_PLAIN } from './plain-read.js';
 import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.js';
+import { MAX_ENCODED_BYTES, refuseFunction, refuseObject, refuseSize } from './value-refusals.js';
 
 /*
  * msgpackr, tuned for request/response values (measured in apps/stress,
@@ -18,7 +18,7 @@ import { encodePlain, encodePlainGathering, gatheredParts } from './plain-write.
  * round-trip; Date and `undefined` (distinct from null) always do; -0 stays
  * -0 (a float64; msgpackr would write 0). Values msgpackr would carry as
  * something else (functions, boxed primitives, SharedArrayBuffers) are
- * refused with ERR_PHOENIX_INVALID_ARGUMENT (msgpack-refusals.ts). Objects
+ * refused with ERR_PHOENIX_INVALID_ARGUMENT (value-refusals.ts). Objects
  * travel as plain msgpack maps: msgpackr's records, its default, define each
  * object shape inside every message when nothing is shared between the ends,
  * and cost about twice as much per call (measured). With plain maps msgpackr
@@ -198,7 +198,7 @@ export class MsgpackCodec implements Codec {
     installExtensions();
     // mapsAsExtension, keepNegativeZero, checkObject and maxEncodedBytes: changes of the bundled msgpackr
     // (scripts/msgpackr-patches.ts). writeFunction and checkObject refuse what msgpackr would
-    // write as nil or as a plain object (msgpack-refusals.ts).
+    // write as nil or as a plain object (value-refusals.ts).
     const options: Options & {
       mapsAsExtension: boolean;
       keepNegativeZero: boolean;

@@ -1,8 +1,12 @@
-// Values msgpackr would carry as something else, refused instead (like a
-// Symbol, which msgpackr refuses itself), so that no call loses data without
-// a word: msgpackr writes a function as nil (a field with no value), a boxed
-// primitive and a SharedArrayBuffer as a plain object of their own fields
-// (`new Number(5)` as {}, `new String('s')` as { 0: 's' }). See the README, Values.
+// Values a codec would carry as something else, refused instead, so that no
+// call loses data without a word. msgpackr writes a function as nil (a field
+// with no value); a boxed primitive, a SharedArrayBuffer, a Promise and the
+// weak collections as a plain object of their own fields (`new Number(5)` as
+// {}, `new String('s')` as { 0: 's' }, a Promise as {}); it refuses a Symbol
+// itself. JSON.stringify drops a function or a Symbol from an object, writes
+// it as null in an array, and writes a Promise as {}: the JSON codec refuses
+// those (the rest of what JSON changes is JSON's, documented). See the
+// README, Values.
 import { PhoenixError } from '@phoenix-ipc/client';
 import { LAYOUT_LIMITS } from '@phoenix-ipc/shm-layout';
 
@@ -14,6 +18,23 @@ function refused(what: string, instead: string): PhoenixError {
 export function refuseFunction(value: unknown): never {
   const name = typeof value === 'function' && value.name !== '' ? ` (${value.name})` : '';
   throw refused(`a function${name}`, 'functions are code, not data');
+}
+
+/** A Symbol, for the JSON codec (msgpackr refuses one with an error of its own, which the service layer wraps). */
+export function refuseSymbol(): never {
+  throw refused('a Symbol', 'symbols are not data');
+}
+
+/**
+ * Objects that are no data, for both codecs: a value not there yet (most
+ * often a forgotten await), and entries nobody can read. Each would travel
+ * as {}.
+ */
+export function refuseNotData(value: object): void {
+  if (value instanceof Promise) throw refused('a Promise', 'its value is not there yet; await it first');
+  if (value instanceof WeakMap) throw refused('a WeakMap', 'its entries cannot be read; send a Map');
+  if (value instanceof WeakSet) throw refused('a WeakSet', 'its entries cannot be read; send a Set');
+  if (value instanceof WeakRef) throw refused('a WeakRef', 'send what deref() returns');
 }
 
 /**
@@ -28,6 +49,7 @@ export function refuseObject(value: object): void {
   if (value instanceof Boolean) throw refused('a Boolean object (new Boolean())', 'pass the boolean itself');
   if (value instanceof BigInt) throw refused('a BigInt object (Object(1n))', 'pass the bigint itself');
   if (value instanceof Symbol) throw refused('a Symbol object', 'symbols are not data');
+  refuseNotData(value);
   if (value instanceof SharedArrayBuffer) {
     throw refused(
       'a SharedArrayBuffer',

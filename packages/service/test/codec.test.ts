@@ -342,6 +342,21 @@ describe('the msgpackr codec', () => {
     );
   });
 
+  it.each([
+    ['a Promise', Promise.resolve(1), 'a Promise', 'await it'],
+    ['a Promise in a field (a forgotten await)', { total: Promise.resolve(3) }, 'a Promise', 'await it'],
+    ['a WeakMap', new WeakMap(), 'a WeakMap', 'cannot be read'],
+    ['a WeakSet in an array', [new WeakSet()], 'a WeakSet', 'cannot be read'],
+    ['a WeakRef', new WeakRef({}), 'a WeakRef', 'deref()'],
+  ])('refuses %s with ERR_PHOENIX_INVALID_ARGUMENT, not an empty object', (_what, value, what, advice) => {
+    expect(() => msgpackCodec.encode(value)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: expect.stringMatching(new RegExp(`^${what} cannot be encoded: .*${advice.replace(/[()]/g, '\\$&')}`)),
+      }),
+    );
+  });
+
   it('refuses a SharedArrayBuffer with ERR_PHOENIX_INVALID_ARGUMENT, and carries the bytes of a view of one', () => {
     const shared = new SharedArrayBuffer(4);
     new Uint8Array(shared).set([1, 2, 3, 4]);
@@ -437,6 +452,22 @@ describe('the JSON codec', () => {
   it('writes bytes as base64, Dates as ISO strings', () => {
     const decoded = jsonCodec.decode(jsonCodec.encode({ data: Buffer.from('hi'), when: new Date(0) }));
     expect(decoded).toEqual({ data: 'aGk=', when: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it.each([
+    ['a function', () => 1, 'a function'],
+    ['a function in a field', { retry: function retry() {} }, 'a function (retry)'],
+    ['a function in an array', [1, Math.max], 'a function (max)'],
+    ['a Symbol in a field', { s: Symbol('s') }, 'a Symbol'],
+    ['a Promise in a field (a forgotten await)', { total: Promise.resolve(3) }, 'a Promise'],
+    ['a WeakMap', new WeakMap(), 'a WeakMap'],
+  ])('refuses %s with ERR_PHOENIX_INVALID_ARGUMENT, not dropped or null', (_what, value, what) => {
+    expect(() => jsonCodec.encode(value)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_PHOENIX_INVALID_ARGUMENT',
+        message: expect.stringContaining(`${what} cannot be encoded`),
+      }),
+    );
   });
 
   it('refuses a BigInt and bytes that are not UTF-8 JSON', () => {
