@@ -25,6 +25,8 @@ describe('a segment that does not fit in /dev/shm', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = result.messages[0]!;
     expect(report).toMatchObject({ created: false, code: 'ERR_PHOENIX_NO_SPACE', name: 'PhoenixError', leftover: [] });
+    // What the reservation would have failed with, as for a native failure: ENOSPC, found by statvfs.
+    expect(report).toMatchObject({ errno: 28, syscall: 'statvfs' });
     const needed = PhoenixShmLayout.requiredSize();
     expect(report.bytesNeeded).toBe(needed);
     expect(report.bytesAvailable).toBeLessThanOrEqual(24 * MIB);
@@ -52,6 +54,14 @@ describe('a /dev/shm with room but no inode left', () => {
     expect(report.syscall).toEqual(expect.any(String));
     expect(report.bytesAvailable).toBeGreaterThan(report.bytesNeeded as number);
     expect(String(report.message)).toMatch(/free, yet the system refused it .*no inode left \(df -i\)/);
+  });
+});
+
+describe('a /dev/shm mounted without a size limit', () => {
+  it('creates a server: a tmpfs of size=0 reports no blocks, which means no limit, not no room', async () => {
+    const result = await run('too-small', '0', {});
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.messages[0]).toEqual({ created: true });
   });
 });
 
