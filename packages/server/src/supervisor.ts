@@ -315,6 +315,7 @@ export class Supervisor {
   }
 
   #onReady(worker: ManagedWorker, isRestart: boolean): void {
+    this.#exits.workerServing(worker);
     if (!isRestart) return;
     this.#events.emit('workerRestart', {
       group: worker.channel.group,

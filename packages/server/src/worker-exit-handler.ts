@@ -187,6 +187,21 @@ export class WorkerExitHandler {
     else this.#parts.clients.fail(slot, seqId, error);
   };
 
+  /**
+   * `worker` serves again. A sibling that went down while no worker of its
+   * group was running kept its callers' unstarted requests: there was no
+   * running sibling to move them to, and a restarting one kept the group
+   * from counting as down, so nobody failed them either. Each caller moves
+   * them now (failover.ts; a request moves at most once, by its PENDING ->
+   * MOVED swap).
+   */
+  workerServing(worker: ManagedWorker): void {
+    for (const other of this.#parts.pool.workers) {
+      if (other.down && other !== worker && other.channel.group === worker.channel.group)
+        this.#workerDown(other.globalIndex);
+    }
+  }
+
   #workerDown(globalIndex: number): void {
     this.#parts.engine()?.workerDown(globalIndex);
     this.#parts.clients.workerDown(globalIndex);

@@ -297,6 +297,33 @@ describe('restart backoff and crash loops', () => {
     }
   });
 
+  it('moves the queue of a worker left down while its only sibling was restarting, once the sibling serves again', async () => {
+    const { server } = await start({
+      normalWorkers: 2,
+      spareWorkers: 0,
+      crashLoop: { maxCrashes: 1, windowMs: 60_000 },
+      restartBackoff: { initialMs: 1500, maxMs: 1500 },
+    });
+    const stats = () => server.getWorkerStats();
+    // Worker 0 crashes once and comes back.
+    const first = stats()[0]!.pid;
+    process.kill(first, 'SIGKILL');
+    await waitUntil(() => stats()[0]!.alive && stats()[0]!.pid !== first, 10_000, 'worker 0 back');
+    // Worker 1 crashes once and waits out its backoff: worker 0 is the only one serving.
+    process.kill(stats()[1]!.pid, 'SIGKILL');
+    await waitUntil(() => stats()[1]!.state === 'restarting', 5000, 'worker 1 restarting');
+    // Calls queue on worker 0 behind a slow one; its second crash leaves it down with no running sibling.
+    const slow = server.call(SLEEP_SYNC, '300', { timeoutMs: 20_000 }).catch((error: unknown) => error);
+    const queued = Array.from({ length: 5 }, (_, i) => server.call(ECHO, `q${i}`, { timeoutMs: 20_000 }));
+    process.kill(stats()[0]!.pid, 'SIGKILL');
+    await waitUntil(() => stats()[0]!.down, 5000, 'worker 0 down');
+    // Worker 1 serves again after its backoff, and the queue left behind moves to it.
+    const replies = await Promise.all(queued);
+    expect(replies.map((reply) => text.decode(reply.payload))).toEqual(['q0', 'q1', 'q2', 'q3', 'q4']);
+    await slow;
+    expect(stats()[1]!.state).toBe('running');
+  }, 30_000);
+
   it('restarts with growing delays (no spares: every replacement is a fresh process)', async () => {
     const { server } = await start({ spareWorkers: 0, restartBackoff: { initialMs: 100, factor: 4, maxMs: 10_000 } });
     const delays: number[] = [];
