@@ -123,7 +123,7 @@ async function runRing(context: ScenarioContext, ring: RingOptions): Promise<Sce
       ),
       check('ring empty at the end', indices.headBytes === indices.tailBytes, indices, 'head == tail'),
     ],
-    summary: `${formatCount(received)} msgs, ${formatCount(perSecond)} msg/s, ${round((consumed.bytes ?? 0) / 2 ** 20 / seconds)} MiB/s, lost ${lost}, dup ${duplicated}, corrupt ${corrupt}`,
+    summary: `${formatCount(received)} msgs, ${formatCount(perSecond)} msg/s, ${round((consumed.bytes ?? 0) / 2 ** 20 / seconds)} MiB/s, lost ${lost}, duplicated ${duplicated}, corrupt ${corrupt}`,
   };
 }
 

@@ -224,7 +224,7 @@ async function runWorkerCrash(context: ScenarioContext, variant: Variant): Promi
       ),
     ],
     summary:
-      `kills ${chaos.kills}, calls ${formatCount(total.sent)}, ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, dup ${once.duplicated}, ` +
+      `kills ${chaos.kills}, calls sent ${formatCount(total.sent)}, replies ok ${formatCount(total.ok)}, crash errors ${total.crashed}, lost ${total.pending}, duplicated ${once.duplicated}, ` +
       `staged replies published by recovery ${chaos.stagedRepliesPublished}, ` +
       `detection p50 ${chaos.detectionMs.p50} ms p99 ${chaos.detectionMs.p99} ms, ` +
       `recovery p50 ${recovery.p50} ms p99 ${recovery.p99} ms max ${recovery.max} ms ` +
