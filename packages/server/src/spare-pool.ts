@@ -77,6 +77,19 @@ export class SparePool {
   }
 
   /**
+   * Spares that stopped booting after maxFailures failed boots in a row (a
+   * script that cannot boot spares) try again: restartWorkers(), the
+   * operator's way to start over once the cause is fixed.
+   */
+  forgive(): void {
+    for (const group of ['normal', 'vip'] as const) {
+      if (this.#failures[group] < this.#options.maxFailures) continue;
+      this.#failures[group] = 0;
+      this.#fill(group);
+    }
+  }
+
+  /**
    * A ready spare of `group` (or, when it has none, of the other group),
    * removed from the pool, or null. Its successor is forked on the next turn
    * of the event loop, after the caller has sent the taken spare its index:

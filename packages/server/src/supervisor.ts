@@ -384,6 +384,7 @@ export class Supervisor {
         `restartWorkers() needs a running server; this one is ${this.#state}`,
       );
     }
+    this.#spares.forgive();
     for (const worker of this.#pool.workers) {
       if (this.#state !== 'running') return;
       this.#exits.forgive(worker);

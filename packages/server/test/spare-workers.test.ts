@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SharedSegment } from '@phoenix-ipc/native-shm';
@@ -242,6 +242,32 @@ describe('a worker that dies while a spare is ready', () => {
     expect(hasExited(hung)).toBe(true);
     const reply = await server.call(ECHO, 'served', { timeoutMs: 10_000 });
     expect(text.decode(reply.payload)).toBe('served');
+  });
+
+  it('stops booting spares after failed boots in a row, and restartWorkers() has it try again', async () => {
+    const broken = join(scratch, `spares-broken-${++files}`);
+    writeFileSync(broken, '');
+    const failedBoots = () =>
+      existsSync(`${broken}.log`) ? readFileSync(`${broken}.log`, 'utf8').split('\n').length - 1 : 0;
+    // In this process's environment for the whole test: spares are forked long after start() returns.
+    process.env.PHX_SPARE_FAILS_WHILE = broken;
+    try {
+      const { server } = await start({ crashLoop: { maxCrashes: 2, windowMs: 60_000 } });
+      // maxCrashes failed boots in a row: the pool gives up (no refill is pending).
+      await waitUntil(
+        () => failedBoots() === 2 && server.getSpareStats().normal.booting === 0,
+        20_000,
+        'two failed spare boots',
+      );
+      expect(server.getSpareStats().normal.ready).toBe(0);
+      // The deploy is fixed; restartWorkers() is the operator's way to start over, spares included.
+      rmSync(broken);
+      await server.restartWorkers();
+      await waitUntil(() => server.getSpareStats().normal.ready === 1, 20_000, 'a spare after restartWorkers()');
+      expect(failedBoots()).toBe(2);
+    } finally {
+      delete process.env.PHX_SPARE_FAILS_WHILE;
+    }
   });
 
   it('still leaves a crash-looping index down: spares do not outrun the crash-loop limit', async () => {
