@@ -150,7 +150,10 @@ export class NatsServer {
   }
 
   async #launch(timeoutMs: number): Promise<void> {
-    const args = ['-a', '127.0.0.1', '-p', String(this.#port), '-m', '-1'];
+    // A restart keeps the monitor's port too. Asked for any free port (-1), the monitor, which listens before the
+    // clients' port does, could be given the clients' port the killed server has just freed, and the start fail.
+    const monitorPort = this.#monitorPort > 0 ? String(this.#monitorPort) : '-1';
+    const args = ['-a', '127.0.0.1', '-p', String(this.#port), '-m', monitorPort];
     if (this.maxPayload !== undefined) {
       this.#configDir ??= mkdtempSync(join(tmpdir(), 'phoenix-nats-'));
       const config = join(this.#configDir, 'nats-server.conf');

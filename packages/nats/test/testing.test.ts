@@ -78,13 +78,18 @@ describe('@phoenix-ipc/nats/testing', () => {
     await one.stop(); // idempotent
   });
 
-  it('restarts on the same port, and applies maxPayload', async () => {
+  it('restarts on the same ports (clients and monitor), and applies maxPayload', async () => {
     const server = await NatsServer.start({ maxPayload: 4096 });
     started.push(server);
     const port = server.port;
     const pid = server.pid;
+    const monitorPorts = () => [...server.log.matchAll(/Starting http monitor on [^\s]*:(\d+)/g)].map((m) => m[1]);
+    const [monitorPort] = monitorPorts();
     await server.restart();
     expect(server.port).toBe(port);
+    // Never a fresh monitor port: one could be the clients' port just freed, and the restart fail.
+    expect(monitorPorts()).toEqual([monitorPort, monitorPort]);
+    expect(Number(monitorPort)).toBeGreaterThan(0);
     expect(server.pid).not.toBe(pid);
     expect(alive(pid)).toBe(false);
     const nc = await connect({ servers: server.url });
